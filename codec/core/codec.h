@@ -1,0 +1,52 @@
+// The internal codec interface. A codec is one entry in the table of codec/core/codec_registry.cc:
+// adding a codec means adding a file that defines a `Codec` and one line in that table.
+#ifndef FTCODEC_CODEC_CORE_CODEC_H_
+#define FTCODEC_CODEC_CORE_CODEC_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bitstream/frame.h"
+#include "ftcodec/ftcodec.h"
+
+namespace ftc {
+
+struct CodecEncodeOutput {
+  std::vector<uint8_t> params;    // Codec_Params of the frame
+  std::vector<Section> sections;  // in the order the codec's spec gives
+};
+
+using ParamList = std::vector<std::pair<std::string, std::string>>;
+
+struct Codec {
+  uint8_t id;        // Codec_Id (docs/format.md)
+  const char* name;  // the --codec name
+  // Codec-specific option checks (general ones are in EncoderOptions::Validate), given the input
+  // dtype. Returns kInvalidArgument naming the problem.
+  Status (*check_options)(const EncoderOptions& options, DType input_dtype);
+  // Encodes one sample: `sample` is a rank-3 (C,H,W) view, any dtype, any strides.
+  Status (*encode)(const TensorView& sample, const EncoderOptions& options,
+                   CodecEncodeOutput* out);
+  // Decodes one frame into *out, shape {C,H,W}; the codec picks the dtype (raw: the stored one;
+  // lossy codecs: f32). Must validate params and sections against the spec.
+  Status (*decode)(const ParsedFrame& frame, Tensor* out);
+  // Human-readable codec parameters for `ftcodec info`; validates like decode.
+  Status (*describe)(const ParsedFrame& frame, ParamList* out);
+  // Name of a section kind ("data"), or nullptr if the kind is not valid for this codec.
+  const char* (*section_name)(uint8_t kind);
+};
+
+// The codecs built into this library.
+const std::vector<const Codec*>& BuiltinCodecs();
+const Codec* FindCodecById(uint8_t id);
+// Returns the codec or a status: kInvalidArgument (unknown name) or kNotBuiltIn.
+Result<const Codec*> FindCodecByName(const std::string& name);
+// Every codec name the format defines, built in or not.
+const std::vector<std::string>& KnownCodecNames();
+// Codec_Id -> name for ids the format defines, nullptr otherwise.
+const char* KnownCodecNameForId(uint8_t id);
+
+}  // namespace ftc
+
+#endif  // FTCODEC_CODEC_CORE_CODEC_H_

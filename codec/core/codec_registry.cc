@@ -1,0 +1,68 @@
+#include <string>
+
+#include "codec/core/codec.h"
+#include "codec/core/status_macros.h"
+
+namespace ftc {
+
+extern const Codec kRawCodec;
+#ifdef FTC_HAVE_ANS_CODEC
+extern const Codec kAnsCodec;
+#endif
+
+const std::vector<const Codec*>& BuiltinCodecs() {
+  static const std::vector<const Codec*> codecs = {
+      &kRawCodec,
+#ifdef FTC_HAVE_ANS_CODEC
+      &kAnsCodec,
+#endif
+  };
+  return codecs;
+}
+
+const std::vector<std::string>& KnownCodecNames() {
+  static const std::vector<std::string> names = {"raw", "ans", "jpeg", "hevc", "learned"};
+  return names;
+}
+
+const char* KnownCodecNameForId(uint8_t id) {
+  const auto& names = KnownCodecNames();
+  return id < names.size() ? names[id].c_str() : nullptr;
+}
+
+const Codec* FindCodecById(uint8_t id) {
+  for (const Codec* c : BuiltinCodecs()) {
+    if (c->id == id) return c;
+  }
+  return nullptr;
+}
+
+Result<const Codec*> FindCodecByName(const std::string& name) {
+  for (const Codec* c : BuiltinCodecs()) {
+    if (name == c->name) return c;
+  }
+  for (const std::string& known : KnownCodecNames()) {
+    if (known == name) {
+      return Status(StatusCode::kNotBuiltIn,
+                    "codec '" + name + "' is not built into this ftcodec");
+    }
+  }
+  std::string list;
+  for (const Codec* c : BuiltinCodecs()) list += std::string(list.empty() ? "" : ", ") + c->name;
+  return FTC_INVALID("unknown codec '%s' (available: %s)", name.c_str(), list.c_str());
+}
+
+std::vector<std::string> AvailableCodecs() {
+  std::vector<std::string> out;
+  for (const Codec* c : BuiltinCodecs()) out.push_back(c->name);
+  return out;
+}
+
+bool IsKnownCodec(const std::string& name) {
+  for (const std::string& known : KnownCodecNames()) {
+    if (known == name) return true;
+  }
+  return false;
+}
+
+}  // namespace ftc

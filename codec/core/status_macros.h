@@ -1,0 +1,41 @@
+// Internal helpers that keep error paths to one line.
+#ifndef FTCODEC_CODEC_CORE_STATUS_MACROS_H_
+#define FTCODEC_CODEC_CORE_STATUS_MACROS_H_
+
+#include <cstdarg>
+#include <string>
+
+#include "ftcodec/status.h"
+
+namespace ftc {
+
+// printf-style message formatting.
+std::string StrFormat(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+Status MakeStatus(StatusCode code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+}  // namespace ftc
+
+#define FTC_RETURN_IF_ERROR(expr)           \
+  do {                                      \
+    ::ftc::Status ftc_status_ = (expr);     \
+    if (!ftc_status_.ok()) return ftc_status_; \
+  } while (0)
+
+#define FTC_CONCAT_INNER_(a, b) a##b
+#define FTC_CONCAT_(a, b) FTC_CONCAT_INNER_(a, b)
+// FTC_ASSIGN_OR_RETURN(auto x, MakeX()); — moves the value out of a Result or returns its error.
+#define FTC_ASSIGN_OR_RETURN(lhs, expr) \
+  FTC_ASSIGN_OR_RETURN_IMPL_(FTC_CONCAT_(ftc_result_, __LINE__), lhs, expr)
+#define FTC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                               \
+  if (!tmp.ok()) return tmp.status();              \
+  lhs = std::move(tmp).value()
+
+#define FTC_CORRUPT(...) ::ftc::MakeStatus(::ftc::StatusCode::kCorruptData, __VA_ARGS__)
+#define FTC_INVALID(...) ::ftc::MakeStatus(::ftc::StatusCode::kInvalidArgument, __VA_ARGS__)
+#define FTC_UNSUPPORTED(...) ::ftc::MakeStatus(::ftc::StatusCode::kUnsupported, __VA_ARGS__)
+#define FTC_LIMIT(...) ::ftc::MakeStatus(::ftc::StatusCode::kLimitExceeded, __VA_ARGS__)
+#define FTC_INTERNAL(...) ::ftc::MakeStatus(::ftc::StatusCode::kInternal, __VA_ARGS__)
+
+#endif  // FTCODEC_CODEC_CORE_STATUS_MACROS_H_

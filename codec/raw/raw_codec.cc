@@ -1,0 +1,117 @@
+// Codec `raw` (docs/format.md, "Codec raw"): the sample's elements, uncompressed, in the input
+// dtype or a requested float dtype.
+#include <cstring>
+
+#include "codec/core/codec.h"
+#include "codec/core/status_macros.h"
+
+namespace ftc {
+namespace {
+
+constexpr uint8_t kDataSection = 1;
+
+DType StoredDType(const EncoderOptions& o, DType input) {
+  return o.store_dtype ? *o.store_dtype : input;
+}
+
+Status RawCheckOptions(const EncoderOptions& o, DType input) {
+  const DType stored = StoredDType(o, input);
+  if (stored == DType::kU8 && input != DType::kU8) {
+    return FTC_INVALID("--dtype u8 cannot store a %s tensor (u8 is only kept for u8 input)",
+                       DTypeName(input));
+  }
+  return Status::Ok();
+}
+
+void StoreElement(DType to, const uint8_t* src, DType from, uint8_t* dst) {
+  if (to == from) {
+    std::memcpy(dst, src, DTypeSize(to));
+    return;
+  }
+  float f;
+  switch (from) {
+    case DType::kF32: std::memcpy(&f, src, 4); break;
+    case DType::kF16: f = F16ToF32(static_cast<uint16_t>(src[0] | (src[1] << 8))); break;
+    case DType::kBF16: f = BF16ToF32(static_cast<uint16_t>(src[0] | (src[1] << 8))); break;
+    case DType::kU8: f = static_cast<float>(src[0]); break;
+  }
+  switch (to) {
+    case DType::kF32: std::memcpy(dst, &f, 4); break;
+    case DType::kF16: {
+      uint16_t h = F32ToF16(f);
+      std::memcpy(dst, &h, 2);
+      break;
+    }
+    case DType::kBF16: {
+      uint16_t h = F32ToBF16(f);
+      std::memcpy(dst, &h, 2);
+      break;
+    }
+    case DType::kU8: dst[0] = src[0]; break;  // only u8 -> u8, handled above
+  }
+}
+
+Status RawEncode(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out) {
+  const DType stored = StoredDType(o, sample.dtype);
+  out->params = {static_cast<uint8_t>(stored)};
+  Section s;
+  s.kind = kDataSection;
+  const int64_t n = sample.num_elements();
+  const size_t es = DTypeSize(stored);
+  s.payload.resize(static_cast<size_t>(n) * es);
+  // Host byte order is little-endian on every supported platform (checked at build time).
+  if (stored == sample.dtype && sample.is_contiguous()) {
+    std::memcpy(s.payload.data(), sample.data, s.payload.size());
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      StoreElement(stored, sample.element_ptr(i), sample.dtype, &s.payload[i * es]);
+    }
+  }
+  out->sections.push_back(std::move(s));
+  return Status::Ok();
+}
+
+Result<DType> ParseParams(const ParsedFrame& f) {
+  if (f.header.params.size() != 1) {
+    return FTC_CORRUPT("raw: codec parameters are %zu bytes, expected 1", f.header.params.size());
+  }
+  const uint8_t stored = f.header.params[0];
+  if (stored > static_cast<uint8_t>(DType::kU8)) {
+    return FTC_CORRUPT("raw: invalid stored dtype code %u", stored);
+  }
+  if (stored == static_cast<uint8_t>(DType::kU8) && f.header.dtype != DType::kU8) {
+    return FTC_CORRUPT("raw: u8 storage of a %s tensor is not allowed", DTypeName(f.header.dtype));
+  }
+  if (f.sections.size() != 1 || f.sections[0].kind != kDataSection) {
+    return FTC_CORRUPT("raw: expected exactly one data section");
+  }
+  const DType t = static_cast<DType>(stored);
+  const uint64_t want = static_cast<uint64_t>(f.sample.elements()) * DTypeSize(t);
+  if (f.sections[0].size != want) {
+    return FTC_CORRUPT("raw: data section is %zu bytes, the shape needs %llu", f.sections[0].size,
+                       static_cast<unsigned long long>(want));
+  }
+  return t;
+}
+
+Status RawDecode(const ParsedFrame& f, Tensor* out) {
+  FTC_ASSIGN_OR_RETURN(DType stored, ParseParams(f));
+  FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(stored, {f.sample.c, f.sample.h, f.sample.w}));
+  std::memcpy(out->data(), f.sections[0].data, f.sections[0].size);
+  return Status::Ok();
+}
+
+Status RawDescribe(const ParsedFrame& f, ParamList* out) {
+  FTC_ASSIGN_OR_RETURN(DType stored, ParseParams(f));
+  out->emplace_back("stored_dtype", DTypeName(stored));
+  return Status::Ok();
+}
+
+const char* RawSectionName(uint8_t kind) { return kind == kDataSection ? "data" : nullptr; }
+
+}  // namespace
+
+extern const Codec kRawCodec = {0,         "raw",       RawCheckOptions, RawEncode,
+                                RawDecode, RawDescribe, RawSectionName};
+
+}  // namespace ftc

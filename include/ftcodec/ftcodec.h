@@ -1,0 +1,118 @@
+// ftcodec — the public encode/decode API.
+//
+//   ftc::EncoderOptions opts;            // defaults: codec "raw", keep the input dtype
+//   opts.codec = "ans"; opts.bits = 4;
+//   ftc::Result<ftc::Bytes> code = ftc::encode(view, opts);
+//   ftc::Result<ftc::Tensor> back = ftc::decode(code->data(), code->size());
+//
+// A rank-4 N×C×H×W tensor becomes N independent frames (one per sample); lower ranks one frame.
+// No exception crosses this API: every fallible call returns a Status or a Result.
+#ifndef FTCODEC_FTCODEC_H_
+#define FTCODEC_FTCODEC_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ftcodec/status.h"
+#include "ftcodec/tensor.h"
+
+namespace ftc {
+
+using Bytes = std::vector<uint8_t>;
+
+// "0.1.0"
+const char* VersionString();
+// Container format version written by this build (docs/format.md).
+int FormatVersion();
+// Names of the codecs built into this library, e.g. {"raw", "ans"}.
+std::vector<std::string> AvailableCodecs();
+// Whether `name` is a codec ftcodec knows of, built in or not ("jpeg" may be known but not built).
+bool IsKnownCodec(const std::string& name);
+
+// Clipping range of a quantizer (--clip).
+struct ClipSpec {
+  enum class Kind : uint8_t {
+    kNone = 0,        // min-max of the frame (or channel)
+    kRange = 1,       // fixed [a, b]
+    kSigma = 2,       // mean ± a·σ, intersected with [min, max]
+    kPercentile = 3,  // the two-sided [100−a, a] percentile range
+  };
+  Kind kind = Kind::kNone;
+  double a = 0;
+  double b = 0;
+  // Parses "none", "A:B" (e.g. "-1.5:4"), "Ksigma" (e.g. "3sigma"), "pP" (e.g. "p99.9").
+  static Result<ClipSpec> Parse(const std::string& text);
+  std::string ToString() const;
+};
+
+// Every encoder setting with its range; Validate() says what is wrong.
+struct EncoderOptions {
+  // Codec name: "raw" | "ans" (built in); "jpeg" | "hevc" | "learned" where built.
+  std::string codec = "raw";
+  // raw: the dtype stored. std::nullopt keeps the input dtype; f32/f16/bf16 convert
+  // (rounding to nearest even). u8 input may be stored as any float type; float input never as u8.
+  std::optional<DType> store_dtype;
+  // Frames coded in parallel, 1..256. Output bytes do not depend on it.
+  int threads = 1;
+
+  // --- quantizing codecs (ans) ---
+  int bits = 4;           // quantizer bit depth, 1..16
+  ClipSpec clip;          // clipping range
+  bool per_channel = false;  // one range per channel instead of one per frame
+  double deadzone = 0.0;  // 0..0.5: rounding offset 0.5−deadzone (0 = mid-point rounding)
+  bool lossless = false;  // ans: lossless byte-plane coding of f32/f16/bf16 (ignores bits/clip)
+  int band_rows = 0;      // rows per independently decodable band; 0 = whole channel (1..65535)
+
+  Status Validate() const;
+};
+
+struct DecoderOptions {
+  // Output dtype; std::nullopt restores the original dtype recorded in the stream.
+  std::optional<DType> dtype;
+  // Refuse frames with more elements than this (memory cap per frame), 1..2^28.
+  int64_t max_frame_elements = int64_t{1} << 28;
+  int threads = 1;  // 1..256
+};
+
+// Encodes a tensor (rank 1..4; rank 4 is N,C,H,W and gives N frames).
+Result<Bytes> encode(const TensorView& tensor, const EncoderOptions& options);
+// Decodes a whole .ftc byte string (all frames of one tensor).
+Result<Tensor> decode(const uint8_t* data, size_t size, const DecoderOptions& options = {});
+inline Result<Tensor> decode(const Bytes& bytes, const DecoderOptions& options = {}) {
+  return decode(bytes.data(), bytes.size(), options);
+}
+
+struct SectionInfo {
+  std::string kind;  // "data", "tables", ...
+  uint64_t size = 0;  // payload bytes
+};
+
+struct FrameInfo {
+  uint64_t offset = 0;  // byte offset of the frame in the file
+  uint64_t size = 0;    // whole frame, header and checksums included
+  uint32_t batch_index = 0;
+  uint32_t batch_count = 1;
+  DType dtype = DType::kF32;  // original dtype
+  Shape shape;                // original tensor shape (all samples)
+  Shape sample_shape;         // C,H,W coded by this frame
+  std::string codec;
+  std::vector<std::pair<std::string, std::string>> params;  // codec parameters, for display
+  std::vector<SectionInfo> sections;
+};
+
+struct StreamInfo {
+  std::vector<FrameInfo> frames;
+  uint64_t total_size = 0;
+};
+
+// Reads and checks every header and checksum without decoding payloads.
+Result<StreamInfo> probe(const uint8_t* data, size_t size);
+inline Result<StreamInfo> probe(const Bytes& bytes) { return probe(bytes.data(), bytes.size()); }
+
+}  // namespace ftc
+
+#endif  // FTCODEC_FTCODEC_H_

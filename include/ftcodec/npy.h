@@ -1,0 +1,36 @@
+// ftcodec — NumPy .npy reading and writing.
+#ifndef FTCODEC_NPY_H_
+#define FTCODEC_NPY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ftcodec/status.h"
+#include "ftcodec/tensor.h"
+
+namespace ftc {
+
+struct NpyArray {
+  Tensor tensor;
+  bool converted_from_f64 = false;  // the file held <f8/>f8, converted to f32 (rounded)
+  bool was_fortran_order = false;   // the file was Fortran-ordered (now C order)
+};
+
+// Limits applied before any allocation.
+struct NpyLimits {
+  int64_t max_elements = int64_t{1} << 32;
+  size_t max_header_bytes = 1 << 20;
+};
+
+// Parses .npy bytes: versions 1.0/2.0/3.0; dtypes <f2 <f4 <f8 >f2 >f4 >f8 |u1 (also "<u1");
+// C or Fortran order; rank 1..4 (a 0-d array is refused). Errors name the problem.
+Result<NpyArray> ReadNpy(const uint8_t* data, size_t size, const NpyLimits& limits = {});
+
+// Writes a C-ordered .npy (version 1.0, or 2.0 when the header needs it) in the tensor's dtype;
+// bf16 has no NumPy dtype and is written as <f4.
+Result<std::vector<uint8_t>> WriteNpy(const TensorView& view);
+
+}  // namespace ftc
+
+#endif  // FTCODEC_NPY_H_

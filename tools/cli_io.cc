@@ -1,0 +1,113 @@
+#include "tools/cli_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ftc::cli {
+namespace {
+
+Status IoError(const std::string& what, const std::string& path, int err) {
+  return Status(StatusCode::kIoError, what + " '" + path + "': " + strerror(err));
+}
+
+bool ReadAll(int fd, std::vector<uint8_t>* out) {
+  uint8_t buf[1 << 16];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    out->insert(out->end(), buf, buf + n);
+  }
+}
+
+bool WriteAll(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> ReadInput(const std::string& path) {
+  std::vector<uint8_t> out;
+  if (path == "-") {
+    if (!ReadAll(STDIN_FILENO, &out)) return IoError("cannot read", "<stdin>", errno);
+    return out;
+  }
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open", path, errno);
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return IoError("cannot read", path, EISDIR);
+  }
+  if (fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  const bool ok = ReadAll(fd, &out);
+  const int err = errno;
+  close(fd);
+  if (!ok) return IoError("cannot read", path, err);
+  return out;
+}
+
+Status WriteOutput(const std::string& path, const std::vector<uint8_t>& bytes) {
+  if (path == "-") {
+    if (!WriteAll(STDOUT_FILENO, bytes.data(), bytes.size())) {
+      return IoError("cannot write", "<stdout>", errno);
+    }
+    return Status::Ok();
+  }
+  std::string tmpl = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(&tmpl[0]);
+  if (fd < 0) return IoError("cannot create", path, errno);
+  bool ok = WriteAll(fd, bytes.data(), bytes.size());
+  int err = errno;
+  if (ok) {
+    // Give the file the permissions a plain open(O_CREAT, 0666) would have had.
+    const mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+  }
+  if (close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok && rename(tmpl.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    unlink(tmpl.c_str());
+    return IoError("cannot write", path, err);
+  }
+  return Status::Ok();
+}
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return 0;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotBuiltIn: return 1;
+    case StatusCode::kCorruptData:
+    case StatusCode::kUnsupported:
+    case StatusCode::kLimitExceeded:
+    case StatusCode::kInternal: return 2;
+    case StatusCode::kIoError: return 3;
+  }
+  return 2;
+}
+
+}  // namespace ftc::cli
