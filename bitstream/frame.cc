@@ -117,9 +117,31 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
       !r.U8(&section_count)) {
     return FTC_CORRUPT("truncated frame header");
   }
+  // First the structure (enough to find the checksum), then the checksum, then the meaning of
+  // every field: a random corruption is reported as what it is, a checksum mismatch.
+  if (rank < 1 || rank > kMaxRank) return FTC_CORRUPT("invalid rank %u (1 to %d)", rank, kMaxRank);
+  uint64_t dims[kMaxRank];
+  for (int i = 0; i < rank; ++i) {
+    if (!r.Varint(&dims[i])) return FTC_CORRUPT("truncated or malformed shape");
+  }
+  uint64_t batch_index, batch_count, params_size;
+  if (!r.Varint(&batch_index) || !r.Varint(&batch_count) || !r.Varint(&params_size)) {
+    return FTC_CORRUPT("truncated frame header");
+  }
+  if (params_size > kMaxParamsSize) {
+    return FTC_CORRUPT("codec parameter size %llu exceeds the limit of %llu",
+                       static_cast<unsigned long long>(params_size),
+                       static_cast<unsigned long long>(kMaxParamsSize));
+  }
+  const uint8_t* params;
+  if (!r.Skip(params_size, &params)) return FTC_CORRUPT("truncated codec parameters");
+  const size_t header_len = static_cast<size_t>(r.position() - data);
+  uint32_t header_crc;
+  if (!r.U32(&header_crc)) return FTC_CORRUPT("truncated frame header checksum");
+  if (Crc32c(data, header_len) != header_crc) return FTC_CORRUPT("header checksum mismatch");
+
   if (flags != 0) return FTC_CORRUPT("reserved flag bits are set (0x%02x)", flags);
   if (dtype > static_cast<uint8_t>(DType::kU8)) return FTC_CORRUPT("invalid dtype code %u", dtype);
-  if (rank < 1 || rank > kMaxRank) return FTC_CORRUPT("invalid rank %u (1 to %d)", rank, kMaxRank);
   if (section_count < 1 || section_count > kMaxSections) {
     return FTC_CORRUPT("invalid section count %u (1 to %d)", section_count, kMaxSections);
   }
@@ -128,8 +150,7 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
   f.header.codec_id = codec_id;
   int64_t total = 1;
   for (int i = 0; i < rank; ++i) {
-    uint64_t d;
-    if (!r.Varint(&d)) return FTC_CORRUPT("truncated or malformed shape");
+    const uint64_t d = dims[i];
     if (d == 0) return FTC_CORRUPT("shape dimension %d is 0", i);
     if (d > kMaxDimension) {
       return FTC_LIMIT("shape dimension %d is %llu, above the limit of %llu", i,
@@ -141,10 +162,6 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
     }
     total *= static_cast<int64_t>(d);
     f.header.shape.push_back(static_cast<int64_t>(d));
-  }
-  uint64_t batch_index, batch_count, params_size;
-  if (!r.Varint(&batch_index) || !r.Varint(&batch_count) || !r.Varint(&params_size)) {
-    return FTC_CORRUPT("truncated frame header");
   }
   const uint64_t expected_count = rank == 4 ? static_cast<uint64_t>(f.header.shape[0]) : 1;
   if (batch_count != expected_count) {
@@ -159,18 +176,7 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
   }
   f.header.batch_index = static_cast<uint32_t>(batch_index);
   f.header.batch_count = static_cast<uint32_t>(batch_count);
-  if (params_size > kMaxParamsSize) {
-    return FTC_CORRUPT("codec parameter size %llu exceeds the limit of %llu",
-                       static_cast<unsigned long long>(params_size),
-                       static_cast<unsigned long long>(kMaxParamsSize));
-  }
-  const uint8_t* params;
-  if (!r.Skip(params_size, &params)) return FTC_CORRUPT("truncated codec parameters");
   f.header.params.assign(params, params + params_size);
-  const size_t header_len = static_cast<size_t>(r.position() - data);
-  uint32_t header_crc;
-  if (!r.U32(&header_crc)) return FTC_CORRUPT("truncated frame header checksum");
-  if (Crc32c(data, header_len) != header_crc) return FTC_CORRUPT("header checksum mismatch");
 
   f.sample = SampleShapeOf(f.header.shape);
   const int64_t elements = f.sample.elements();

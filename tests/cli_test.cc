@@ -1,0 +1,216 @@
+// End-to-end tests of the `ftcodec` CLI: exit codes, messages, stdin/stdout, no partial files.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <dirent.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/npy.h"
+#include "tests/test_util.h"
+
+namespace ftc {
+namespace {
+
+struct RunResult {
+  int exit_code;
+  std::string err;
+  std::string out;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = test::MakeTempDir(); }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // Runs `ftcodec ARGS` through the shell; captures stdout and stderr.
+  RunResult Run(const std::string& args) const {
+    const std::string out = Path("stdout.txt"), err = Path("stderr.txt");
+    const std::string cmd =
+        std::string(FTC_CLI_PATH) + " " + args + " >'" + out + "' 2>'" + err + "'";
+    const int rc = std::system(cmd.c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    r.err = ReadText(err);
+    r.out = ReadText(out);
+    return r;
+  }
+  RunResult Shell(const std::string& pipeline) const {
+    const std::string err = Path("stderr.txt");
+    const std::string script = Path("pipeline.sh");
+    std::ofstream(script) << "set -o pipefail\n" << pipeline << " 2>'" << err << "'\n";
+    const int rc = std::system(("bash '" + script + "'").c_str());
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadText(err), ""};
+  }
+  static std::string ReadText(const std::string& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  bool Exists(const std::string& p) const { return std::ifstream(p).good(); }
+  // Files in the temp dir other than the captured outputs.
+  int CountStrayFiles(const std::string& except) const {
+    int n = 0;
+    DIR* d = opendir(dir_.c_str());
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == ".." || name == "stdout.txt" || name == "stderr.txt" ||
+          except.find(name + ";") != std::string::npos) {
+        continue;
+      }
+      ++n;
+    }
+    closedir(d);
+    return n;
+  }
+  std::string WriteSample(const std::string& name) const {
+    Tensor t = Tensor::Create(DType::kF32, {2, 3, 5, 7}).value();
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      t.data_as<float>()[i] = static_cast<float>((i * 37) % 11) * 0.25f;
+    }
+    test::WriteFileBytes(Path(name), WriteNpy(t.view()).value());
+    return Path(name);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(CliTest, EncDecRoundTripIsByteExact) {
+  const std::string in = WriteSample("x.npy");
+  RunResult e = Run("enc '" + in + "' '" + Path("x.ftc") + "'");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.err.find("bits/element"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("smaller than f32"), std::string::npos) << e.err;
+  RunResult d = Run("dec '" + Path("x.ftc") + "' '" + Path("y.npy") + "'");
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(test::ReadFileBytes(in), test::ReadFileBytes(Path("y.npy")));
+}
+
+TEST_F(CliTest, StdinAndStdout) {
+  const std::string in = WriteSample("x.npy");
+  const std::string cli = FTC_CLI_PATH;
+  RunResult r = Shell("cat '" + in + "' | " + cli + " enc - - | " + cli + " dec - - > '" +
+                      Path("y.npy") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::ReadFileBytes(in), test::ReadFileBytes(Path("y.npy")));
+}
+
+TEST_F(CliTest, DtypeOptions) {
+  const std::string in = WriteSample("x.npy");
+  ASSERT_EQ(Run("enc '" + in + "' '" + Path("h.ftc") + "' --dtype f16").exit_code, 0);
+  RunResult i = Run("info '" + Path("h.ftc") + "'");
+  ASSERT_EQ(i.exit_code, 0) << i.err;
+  EXPECT_NE(i.out.find("stored_dtype=f16"), std::string::npos) << i.out;
+  ASSERT_EQ(Run("dec '" + Path("h.ftc") + "' '" + Path("h.npy") + "' --dtype f16").exit_code, 0);
+  NpyArray a = ReadNpy(test::ReadFileBytes(Path("h.npy")).data(),
+                       test::ReadFileBytes(Path("h.npy")).size()).value();
+  EXPECT_EQ(a.tensor.dtype(), DType::kF16);
+  EXPECT_EQ(Run("enc '" + in + "' '" + Path("b.ftc") + "' --dtype u8").exit_code, 1);
+}
+
+TEST_F(CliTest, InfoJson) {
+  const std::string in = WriteSample("x.npy");
+  ASSERT_EQ(Run("enc '" + in + "' '" + Path("x.ftc") + "'").exit_code, 0);
+  RunResult i = Run("info --json '" + Path("x.ftc") + "'");
+  ASSERT_EQ(i.exit_code, 0);
+  EXPECT_NE(i.out.find("\"shape\": [2, 3, 5, 7]"), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find("\"codec\": \"raw\""), std::string::npos);
+  EXPECT_NE(i.out.find("\"index\": 1"), std::string::npos);
+}
+
+TEST_F(CliTest, Version) {
+  RunResult r = Run("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("ftcodec"), std::string::npos);
+  EXPECT_NE(r.out.find("format 1"), std::string::npos);
+}
+
+TEST_F(CliTest, UsageErrorsExit1) {
+  const std::string in = WriteSample("x.npy");
+  EXPECT_EQ(Run("").exit_code, 1);
+  EXPECT_EQ(Run("enc").exit_code, 1);
+  EXPECT_EQ(Run("frobnicate").exit_code, 1);
+  EXPECT_EQ(Run("enc '" + in + "' '" + Path("o.ftc") + "' --no-such-flag").exit_code, 1);
+  RunResult u = Run("enc '" + in + "' '" + Path("o.ftc") + "' --codec zip");
+  EXPECT_EQ(u.exit_code, 1);
+  EXPECT_NE(u.err.find("unknown codec 'zip'"), std::string::npos) << u.err;
+  RunResult nb = Run("enc '" + in + "' '" + Path("o.ftc") + "' --codec hevc");
+  EXPECT_EQ(nb.exit_code, 1);
+  EXPECT_NE(nb.err.find("not built"), std::string::npos) << nb.err;
+  RunResult bits = Run("enc '" + in + "' '" + Path("o.ftc") + "' --codec raw --bits 4");
+  EXPECT_EQ(bits.exit_code, 1);
+  EXPECT_NE(bits.err.find("--bits applies to --codec ans only"), std::string::npos) << bits.err;
+  EXPECT_EQ(Run("enc '" + in + "' '" + Path("o.ftc") + "' --threads 0").exit_code, 1);
+  EXPECT_FALSE(Exists(Path("o.ftc")));
+}
+
+TEST_F(CliTest, IoErrorsExit3) {
+  RunResult r = Run("enc '" + Path("missing.npy") + "' '" + Path("o.ftc") + "'");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("cannot open"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("missing.npy"), std::string::npos) << r.err;
+  const std::string in = WriteSample("x.npy");
+  RunResult w = Run("enc '" + in + "' '" + Path("no/such/dir/o.ftc") + "'");
+  EXPECT_EQ(w.exit_code, 3);
+  EXPECT_NE(w.err.find("no/such/dir/o.ftc"), std::string::npos) << w.err;
+  EXPECT_EQ(Run("info '" + dir_ + "'").exit_code, 3);
+}
+
+TEST_F(CliTest, CorruptInputExit2AndNoPartialOutput) {
+  const std::string in = WriteSample("x.npy");
+  ASSERT_EQ(Run("enc '" + in + "' '" + Path("x.ftc") + "'").exit_code, 0);
+  std::vector<uint8_t> b = test::ReadFileBytes(Path("x.ftc"));
+  b[60] ^= 0x20;  // inside frame 0's data section
+  test::WriteFileBytes(Path("bad.ftc"), b);
+  RunResult d = Run("dec '" + Path("bad.ftc") + "' '" + Path("out.npy") + "'");
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_NE(d.err.find("checksum mismatch"), std::string::npos) << d.err;
+  EXPECT_FALSE(Exists(Path("out.npy")));
+  EXPECT_EQ(CountStrayFiles("x.npy;x.ftc;bad.ftc;"), 0);
+  // An existing output file is left untouched by a failed run.
+  test::WriteFileBytes(Path("keep.npy"), {1, 2, 3});
+  EXPECT_EQ(Run("dec '" + Path("bad.ftc") + "' '" + Path("keep.npy") + "'").exit_code, 2);
+  EXPECT_EQ(test::ReadFileBytes(Path("keep.npy")), (std::vector<uint8_t>{1, 2, 3}));
+  // Truncated file, info too.
+  b = test::ReadFileBytes(Path("x.ftc"));
+  b.resize(b.size() - 3);
+  test::WriteFileBytes(Path("cut.ftc"), b);
+  RunResult i = Run("info '" + Path("cut.ftc") + "'");
+  EXPECT_EQ(i.exit_code, 2);
+  EXPECT_NE(i.err.find("frame 1"), std::string::npos) << i.err;
+}
+
+TEST_F(CliTest, BadNpyExit2) {
+  test::WriteFileBytes(Path("bad.npy"), {'n', 'o', 't', ' ', 'n', 'p', 'y'});
+  RunResult r = Run("enc '" + Path("bad.npy") + "' '" + Path("o.ftc") + "'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.npy"), std::string::npos) << r.err;
+  EXPECT_FALSE(Exists(Path("o.ftc")));
+}
+
+TEST_F(CliTest, NpyFloat64IsConvertedWithANote) {
+  const std::string f64 = test::SourcePath("tests/data/npy");
+  // Written by NumPy: a little-endian float64 array.
+  DIR* d = opendir(f64.c_str());
+  ASSERT_NE(d, nullptr);
+  std::string found;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.find("f8") != std::string::npos && n.find("le") != std::string::npos &&
+        n.find(".npy") != std::string::npos) {
+      found = f64 + "/" + n;
+    }
+  }
+  closedir(d);
+  ASSERT_FALSE(found.empty());
+  RunResult r = Run("enc '" + found + "' '" + Path("o.ftc") + "'");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("float64; converted to float32"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ftc
