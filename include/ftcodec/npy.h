@@ -23,8 +23,11 @@ struct NpyLimits {
   size_t max_header_bytes = 1 << 20;
 };
 
-// Parses .npy bytes: versions 1.0/2.0/3.0; dtypes <f2 <f4 <f8 >f2 >f4 >f8 |u1 (also "<u1");
-// C or Fortran order; rank 1..4 (a 0-d array is refused). Errors name the problem.
+// Parses .npy bytes: versions 1.0/2.0/3.0; dtypes <f2 <f4 <f8 >f2 >f4 >f8 |u1 (also "<u1",
+// ">u1"); C or Fortran order (converted to C order); rank 1..4 with every dimension >= 1 (0-d and
+// empty arrays are refused). f2 stays f16 bit for bit, f8 is rounded to f32. The data must be
+// exactly as long as the shape says. Errors (kCorruptData, kUnsupported, kLimitExceeded) name
+// the problem, e.g. "npy: unsupported dtype '<c8' (complex)".
 Result<NpyArray> ReadNpy(const uint8_t* data, size_t size, const NpyLimits& limits = {});
 
 // Writes a C-ordered .npy (version 1.0, or 2.0 when the header needs it) in the tensor's dtype;
