@@ -1,0 +1,46 @@
+// Helpers shared by the CLI subcommands.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/npy.h"
+#include "tools/cli_io.h"
+#include "tools/commands.h"
+
+namespace ftc::cli {
+
+int Fail(const Status& s, const char* verb) {
+  std::fprintf(stderr, "ftcodec %s: error: %s\n", verb, s.message().c_str());
+  return ExitCodeFor(s);
+}
+
+int Usage(const std::string& message, const char* verb) {
+  std::fprintf(stderr, "ftcodec %s: error: %s\n", verb, message.c_str());
+  return 1;
+}
+
+std::string Thousands(uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace ftc::cli

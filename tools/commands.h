@@ -1,0 +1,33 @@
+// The subcommands of the `ftcodec` CLI. Each lives in its own file (tools/cmd_*.cc) and adds
+// itself to the CLI11 app; Main runs the one that was parsed.
+#ifndef FTCODEC_TOOLS_COMMANDS_H_
+#define FTCODEC_TOOLS_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "ftcodec/status.h"
+
+namespace ftc::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;  // returns the exit code
+};
+
+Command AddEncCommand(CLI::App& app);
+Command AddDecCommand(CLI::App& app);
+Command AddInfoCommand(CLI::App& app);
+
+// Prints "ftcodec VERB: error: MESSAGE" and returns the exit code for the status.
+int Fail(const Status& s, const char* verb);
+// Prints a usage error and returns 1.
+int Usage(const std::string& message, const char* verb);
+// 1234567 -> "1,234,567".
+std::string Thousands(uint64_t v);
+std::string JsonString(const std::string& s);
+
+}  // namespace ftc::cli
+
+#endif  // FTCODEC_TOOLS_COMMANDS_H_
