@@ -1,10 +1,14 @@
 // `ftcodec dec`.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
+#include "ftcodec/packet.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
@@ -12,9 +16,56 @@ namespace ftc::cli {
 namespace {
 
 struct DecArgs {
-  std::string input, output, dtype = "keep";
+  std::string input, output, dtype = "keep", conceal = "inpaint";
   int threads = 1;
 };
+
+// A .ftcp file: every packet that arrived, lost elements concealed; a summary on stderr.
+Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, std::optional<DType> dtype,
+                                ConcealMethod method) {
+  PacketStreamContents contents = ReadPacketStream(bytes.data(), bytes.size());
+  PacketDecoderOptions o;
+  o.dtype = dtype;
+  Decoder d(o);
+  for (const Bytes& p : contents.packets) d.push(p).IgnoreError();
+  Result<DecodedTensor> r = d.finish(method);
+  if (!r.ok()) {
+    if (contents.damaged_bytes > 0) {
+      return r.status().WithContext(Thousands(contents.damaged_bytes) +
+                                    " bytes of broken packet records");
+    }
+    return r.status();
+  }
+  const PacketStats& s = r->stats;
+  if (contents.damaged_bytes > 0) {
+    std::fprintf(stderr, "ftcodec dec: warning: the last %s bytes are not a packet record\n",
+                 Thousands(contents.damaged_bytes).c_str());
+  }
+  if (s.corrupt + s.foreign + s.inconsistent > 0) {
+    std::fprintf(stderr,
+                 "ftcodec dec: warning: dropped %s corrupt, %s foreign and %s inconsistent "
+                 "packets\n",
+                 Thousands(s.corrupt).c_str(), Thousands(s.foreign).c_str(),
+                 Thousands(s.inconsistent).c_str());
+  }
+  if (s.lost_elements > 0) {
+    std::fprintf(stderr,
+                 "ftcodec dec: warning: %s of %s packets lost%s (%u of %u samples entirely); "
+                 "%s of %s elements (%.2f%%) concealed by %s\n",
+                 Thousands(s.packets_missing).c_str(), Thousands(s.packets_expected).c_str(),
+                 s.frames_lost > 0 ? " in the samples that arrived" : "", s.frames_lost, s.frames,
+                 Thousands(static_cast<uint64_t>(s.lost_elements)).c_str(),
+                 Thousands(static_cast<uint64_t>(s.elements)).c_str(),
+                 100.0 * static_cast<double>(s.lost_elements) / static_cast<double>(s.elements),
+                 ConcealMethodName(method));
+  } else {
+    std::fprintf(stderr, "ftcodec dec: %s packets, none lost%s\n",
+                 Thousands(s.accepted).c_str(),
+                 s.duplicates > 0 ? (" (" + Thousands(s.duplicates) + " duplicates ignored)").c_str()
+                                  : "");
+  }
+  return std::move(r->tensor);
+}
 
 int RunDec(const DecArgs& a) {
   const char* verb = "dec";
@@ -28,9 +79,13 @@ int RunDec(const DecArgs& a) {
     o.dtype = *t;
   }
   if (a.threads < 1 || a.threads > 256) return Usage("--threads must be 1..256", verb);
+  Result<ConcealMethod> method = ParseConcealMethod(a.conceal);
+  if (!method.ok()) return Fail(method.status(), verb);
   Result<std::vector<uint8_t>> in = ReadInput(a.input);
   if (!in.ok()) return Fail(in.status(), verb);
-  Result<Tensor> t = decode(in->data(), in->size(), o);
+  Result<Tensor> t = IsPacketStream(in->data(), in->size())
+                         ? DecodePacketFile(*in, o.dtype, *method)
+                         : decode(in->data(), in->size(), o);
   if (!t.ok()) return Fail(t.status(), verb);
   if (t->dtype() == DType::kBF16) {
     std::fprintf(stderr, "ftcodec dec: note: NumPy has no bfloat16; writing float32 (exact)\n");
@@ -45,11 +100,15 @@ int RunDec(const DecArgs& a) {
 
 Command AddDecCommand(CLI::App& app) {
   auto a = std::make_shared<DecArgs>();
-  CLI::App* cmd = app.add_subcommand("dec", "Decode a .ftc stream into a .npy tensor");
-  cmd->add_option("INPUT", a->input, "input .ftc ('-' for stdin)")->required();
+  CLI::App* cmd = app.add_subcommand("dec", "Decode a .ftc stream or a .ftcp packet stream into a .npy tensor");
+  cmd->add_option("INPUT", a->input, "input .ftc or .ftcp ('-' for stdin)")->required();
   cmd->add_option("OUTPUT", a->output, "output .npy ('-' for stdout)")->required();
   cmd->add_option("--dtype", a->dtype, "output dtype keep|f32|f16|bf16")->capture_default_str();
   cmd->add_option("--threads", a->threads, "frames decoded in parallel (1..256)")
+      ->capture_default_str();
+  cmd->add_option("--conceal", a->conceal,
+                  ".ftcp input: how lost elements are filled: zero, mean, linear, inpaint, "
+                  "caltec, lowrank")
       ->capture_default_str();
   return {cmd, [a]() { return RunDec(*a); }};
 }

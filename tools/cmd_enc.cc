@@ -1,10 +1,13 @@
 // `ftcodec enc`.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
+#include "ftcodec/packet.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
@@ -16,6 +19,33 @@ struct EncArgs {
   int threads = 1, bits = 4, band_rows = 0;
   double deadzone = 0;
   bool per_channel = false, lossless = false;
+  // Picture codecs (jpeg, hevc).
+  int quality = 90, qp = 22, bit_depth = 0;
+  std::string preset = "ultrafast", layout = "mosaic";
+  bool sequence = false, reorder = false;
+  // Packet mode (a .ftcp output or --packet-size).
+  int packet_size = 1200;
+  bool interleave = false;
+};
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The codecs each codec-specific flag applies to.
+struct FlagScope {
+  const char* flag;
+  std::vector<std::string> codecs;
+};
+const FlagScope kFlagScopes[] = {
+    {"--bits", {"ans"}},          {"--deadzone", {"ans"}},
+    {"--band-rows", {"ans"}},     {"--lossless", {"ans"}},
+    {"--clip", {"ans", "jpeg", "hevc"}},
+    {"--per-channel", {"ans", "jpeg", "hevc"}},
+    {"--quality", {"jpeg"}},      {"--reorder", {"jpeg", "hevc"}},
+    {"--qp", {"hevc"}},           {"--preset", {"hevc"}},
+    {"--bit-depth", {"hevc"}},    {"--layout", {"hevc"}},
+    {"--sequence", {"hevc"}},
 };
 
 int RunEnc(const EncArgs& a, const CLI::App& cmd) {
@@ -29,11 +59,30 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
       return Fail(s, verb);
     }
   }
-  const bool quantizing = a.codec == "ans";
-  for (const char* flag : {"--bits", "--clip", "--per-channel", "--deadzone", "--band-rows",
-                           "--lossless"}) {
-    if (cmd.count(flag) && !quantizing) {
-      return Usage(std::string(flag) + " applies to --codec ans only", verb);
+  const bool packet_mode = cmd.count("--packet-size") > 0 || EndsWith(a.output, ".ftcp");
+  if (a.interleave && !packet_mode) {
+    return Usage("--interleave applies to packet mode only (a .ftcp output or --packet-size)",
+                 verb);
+  }
+  if (packet_mode && a.codec != "ans" && a.codec != "raw") {
+    return Usage("--codec " + a.codec +
+                     " cannot be packetized: packet mode (a .ftcp output or --packet-size) "
+                     "supports --codec ans and raw",
+                 verb);
+  }
+  for (const FlagScope& scope : kFlagScopes) {
+    if (!cmd.count(scope.flag)) continue;
+    if (packet_mode && std::string(scope.flag) == "--band-rows") continue;  // raw bands too
+    bool applies = false;
+    std::string list;
+    for (const std::string& c : scope.codecs) {
+      applies = applies || c == a.codec;
+      list += (list.empty() ? "--codec " : ", ") + c;
+    }
+    if (!applies) {
+      return Usage(std::string(scope.flag) + " applies to " + list +
+                       (scope.codecs.size() == 1 ? " only" : ""),
+                   verb);
     }
   }
   if (a.lossless && (cmd.count("--bits") || cmd.count("--clip") || cmd.count("--per-channel") ||
@@ -56,6 +105,13 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
   o.lossless = a.lossless;
   o.deadzone = a.deadzone;
   o.band_rows = a.band_rows;
+  o.quality = a.quality;
+  o.qp = a.qp;
+  o.preset = a.preset;
+  o.bit_depth = a.bit_depth;
+  o.layout = a.layout;
+  o.sequence = a.sequence;
+  o.reorder_channels = a.reorder;
   if (Status s = o.Validate(); !s.ok()) return Fail(s, verb);
 
   Result<std::vector<uint8_t>> in = ReadInput(a.input);
@@ -67,6 +123,34 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
                  a.input.c_str());
   }
   const TensorView view = arr->tensor.view();
+  if (packet_mode) {
+    PacketOptions po;
+    po.packet_size = a.packet_size;
+    po.interleave = a.interleave;
+    po.auto_band_rows = cmd.count("--band-rows") == 0;
+    if (Status s = po.Validate(); !s.ok()) return Fail(s, verb);
+    Result<std::vector<Bytes>> packets = encode_packets(view, o, po);
+    if (!packets.ok()) return Fail(packets.status(), verb);
+    Result<Bytes> file = WritePacketStream(*packets);
+    if (!file.ok()) return Fail(file.status(), verb);
+    if (Status s = WriteOutput(a.output, *file); !s.ok()) return Fail(s, verb);
+    size_t payload = 0, largest = 0;
+    for (const Bytes& p : *packets) {
+      payload += p.size();
+      largest = std::max(largest, p.size());
+    }
+    const int64_t samples = view.rank == 4 ? view.shape[0] : 1;
+    std::fprintf(stderr,
+                 "ftcodec enc: %s packets (%.3g per sample, largest %s of %d bytes), %s bytes of "
+                 "packets, %.4g bits/element [%s %s, codec %s%s]\n",
+                 Thousands(packets->size()).c_str(),
+                 static_cast<double>(packets->size()) / static_cast<double>(samples),
+                 Thousands(largest).c_str(), a.packet_size, Thousands(payload).c_str(),
+                 8.0 * static_cast<double>(payload) / static_cast<double>(view.num_elements()),
+                 DTypeName(view.dtype), ShapeToString(view.shape_vector()).c_str(),
+                 o.codec.c_str(), a.interleave ? ", interleaved" : "");
+    return 0;
+  }
   Result<Bytes> code = encode(view, o);
   if (!code.ok()) return Fail(code.status(), verb);
   if (Status s = WriteOutput(a.output, *code); !s.ok()) return Fail(s, verb);
@@ -90,22 +174,42 @@ Command AddEncCommand(CLI::App& app) {
   for (const std::string& c : AvailableCodecs()) codecs += (codecs.empty() ? "" : ", ") + c;
   CLI::App* cmd = app.add_subcommand("enc", "Encode a .npy tensor into a .ftc stream");
   cmd->add_option("INPUT", a->input, "input .npy ('-' for stdin)")->required();
-  cmd->add_option("OUTPUT", a->output, "output .ftc ('-' for stdout)")->required();
+  cmd->add_option("OUTPUT", a->output, "output .ftc, or .ftcp for packets ('-' for stdout)")->required();
   cmd->add_option("--codec", a->codec, "codec: " + codecs)->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "raw (and ans --lossless): stored dtype keep|f32|f16|bf16")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "frames coded in parallel (1..256)")
       ->capture_default_str();
   cmd->add_option("--bits", a->bits, "ans: quantizer bit depth 1..16")->capture_default_str();
-  cmd->add_option("--clip", a->clip, "ans: none | A:B | Ksigma (3sigma) | pP (p99.9)")
+  cmd->add_option("--clip", a->clip, "ans/jpeg/hevc: none | A:B | Ksigma (3sigma) | pP (p99.9)")
       ->capture_default_str();
-  cmd->add_flag("--per-channel", a->per_channel, "ans: one quantizer range per channel");
+  cmd->add_flag("--per-channel", a->per_channel,
+                "ans/jpeg/hevc: one quantizer range per channel");
   cmd->add_option("--deadzone", a->deadzone, "ans: dead zone 0..0.5 (rounding offset 0.5-D)")
       ->capture_default_str();
   cmd->add_option("--band-rows", a->band_rows,
                   "ans: rows per independently decodable band (0 = whole channel)")
       ->capture_default_str();
   cmd->add_flag("--lossless", a->lossless, "ans: lossless coding of f32/f16/bf16");
+  cmd->add_option("--packet-size", a->packet_size,
+                  "packet mode: largest packet in bytes, 64..65535 (a .ftcp output implies "
+                  "packet mode with 1200)")
+      ->capture_default_str();
+  cmd->add_flag("--interleave", a->interleave,
+                "packet mode: spread neighbouring bands over different packets");
+  cmd->add_option("--quality", a->quality, "jpeg: quality 1..100")->capture_default_str();
+  cmd->add_option("--qp", a->qp, "hevc: x265 constant QP 0..51 (I pictures get QP-3)")
+      ->capture_default_str();
+  cmd->add_option("--preset", a->preset, "hevc: x265 preset ultrafast..placebo")
+      ->capture_default_str();
+  cmd->add_option("--bit-depth", a->bit_depth, "hevc: picture bit depth 8 or 10 (default 10)");
+  cmd->add_option("--layout", a->layout,
+                  "hevc: mosaic (channels tiled, intra) | frames (channels as video frames)")
+      ->capture_default_str();
+  cmd->add_flag("--sequence", a->sequence,
+                "hevc: code the N samples of an NxCxHxW input as one video (one frame)");
+  cmd->add_flag("--reorder", a->reorder,
+                "jpeg/hevc: order channels by similarity (the order is stored)");
   return {cmd, [a, cmd]() { return RunEnc(*a, *cmd); }};
 }
 

@@ -19,6 +19,10 @@ struct Command {
 Command AddEncCommand(CLI::App& app);
 Command AddDecCommand(CLI::App& app);
 Command AddInfoCommand(CLI::App& app);
+// `ftcodec lose`: drops packets of a .ftcp file by a loss model (tools/cmd_lose.cc).
+Command AddLoseCommand(CLI::App& app);
+// Built in with libtorch (FTC_HAVE_TORCH); otherwise it only says it is not built in (exit 1).
+Command AddBenchCommand(CLI::App& app);
 
 // Prints "ftcodec VERB: error: MESSAGE" and returns the exit code for the status.
 int Fail(const Status& s, const char* verb);

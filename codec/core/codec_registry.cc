@@ -6,15 +6,23 @@
 namespace ftc {
 
 extern const Codec kRawCodec;
-#ifdef FTC_HAVE_ANS_CODEC
 extern const Codec kAnsCodec;
+#ifdef FTC_HAVE_JPEG
+extern const Codec kJpegCodec;
+#endif
+#ifdef FTC_HAVE_HEVC
+extern const Codec kHevcCodec;
 #endif
 
 const std::vector<const Codec*>& BuiltinCodecs() {
   static const std::vector<const Codec*> codecs = {
       &kRawCodec,
-#ifdef FTC_HAVE_ANS_CODEC
       &kAnsCodec,
+#ifdef FTC_HAVE_JPEG
+      &kJpegCodec,
+#endif
+#ifdef FTC_HAVE_HEVC
+      &kHevcCodec,
 #endif
   };
   return codecs;

@@ -1,0 +1,102 @@
+// Packets and packet stream files (docs/format.md, "Packets", ".ftcp"): writing, parsing and
+// the band layout a packet covers. ParsePacket checks the checksum first, then every field and
+// limit, before the caller touches a payload.
+#ifndef FTCODEC_BITSTREAM_PACKET_H_
+#define FTCODEC_BITSTREAM_PACKET_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "bitstream/frame.h"
+#include "ftcodec/status.h"
+#include "ftcodec/tensor.h"
+
+namespace ftc {
+
+constexpr uint8_t kPacketMagic[4] = {0x89, 'F', 'T', 'P'};
+constexpr uint8_t kPacketVersion = 1;
+constexpr uint8_t kPacketFlagInterleaved = 0x01;
+constexpr size_t kMaxPacketSize = 65535;
+constexpr size_t kMinPacketSizeOption = 64;  // smallest --packet-size the encoder accepts
+constexpr size_t kMaxPacketParamsSize = 255;
+constexpr int kMaxPacketSections = 8;
+
+struct PacketHeader {
+  uint8_t flags = 0;
+  uint32_t stream_id = 0;
+  DType dtype = DType::kF32;
+  Shape shape;
+  uint8_t codec_id = 0;
+  uint32_t frame_index = 0;
+  uint32_t frame_count = 1;
+  uint32_t packet_index = 0;
+  uint32_t packet_count = 1;
+  uint32_t band_rows = 0;   // 0 = whole channels
+  uint32_t first_band = 0;  // contiguous layout only
+  uint32_t band_count = 1;
+  std::vector<uint8_t> params;
+
+  bool interleaved() const { return flags & kPacketFlagInterleaved; }
+};
+
+// Band geometry of a sample cut into bands of `band_rows` rows (0 = whole channels).
+struct BandLayout {
+  SampleShape sample;
+  uint32_t rows = 1;         // R' (band_rows, or H for 0)
+  uint32_t per_channel = 1;  // nb = ceil(H / R')
+  uint32_t total = 1;        // C · nb
+
+  static BandLayout Of(const SampleShape& s, uint32_t band_rows);
+  uint32_t channel(uint32_t band) const { return band / per_channel; }
+  uint32_t first_row(uint32_t band) const { return (band % per_channel) * rows; }
+  uint32_t rows_of(uint32_t band) const;
+  // Offset of the band's first element in the C-order sample.
+  int64_t offset(uint32_t band) const;
+  int64_t elements(uint32_t band) const { return int64_t{rows_of(band)} * sample.w; }
+};
+
+// The interleave stride S for P packets (docs/format.md).
+uint32_t InterleaveStride(uint32_t packet_count);
+// The packet (0..P-1) that band i goes to in the interleaved layout.
+uint32_t InterleaveSlot(uint32_t band, uint32_t packet_count, uint32_t stride);
+// Bands of packet k of P in the interleaved layout, increasing (band_total bands in all).
+std::vector<uint32_t> InterleavedBands(uint32_t k, uint32_t packet_count, uint32_t band_total);
+
+struct ParsedPacket {
+  PacketHeader header;
+  SampleShape sample;
+  BandLayout layout;
+  std::vector<uint32_t> bands;       // the packet's bands, increasing
+  std::vector<SectionRef> sections;  // point into the parsed bytes
+};
+
+// Appends a packet (no size limit is checked here).
+void WritePacket(const PacketHeader& header, const std::vector<Section>& sections,
+                 std::vector<uint8_t>* out);
+
+// Parses and checks one whole packet (`size` is its length). Checks the sample against
+// `max_sample_elements`; section payloads are not interpreted.
+Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_sample_elements);
+
+bool HasPacketMagic(const uint8_t* data, size_t size);
+
+// Rewrites the Stream_Id of a whole packet written by WritePacket and recomputes its checksum.
+void SetPacketStreamId(uint32_t stream_id, std::vector<uint8_t>* packet);
+// Offset of Stream_Id in a packet.
+constexpr size_t kPacketStreamIdOffset = 6;
+
+// .ftcp framing: appends [u32 length][packet].
+void AppendPacketRecord(const uint8_t* packet, size_t size, std::vector<uint8_t>* out);
+struct PacketRecord {
+  const uint8_t* data;
+  size_t size;
+};
+// Splits a .ftcp byte string into records; stops at a broken record and reports the bytes left
+// in *damaged_bytes.
+std::vector<PacketRecord> SplitPacketRecords(const uint8_t* data, size_t size,
+                                             size_t* damaged_bytes);
+
+}  // namespace ftc
+
+#endif  // FTCODEC_BITSTREAM_PACKET_H_

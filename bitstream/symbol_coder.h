@@ -1,0 +1,62 @@
+// The entropy coder of `--codec ans`: a context-modelled, 4-lane interleaved rANS coder for 2-D
+// planes of quantizer indices. Format: docs/format.md, "Symbol segment". Encoder in
+// bitstream/enc_rans.cc, decoder in bitstream/dec_rans.cc (which needs nothing from the encoder),
+// shared rules in bitstream/rans_common.h (READ ME FIRST there).
+#ifndef FTCODEC_BITSTREAM_SYMBOL_CODER_H_
+#define FTCODEC_BITSTREAM_SYMBOL_CODER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ftcodec/status.h"
+
+namespace ftc {
+
+// A segment is coded as one unit: a sequence of bands, each a rows×width raster of symbols.
+// The context model never looks across a band boundary (the first row of a band has no row
+// above), so bands could later travel in separate packets.
+struct BandShape {
+  uint32_t rows;
+  uint32_t width;
+};
+
+// Most symbols one segment may hold (both sides check; kLimitExceeded above it).
+inline constexpr uint64_t kMaxSegmentSymbols = uint64_t{1} << 31;
+
+// Codes `bands` (symbols concatenated band after band, raster order within a band; every symbol
+// < 2^alphabet_bits, alphabet_bits 1..16) into a self-contained byte string: its own tables,
+// rANS data and final states. Appends to *out. Deterministic: same input, same bytes.
+Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                           int alphabet_bits, std::vector<uint8_t>* out);
+
+// What the encoder chose and how well it did (for tests and benchmarks).
+struct SymbolSegmentStats {
+  uint64_t symbols = 0;
+  size_t segment_bytes = 0;      // bytes appended to *out
+  size_t model_bits = 0;         // model header + tables, before byte padding
+  double ideal_data_bits = 0;    // sum of -log2(freq / 2^precision) over the coded tokens, plus
+                                 // the raw bits of escaped symbols: the model's ideal code length
+  uint64_t escaped_symbols = 0;  // symbols coded through an escape token
+  int contexts_used = 0;         // contexts with a table
+  int precision = 0;
+  int direct_bits = 0;
+  int msb_bits = 0;
+  int left_classes = 0;
+  int top_classes = 0;
+};
+// As above, and fills *stats (which may be null).
+Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                           int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats);
+
+// Inverse. The caller knows bands and alphabet_bits (from the frame header); `size` is exactly the
+// segment's length. Rejects any corruption it can detect (bad tables, reading past the end, final
+// rANS states not equal to the initial value, leftover bytes) with kCorruptData and a message
+// naming the problem; never reads out of bounds; allocates O(symbols + 2^alphabet_bits).
+// `symbols` must have room for the total of rows×width over the bands.
+Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                           int alphabet_bits, uint16_t* symbols);
+
+}  // namespace ftc
+
+#endif  // FTCODEC_BITSTREAM_SYMBOL_CODER_H_

@@ -1,0 +1,116 @@
+// Encoder of codec `ans`.
+#include <cmath>
+#include <cstring>
+
+#include "bitstream/byte_io.h"
+#include "codec/ans/ans_common.h"
+#include "codec/ans/ans_internal.h"
+#include "codec/core/status_macros.h"
+#include "codec/quant/quant.h"
+
+namespace ftc::ans {
+namespace {
+
+uint32_t NormalizedBandRows(int band_rows, int64_t h) {
+  return band_rows <= 0 || band_rows >= h ? 0 : static_cast<uint32_t>(band_rows);
+}
+
+// Rotates an element's bits left by one so the exponent bits share the top byte.
+uint32_t RotlBits(uint32_t v, int width) {
+  const uint32_t mask = width == 32 ? 0xFFFFFFFFu : (1u << width) - 1;
+  return ((v << 1) | (v >> (width - 1))) & mask;
+}
+
+// Byte planes of the lossless mode, most significant first.
+Status LosslessPlanes(const TensorView& sample, const EncoderOptions& o, SamplePlanes* out) {
+  AnsParams& p = out->params;
+  p.mode = Mode::kLossless;
+  p.stored = o.store_dtype ? *o.store_dtype : sample.dtype;
+  // The elements in the stored dtype, C order.
+  Result<Tensor> copy = Tensor::CopyOf(sample);
+  if (!copy.ok()) return copy.status();
+  Tensor t = copy->dtype() == p.stored ? std::move(copy).value() : copy->ConvertTo(p.stored);
+  const int64_t n = t.num_elements();
+  const int width = static_cast<int>(DTypeSize(p.stored));
+  out->alphabet_bits = 8;
+  out->planes.assign(static_cast<size_t>(width), std::vector<uint16_t>(static_cast<size_t>(n)));
+  for (int b = width - 1; b >= 0; --b) {  // most significant plane first
+    std::vector<uint16_t>& plane = out->planes[static_cast<size_t>(width - 1 - b)];
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t v = 0;
+      std::memcpy(&v, t.data() + i * width, static_cast<size_t>(width));
+      plane[static_cast<size_t>(i)] = static_cast<uint16_t>((RotlBits(v, 8 * width) >> (8 * b)) & 0xFF);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& o, SamplePlanes* out) {
+  *out = SamplePlanes();
+  const SampleShape s{sample.shape[0], sample.shape[1], sample.shape[2]};
+  AnsParams& p = out->params;
+  p.band_rows = NormalizedBandRows(o.band_rows, s.h);
+  if (o.lossless) return LosslessPlanes(sample, o, out);
+  const int64_t n = s.elements();
+  std::vector<float> x(static_cast<size_t>(n));
+  GatherF32(sample, 0, n, x.data());
+  float mn, mx;
+  if (!FiniteMinMax(x.data(), x.size(), &mn, &mx)) {
+    return FTC_UNSUPPORTED(
+        "input contains NaN or Inf; the lossy ans codec needs finite values (use --lossless or "
+        "--codec raw)");
+  }
+  p.bits = o.bits;
+  p.flags = static_cast<uint8_t>((o.per_channel ? kFlagPerChannel : 0) |
+                                 (static_cast<uint8_t>(o.clip.kind) << kFlagClipShift));
+  p.rounding_q = static_cast<uint8_t>(std::lround((0.5 - o.deadzone) * 256.0));
+  out->alphabet_bits = p.bits;
+
+  const int64_t channels = p.per_channel() ? s.c : 1;
+  const size_t per = static_cast<size_t>(n / channels);
+  out->planes.assign(1, std::vector<uint16_t>(static_cast<size_t>(n)));
+  std::vector<uint16_t>& q = out->planes[0];
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* xc = x.data() + c * per;
+    Result<QuantParams> qp = ComputeQuantRange(xc, per, o.clip, p.bits, p.rounding());
+    if (!qp.ok()) return qp.status();
+    out->ranges.push_back(*qp);
+    Quantize(xc, per, *qp, q.data() + c * per);
+  }
+  return Status::Ok();
+}
+
+Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out) {
+  SamplePlanes sp;
+  FTC_RETURN_IF_ERROR(MakeSamplePlanes(sample, o, &sp));
+  WriteParams(sp.params, &out->params);
+  const SampleShape s{sample.shape[0], sample.shape[1], sample.shape[2]};
+  const std::vector<BandShape> bands = MakeBands(s, sp.params.band_rows);
+  if (sp.params.mode == Mode::kLossless) {
+    for (const std::vector<uint16_t>& plane : sp.planes) {
+      Section sec;
+      sec.kind = kPlaneSection;
+      FTC_RETURN_IF_ERROR(EncodeSymbolSegment(plane.data(), bands, 8, &sec.payload));
+      out->sections.push_back(std::move(sec));
+    }
+    return Status::Ok();
+  }
+  Section ranges;
+  ranges.kind = kRangesSection;
+  ByteWriter rw(&ranges.payload);
+  for (const QuantParams& qp : sp.ranges) {
+    rw.F32(qp.lo);
+    rw.F32(qp.hi);
+  }
+  Section symbols;
+  symbols.kind = kSymbolsSection;
+  FTC_RETURN_IF_ERROR(
+      EncodeSymbolSegment(sp.planes[0].data(), bands, sp.params.bits, &symbols.payload));
+  out->sections.push_back(std::move(ranges));
+  out->sections.push_back(std::move(symbols));
+  return Status::Ok();
+}
+
+}  // namespace ftc::ans

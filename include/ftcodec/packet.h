@@ -1,0 +1,217 @@
+// ftcodec — packet mode: independently decodable packets for lossy networks, a receiver that
+// accepts them in any order, loss simulation and concealment of what was lost.
+//
+//   // sender
+//   ftc::EncoderOptions opts;  opts.codec = "ans";  opts.bits = 4;
+//   ftc::PacketOptions popts;  popts.packet_size = 1200;  popts.interleave = true;
+//   ftc::encode_packets(view, opts, popts, [&](const uint8_t* p, size_t n) { send(p, n); });
+//   // receiver
+//   ftc::Decoder d;
+//   while (...) d.push(p, n).IgnoreError();   // bad packets are dropped and counted
+//   ftc::Result<ftc::DecodedTensor> r = d.finish(ftc::ConcealMethod::kInpaint);
+//
+// Formats: docs/format.md, "Packets" and "Packet stream files (.ftcp)". No exception crosses
+// this API.
+#ifndef FTCODEC_PACKET_H_
+#define FTCODEC_PACKET_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/status.h"
+#include "ftcodec/tensor.h"
+
+namespace ftc {
+
+// ---- sender ------------------------------------------------------------------------------
+
+struct PacketOptions {
+  // Largest whole packet (header, payload, checksum) in bytes, 64..65535. 1200 fits an Ethernet
+  // MTU with IP and UDP headers.
+  int packet_size = 1200;
+  // Spread neighbouring bands over different packets (docs/format.md, "Interleaved layout").
+  bool interleave = false;
+  // true: pick the band rows so that every band fits a packet (docs/format.md); false: use
+  // EncoderOptions::band_rows as given (0 = whole channels).
+  bool auto_band_rows = true;
+  // Stream_Id of every packet; default: a CRC32C of the stream's contents.
+  std::optional<uint32_t> stream_id;
+
+  Status Validate() const;
+};
+
+using PacketSink = std::function<void(const uint8_t* data, size_t size)>;
+
+// Encodes a tensor (rank 1..4; rank 4 is N,C,H,W: packets for every sample) into packets of at
+// most options.packet_size bytes, handed to `sink` frame by frame in Packet_Index order.
+// Codecs raw and ans only (others: kInvalidArgument). Nothing reaches `sink` on error.
+Status encode_packets(const TensorView& tensor, const EncoderOptions& options,
+                      const PacketOptions& packet_options, const PacketSink& sink);
+Status encode_packets(const TensorView& tensor, const EncoderOptions& options,
+                      const PacketSink& sink);
+// As above, returning the packets.
+Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const EncoderOptions& options,
+                                          const PacketOptions& packet_options);
+
+// ---- concealment ---------------------------------------------------------------------------
+
+// How lost elements are filled (docs/format.md, "Loss and concealment").
+enum class ConcealMethod : uint8_t {
+  kZero = 0,     // 0
+  kMean = 1,     // the channel's mean of received elements
+  kLinear = 2,   // linear interpolation along H between received rows
+  kInpaint = 3,  // Laplace inpainting of each channel (SOR)
+  kCaltec = 4,   // inter-channel: gain/offset from the best-correlated channel (CALTeC)
+  kLowRank = 5,  // HaLRTC low-rank tensor completion
+};
+const char* ConcealMethodName(ConcealMethod m);  // "inpaint"
+// Parses a method name ("zero", "mean", "linear", "inpaint", "caltec", "lowrank").
+Result<ConcealMethod> ParseConcealMethod(const std::string& name);
+std::vector<std::string> ConcealMethodNames();
+
+struct ConcealOptions {
+  // Rows per band for caltec (the stream's Band_Rows; 0 = whole channels).
+  int band_rows = 0;
+  // inpaint: sweep cap (0 = 4·max(H,W)+100) and stopping tolerance relative to the channel's
+  // range of received values.
+  int inpaint_max_iterations = 0;
+  double inpaint_tolerance = 1e-6;
+  // lowrank: iteration cap and a work budget in floating-point operations per sample.
+  int lowrank_max_iterations = 60;
+  double lowrank_flop_budget = 2e9;
+};
+
+// Conceals the elements of one C×H×W f32 sample where lost[i] != 0 (received elements are left
+// as they are). `data` and `lost` hold C·H·W values in C order.
+Status conceal_sample(float* data, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
+                      ConcealMethod method, const ConcealOptions& options = {});
+
+// ---- receiver ------------------------------------------------------------------------------
+
+// Which elements no packet delivered: lost[i] == 1 for element i (C order of `shape`).
+struct LossMask {
+  Shape shape;
+  std::vector<uint8_t> lost;
+  int64_t lost_count = 0;
+};
+
+struct PacketStats {
+  uint64_t pushed = 0;            // push() calls
+  uint64_t accepted = 0;          // packets decoded and used
+  uint64_t duplicates = 0;        // identical to one already accepted; ignored
+  uint64_t corrupt = 0;           // failed the checksum or a format check; dropped
+  uint64_t foreign = 0;           // from a different stream; rejected
+  uint64_t inconsistent = 0;      // same stream id, but disagreeing with accepted packets; rejected
+  uint32_t frames = 0;            // frames (samples) of the tensor; this and below: finish()
+  uint32_t frames_complete = 0;   // every packet arrived
+  uint32_t frames_partial = 0;    // some packets arrived
+  uint32_t frames_lost = 0;       // no packet arrived (concealed entirely)
+  uint64_t packets_expected = 0;  // sum of Packet_Count over frames with at least one packet
+  uint64_t packets_missing = 0;   // of those; frames_lost adds at least one packet each
+  int64_t elements = 0;           // elements of the tensor
+  int64_t lost_elements = 0;      // elements concealed
+};
+
+struct DecodedTensor {
+  Tensor tensor;  // the original shape; dtype as PacketDecoderOptions::dtype or the original
+  LossMask mask;
+  PacketStats stats;
+};
+
+struct PacketDecoderOptions {
+  std::optional<DType> dtype;  // output dtype; default: the original
+  // Memory caps, checked before anything is allocated (kLimitExceeded otherwise).
+  int64_t max_frame_elements = int64_t{1} << 28;
+  int64_t max_tensor_elements = int64_t{1} << 28;
+  // Accept only this stream; default: the stream of the first valid packet.
+  std::optional<uint32_t> stream_id;
+  ConcealOptions conceal;  // band_rows is taken from the stream
+};
+
+// Receives the packets of one stream in any order. push() decodes a packet at once; a packet
+// that is corrupt, foreign or inconsistent is dropped (counted; push returns the reason) and
+// never changes the decoder's state. finish() may be called any number of times. Memory: the
+// decoded samples that arrived, and in finish() the whole tensor and mask (about 5 bytes per
+// element, at most PacketDecoderOptions::max_tensor_elements — set it to what the application
+// expects, since a single hostile packet can claim any shape). Not thread-safe.
+class Decoder {
+ public:
+  explicit Decoder(const PacketDecoderOptions& options = {});
+  ~Decoder();
+  Decoder(Decoder&&) noexcept;
+  Decoder& operator=(Decoder&&) noexcept;
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Ok for an accepted packet or a duplicate; kCorruptData (bad checksum, malformed,
+  // inconsistent), kInvalidArgument (a different stream), kUnsupported or kLimitExceeded
+  // otherwise. The decoder stays usable whatever push returns.
+  Status push(const uint8_t* data, size_t size);
+  Status push(const Bytes& packet) { return push(packet.data(), packet.size()); }
+  // The tensor with lost elements concealed, the loss mask and the counts. Fails (kCorruptData)
+  // if no packet was accepted: the shape is unknown.
+  Result<DecodedTensor> finish(ConcealMethod method = ConcealMethod::kInpaint) const;
+  // Counts so far (the frame and element counts are filled in by finish()).
+  const PacketStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- packet stream files (.ftcp) -------------------------------------------------------------
+
+// True if the bytes look like a .ftcp file rather than a .ftc (docs/format.md).
+bool IsPacketStream(const uint8_t* data, size_t size);
+
+struct PacketStreamContents {
+  std::vector<Bytes> packets;
+  size_t damaged_bytes = 0;  // bytes after a broken record (0 for a well-formed file)
+};
+// Splits a .ftcp file into its packets (checks the framing only, not the packets).
+PacketStreamContents ReadPacketStream(const uint8_t* data, size_t size);
+// [u32 length][packet] for every packet. Packets must be 1..65535 bytes (kInvalidArgument).
+Result<Bytes> WritePacketStream(const std::vector<Bytes>& packets);
+
+// ---- loss simulation -------------------------------------------------------------------------
+
+struct LossModel {
+  enum class Kind : uint8_t {
+    kNone = 0,            // nothing lost
+    kIid = 1,             // each packet lost with probability `rate`
+    kGilbertElliott = 2,  // two-state Markov channel with loss rate `rate`, mean burst `burst`
+    kTrace = 3,           // trace[i] != 0: packet i lost
+  };
+  Kind kind = Kind::kNone;
+  double rate = 0;   // long-run loss rate p, 0 <= p < 1
+  double burst = 1;  // GE: mean burst length B >= 1 (needs p <= B / (B + 1))
+  std::vector<uint8_t> trace;
+
+  Status Validate() const;
+};
+
+// Parses a trace: 0/1 values separated by whitespace (1 = lost).
+Result<std::vector<uint8_t>> ParseLossTrace(const std::string& text);
+
+// Which of `count` packets (in sending order) are lost: 1 = lost. Reproducible: the same model,
+// count and seed give the same result on every platform (splitmix64, integer thresholds).
+// Gilbert–Elliott: P(bad->good) = 1/B, P(good->bad) = P(bad->good) / (1/p − 1); the first state
+// is drawn from the stationary distribution (bad with probability p); packets are lost in the
+// bad state only. A trace shorter than `count` is kInvalidArgument.
+Result<std::vector<uint8_t>> SimulateLoss(const LossModel& model, size_t count, uint64_t seed);
+
+// Drops the packets SimulateLoss marks, pushes the rest into a Decoder and finishes it: the
+// whole receiver side in one call (for benchmarks).
+Result<DecodedTensor> DecodeAfterLoss(const std::vector<Bytes>& packets, const LossModel& model,
+                                      uint64_t seed, ConcealMethod method,
+                                      const PacketDecoderOptions& options = {});
+
+}  // namespace ftc
+
+#endif  // FTCODEC_PACKET_H_

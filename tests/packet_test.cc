@@ -1,0 +1,519 @@
+// Packet mode: packet format, packetizer, receiver (reorder, duplicates, corruption, loss).
+#include "bitstream/packet.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/packet.h"
+
+namespace ftc {
+namespace {
+
+// A smooth N×C×H×W tensor whose channels are correlated (gain and offset of shared patterns),
+// about half zeros after a ReLU-like cut when `relu`.
+std::vector<float> SmoothTensor(int n, int c, int h, int w, bool relu = false, int seed = 1) {
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n) * c * h * w);
+  for (int s = 0; s < n; ++s) {
+    const float phase = u(rng) * 3.0f;
+    for (int ch = 0; ch < c; ++ch) {
+      const float gain = 1.0f + u(rng), offset = u(rng), mix = u(rng);
+      for (int y = 0; y < h; ++y) {
+        for (int xx = 0; xx < w; ++xx) {
+          const float a = std::sin(0.35f * y + phase) * std::cos(0.25f * xx);
+          const float b = std::cos(0.2f * (y + xx) - phase);
+          float v = gain * (a + mix * b) + offset + 0.02f * u(rng);
+          if (relu) v = std::max(v, 0.0f);
+          x[((static_cast<size_t>(s) * c + ch) * h + y) * w + xx] = v;
+        }
+      }
+    }
+  }
+  return x;
+}
+
+EncoderOptions AnsOptions(int bits = 4, bool per_channel = false) {
+  EncoderOptions o;
+  o.codec = "ans";
+  o.bits = bits;
+  o.per_channel = per_channel;
+  return o;
+}
+
+// The loss-free reference: the .ftc decode of the same tensor and options.
+Tensor Reference(const TensorView& v, const EncoderOptions& o) {
+  Result<Bytes> code = encode(v, o);
+  EXPECT_TRUE(code.ok()) << code.status().ToString();
+  Result<Tensor> t = decode(*code);
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  return std::move(t).value();
+}
+
+Result<DecodedTensor> DecodeAll(const std::vector<Bytes>& packets,
+                                ConcealMethod m = ConcealMethod::kZero) {
+  Decoder d;
+  for (const Bytes& p : packets) {
+    Status s = d.push(p);
+    if (!s.ok()) return s;
+  }
+  return d.finish(m);
+}
+
+bool SameBytes(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && a.size_bytes() == b.size_bytes() &&
+         std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+}
+
+struct Config {
+  const char* name;
+  EncoderOptions options;
+  bool interleave;
+};
+
+std::vector<Config> Configs() {
+  EncoderOptions raw;
+  raw.codec = "raw";
+  EncoderOptions raw16 = raw;
+  raw16.store_dtype = DType::kF16;
+  EncoderOptions lossless = AnsOptions();
+  lossless.lossless = true;
+  return {{"ans4", AnsOptions(4), false},
+          {"ans4_interleave", AnsOptions(4), true},
+          {"ans6_per_channel", AnsOptions(6, true), false},
+          {"ans3_per_channel_interleave", AnsOptions(3, true), true},
+          {"ans12", AnsOptions(12), true},
+          {"raw", raw, false},
+          {"raw_f16_interleave", raw16, true},
+          {"lossless", lossless, false},
+          {"lossless_interleave", lossless, true}};
+}
+
+TEST(PacketTest, AllPacketsDecodeLikeTheFrameFormat) {
+  const Shape shape = {3, 8, 14, 14};
+  const std::vector<float> x = SmoothTensor(3, 8, 14, 14, true);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, shape);
+  for (const Config& c : Configs()) {
+    SCOPED_TRACE(c.name);
+    PacketOptions po;
+    po.packet_size = 160;
+    po.interleave = c.interleave;
+    Result<std::vector<Bytes>> packets = encode_packets(v, c.options, po);
+    ASSERT_TRUE(packets.ok()) << packets.status().ToString();
+    EXPECT_GT(packets->size(), 6u);
+    Result<DecodedTensor> d = DecodeAll(*packets);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_TRUE(SameBytes(d->tensor, Reference(v, c.options)));
+    EXPECT_EQ(d->mask.lost_count, 0);
+    EXPECT_EQ(d->stats.accepted, packets->size());
+    EXPECT_EQ(d->stats.frames_complete, 3u);
+    EXPECT_EQ(d->stats.packets_missing, 0u);
+  }
+}
+
+TEST(PacketTest, EveryPacketFitsTheSize) {
+  const std::vector<float> x = SmoothTensor(2, 16, 20, 24, true);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {2, 16, 20, 24});
+  for (int size : {96, 128, 200, 333, 576, 1200, 1500, 9000}) {
+    for (bool interleave : {false, true}) {
+      SCOPED_TRACE(std::to_string(size) + (interleave ? " interleaved" : ""));
+      PacketOptions po;
+      po.packet_size = size;
+      po.interleave = interleave;
+      Result<std::vector<Bytes>> packets = encode_packets(v, AnsOptions(8), po);
+      ASSERT_TRUE(packets.ok()) << packets.status().ToString();
+      size_t total = 0;
+      for (const Bytes& p : *packets) {
+        EXPECT_LE(p.size(), static_cast<size_t>(size));
+        total += p.size();
+      }
+      // Filled: on average well above half the size (unless everything fits in one per sample).
+      if (packets->size() > 2) {
+        EXPECT_GT(total, packets->size() * static_cast<size_t>(size) / 2);
+      }
+      Result<DecodedTensor> d = DecodeAll(*packets);
+      ASSERT_TRUE(d.ok()) << d.status().ToString();
+      EXPECT_TRUE(SameBytes(d->tensor, Reference(v, AnsOptions(8))));
+    }
+  }
+}
+
+TEST(PacketTest, BandThatCannotFitIsAClearError) {
+  const std::vector<float> x = SmoothTensor(1, 4, 16, 400);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {1, 4, 16, 400});
+  EncoderOptions o = AnsOptions(8);
+  o.band_rows = 8;
+  PacketOptions po;
+  po.packet_size = 200;
+  po.auto_band_rows = false;
+  Result<std::vector<Bytes>> r = encode_packets(v, o, po);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("--band-rows 1"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("--packet-size"), std::string::npos);
+  // Automatic band rows go down to one row; a row of 400 values still does not fit.
+  po.auto_band_rows = true;
+  r = encode_packets(v, o, po);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("larger --packet-size"), std::string::npos)
+      << r.status().message();
+  // Packet sizes out of range.
+  po.packet_size = 63;
+  EXPECT_EQ(encode_packets(v, o, po).status().code(), StatusCode::kInvalidArgument);
+  po.packet_size = 65536;
+  EXPECT_EQ(encode_packets(v, o, po).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(PacketTest, PictureCodecsAreNotPacketized) {
+  const std::vector<float> x = SmoothTensor(1, 4, 8, 8);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {1, 4, 8, 8});
+  for (const std::string& codec : AvailableCodecs()) {
+    if (codec == "ans" || codec == "raw") continue;
+    EncoderOptions o;
+    o.codec = codec;
+    Result<std::vector<Bytes>> r = encode_packets(v, o, PacketOptions());
+    ASSERT_FALSE(r.ok()) << codec;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("cannot be packetized"), std::string::npos);
+  }
+}
+
+// Any single packet alone gives exactly its region; the mask says the rest is lost.
+TEST(PacketTest, EachPacketDecodesAlone) {
+  const Shape shape = {2, 6, 12, 10};
+  const std::vector<float> x = SmoothTensor(2, 6, 12, 10, true);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, shape);
+  for (const Config& c : Configs()) {
+    SCOPED_TRACE(c.name);
+    PacketOptions po;
+    po.packet_size = 200;
+    po.interleave = c.interleave;
+    Result<std::vector<Bytes>> packets = encode_packets(v, c.options, po);
+    ASSERT_TRUE(packets.ok()) << packets.status().ToString();
+    const Tensor ref = Reference(v, c.options);
+    const int64_t total = ref.num_elements();
+    int64_t covered = 0;
+    for (size_t k = 0; k < packets->size(); ++k) {
+      Decoder d;
+      ASSERT_TRUE(d.push((*packets)[k]).ok());
+      Result<DecodedTensor> r = d.finish(ConcealMethod::kInpaint);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      const LossMask& m = r->mask;
+      ASSERT_EQ(m.lost.size(), static_cast<size_t>(total));
+      const size_t es = DTypeSize(ref.dtype());
+      int64_t got = 0;
+      for (int64_t i = 0; i < total; ++i) {
+        if (m.lost[static_cast<size_t>(i)]) continue;
+        ++got;
+        ASSERT_EQ(std::memcmp(r->tensor.data() + i * es, ref.data() + i * es, es), 0)
+            << "packet " << k << " element " << i;
+      }
+      EXPECT_GT(got, 0);
+      EXPECT_EQ(m.lost_count, total - got);
+      EXPECT_EQ(r->stats.frames_lost, 1u);  // the other sample
+      covered += got;
+      if (c.interleave) {
+        // Within one channel, a received band's neighbours came in other packets (rows above
+        // and below are lost), unless the frame has a single packet.
+        const ParsedPacket p =
+            ParsePacket((*packets)[k].data(), (*packets)[k].size(), 1 << 20).value();
+        if (p.header.packet_count > 1) {
+          for (uint32_t b : p.bands) {
+            const uint32_t j = b % p.layout.per_channel;
+            if (j + 1 < p.layout.per_channel) {
+              EXPECT_TRUE(std::find(p.bands.begin(), p.bands.end(), b + 1) == p.bands.end());
+            }
+          }
+        }
+      }
+    }
+    EXPECT_EQ(covered, total);  // the packets partition the tensor
+  }
+}
+
+TEST(PacketTest, ReorderedAndDuplicatedPacketsGiveTheSameTensor) {
+  const std::vector<float> x = SmoothTensor(3, 8, 14, 14, true);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {3, 8, 14, 14});
+  PacketOptions po;
+  po.packet_size = 300;
+  po.interleave = true;
+  std::vector<Bytes> packets = encode_packets(v, AnsOptions(), po).value();
+  const Tensor ref = DecodeAll(packets)->tensor;
+  std::vector<Bytes> shuffled = packets;
+  std::mt19937 rng(42);
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  Decoder d;
+  for (const Bytes& p : shuffled) ASSERT_TRUE(d.push(p).ok());
+  for (size_t i = 0; i < packets.size(); i += 2) ASSERT_TRUE(d.push(packets[i]).ok());
+  Result<DecodedTensor> r = d.finish();
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(SameBytes(r->tensor, ref));
+  EXPECT_EQ(r->stats.duplicates, (packets.size() + 1) / 2);
+  EXPECT_EQ(r->stats.accepted, packets.size());
+  EXPECT_EQ(r->mask.lost_count, 0);
+}
+
+TEST(PacketTest, CorruptPacketsAreDroppedAndCounted) {
+  const std::vector<float> x = SmoothTensor(2, 8, 14, 14);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {2, 8, 14, 14});
+  PacketOptions po;
+  po.packet_size = 300;
+  std::vector<Bytes> packets = encode_packets(v, AnsOptions(), po).value();
+  ASSERT_GE(packets.size(), 4u);
+  // Reference: the same stream with packet 2 lost.
+  Decoder lossy;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    if (i != 2) {
+      ASSERT_TRUE(lossy.push(packets[i]).ok());
+    }
+  }
+  const DecodedTensor want = lossy.finish(ConcealMethod::kLinear).value();
+  EXPECT_GT(want.mask.lost_count, 0);
+
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 50; ++trial) {
+    Decoder d;
+    Bytes bad = packets[2];
+    switch (trial % 3) {
+      case 0:
+        bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+        break;
+      case 1:
+        bad.resize(rng() % bad.size());
+        break;
+      default:
+        bad.push_back(0);
+        break;
+    }
+    for (size_t i = 0; i < packets.size(); ++i) {
+      Status s = d.push(i == 2 ? bad : packets[i]);
+      EXPECT_EQ(s.ok(), i != 2) << s.ToString();
+    }
+    EXPECT_EQ(d.stats().corrupt, 1u);
+    Result<DecodedTensor> r = d.finish(ConcealMethod::kLinear);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(SameBytes(r->tensor, want.tensor));
+    EXPECT_EQ(r->mask.lost, want.mask.lost);
+  }
+}
+
+TEST(PacketTest, ForeignAndInconsistentPacketsAreRejected) {
+  const std::vector<float> x = SmoothTensor(1, 8, 14, 14);
+  const std::vector<float> y = SmoothTensor(1, 8, 14, 14, false, 2);
+  const TensorView vx = TensorView::Contiguous(x.data(), DType::kF32, {1, 8, 14, 14});
+  const TensorView vy = TensorView::Contiguous(y.data(), DType::kF32, {1, 8, 14, 14});
+  PacketOptions po;
+  po.packet_size = 300;
+  const std::vector<Bytes> px = encode_packets(vx, AnsOptions(), po).value();
+  const std::vector<Bytes> py = encode_packets(vy, AnsOptions(), po).value();
+  // Default stream ids are content hashes: different tensors, different streams.
+  const ParsedPacket a = ParsePacket(px[0].data(), px[0].size(), 1 << 20).value();
+  const ParsedPacket b = ParsePacket(py[0].data(), py[0].size(), 1 << 20).value();
+  EXPECT_NE(a.header.stream_id, b.header.stream_id);
+  Decoder d;
+  for (const Bytes& p : px) ASSERT_TRUE(d.push(p).ok());
+  for (const Bytes& p : py) {
+    Status s = d.push(p);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("different stream"), std::string::npos);
+  }
+  EXPECT_EQ(d.stats().foreign, py.size());
+  EXPECT_TRUE(SameBytes(d.finish()->tensor, Reference(vx, AnsOptions())));
+
+  // Same stream id, different content: a conflicting packet of the same index, and a packet
+  // disagreeing with the stream's parameters.
+  po.stream_id = 77;
+  const std::vector<Bytes> qx = encode_packets(vx, AnsOptions(), po).value();
+  const std::vector<Bytes> qy = encode_packets(vy, AnsOptions(), po).value();
+  const std::vector<Bytes> qz = encode_packets(vx, AnsOptions(5), po).value();
+  EXPECT_EQ(ParsePacket(qx[0].data(), qx[0].size(), 1 << 20)->header.stream_id, 77u);
+  Decoder e;
+  ASSERT_TRUE(e.push(qx[0]).ok());
+  EXPECT_EQ(e.push(qy[0]).code(), StatusCode::kCorruptData);
+  EXPECT_EQ(e.push(qz[1]).code(), StatusCode::kCorruptData);
+  EXPECT_EQ(e.stats().inconsistent, 2u);
+  EXPECT_EQ(e.stats().accepted, 1u);
+  // A decoder told to expect another stream rejects everything else.
+  PacketDecoderOptions only;
+  only.stream_id = 5;
+  Decoder f(only);
+  EXPECT_EQ(f.push(qx[0]).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(f.finish().ok());
+}
+
+TEST(PacketTest, LostFramesAndLostEverything) {
+  const std::vector<float> x = SmoothTensor(3, 4, 10, 10);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {3, 4, 10, 10});
+  PacketOptions po;
+  po.packet_size = 200;
+  const std::vector<Bytes> packets = encode_packets(v, AnsOptions(), po).value();
+  // Nothing arrived: the shape is unknown.
+  Decoder none;
+  Result<DecodedTensor> r = none.finish();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(r.status().message().find("no packet"), std::string::npos);
+  // Only garbage arrived.
+  Decoder garbage;
+  const uint8_t junk[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  EXPECT_FALSE(garbage.push(junk, sizeof(junk)).ok());
+  EXPECT_FALSE(garbage.finish().ok());
+  // Sample 1 lost entirely: concealed with the mean of samples 0 and 2 (zero: with 0).
+  Decoder d;
+  for (const Bytes& p : packets) {
+    if (ParsePacket(p.data(), p.size(), 1 << 20)->header.frame_index != 1) {
+      ASSERT_TRUE(d.push(p).ok());
+    }
+  }
+  const Tensor ref = Reference(v, AnsOptions());
+  for (ConcealMethod m : {ConcealMethod::kZero, ConcealMethod::kInpaint}) {
+    r = d.finish(m);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->stats.frames, 3u);
+    EXPECT_EQ(r->stats.frames_lost, 1u);
+    EXPECT_EQ(r->stats.frames_complete, 2u);
+    EXPECT_EQ(r->mask.lost_count, 400);
+    const float* t = r->tensor.data_as<float>();
+    const float* f = ref.data_as<float>();
+    for (int i = 0; i < 400; ++i) {
+      EXPECT_EQ(t[i], f[i]);
+      EXPECT_EQ(t[800 + i], f[800 + i]);
+      EXPECT_TRUE(r->mask.lost[400 + i]);
+      const float want = m == ConcealMethod::kZero ? 0.0f : (f[i] + f[800 + i]) / 2;
+      EXPECT_NEAR(t[400 + i], want, 1e-5);
+    }
+  }
+}
+
+TEST(PacketTest, DeterministicAndDtypes) {
+  const std::vector<float> x = SmoothTensor(2, 5, 9, 11, true);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {2, 5, 9, 11});
+  PacketOptions po;
+  po.packet_size = 150;
+  po.interleave = true;
+  EncoderOptions o = AnsOptions();
+  o.threads = 1;
+  const std::vector<Bytes> a = encode_packets(v, o, po).value();
+  o.threads = 4;
+  const std::vector<Bytes> b = encode_packets(v, o, po).value();
+  EXPECT_EQ(a, b);
+  // f16 input, rank 3 and rank 2 tensors; output dtype option.
+  std::vector<uint16_t> h(x.size() / 2);
+  for (size_t i = 0; i < h.size(); ++i) h[i] = F32ToF16(x[i]);
+  for (const Shape& shape : {Shape{5, 9, 11}, Shape{45, 11}}) {
+    const TensorView hv = TensorView::Contiguous(h.data(), DType::kF16, shape);
+    for (const Config& c : Configs()) {
+      if (c.options.store_dtype) continue;
+      SCOPED_TRACE(std::string(c.name) + " " + ShapeToString(shape));
+      po.interleave = c.interleave;
+      Result<std::vector<Bytes>> p = encode_packets(hv, c.options, po);
+      ASSERT_TRUE(p.ok()) << p.status().ToString();
+      Result<DecodedTensor> r = DecodeAll(*p);
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(r->tensor.dtype(), DType::kF16);
+      EXPECT_TRUE(SameBytes(r->tensor, Reference(hv, c.options)));
+      PacketDecoderOptions f32;
+      f32.dtype = DType::kF32;
+      Decoder d(f32);
+      for (const Bytes& q : *p) ASSERT_TRUE(d.push(q).ok());
+      EXPECT_EQ(d.finish()->tensor.dtype(), DType::kF32);
+    }
+  }
+}
+
+TEST(PacketTest, SinkAndStreamFile) {
+  const std::vector<float> x = SmoothTensor(2, 4, 8, 8);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {2, 4, 8, 8});
+  std::vector<Bytes> sunk;
+  ASSERT_TRUE(encode_packets(v, AnsOptions(), [&](const uint8_t* p, size_t n) {
+                sunk.emplace_back(p, p + n);
+              }).ok());
+  EXPECT_EQ(sunk, encode_packets(v, AnsOptions(), PacketOptions()).value());
+  const Bytes file = WritePacketStream(sunk).value();
+  EXPECT_TRUE(IsPacketStream(file.data(), file.size()));
+  PacketStreamContents c = ReadPacketStream(file.data(), file.size());
+  EXPECT_EQ(c.packets, sunk);
+  EXPECT_EQ(c.damaged_bytes, 0u);
+  // A .ftc is not a packet stream; a broken tail is reported.
+  const Bytes ftc = encode(v, AnsOptions()).value();
+  EXPECT_FALSE(IsPacketStream(ftc.data(), ftc.size()));
+  Bytes broken = file;
+  broken.push_back(9);
+  broken.push_back(9);
+  c = ReadPacketStream(broken.data(), broken.size());
+  EXPECT_EQ(c.packets, sunk);
+  EXPECT_EQ(c.damaged_bytes, 2u);
+  EXPECT_FALSE(WritePacketStream({Bytes()}).ok());
+}
+
+TEST(PacketTest, InterleaveSlotsArePermutationsAndInvertible) {
+  for (uint32_t p = 1; p <= 40; ++p) {
+    const uint32_t s = InterleaveStride(p);
+    for (uint32_t total : {p, p + 1, 3 * p + 2, 7 * p}) {
+      std::vector<int> seen(total, 0);
+      for (uint32_t k = 0; k < p; ++k) {
+        for (uint32_t b : InterleavedBands(k, p, total)) {
+          ASSERT_LT(b, total);
+          EXPECT_EQ(InterleaveSlot(b, p, s), k);
+          ++seen[b];
+        }
+      }
+      for (int n : seen) EXPECT_EQ(n, 1);
+    }
+  }
+  EXPECT_EQ(InterleaveStride(1), 1u);
+  EXPECT_EQ(InterleaveStride(2), 1u);
+  EXPECT_EQ(InterleaveStride(10), 7u);  // round(6.18) = 6, gcd(6, 10) = 2, gcd(7, 10) = 1
+}
+
+TEST(PacketTest, ParserRejectsHostileHeaders) {
+  const std::vector<float> x = SmoothTensor(1, 4, 8, 8);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {1, 4, 8, 8});
+  const Bytes good = encode_packets(v, AnsOptions(), PacketOptions()).value()[0];
+  ASSERT_TRUE(ParsePacket(good.data(), good.size(), 1 << 20).ok());
+  // Every truncation fails; every single-byte change fails (the checksum).
+  for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(ParsePacket(good.data(), n, 1 << 20).ok());
+  for (size_t i = 0; i < good.size(); ++i) {
+    Bytes bad = good;
+    bad[i] ^= 0x40;
+    EXPECT_FALSE(ParsePacket(bad.data(), bad.size(), 1 << 20).ok()) << i;
+  }
+  // A well-formed packet claiming a huge sample hits the limit before any allocation.
+  PacketHeader h;
+  h.shape = {1, 1 << 20, 1 << 10, 1 << 10};
+  h.frame_count = 1;
+  h.params = {0};
+  Bytes huge;
+  WritePacket(h, {Section{1, {0, 0, 0, 0}}}, &huge);
+  Result<ParsedPacket> r = ParsePacket(huge.data(), huge.size(), 1 << 20);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kLimitExceeded);
+  Decoder d;
+  EXPECT_EQ(d.push(huge).code(), StatusCode::kLimitExceeded);
+  // Reserved flags, wrong version, unknown codec.
+  PacketHeader k;
+  k.shape = {4, 8, 8};
+  k.params = {0};
+  for (int field = 0; field < 3; ++field) {
+    PacketHeader m = k;
+    if (field == 0) m.flags = 0x80;
+    if (field == 2) m.codec_id = 2;
+    Bytes b;
+    WritePacket(m, {Section{1, std::vector<uint8_t>(4 * 8 * 8 * 4)}}, &b);
+    if (field == 1) {
+      b[4] = 2;
+      SetPacketStreamId(0, &b);  // recomputes the checksum
+    }
+    EXPECT_FALSE(ParsePacket(b.data(), b.size(), 1 << 20).ok()) << field;
+  }
+}
+
+}  // namespace
+}  // namespace ftc

@@ -1,0 +1,443 @@
+// Tests of the context-modelled rANS symbol coder (bitstream/symbol_coder.h).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "bitstream/rans_common.h"
+#include "bitstream/symbol_coder.h"
+
+namespace ftc {
+namespace {
+
+uint64_t Total(const std::vector<BandShape>& bands) {
+  uint64_t n = 0;
+  for (const BandShape& b : bands) n += uint64_t{b.rows} * b.width;
+  return n;
+}
+
+std::vector<uint8_t> EncodeOrDie(const std::vector<uint16_t>& symbols,
+                                 const std::vector<BandShape>& bands, int bits,
+                                 SymbolSegmentStats* stats = nullptr) {
+  std::vector<uint8_t> out;
+  const Status s = EncodeSymbolSegment(symbols.data(), bands, bits, &out, stats);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+// Encodes, checks determinism, decodes and compares; returns the segment.
+std::vector<uint8_t> RoundTrip(const std::vector<uint16_t>& symbols,
+                               const std::vector<BandShape>& bands, int bits,
+                               SymbolSegmentStats* stats = nullptr) {
+  EXPECT_EQ(symbols.size(), Total(bands));
+  const std::vector<uint8_t> seg = EncodeOrDie(symbols, bands, bits, stats);
+  EXPECT_EQ(EncodeOrDie(symbols, bands, bits), seg) << "encoding is not deterministic";
+  // Appending keeps what was there.
+  std::vector<uint8_t> prefixed = {1, 2, 3};
+  EXPECT_TRUE(EncodeSymbolSegment(symbols.data(), bands, bits, &prefixed).ok());
+  EXPECT_EQ(std::vector<uint8_t>(prefixed.begin() + 3, prefixed.end()), seg);
+  std::vector<uint16_t> decoded(symbols.size() + 1, 0xBEEF);
+  const Status s = DecodeSymbolSegment(seg.data(), seg.size(), bands, bits, decoded.data());
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(decoded.back(), 0xBEEF) << "decoder wrote past the end";
+  decoded.pop_back();
+  EXPECT_TRUE(decoded == symbols) << "round trip differs";
+  return seg;
+}
+
+std::vector<BandShape> Planes(uint32_t count, uint32_t rows, uint32_t width) {
+  return std::vector<BandShape>(count, BandShape{rows, width});
+}
+
+// Spatially correlated, sparse (post-ReLU-like) indices.
+std::vector<uint16_t> FeatureLike(const std::vector<BandShape>& bands, int bits, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  std::vector<uint16_t> out;
+  const double top = (1 << bits) - 1;
+  for (const BandShape& b : bands) {
+    const double gain = 0.5 + (rng() % 100) / 60.0;
+    std::vector<double> prev(b.width, 0.0);
+    for (uint32_t y = 0; y < b.rows; ++y) {
+      double left = 0;
+      for (uint32_t x = 0; x < b.width; ++x) {
+        const double v = 0.45 * left + 0.45 * prev[x] + noise(rng) * gain;
+        prev[x] = left = v;
+        const double q = std::floor(std::max(0.0, v) * top / 6.0 + 0.5);
+        out.push_back(static_cast<uint16_t>(std::min(q, top)));
+      }
+    }
+  }
+  return out;
+}
+
+TEST(RansTest, FeatureLikePlanesAllAlphabets) {
+  const auto bands = Planes(64, 14, 14);
+  for (int bits = 1; bits <= 16; ++bits) {
+    SCOPED_TRACE(bits);
+    SymbolSegmentStats st;
+    const auto seg = RoundTrip(FeatureLike(bands, bits, 1000 + bits), bands, bits, &st);
+    EXPECT_EQ(st.segment_bytes, seg.size());
+    // Coded size within 1% (+ the 16 bytes of lane states) of the ideal + model cost.
+    const double ideal = st.ideal_data_bits + st.model_bits;
+    EXPECT_LE(seg.size() * 8.0, ideal * 1.01 + 16 * 8) << "ideal " << ideal / 8;
+  }
+}
+
+TEST(RansTest, UniformSixteenBit) {
+  std::mt19937 rng(7);
+  const auto bands = Planes(9, 13, 11);
+  std::vector<uint16_t> s(Total(bands));
+  for (auto& v : s) v = static_cast<uint16_t>(rng());
+  SymbolSegmentStats st;
+  const auto seg = RoundTrip(s, bands, 16, &st);
+  EXPECT_GT(st.escaped_symbols, 0u);
+  // Uniform 16-bit data cannot be compressed, but must not blow up either.
+  EXPECT_LE(seg.size(), s.size() * 2 + s.size() / 20 + 200);
+}
+
+TEST(RansTest, AllOneSymbol) {
+  const auto bands = Planes(5, 7, 9);
+  for (int bits : {1, 4, 8, 16}) {
+    for (uint16_t v : {uint16_t{0}, static_cast<uint16_t>((1u << bits) - 1)}) {
+      SCOPED_TRACE(bits);
+      const auto seg = RoundTrip(std::vector<uint16_t>(Total(bands), v), bands, bits);
+      // A constant plane costs only its header and states, plus the raw bits of an escaped
+      // value (bits - 1 - 3 per symbol, 3 mantissa bits riding in the token) beyond 8 bits.
+      const size_t raw_bytes = bits > 8 ? Total(bands) * (bits - 4) / 8 : 0;
+      EXPECT_LT(seg.size(), 60u + raw_bytes);
+    }
+  }
+}
+
+TEST(RansTest, OneSymbolAlphabet) {
+  const auto bands = Planes(3, 4, 5);
+  RoundTrip(std::vector<uint16_t>(Total(bands), 0), bands, 1);
+}
+
+TEST(RansTest, TwoSymbolsVerySkewed) {
+  // p(1) = 1e-6: the rare symbol still gets a slot and round-trips.
+  std::mt19937 rng(3);
+  const auto bands = Planes(4, 500, 500);
+  std::vector<uint16_t> s(Total(bands), 0);
+  for (int i = 0; i < 3; ++i) s[rng() % s.size()] = 1;
+  SymbolSegmentStats st;
+  const auto seg = RoundTrip(s, bands, 1, &st);
+  EXPECT_LT(seg.size(), 200u);
+}
+
+TEST(RansTest, Geometric) {
+  std::mt19937 rng(11);
+  for (int bits : {4, 8, 12, 16}) {
+    SCOPED_TRACE(bits);
+    std::geometric_distribution<int> geo(0.3);
+    const auto bands = Planes(6, 20, 17);
+    std::vector<uint16_t> s(Total(bands));
+    for (auto& v : s) v = static_cast<uint16_t>(std::min(geo(rng), (1 << bits) - 1));
+    RoundTrip(s, bands, bits);
+  }
+}
+
+TEST(RansTest, EverySymbolDistinct) {
+  const auto bands = Planes(4, 128, 128);
+  std::vector<uint16_t> s(Total(bands));
+  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<uint16_t>(i * 40503u);
+  RoundTrip(s, bands, 16);
+}
+
+TEST(RansTest, EscapesOfEveryLength) {
+  // Symbols spanning every exponent class, so escapes with 0..15 raw bits all occur.
+  const auto bands = Planes(8, 16, 16);
+  std::mt19937 rng(5);
+  std::vector<uint16_t> s(Total(bands));
+  for (auto& v : s) {
+    const int e = rng() % 17;
+    v = e == 0 ? 0 : static_cast<uint16_t>((1u << (e - 1)) | (rng() & ((1u << (e - 1)) - 1)));
+  }
+  SymbolSegmentStats st;
+  RoundTrip(s, bands, 16, &st);
+  EXPECT_GT(st.escaped_symbols, s.size() / 2);
+  // Mostly small values with rare large outliers: the outliers go through escapes.
+  std::vector<uint16_t> t = FeatureLike(bands, 3, 9);
+  for (size_t i = 0; i < t.size(); i += 97) t[i] = static_cast<uint16_t>(200 + i % 50);
+  RoundTrip(t, bands, 8, &st);
+  EXPECT_GT(st.escaped_symbols, 0u);
+  EXPECT_LT(st.direct_bits, 8);
+}
+
+TEST(RansTest, ShapesAndBandCounts) {
+  std::mt19937 rng(17);
+  const std::vector<std::vector<BandShape>> cases = {
+      {{1, 1}},
+      {{1, 1}, {1, 1}},
+      {{1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
+      {{3, 1}, {1, 3}, {2, 2}},
+      {{7, 13}},
+      {{0, 5}, {5, 0}, {3, 3}, {0, 0}},
+      {{13, 7}, {13, 7}, {13, 7}, {13, 7}, {13, 7}, {13, 7}, {13, 7}},
+      {{14, 14}, {14, 14}, {14, 14}, {7, 28}, {14, 14}},
+      {{1, 200}, {200, 1}, {10, 20}, {20, 10}, {3, 5}, {1, 1}, {31, 2}, {2, 31}, {9, 9}},
+      std::vector<BandShape>(1000, BandShape{2, 3}),
+      std::vector<BandShape>(37, BandShape{5, 1}),
+  };
+  for (size_t c = 0; c < cases.size(); ++c) {
+    for (int bits : {1, 2, 4, 8, 16}) {
+      SCOPED_TRACE(testing::Message() << "case " << c << " bits " << bits);
+      RoundTrip(FeatureLike(cases[c], bits, static_cast<uint32_t>(c * 31 + bits)), cases[c], bits);
+      std::vector<uint16_t> noise(Total(cases[c]));
+      for (auto& v : noise) v = static_cast<uint16_t>(rng() & ((1u << bits) - 1));
+      RoundTrip(noise, cases[c], bits);
+    }
+  }
+}
+
+TEST(RansTest, NoBands) {
+  std::vector<uint8_t> seg;
+  ASSERT_TRUE(EncodeSymbolSegment(nullptr, {}, 4, &seg).ok());
+  EXPECT_TRUE(DecodeSymbolSegment(seg.data(), seg.size(), {}, 4, nullptr).ok());
+}
+
+TEST(RansTest, RejectsBadArguments) {
+  std::vector<uint8_t> seg;
+  const std::vector<uint16_t> s = {0, 1, 2, 16};
+  const std::vector<BandShape> bands = {{2, 2}};
+  EXPECT_EQ(EncodeSymbolSegment(s.data(), bands, 4, &seg).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(EncodeSymbolSegment(s.data(), bands, 0, &seg).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(EncodeSymbolSegment(s.data(), bands, 17, &seg).code(), StatusCode::kInvalidArgument);
+  const std::vector<BandShape> huge = {{1u << 16, 1u << 16}};
+  EXPECT_EQ(EncodeSymbolSegment(s.data(), huge, 8, &seg).code(), StatusCode::kLimitExceeded);
+  uint16_t out[4];
+  EXPECT_EQ(DecodeSymbolSegment(seg.data(), seg.size(), huge, 8, out).code(),
+            StatusCode::kLimitExceeded);
+}
+
+// A small segment for the corruption tests: every kind of symbol, several lanes.
+std::vector<uint8_t> SmallSegment(std::vector<BandShape>* bands, int* bits) {
+  *bands = {{3, 4}, {3, 4}, {3, 4}, {3, 4}, {2, 5}};
+  *bits = 8;
+  std::vector<uint16_t> s = FeatureLike(*bands, 3, 77);
+  s[5] = 200;  // an escape
+  return RoundTrip(s, *bands, *bits);
+}
+
+TEST(RansTest, EveryTruncationIsRejected) {
+  std::vector<BandShape> bands;
+  int bits;
+  const std::vector<uint8_t> seg = SmallSegment(&bands, &bits);
+  std::vector<uint16_t> out(Total(bands));
+  for (size_t n = 0; n < seg.size(); ++n) {
+    const Status s = DecodeSymbolSegment(seg.data(), n, bands, bits, out.data());
+    EXPECT_EQ(s.code(), StatusCode::kCorruptData) << "length " << n;
+    EXPECT_FALSE(s.message().empty());
+  }
+  // A longer buffer (leftover bytes) is rejected too.
+  std::vector<uint8_t> longer = seg;
+  longer.push_back(0);
+  longer.push_back(0);
+  EXPECT_EQ(DecodeSymbolSegment(longer.data(), longer.size(), bands, bits, out.data()).code(),
+            StatusCode::kCorruptData);
+}
+
+TEST(RansTest, EveryBitFlipDecodesOrFailsCleanly) {
+  std::vector<BandShape> bands;
+  int bits;
+  const std::vector<uint8_t> seg = SmallSegment(&bands, &bits);
+  std::vector<uint16_t> out(Total(bands));
+  int rejected = 0, total = 0;
+  for (size_t i = 0; i < seg.size(); ++i) {
+    for (int b = 0; b < 8; ++b) {
+      std::vector<uint8_t> bad = seg;
+      bad[i] ^= static_cast<uint8_t>(1 << b);
+      const Status s = DecodeSymbolSegment(bad.data(), bad.size(), bands, bits, out.data());
+      ++total;
+      if (!s.ok()) {
+        EXPECT_EQ(s.code(), StatusCode::kCorruptData) << s.ToString();
+        ++rejected;
+      } else {
+        for (uint16_t v : out) EXPECT_LT(v, 1u << bits);
+      }
+    }
+  }
+  // Nearly every flip is caught (final states, table checks, leftover bytes).
+  EXPECT_GT(rejected, total * 9 / 10);
+}
+
+TEST(RansTest, RandomBytesNeverCrash) {
+  std::mt19937 rng(99);
+  const std::vector<BandShape> bands = {{14, 14}, {14, 14}, {7, 3}, {14, 14}, {1, 1}};
+  std::vector<uint16_t> out(Total(bands));
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::vector<uint8_t> junk(rng() % 300);
+    for (auto& v : junk) v = static_cast<uint8_t>(rng());
+    const int bits = 1 + iter % 16;
+    const Status s = DecodeSymbolSegment(junk.data(), junk.size(), bands, bits, out.data());
+    if (s.ok()) {
+      for (uint16_t v : out) ASSERT_LT(v, 1u << bits);
+    }
+  }
+}
+
+TEST(RansTest, CorruptionMessagesNameTheProblem) {
+  const std::vector<BandShape> bands = {{4, 4}, {4, 4}};
+  const std::vector<uint16_t> s = FeatureLike(bands, 4, 1);
+  SymbolSegmentStats st;
+  const std::vector<uint8_t> seg = RoundTrip(s, bands, 4, &st);
+  std::vector<uint16_t> out(s.size());
+  std::vector<uint8_t> longer = seg;
+  longer.insert(longer.end(), {0, 0});
+  Status r = DecodeSymbolSegment(longer.data(), longer.size(), bands, 4, out.data());
+  EXPECT_NE(r.message().find("left over"), std::string::npos) << r.ToString();
+  r = DecodeSymbolSegment(seg.data(), seg.size() - 1, bands, 4, out.data());
+  EXPECT_NE(r.message().find("odd number"), std::string::npos) << r.ToString();
+  // The lane states follow the byte-padded model; a changed state shows up at the end.
+  const size_t states = (st.model_bits + 7) / 8;
+  int final_state_errors = 0;
+  for (size_t i = states; i < states + 8; ++i) {
+    std::vector<uint8_t> bad = seg;
+    bad[i] ^= 0x01;
+    r = DecodeSymbolSegment(bad.data(), bad.size(), bands, 4, out.data());
+    EXPECT_EQ(r.code(), StatusCode::kCorruptData);
+    final_state_errors += r.message().find("final rANS state") != std::string::npos;
+  }
+  EXPECT_GT(final_state_errors, 0);
+  std::vector<uint8_t> bad = seg;
+  bad[states + 3] = 0;
+  bad[states + 2] = 0;  // lane 0 state < 2^16
+  r = DecodeSymbolSegment(bad.data(), bad.size(), bands, 4, out.data());
+  EXPECT_NE(r.message().find("below 2^16"), std::string::npos) << r.ToString();
+}
+
+// The example of docs/format.md ("Symbol segment"): pins the format.
+TEST(RansTest, GoldenSegmentFromTheSpec) {
+  const std::vector<uint8_t> seg = {0x41, 0x40, 0x03, 0xa0, 0x01, 0x40, 0x00};
+  const std::vector<BandShape> bands = {{2, 3}};
+  std::vector<uint16_t> out(6);
+  ASSERT_TRUE(DecodeSymbolSegment(seg.data(), seg.size(), bands, 1, out.data()).ok());
+  EXPECT_EQ(out, (std::vector<uint16_t>{0, 0, 1, 0, 1, 1}));
+  EXPECT_EQ(EncodeOrDie(out, bands, 1), seg);
+}
+
+// A hand-made segment whose second symbol falls into a context without a table (B = 2, left
+// classes {0}, {1..3}; the table of class 0 holds only token 1).
+std::vector<uint8_t> SegmentReachingAnEmptyContext(int lanes) {
+  std::vector<uint8_t> seg;
+  rans::BitWriter bw(&seg);
+  bw.Bits(2, 4);           // direct_bits = B: no escapes
+  bw.Bits(4, 4);           // precision 4
+  bw.Bits(1, 3);           // one left threshold ...
+  bw.ExpGolomb(0);         // ... at 1
+  bw.Bits(0, 3);           // no top threshold
+  bw.ExpGolomb(4 - 2);     // table 0: span 2
+  bw.Bits(0, 1);           // dense
+  bw.SignedExpGolomb(-1);  // token 0 absent
+  bw.SignedExpGolomb(0);   // token 1: code 1
+  bw.ExpGolomb(4);         // table 1: empty
+  bw.Finish();
+  for (int i = 0; i < lanes; ++i) seg.insert(seg.end(), {0x00, 0x00, 0x01, 0x00});  // 2^16
+  return seg;
+}
+
+TEST(RansTest, SymbolInAContextWithoutTableIsRejected) {
+  for (int bands : {1, 4}) {  // the generic path and the fast path
+    const std::vector<uint8_t> seg = SegmentReachingAnEmptyContext(bands);
+    const std::vector<BandShape> shape(bands, BandShape{1, 2});
+    std::vector<uint16_t> out(2 * bands);
+    const Status s = DecodeSymbolSegment(seg.data(), seg.size(), shape, 2, out.data());
+    EXPECT_EQ(s.code(), StatusCode::kCorruptData);
+    EXPECT_NE(s.message().find("no table"), std::string::npos) << s.ToString();
+  }
+  // One symbol per band never leaves context 0: that decodes.
+  const std::vector<uint8_t> seg = SegmentReachingAnEmptyContext(1);
+  uint16_t out = 0;
+  ASSERT_TRUE(DecodeSymbolSegment(seg.data(), seg.size(), {{1, 1}}, 2, &out).ok());
+  EXPECT_EQ(out, 1);
+}
+
+TEST(RansTest, BitReaderWriter) {
+  std::vector<uint8_t> buf;
+  rans::BitWriter bw(&buf);
+  std::mt19937 rng(1);
+  std::vector<uint32_t> vals;
+  for (int i = 0; i < 1000; ++i) vals.push_back(rng() >> (rng() % 32));
+  for (uint32_t v : vals) {
+    bw.ExpGolomb(v >> 8);
+    bw.Bits(v & 0x1F, 5);
+    bw.SignedExpGolomb(static_cast<int>(v % 41) - 20);
+  }
+  bw.Finish();
+  rans::BitReader br(buf.data(), buf.size());
+  for (uint32_t v : vals) {
+    uint32_t a, b;
+    int c;
+    ASSERT_TRUE(br.ExpGolomb(&a));
+    ASSERT_TRUE(br.Bits(5, &b));
+    ASSERT_TRUE(br.SignedExpGolomb(&c));
+    EXPECT_EQ(a, v >> 8);
+    EXPECT_EQ(b, v & 0x1F);
+    EXPECT_EQ(c, static_cast<int>(v % 41) - 20);
+  }
+  EXPECT_EQ(br.byte_position(), buf.size());
+  EXPECT_TRUE(br.PaddingIsZero());
+  uint32_t x;
+  rans::BitReader end(buf.data(), buf.size());
+  int n = 0;
+  while (end.Bits(7, &x)) ++n;
+  EXPECT_EQ(n, static_cast<int>(buf.size() * 8 / 7));
+}
+
+TEST(RansTest, NormalizeWeightsSumsToPowerOfTwo) {
+  std::mt19937 rng(4);
+  for (int iter = 0; iter < 20000; ++iter) {
+    const int precision = rans::kMinPrecision + iter % rans::kMaxPrecision;
+    const int span = 1 + static_cast<int>(rng() % 256);
+    std::vector<uint8_t> codes(span);
+    for (auto& c : codes) c = static_cast<uint8_t>(rng() % (rans::kMaxWeightCode + 1));
+    codes.back() = static_cast<uint8_t>(1 + rng() % rans::kMaxWeightCode);
+    std::vector<uint32_t> freq(span);
+    if (!rans::NormalizeWeights(codes.data(), span, precision, freq.data())) {
+      EXPECT_GT(span - std::count(codes.begin(), codes.end(), 0), 1 << precision);
+      continue;
+    }
+    // The definition in docs/format.md, literally.
+    uint64_t w_total = 0;
+    int n = 0, heaviest = -1;
+    for (int s = 0; s < span; ++s) {
+      if (codes[s] == 0) continue;
+      w_total += uint64_t{1} << (16 - codes[s]);
+      ++n;
+      if (heaviest < 0 || codes[s] < codes[heaviest]) heaviest = s;
+    }
+    std::vector<uint32_t> expect(span, 0);
+    uint32_t sum = 0;
+    for (int s = 0; s < span; ++s) {
+      if (codes[s] == 0) continue;
+      expect[s] =
+          1 + static_cast<uint32_t>((uint64_t{1} << (16 - codes[s])) * ((1u << precision) - n) /
+                                    w_total);
+      sum += expect[s];
+    }
+    expect[heaviest] += (1u << precision) - sum;
+    EXPECT_EQ(freq, expect);
+    sum = 0;
+    for (int s = 0; s < span; ++s) {
+      EXPECT_EQ(freq[s] == 0, codes[s] == 0);
+      sum += freq[s];
+    }
+    EXPECT_EQ(sum, 1u << precision);
+  }
+  const uint8_t three[3] = {1, 1, 1};
+  uint32_t f[3];
+  EXPECT_FALSE(rans::NormalizeWeights(three, 3, 1, f));  // 3 tokens do not fit in 2 slots
+}
+
+TEST(RansTest, Log2Q16IsAccurate) {
+  for (uint32_t v : {1u, 2u, 3u, 5u, 1000u, 65535u, 65536u, 123456789u, 0xFFFFFFFFu}) {
+    EXPECT_NEAR(rans::Log2Q16(v) / 65536.0, std::log2(static_cast<double>(v)), 1.0 / 1024) << v;
+  }
+}
+
+}  // namespace
+}  // namespace ftc
