@@ -138,7 +138,7 @@ TEST_F(CliTest, UsageErrorsExit1) {
   RunResult u = Run("enc '" + in + "' '" + Path("o.ftc") + "' --codec zip");
   EXPECT_EQ(u.exit_code, 1);
   EXPECT_NE(u.err.find("unknown codec 'zip'"), std::string::npos) << u.err;
-  RunResult nb = Run("enc '" + in + "' '" + Path("o.ftc") + "' --codec hevc");
+  RunResult nb = Run("enc '" + in + "' '" + Path("o.ftc") + "' --codec learned");
   EXPECT_EQ(nb.exit_code, 1);
   EXPECT_NE(nb.err.find("not built"), std::string::npos) << nb.err;
   RunResult bits = Run("enc '" + in + "' '" + Path("o.ftc") + "' --codec raw --bits 4");
@@ -210,6 +210,34 @@ TEST_F(CliTest, NpyFloat64IsConvertedWithANote) {
   RunResult r = Run("enc '" + found + "' '" + Path("o.ftc") + "'");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("float64; converted to float32"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ftc
+
+namespace ftc {
+namespace {
+
+TEST_F(CliTest, InfoDescribesPacketStreams) {
+  const std::string in = WriteSample("x.npy");
+  RunResult e = Run("enc '" + in + "' '" + Path("x.ftcp") + "' --codec ans --bits 4 --packet-size 200");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  RunResult i = Run("info '" + Path("x.ftcp") + "'");
+  ASSERT_EQ(i.exit_code, 0) << i.err;
+  EXPECT_NE(i.out.find("packet stream"), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find("packet 0: "), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find("codec ans"), std::string::npos) << i.out;
+  RunResult j = Run("info --json '" + Path("x.ftcp") + "'");
+  ASSERT_EQ(j.exit_code, 0);
+  EXPECT_NE(j.out.find("\"kind\": \"packets\""), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"valid\": true"), std::string::npos) << j.out;
+  // A corrupted packet is listed as invalid, with its problem named.
+  std::vector<uint8_t> b = test::ReadFileBytes(Path("x.ftcp"));
+  b[10] ^= 0xFF;
+  test::WriteFileBytes(Path("bad.ftcp"), b);
+  RunResult k = Run("info '" + Path("bad.ftcp") + "'");
+  EXPECT_EQ(k.exit_code, 0) << k.err;
+  EXPECT_NE(k.out.find("INVALID"), std::string::npos) << k.out;
 }
 
 }  // namespace

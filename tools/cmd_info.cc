@@ -1,20 +1,86 @@
 // `ftcodec info`.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
+#include "ftcodec/packet.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
 namespace ftc::cli {
 namespace {
 
+// A .ftcp packet stream: one line (or JSON object) per packet.
+int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bool json) {
+  const PacketStreamContents contents = ReadPacketStream(bytes.data(), bytes.size());
+  const std::vector<PacketInfo> packets = ProbePackets(contents.packets);
+  size_t valid = 0, largest = 0;
+  for (const PacketInfo& p : packets) {
+    valid += p.valid;
+    largest = std::max(largest, p.size);
+  }
+  if (json) {
+    std::string s = "{\"file\": " + JsonString(path) + ", \"size\": " +
+                    std::to_string(bytes.size()) + ", \"kind\": \"packets\", \"damaged_bytes\": " +
+                    std::to_string(contents.damaged_bytes) + ", \"packets\": [";
+    for (size_t i = 0; i < packets.size(); ++i) {
+      const PacketInfo& p = packets[i];
+      s += std::string(i ? ", " : "") + "{\"size\": " + std::to_string(p.size) +
+           ", \"valid\": " + (p.valid ? "true" : "false");
+      if (p.valid) {
+        s += ", \"stream_id\": " + std::to_string(p.stream_id) + ", \"codec\": " +
+             JsonString(p.codec) + ", \"frame\": " + std::to_string(p.frame_index) +
+             ", \"frames\": " + std::to_string(p.frame_count) + ", \"packet\": " +
+             std::to_string(p.packet_index) + ", \"packets\": " +
+             std::to_string(p.packet_count) + ", \"band_rows\": " +
+             std::to_string(p.band_rows) + ", \"bands\": " + std::to_string(p.bands) +
+             ", \"interleaved\": " + (p.interleaved ? "true" : "false");
+      } else {
+        s += ", \"error\": " + JsonString(p.error);
+      }
+      s += "}";
+    }
+    std::fputs((s + "]}\n").c_str(), stdout);
+  } else {
+    std::printf("%s: %s bytes, packet stream, %zu packets (%zu valid), largest %zu bytes\n",
+                path.c_str(), Thousands(bytes.size()).c_str(), packets.size(), valid, largest);
+    if (valid > 0) {
+      for (const PacketInfo& p : packets) {
+        if (!p.valid) continue;
+        std::printf("tensor: %s %s, codec %s, stream %08x, %u frame%s%s\n", DTypeName(p.dtype),
+                    ShapeToString(p.shape).c_str(), p.codec.c_str(), p.stream_id, p.frame_count,
+                    p.frame_count == 1 ? "" : "s", p.interleaved ? ", interleaved" : "");
+        break;
+      }
+    }
+    for (size_t i = 0; i < packets.size(); ++i) {
+      const PacketInfo& p = packets[i];
+      if (p.valid) {
+        std::printf("packet %zu: %zu bytes, frame %u, packet %u of %u, %u band%s of %s rows\n", i,
+                    p.size, p.frame_index, p.packet_index + 1, p.packet_count, p.bands,
+                    p.bands == 1 ? "" : "s",
+                    p.band_rows == 0 ? "all" : std::to_string(p.band_rows).c_str());
+      } else {
+        std::printf("packet %zu: %zu bytes, INVALID: %s\n", i, p.size, p.error.c_str());
+      }
+    }
+  }
+  if (contents.damaged_bytes > 0) {
+    std::fprintf(stderr, "ftcodec info: warning: %zu damaged bytes at the end of the stream\n",
+                 contents.damaged_bytes);
+  }
+  if (packets.empty()) return Fail(Status(StatusCode::kCorruptData, "no packet in the stream"), "info");
+  return 0;
+}
+
 int RunInfo(const std::string& path, bool json) {
   const char* verb = "info";
   Result<std::vector<uint8_t>> in = ReadInput(path);
   if (!in.ok()) return Fail(in.status(), verb);
+  if (IsPacketStream(in->data(), in->size())) return RunPacketInfo(path, *in, json);
   Result<StreamInfo> info = probe(in->data(), in->size());
   if (!info.ok()) return Fail(info.status(), verb);
   const FrameInfo& f0 = info->frames[0];

@@ -176,6 +176,24 @@ struct PacketStreamContents {
 };
 // Splits a .ftcp file into its packets (checks the framing only, not the packets).
 PacketStreamContents ReadPacketStream(const uint8_t* data, size_t size);
+// What one packet says about itself (for `ftcodec info`): its header, checked like a decoder
+// would (checksum included); `error` names the problem of a packet that fails.
+struct PacketInfo {
+  size_t size = 0;
+  bool valid = false;
+  std::string error;
+  uint32_t stream_id = 0;
+  std::string codec;
+  DType dtype = DType::kF32;
+  Shape shape;
+  uint32_t frame_index = 0, frame_count = 0;
+  uint32_t packet_index = 0, packet_count = 0;
+  uint32_t band_rows = 0;  // 0 = whole channels
+  uint32_t bands = 0;      // bands the packet carries
+  bool interleaved = false;
+};
+std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets);
+
 // [u32 length][packet] for every packet. Packets must be 1..65535 bytes (kInvalidArgument).
 Result<Bytes> WritePacketStream(const std::vector<Bytes>& packets);
 
