@@ -55,11 +55,17 @@ Status WriteFrame(const FrameHeader& h, const std::vector<Section>& sections,
   if (h.params.size() > kMaxParamsSize) {
     return FTC_INTERNAL("codec parameters of %zu bytes exceed the limit", h.params.size());
   }
+  if (h.multi_sample && (h.shape.size() != 4 || h.sample_count < 1 ||
+                         uint64_t{h.batch_index} + h.sample_count > h.batch_count)) {
+    return FTC_INTERNAL("multi-sample frame of %u samples from %u of %u", h.sample_count,
+                        h.batch_index, h.batch_count);
+  }
+  const int64_t samples = h.multi_sample ? h.sample_count : 1;
   const size_t start = out->size();
   ByteWriter w(out);
   w.Bytes(kFrameMagic, 4);
   w.U8(kFormatVersion);
-  w.U8(0);  // flags
+  w.U8(h.multi_sample ? kFrameFlagMultiSample : 0);
   w.U8(static_cast<uint8_t>(h.dtype));
   w.U8(static_cast<uint8_t>(h.shape.size()));
   w.U8(h.codec_id);
@@ -68,6 +74,7 @@ Status WriteFrame(const FrameHeader& h, const std::vector<Section>& sections,
   for (int64_t d : h.shape) w.Varint(static_cast<uint64_t>(d));
   w.Varint(h.batch_index);
   w.Varint(h.batch_count);
+  if (h.multi_sample) w.Varint(h.sample_count);
   w.Varint(h.params.size());
   w.Bytes(h.params.data(), h.params.size());
   const size_t header_end = out->size();
@@ -79,7 +86,7 @@ Status WriteFrame(const FrameHeader& h, const std::vector<Section>& sections,
     AppendSection(s.kind, s.payload.data(), s.payload.size(), out);
   }
   // Expansion limit: pad so that E <= slack + ratio * frame_size.
-  const int64_t elements = SampleShapeOf(h.shape).elements();
+  const int64_t elements = samples * SampleShapeOf(h.shape).elements();
   const int64_t frame_size = static_cast<int64_t>(out->size() - start);
   if (elements > kExpansionSlack + kExpansionRatio * frame_size) {
     int64_t need = (elements - kExpansionSlack + kExpansionRatio - 1) / kExpansionRatio - frame_size;
@@ -124,8 +131,9 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
   for (int i = 0; i < rank; ++i) {
     if (!r.Varint(&dims[i])) return FTC_CORRUPT("truncated or malformed shape");
   }
-  uint64_t batch_index, batch_count, params_size;
-  if (!r.Varint(&batch_index) || !r.Varint(&batch_count) || !r.Varint(&params_size)) {
+  uint64_t batch_index, batch_count, sample_count = 1, params_size;
+  if (!r.Varint(&batch_index) || !r.Varint(&batch_count) ||
+      ((flags & kFrameFlagMultiSample) && !r.Varint(&sample_count)) || !r.Varint(&params_size)) {
     return FTC_CORRUPT("truncated frame header");
   }
   if (params_size > kMaxParamsSize) {
@@ -140,7 +148,9 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
   if (!r.U32(&header_crc)) return FTC_CORRUPT("truncated frame header checksum");
   if (Crc32c(data, header_len) != header_crc) return FTC_CORRUPT("header checksum mismatch");
 
-  if (flags != 0) return FTC_CORRUPT("reserved flag bits are set (0x%02x)", flags);
+  if (flags & ~kFrameFlagMultiSample) {
+    return FTC_CORRUPT("reserved flag bits are set (0x%02x)", flags);
+  }
   if (dtype > static_cast<uint8_t>(DType::kU8)) return FTC_CORRUPT("invalid dtype code %u", dtype);
   if (section_count < 1 || section_count > kMaxSections) {
     return FTC_CORRUPT("invalid section count %u (1 to %d)", section_count, kMaxSections);
@@ -174,14 +184,32 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
                        static_cast<unsigned long long>(batch_index),
                        static_cast<unsigned long long>(batch_count));
   }
+  if (flags & kFrameFlagMultiSample) {
+    if (rank != 4) {
+      return FTC_CORRUPT("a multi-sample frame needs a rank-4 shape, not rank %u", rank);
+    }
+    if (codec_id != kMultiSampleCodecId) {
+      return FTC_CORRUPT("codec id %u cannot use multi-sample frames (only hevc can)", codec_id);
+    }
+    if (sample_count < 1 || sample_count > batch_count - batch_index) {
+      return FTC_CORRUPT("multi-sample frame: %llu samples from sample %llu exceed the batch of "
+                         "%llu",
+                         static_cast<unsigned long long>(sample_count),
+                         static_cast<unsigned long long>(batch_index),
+                         static_cast<unsigned long long>(batch_count));
+    }
+  }
   f.header.batch_index = static_cast<uint32_t>(batch_index);
   f.header.batch_count = static_cast<uint32_t>(batch_count);
+  f.header.multi_sample = (flags & kFrameFlagMultiSample) != 0;
+  f.header.sample_count = static_cast<uint32_t>(sample_count);
   f.header.params.assign(params, params + params_size);
 
   f.sample = SampleShapeOf(f.header.shape);
-  const int64_t elements = f.sample.elements();
+  // sample_count <= Shape[0], so this is at most the whole tensor's 2^40 elements.
+  const int64_t elements = static_cast<int64_t>(sample_count) * f.sample.elements();
   if (elements > kMaxSampleElements || elements > max_sample_elements) {
-    return FTC_LIMIT("a sample of %lld elements exceeds the decoder's limit of %lld",
+    return FTC_LIMIT("a frame of %lld elements exceeds the decoder's limit of %lld",
                      static_cast<long long>(elements),
                      static_cast<long long>(std::min(kMaxSampleElements, max_sample_elements)));
   }

@@ -21,6 +21,10 @@ constexpr int64_t kMaxTensorElements = int64_t{1} << 40;
 constexpr uint64_t kMaxDimension = (uint64_t{1} << 31) - 1;
 constexpr uint64_t kMaxSectionLength = (uint64_t{1} << 31) - 1;
 constexpr uint8_t kPaddingSectionKind = 0xFF;
+// Flags bit 0: a multi-sample frame (Sample_Count follows Batch_Count). Only codec hevc
+// (--sequence) writes one; docs/format.md, "Multi-sample frames".
+constexpr uint8_t kFrameFlagMultiSample = 0x01;
+constexpr uint8_t kMultiSampleCodecId = 3;
 // Expansion limit: E <= kExpansionSlack + kExpansionRatio * frame_size.
 constexpr int64_t kExpansionSlack = int64_t{1} << 16;
 constexpr int64_t kExpansionRatio = 1024;
@@ -36,8 +40,10 @@ SampleShape SampleShapeOf(const Shape& shape);
 struct FrameHeader {
   DType dtype = DType::kF32;  // original dtype
   Shape shape;                // original shape (rank = shape.size())
-  uint32_t batch_index = 0;
+  uint32_t batch_index = 0;  // the (first) sample this frame codes
   uint32_t batch_count = 1;
+  bool multi_sample = false;  // Flags bit 0; then the frame codes samples
+  uint32_t sample_count = 1;  // batch_index .. batch_index + sample_count - 1
   uint8_t codec_id = 0;
   std::vector<uint8_t> params;
 };
@@ -55,7 +61,7 @@ struct SectionRef {
 
 struct ParsedFrame {
   FrameHeader header;
-  SampleShape sample;
+  SampleShape sample;  // one sample; the frame holds header.sample_count of them
   std::vector<SectionRef> sections;  // padding sections removed
   size_t size = 0;                   // bytes the frame occupies
 };

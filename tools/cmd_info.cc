@@ -84,11 +84,14 @@ int RunInfo(const std::string& path, bool json) {
   Result<StreamInfo> info = probe(in->data(), in->size());
   if (!info.ok()) return Fail(info.status(), verb);
   const FrameInfo& f0 = info->frames[0];
+  // Elements a frame codes (several samples for a multi-sample frame).
   auto sample_elems = [](const FrameInfo& f) {
-    return f.sample_shape[0] * f.sample_shape[1] * f.sample_shape[2];
+    return f.sample_shape[0] * f.sample_shape[1] * f.sample_shape[2] *
+           static_cast<int64_t>(f.sample_count);
   };
   const double total_bpe = 8.0 * static_cast<double>(info->total_size) /
-                           static_cast<double>(sample_elems(f0) * f0.batch_count);
+                           static_cast<double>(f0.sample_shape[0] * f0.sample_shape[1] *
+                                               f0.sample_shape[2] * f0.batch_count);
   if (json) {
     std::string s = "{\"file\": " + JsonString(path) + ", \"size\": " +
                     std::to_string(info->total_size) +

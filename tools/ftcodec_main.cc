@@ -20,7 +20,10 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("ftcodec ") + VersionString() + " (format " +
                                         std::to_string(FormatVersion()) + "; codecs: " + codecs +
                                         ")");
-  std::vector<Command> commands = {AddEncCommand(app), AddDecCommand(app), AddInfoCommand(app)};
+  std::vector<Command> commands = {AddEncCommand(app), AddDecCommand(app), AddInfoCommand(app),
+                                   AddLoseCommand(app)};
+  // `bench` needs libtorch (FTC_HAVE_TORCH); without it the command says it is not built in.
+  commands.push_back(AddBenchCommand(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

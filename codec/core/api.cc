@@ -74,9 +74,10 @@ Result<std::vector<ParsedFrame>> ParseStream(const uint8_t* data, size_t size,
   if (size == 0) return FTC_CORRUPT("empty input: no frame");
   std::vector<ParsedFrame> frames;
   size_t offset = 0;
+  uint64_t samples = 0;  // samples of the frames so far (a multi-sample frame codes several)
   while (offset < size) {
     const size_t k = frames.size();
-    if (k > 0 && k == frames[0].header.batch_count) {
+    if (k > 0 && samples == frames[0].header.batch_count) {
       return FTC_CORRUPT("%zu trailing bytes after the last frame (frame %zu)", size - offset,
                          k - 1);
     }
@@ -92,16 +93,21 @@ Result<std::vector<ParsedFrame>> ParseStream(const uint8_t* data, size_t size,
         return FTC_CORRUPT("frame %zu: dtype, shape or codec differ from frame 0", k);
       }
     }
-    if (f->header.batch_index != k) {
-      return FTC_CORRUPT("frame %zu: batch index is %u, expected %zu", k, f->header.batch_index,
-                         k);
+    if (f->header.batch_index != samples) {
+      return FTC_CORRUPT("frame %zu: batch index is %u, expected %llu", k, f->header.batch_index,
+                         static_cast<unsigned long long>(samples));
     }
+    samples += f->header.sample_count;
     offset += f->size;
     frames.push_back(std::move(f).value());
   }
-  if (frames.size() < frames[0].header.batch_count) {
-    return FTC_CORRUPT("truncated: %zu of %u frames present", frames.size(),
-                       frames[0].header.batch_count);
+  if (samples < frames[0].header.batch_count) {
+    if (samples == frames.size()) {
+      return FTC_CORRUPT("truncated: %zu of %u frames present", frames.size(),
+                         frames[0].header.batch_count);
+    }
+    return FTC_CORRUPT("truncated: %llu of %u samples present",
+                       static_cast<unsigned long long>(samples), frames[0].header.batch_count);
   }
   return frames;
 }
@@ -136,6 +142,22 @@ Result<Bytes> encode(const TensorView& tensor, const EncoderOptions& options) {
   FTC_RETURN_IF_ERROR(codec->check_options(options, tensor.dtype));
 
   const Shape shape = tensor.shape_vector();
+  if (options.sequence && tensor.rank == 4) {
+    // HEVC --sequence: all samples in one multi-sample frame (docs/format.md).
+    CodecEncodeOutput body;
+    FTC_RETURN_IF_ERROR(codec->encode(tensor, options, &body));
+    FrameHeader h;
+    h.dtype = tensor.dtype;
+    h.shape = shape;
+    h.batch_count = static_cast<uint32_t>(shape[0]);
+    h.multi_sample = true;
+    h.sample_count = h.batch_count;
+    h.codec_id = codec->id;
+    h.params = std::move(body.params);
+    Bytes out;
+    FTC_RETURN_IF_ERROR(WriteFrame(h, body.sections, &out));
+    return out;
+  }
   const int64_t n = tensor.rank == 4 ? shape[0] : 1;
   std::vector<Bytes> frames(static_cast<size_t>(n));
   FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
@@ -171,12 +193,16 @@ Result<Tensor> decode(const uint8_t* data, size_t size, const DecoderOptions& op
   const size_t sample_bytes = static_cast<size_t>(e) * DTypeSize(out_type);
   FTC_RETURN_IF_ERROR(ParallelFor(
       static_cast<int64_t>(frames.size()), options.threads, [&](int64_t i) -> Status {
-        Tensor sample;
-        Status s = codec->decode(frames[static_cast<size_t>(i)], &sample);
+        const ParsedFrame& f = frames[static_cast<size_t>(i)];
+        Tensor sample;  // a multi-sample frame decodes to sample_count samples
+        Status s = codec->decode(f, &sample);
         if (!s.ok()) return s.WithContext(StrFormat("frame %lld", static_cast<long long>(i)));
-        if (sample.num_elements() != e) return FTC_INTERNAL("codec decoded a wrong-sized sample");
+        if (sample.num_elements() != e * f.header.sample_count) {
+          return FTC_INTERNAL("codec decoded a wrong-sized sample");
+        }
         if (sample.dtype() != out_type) sample = sample.ConvertTo(out_type);
-        std::memcpy(out.data() + static_cast<size_t>(i) * sample_bytes, sample.data(), sample_bytes);
+        std::memcpy(out.data() + static_cast<size_t>(f.header.batch_index) * sample_bytes,
+                    sample.data(), sample_bytes * f.header.sample_count);
         return Status::Ok();
       }));
   return out;
@@ -195,6 +221,7 @@ Result<StreamInfo> probe(const uint8_t* data, size_t size) {
     fi.size = f.size;
     fi.batch_index = f.header.batch_index;
     fi.batch_count = f.header.batch_count;
+    fi.sample_count = f.header.sample_count;
     fi.dtype = f.header.dtype;
     fi.shape = f.header.shape;
     fi.sample_shape = {f.sample.c, f.sample.h, f.sample.w};

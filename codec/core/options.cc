@@ -101,6 +101,31 @@ Status EncoderOptions::Validate() const {
   if (lossless && clip.kind != ClipSpec::Kind::kNone) {
     return FTC_INVALID("lossless coding takes no clipping range");
   }
+  // Picture codecs (jpeg, hevc).
+  if (quality < 1 || quality > 100) return FTC_INVALID("quality %d out of range 1..100", quality);
+  if (qp < 0 || qp > 51) return FTC_INVALID("qp %d out of range 0..51", qp);
+  static const char* const kPresets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                         "medium",    "slow",      "slower",   "veryslow",
+                                         "placebo"};
+  bool preset_known = false;
+  for (const char* p : kPresets) preset_known = preset_known || preset == p;
+  if (!preset_known) {
+    return FTC_INVALID("preset '%s' unknown (ultrafast, superfast, veryfast, faster, fast, "
+                       "medium, slow, slower, veryslow, placebo)",
+                       preset.c_str());
+  }
+  if (bit_depth != 0 && bit_depth != 8 && bit_depth != 10) {
+    return FTC_INVALID("bit depth %d: expected 8 or 10", bit_depth);
+  }
+  if (layout != "mosaic" && layout != "frames") {
+    return FTC_INVALID("layout '%s': expected mosaic or frames", layout.c_str());
+  }
+  if (layout == "frames" && codec != "hevc") {
+    return FTC_INVALID("layout frames (channels as video frames) needs codec hevc");
+  }
+  if (sequence && codec != "hevc") {
+    return FTC_INVALID("sequence coding (a batch as one video) needs codec hevc");
+  }
   return Status::Ok();
 }
 

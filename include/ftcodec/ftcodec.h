@@ -59,13 +59,22 @@ struct EncoderOptions {
   // Frames coded in parallel, 1..256. Output bytes do not depend on it.
   int threads = 1;
 
-  // --- quantizing codecs (ans) ---
-  int bits = 4;           // quantizer bit depth, 1..16
+  // --- quantizing codecs (ans; clip and per_channel also jpeg and hevc) ---
+  int bits = 4;           // quantizer bit depth, 1..16 (ans)
   ClipSpec clip;          // clipping range
-  bool per_channel = false;  // one range per channel instead of one per frame
+  bool per_channel = false;  // one range per channel instead of one per frame (or sample)
   double deadzone = 0.0;  // 0..0.5: rounding offset 0.5−deadzone (0 = mid-point rounding)
   bool lossless = false;  // ans: lossless byte-plane coding of f32/f16/bf16 (ignores bits/clip)
   int band_rows = 0;      // rows per independently decodable band; 0 = whole channel (1..65535)
+
+  // --- picture codecs (jpeg, hevc): channels packed into pictures (docs/format.md) ---
+  int quality = 90;    // jpeg: quality 1..100
+  int qp = 22;         // hevc: x265's nominal constant QP 0..51 (P pictures; I pictures get qp-3)
+  std::string preset = "ultrafast";  // hevc: x265 preset, "ultrafast" .. "placebo"
+  int bit_depth = 0;   // picture sample bits: 0 = the codec's default (jpeg 8, hevc 10); 8 or 10
+  std::string layout = "mosaic";  // "mosaic" (tiled grid, jpeg/hevc) | "frames" (hevc only)
+  bool sequence = false;  // hevc: a rank-4 batch as one video in a single multi-sample frame
+  bool reorder_channels = false;  // jpeg/hevc: order channels by similarity (order is stored)
 
   Status Validate() const;
 };
@@ -96,6 +105,7 @@ struct FrameInfo {
   uint64_t size = 0;    // whole frame, header and checksums included
   uint32_t batch_index = 0;
   uint32_t batch_count = 1;
+  uint32_t sample_count = 1;  // samples coded by this frame (> 1 only for hevc --sequence)
   DType dtype = DType::kF32;  // original dtype
   Shape shape;                // original tensor shape (all samples)
   Shape sample_shape;         // C,H,W coded by this frame

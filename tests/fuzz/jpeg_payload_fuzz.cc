@@ -1,0 +1,84 @@
+// Fuzz target: the JPEG payload of a `jpeg` frame. The first input byte picks one of a few
+// template frames (shape and packing parameters); the rest replaces the template's JPEG, inside a
+// frame with valid checksums, so every input reaches TurboJPEG. Any payload must give a tensor
+// of the right shape or kCorruptData — never a crash, a hang or another error code.
+// Seeds (tests/fuzz/corpus/jpeg_payload_fuzz): the templates' own payloads and damaged ones.
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+#include "ftcodec/ftcodec.h"
+
+#ifdef FTC_HAVE_JPEG
+#include <cmath>
+
+#include "bitstream/frame.h"
+
+namespace ftc::fuzz {
+
+// A valid one-frame jpeg stream for template `which` (0..2).
+const Bytes& JpegTemplate(uint8_t which) {
+  static const std::vector<Bytes> templates = [] {
+    struct Spec {
+      Shape shape;
+      bool per_channel, reorder;
+      int quality;
+    };
+    const Spec specs[] = {{{16, 7, 7}, false, false, 75},
+                          {{13, 5, 7}, true, true, 90},
+                          {{1, 1, 1}, false, false, 50}};
+    std::vector<Bytes> out;
+    for (const Spec& s : specs) {
+      Tensor t = Tensor::Create(DType::kF32, s.shape).value();
+      for (int64_t i = 0; i < t.num_elements(); ++i) {
+        t.data_as<float>()[i] = std::fabs(std::sin(0.3f * static_cast<float>(i)));
+      }
+      EncoderOptions o;
+      o.codec = "jpeg";
+      o.quality = s.quality;
+      o.per_channel = s.per_channel;
+      o.reorder_channels = s.reorder;
+      Result<Bytes> b = encode(t.view(), o);
+      if (!b.ok()) std::abort();
+      out.push_back(std::move(b).value());
+    }
+    return out;
+  }();
+  return templates[which % templates.size()];
+}
+
+// The template with its last section's payload replaced.
+Bytes JpegFrameWithPayload(const Bytes& frame, const uint8_t* data, size_t size) {
+  Result<ParsedFrame> f = ParseFrame(frame.data(), frame.size(), int64_t{1} << 28);
+  if (!f.ok()) std::abort();
+  std::vector<Section> sections;
+  for (const SectionRef& s : f->sections) {
+    sections.push_back(Section{s.kind, std::vector<uint8_t>(s.data, s.data + s.size)});
+  }
+  sections.back().payload.assign(data, data + size);
+  Bytes out;
+  if (!WriteFrame(f->header, sections, &out).ok()) std::abort();
+  return out;
+}
+
+}  // namespace ftc::fuzz
+#endif  // FTC_HAVE_JPEG
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+#ifdef FTC_HAVE_JPEG
+  if (size < 1) return 0;
+  const ftc::Bytes& base = ftc::fuzz::JpegTemplate(data[0]);
+  const ftc::Bytes frame = ftc::fuzz::JpegFrameWithPayload(base, data + 1, size - 1);
+  ftc::Result<ftc::Tensor> t = ftc::decode(frame);
+  if (t.ok()) {
+    ftc::Result<ftc::Tensor> ref = ftc::decode(base);
+    if (!ref.ok() || t->shape() != ref->shape()) std::abort();
+  } else if (t.status().code() != ftc::StatusCode::kCorruptData) {
+    std::abort();  // a damaged payload is corrupt data, nothing else
+  }
+#else
+  (void)data;
+  (void)size;
+#endif
+  return 0;
+}
