@@ -17,9 +17,6 @@ namespace ftc {
 const char* VersionString() { return FTC_VERSION_STRING; }
 int FormatVersion() { return kFormatVersion; }
 
-namespace {
-
-// The rank-3 (C,H,W) view of sample n.
 TensorView SampleView(const TensorView& t, int64_t n) {
   TensorView s;
   s.dtype = t.dtype;
@@ -48,7 +45,7 @@ TensorView SampleView(const TensorView& t, int64_t n) {
   return s;
 }
 
-Status CheckShapeLimits(const TensorView& t) {
+Status CheckTensorLimits(const TensorView& t) {
   int64_t total = 1;
   for (int i = 0; i < t.rank; ++i) {
     if (static_cast<uint64_t>(t.shape[i]) > kMaxDimension) {
@@ -67,6 +64,9 @@ Status CheckShapeLimits(const TensorView& t) {
   }
   return Status::Ok();
 }
+
+
+namespace {
 
 // Parses every frame of a stream and checks that they form one tensor.
 Result<std::vector<ParsedFrame>> ParseStream(const uint8_t* data, size_t size,
@@ -137,7 +137,7 @@ Status ValidateDecoderOptions(const DecoderOptions& o) {
 Result<Bytes> encode(const TensorView& tensor, const EncoderOptions& options) {
   FTC_RETURN_IF_ERROR(options.Validate());
   FTC_RETURN_IF_ERROR(tensor.Validate());
-  FTC_RETURN_IF_ERROR(CheckShapeLimits(tensor));
+  FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
   FTC_ASSIGN_OR_RETURN(const Codec* codec, FindCodecByName(options.codec));
   FTC_RETURN_IF_ERROR(codec->check_options(options, tensor.dtype));
 

@@ -37,6 +37,11 @@ struct Codec {
   const char* (*section_name)(uint8_t kind);
 };
 
+// The rank-3 (C,H,W) view of sample n of a tensor (rank 1..4; docs/format.md, "The sample").
+TensorView SampleView(const TensorView& tensor, int64_t n);
+// The format's limits on a tensor to encode: dimensions, total and per-sample element counts.
+Status CheckTensorLimits(const TensorView& tensor);
+
 // The codecs built into this library.
 const std::vector<const Codec*>& BuiltinCodecs();
 const Codec* FindCodecById(uint8_t id);

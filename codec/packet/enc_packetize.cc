@@ -273,54 +273,6 @@ Status PlanInterleaved(SamplePacketizer* pk, const BandLayout& layout, size_t li
   return Status::Ok();
 }
 
-// The rank-3 (C,H,W) view of sample n (as the frame encoder sees it).
-TensorView SampleOf(const TensorView& t, int64_t n) {
-  TensorView s;
-  s.dtype = t.dtype;
-  s.rank = 3;
-  const uint8_t* base = static_cast<const uint8_t*>(t.data);
-  switch (t.rank) {
-    case 4:
-      base += n * t.strides[0] * static_cast<int64_t>(DTypeSize(t.dtype));
-      s.shape = {t.shape[1], t.shape[2], t.shape[3], 0};
-      s.strides = {t.strides[1], t.strides[2], t.strides[3], 0};
-      break;
-    case 3:
-      s.shape = {t.shape[0], t.shape[1], t.shape[2], 0};
-      s.strides = {t.strides[0], t.strides[1], t.strides[2], 0};
-      break;
-    case 2:
-      s.shape = {1, t.shape[0], t.shape[1], 0};
-      s.strides = {0, t.strides[0], t.strides[1], 0};
-      break;
-    default:
-      s.shape = {1, 1, t.shape[0], 0};
-      s.strides = {0, 0, t.strides[0], 0};
-      break;
-  }
-  s.data = base;
-  return s;
-}
-
-Status CheckLimits(const TensorView& t) {
-  int64_t total = 1;
-  for (int i = 0; i < t.rank; ++i) {
-    if (static_cast<uint64_t>(t.shape[i]) > kMaxDimension || t.shape[i] < 1) {
-      return FTC_LIMIT("dimension %d of %lld is outside the format's range 1..2^31-1", i,
-                       static_cast<long long>(t.shape[i]));
-    }
-    if (total > kMaxTensorElements / t.shape[i])
-      return FTC_LIMIT("tensor has more than 2^40 elements");
-    total *= t.shape[i];
-  }
-  const int64_t e = SampleShapeOf(t.shape_vector()).elements();
-  if (e > kMaxSampleElements) {
-    return FTC_LIMIT("a sample of %lld elements exceeds the format's limit of 2^28",
-                     static_cast<long long>(e));
-  }
-  return Status::Ok();
-}
-
 // Band-rows candidates in the order docs/format.md gives.
 std::vector<uint32_t> BandRowCandidates(int64_t h, bool interleave) {
   std::vector<uint32_t> c;
@@ -353,7 +305,7 @@ Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const Encode
   FTC_RETURN_IF_ERROR(options.Validate());
   FTC_RETURN_IF_ERROR(popts.Validate());
   FTC_RETURN_IF_ERROR(tensor.Validate());
-  FTC_RETURN_IF_ERROR(CheckLimits(tensor));
+  FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
   FTC_ASSIGN_OR_RETURN(const Codec* codec, FindCodecByName(options.codec));
   if (codec->id != kRawCodecId && codec->id != kAnsCodecId) {
     return FTC_INVALID("codec %s cannot be packetized (packet mode supports --codec ans and raw)",
@@ -367,7 +319,7 @@ Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const Encode
 
   std::vector<SampleSource> sources(static_cast<size_t>(n));
   FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-    Status s = MakeSource(SampleOf(tensor, i), options, *codec, &sources[static_cast<size_t>(i)]);
+    Status s = MakeSource(SampleView(tensor, i), options, *codec, &sources[static_cast<size_t>(i)]);
     return n > 1 && !s.ok() ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i)))
                             : s;
   }));
