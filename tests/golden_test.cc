@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ftcodec/ftcodec.h"
+#include "ftcodec/packet.h"
 #include "tests/test_util.h"
 
 namespace ftc {
@@ -52,15 +53,27 @@ TEST(GoldenTest, EncodeReproducesAndDecodeMatches) {
       built = built || (c.flags + " ").find("--codec " + codec + " ") != std::string::npos;
     }
     if (!built) continue;
-    const std::string ftc = dir + "/" + c.name + ".ftc", npy = dir + "/" + c.name + ".npy";
+    // Packet-mode lines pin a .ftcp packet stream, the others a .ftc file.
+    const bool packets = c.flags.find("--packet-size") != std::string::npos;
+    const std::string ext = packets ? ".ftcp" : ".ftc";
+    const std::string ftc = dir + "/" + c.name + ext, npy = dir + "/" + c.name + ".npy";
     ASSERT_EQ(RunCli("enc '" + golden + "src/" + c.source + "' '" + ftc + "' " + c.flags), 0);
-    EXPECT_EQ(test::ReadFileBytes(ftc), test::ReadFileBytes(golden + c.name + ".ftc"))
+    EXPECT_EQ(test::ReadFileBytes(ftc), test::ReadFileBytes(golden + c.name + ext))
         << "encoder output changed";
-    ASSERT_EQ(RunCli("dec '" + golden + c.name + ".ftc' '" + npy + "'"), 0);
+    ASSERT_EQ(RunCli("dec '" + golden + c.name + ext + "' '" + npy + "'"), 0);
     EXPECT_EQ(test::ReadFileBytes(npy), test::ReadFileBytes(golden + c.name + ".npy"))
         << "decoder output changed";
     // Every golden file probes cleanly and names its codec.
-    std::vector<uint8_t> bytes = test::ReadFileBytes(golden + c.name + ".ftc");
+    std::vector<uint8_t> bytes = test::ReadFileBytes(golden + c.name + ext);
+    if (packets) {
+      const PacketStreamContents contents = ReadPacketStream(bytes.data(), bytes.size());
+      EXPECT_EQ(contents.damaged_bytes, 0u);
+      for (const PacketInfo& p : ProbePackets(contents.packets)) {
+        EXPECT_TRUE(p.valid) << p.error;
+        EXPECT_NE(c.flags.find("--codec " + p.codec), std::string::npos);
+      }
+      continue;
+    }
     Result<StreamInfo> info = probe(bytes.data(), bytes.size());
     ASSERT_TRUE(info.ok()) << info.status().ToString();
     EXPECT_NE(c.flags.find("--codec " + info->frames[0].codec), std::string::npos);
