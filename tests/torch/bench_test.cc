@@ -1,0 +1,429 @@
+// `ftcodec bench`: the per-setting bookkeeping (bytes per sample with headers, accuracy on a
+// known case), the sweep and summary, the cloud-only PNG coder, IDX reading, and the CLI run end
+// to end on a head/tail pair made here (not ours), on --features/--labels, plus the example.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/script.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/npy.h"
+#include "ftcodec/torch.h"
+#include "tests/test_util.h"
+#include "tools/bench/cloud_only.h"
+#include "tools/bench/fmnist_idx.h"
+#include "tools/bench/rate_accuracy.h"
+#include "tools/bench/report.h"
+
+namespace ftc::bench {
+namespace {
+
+// Arg-max over channels of per-channel sums (what the TorchScript tail below computes).
+std::vector<int> ChannelArgMax(const TensorView& f) {
+  const int64_t n = f.shape[0], c = f.shape[1], hw = f.num_elements() / (n * c);
+  std::vector<int> out;
+  for (int64_t i = 0; i < n; ++i) {
+    int best = 0;
+    double best_sum = -1e300;
+    for (int64_t k = 0; k < c; ++k) {
+      double s = 0;
+      for (int64_t j = 0; j < hw; ++j) s += LoadAsFloat(f, (i * c + k) * hw + j);
+      if (s > best_sum) best_sum = s, best = static_cast<int>(k);
+    }
+    out.push_back(best);
+  }
+  return out;
+}
+
+// N samples of C×3×3 with a single hot channel (i*3 % C); labels right for the first `correct`.
+struct KnownCase {
+  Tensor features;
+  std::vector<int> labels;
+};
+KnownCase MakeKnownCase(int n, int c, int correct) {
+  KnownCase k;
+  k.features = Tensor::Create(DType::kF32, {n, c, 3, 3}).value();
+  float* p = k.features.data_as<float>();
+  for (int i = 0; i < n; ++i) {
+    const int hot = (i * 3) % c;
+    for (int j = 0; j < 9; ++j) p[(i * c + hot) * 9 + j] = 1.0f + 0.1f * static_cast<float>(j);
+    k.labels.push_back(i < correct ? hot : (hot + 1) % c);
+  }
+  return k;
+}
+
+std::string SaveModule(const std::string& path, const std::string& source) {
+  torch::jit::Module m("m");
+  m.define(source);
+  m.save(path);
+  return path;
+}
+
+constexpr const char* kSumTail = R"(
+def forward(self, f):
+    return f.sum(dim=[2, 3])
+)";
+// 28×28 images -> 10×7×7 features: channel k is the 4×-subsampled image scaled by a k-dependent
+// factor, so the sum tail's arg-max depends on the image.
+constexpr const char* kTinyHead = R"(
+def forward(self, x):
+    y = x[:, :, ::4, ::4] / 255.0
+    return torch.cat([y * (1.0 - 0.1 * float(k)) + (y * y) * (0.2 * float(k)) for k in range(10)], 1)
+)";
+
+TEST(RateAccuracyTest, CountsEveryBytePerSampleWithHeaders) {
+  const KnownCase k = MakeKnownCase(7, 10, 5);
+  const FeatureClassifier tail = [](const TensorView& f) -> Result<std::vector<int>> {
+    return ChannelArgMax(f);
+  };
+  for (const char* codec : {"raw", "ans"}) {
+    EncoderOptions o;
+    o.codec = codec;
+    o.bits = 2;
+    Result<SettingTally> t = EvaluateSetting(k.features.view(), k.labels, tail, o);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->samples, 7);
+    EXPECT_EQ(t->correct, 5);  // one-hot channels survive 2-bit min-max quantization
+    // Each sample is its own stream: its size is what encode() of a batch of one returns, and
+    // probe() sees one frame of that size (header and checksums included).
+    uint64_t expected = 0;
+    for (int i = 0; i < 7; ++i) {
+      TensorView s = k.features.view();
+      s.shape[0] = 1;
+      s.data = k.features.data() + i * 10 * 9 * 4;
+      Result<Bytes> code = encode(s, o);
+      ASSERT_TRUE(code.ok());
+      Result<StreamInfo> info = probe(*code);
+      ASSERT_TRUE(info.ok());
+      ASSERT_EQ(info->frames.size(), 1u);
+      EXPECT_EQ(info->frames[0].size, code->size());
+      expected += code->size();
+    }
+    EXPECT_EQ(t->bytes, expected);
+    if (std::string(codec) == "raw") {
+      EXPECT_GT(t->bytes, 7u * 10 * 9 * 4);  // payload plus a header per sample
+      EXPECT_EQ(t->squared_error, 0);
+    }
+    const SettingMetrics m = Finish({codec, codec, "x", o, false, false}, *t, 90, 100.0);
+    EXPECT_DOUBLE_EQ(m.top1, 500.0 / 7);
+    EXPECT_DOUBLE_EQ(m.top1_drop, 100.0 - 500.0 / 7);
+    EXPECT_DOUBLE_EQ(m.top1_stderr, 100 * std::sqrt((5.0 / 7) * (2.0 / 7) / 7));
+    EXPECT_DOUBLE_EQ(m.bytes_per_sample, static_cast<double>(expected) / 7);
+    EXPECT_DOUBLE_EQ(m.bits_per_element, 8.0 * static_cast<double>(expected) / 7 / 90);
+    EXPECT_DOUBLE_EQ(m.ratio_vs_f32, 4.0 * 90 / (static_cast<double>(expected) / 7));
+    EXPECT_GE(m.enc_us, 0);
+    EXPECT_GE(m.dec_us, 0);
+  }
+}
+
+TEST(RateAccuracyTest, KnownAccuracyWithATorchScriptTail) {
+  const std::string dir = test::MakeTempDir();
+  Result<SplitModel> model = SplitModel::LoadTail(SaveModule(dir + "/tail.pt", kSumTail));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const FeatureClassifier tail = [&](const TensorView& f) { return model->Classify(f); };
+  const KnownCase k = MakeKnownCase(20, 10, 13);
+  EncoderOptions o;
+  o.codec = "ans";
+  o.bits = 3;
+  // In two chunks, merged: the same as one pass.
+  SettingTally all;
+  for (int first : {0, 12}) {
+    const int count = first == 0 ? 12 : 8;
+    TensorView v = k.features.view();
+    v.shape[0] = count;
+    v.data = k.features.data() + first * 10 * 9 * 4;
+    const std::vector<int> labels(k.labels.begin() + first, k.labels.begin() + first + count);
+    Result<SettingTally> t = EvaluateSetting(v, labels, tail, o);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    all.Merge(*t);
+  }
+  EXPECT_EQ(all.samples, 20);
+  EXPECT_EQ(all.correct, 13);
+  EXPECT_EQ(all.predictions, ChannelArgMax(k.features.view()));
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+TEST(RateAccuracyTest, RejectsMismatchedLabels) {
+  const KnownCase k = MakeKnownCase(4, 10, 4);
+  const FeatureClassifier tail = [](const TensorView& f) -> Result<std::vector<int>> {
+    return ChannelArgMax(f);
+  };
+  EXPECT_FALSE(EvaluateSetting(k.features.view(), {1, 2}, tail, EncoderOptions{}).ok());
+}
+
+TEST(RateAccuracyTest, SweepHasAnchorsFirst) {
+  std::vector<std::string> notes;
+  SweepConfig c;
+  c.codecs = {"ans"};
+  c.bits = {2, 4};
+  c.clips = {"none", "3sigma/pc"};
+  Result<std::vector<SettingSpec>> s = BuildSweep(c, &notes);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_GE(s->size(), 6u);
+  EXPECT_EQ((*s)[0].setting, "f32");
+  EXPECT_TRUE((*s)[0].anchor);
+  EXPECT_EQ((*s)[1].setting, "f16");
+  int per_channel = 0;
+  for (const SettingSpec& x : *s) per_channel += x.options.per_channel ? 1 : 0;
+  EXPECT_EQ(per_channel, 2);
+  c.codecs = {"nonsense"};
+  EXPECT_FALSE(BuildSweep(c, &notes).ok());
+}
+
+TEST(RateAccuracyTest, BestWithinPicksFewestBits) {
+  auto row = [](const char* codec, const char* setting, double drop, double bpe) {
+    SettingMetrics m;
+    m.spec.codec = codec;
+    m.spec.series = codec;
+    m.spec.setting = setting;
+    m.samples = 100;
+    m.top1_drop = drop;
+    m.bits_per_element = bpe;
+    return m;
+  };
+  const std::vector<SettingMetrics> rows = {row("ans", "b8", 0.0, 3.0), row("ans", "b2", 0.4, 0.9),
+                                            row("ans", "b1", 0.8, 0.4), row("jpeg", "q5", 3, 1)};
+  std::vector<BestSetting> half = BestWithin(rows, 0.5);
+  ASSERT_EQ(half.size(), 2u);
+  EXPECT_EQ(half[0].metrics.spec.setting, "b2");
+  EXPECT_FALSE(half[1].found);
+  std::vector<BestSetting> one = BestWithin(rows, 1.0);
+  EXPECT_EQ(one[0].metrics.spec.setting, "b1");
+}
+
+TEST(CloudOnlyTest, PngRoundTrip) {
+  std::vector<uint8_t> px(28 * 28);
+  for (int i = 0; i < 28 * 28; ++i) px[i] = static_cast<uint8_t>((i * 37) % 251 * ((i / 28) % 3));
+  Result<std::vector<uint8_t>> png = EncodePngGray8(px.data(), 28, 28);
+  ASSERT_TRUE(png.ok());
+  Result<GrayImage> back = DecodePngGray8(png->data(), png->size());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->width, 28);
+  EXPECT_EQ(back->pixels, px);
+  // A flat image is tiny: signature + IHDR + a few IDAT bytes + IEND.
+  std::vector<uint8_t> flat(28 * 28, 0);
+  Result<std::vector<uint8_t>> small = EncodePngGray8(flat.data(), 28, 28);
+  ASSERT_TRUE(small.ok());
+  EXPECT_LT(small->size(), 80u);
+  // Corruption is caught by the chunk CRCs.
+  std::vector<uint8_t> bad = *png;
+  bad[40] ^= 1;
+  EXPECT_FALSE(DecodePngGray8(bad.data(), bad.size()).ok());
+  EXPECT_FALSE(DecodePngGray8(png->data(), png->size() - 5).ok());
+}
+
+TEST(CloudOnlyTest, JpegAnchor) {
+  if (!HaveJpegAnchor()) GTEST_SKIP() << "built without libjpeg-turbo";
+  std::vector<uint8_t> px(28 * 28, 128);
+  Result<std::vector<uint8_t>> jpg = EncodeJpegGray8(px.data(), 28, 28, 90);
+  ASSERT_TRUE(jpg.ok());
+  Result<GrayImage> back = DecodeJpegGray8(jpg->data(), jpg->size());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->pixels.size(), px.size());
+  EXPECT_NEAR(back->pixels[100], 128, 2);
+}
+
+TEST(IdxTest, ParsesAndRejects) {
+  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3};
+  for (int i = 0; i < 12; ++i) idx.push_back(static_cast<uint8_t>(i));
+  Result<Tensor> t = ParseIdx(idx.data(), idx.size(), "x");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->shape(), (Shape{2, 2, 3}));
+  EXPECT_EQ(t->data()[11], 11);
+  EXPECT_FALSE(ParseIdx(idx.data(), idx.size() - 1, "x").ok());  // short data
+  idx[2] = 0x0D;                                                 // float data
+  EXPECT_EQ(ParseIdx(idx.data(), idx.size(), "x").status().code(), StatusCode::kUnsupported);
+  EXPECT_FALSE(ParseIdx(idx.data(), 6, "x").ok());
+}
+
+TEST(ReportTest, CsvHasTheContractColumns) {
+  BenchReport r;
+  r.samples = 10;
+  r.elements_per_sample = 90;
+  r.feature_shape = {10, 3, 3};
+  r.reference_top1 = 80;
+  SettingMetrics m;
+  m.spec = {"ans", "ans none", "b2", {}, false, false};
+  m.samples = 10;
+  m.top1 = 70;
+  m.top1_drop = 10;
+  m.bytes_per_sample = 50;
+  r.rows.push_back(m);
+  const std::string csv = FormatCsv(r);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "codec,setting,samples,top1,top1_drop,top1_stderr,bytes_per_sample,bits_per_element,"
+            "ratio_vs_f32,enc_us,dec_us,series,anchor,feature_rmse");
+  EXPECT_NE(csv.find("\nans,b2,10,70,10,"), std::string::npos) << csv;
+  const std::string gp = GnuplotScript(r, "a.png", "a.svg");
+  EXPECT_NE(gp.find("set logscale x"), std::string::npos);
+  EXPECT_NE(gp.find("pngcairo"), std::string::npos);
+  EXPECT_NE(gp.find("set terminal svg"), std::string::npos);
+  EXPECT_NE(gp.find("title 'ans none'"), std::string::npos);
+}
+
+// ---- the CLI end to end ----
+
+struct CliRun {
+  int code = -1;
+  std::string out;  // stdout + stderr
+};
+
+CliRun RunCli(const std::string& dir, const std::string& args, const char* program = FTC_CLI_PATH) {
+  const std::string log = dir + "/cli.log";
+  const std::string cmd = std::string("'") + program + "' " + args + " >'" + log + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  CliRun r;
+  r.code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  std::ifstream f(log);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  r.out = ss.str();
+  return r;
+}
+
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  while (std::getline(f, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+void WriteGz(const std::string& path, const std::vector<uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
+  gzclose(f);
+}
+
+class BenchCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::MakeTempDir();
+    head_ = SaveModule(dir_ + "/tiny_head.pt", kTinyHead);
+    tail_ = SaveModule(dir_ + "/tiny_tail.pt", kSumTail);
+    // A Fashion-MNIST-shaped test set of 30 images: gzipped images, plain labels.
+    std::vector<uint8_t> images = {0, 0, 8, 3, 0, 0, 0, 30, 0, 0, 0, 28, 0, 0, 0, 28};
+    std::vector<uint8_t> labels = {0, 0, 8, 1, 0, 0, 0, 30};
+    for (int i = 0; i < 30; ++i) {
+      for (int p = 0; p < 784; ++p) {
+        const int y = p / 28, x = p % 28;
+        images.push_back(static_cast<uint8_t>(((x * (i + 3) + y * 7 + i * 11) % 256) *
+                                              ((x + y) % 5 == 0 ? 1 : 0)));
+      }
+      labels.push_back(static_cast<uint8_t>(i % 10));
+    }
+    data_ = dir_ + "/fmnist";
+    ASSERT_EQ(std::system(("mkdir -p '" + data_ + "'").c_str()), 0);
+    WriteGz(data_ + "/t10k-images-idx3-ubyte.gz", images);
+    WriteGz(data_ + "/t10k-labels-idx1-ubyte.gz", labels);
+    test::WriteFileBytes(data_ + "/t10k-labels-idx1-ubyte", labels);  // ignored: .gz first
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  std::string dir_, head_, tail_, data_;
+};
+
+TEST_F(BenchCliTest, RunsOnSomeoneElsesModel) {
+  const std::string out = dir_ + "/out";
+  CliRun r = RunCli(dir_, "bench --head '" + head_ + "' --tail '" + tail_ + "' --data '" + data_ +
+                              "' --limit 24 --batch 10 --codecs ans --bits 2,6 --clips none "
+                              "--threads 1 --out '" +
+                              out + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto csv = ReadCsv(out + "/rate_accuracy.csv");
+  ASSERT_GE(csv.size(), 6u) << r.out;  // header, f32, f16, 2 ans, png (+ jpeg)
+  EXPECT_EQ(csv[0][0], "codec");
+  std::string ref_top1;
+  for (size_t i = 1; i < csv.size(); ++i) {
+    EXPECT_EQ(csv[i][2], "24") << "samples column, row " << i;
+    if (csv[i][0] == "raw" && csv[i][1] == "f32") ref_top1 = csv[i][3];
+    if (csv[i][0] == "cloud-only" && csv[i][1] == "png") {
+      EXPECT_EQ(csv[i][3], ref_top1);  // the full model on the original image
+      EXPECT_LT(std::stod(csv[i][6]), 784 + 100.0);
+    }
+  }
+  EXPECT_FALSE(ref_top1.empty());
+  // The f32 row: exactly 4 bytes per element plus a small header per sample.
+  EXPECT_GT(std::stod(csv[1][6]), 490 * 4);
+  EXPECT_LT(std::stod(csv[1][6]), 490 * 4 + 200);
+  EXPECT_TRUE(std::ifstream(out + "/rate_accuracy.json").good());
+  EXPECT_NE(r.out.find("fewest bits per element"), std::string::npos) << r.out;
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    EXPECT_TRUE(std::ifstream(out + "/rate_accuracy.png").good()) << r.out;
+    EXPECT_TRUE(std::ifstream(out + "/rate_accuracy.svg").good()) << r.out;
+  }
+}
+
+TEST_F(BenchCliTest, RunsOnFeaturesAndLabels) {
+  const KnownCase k = MakeKnownCase(16, 10, 12);
+  test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(k.features.view()).value());
+  std::vector<uint8_t> labels(k.labels.begin(), k.labels.end());
+  test::WriteFileBytes(dir_ + "/l.npy",
+                       WriteNpy(TensorView::Contiguous(labels.data(), DType::kU8, {16})).value());
+  const std::string out = dir_ + "/out";
+  CliRun r = RunCli(
+      dir_, "bench --tail '" + tail_ + "' --features '" + dir_ + "/f.npy' --labels '" + dir_ +
+                "/l.npy' --codecs ans --bits 2 --clips 3sigma --out '" + out + "' --no-progress");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto csv = ReadCsv(out + "/rate_accuracy.csv");
+  // header, f32, f16, ans lossless, ans b2: no cloud-only rows.
+  ASSERT_EQ(csv.size(), 5u) << r.out;
+  for (size_t i = 1; i < csv.size(); ++i) {
+    EXPECT_NE(csv[i][0], "cloud-only");
+    EXPECT_EQ(csv[i][2], "16");
+    EXPECT_EQ(csv[i][3], "75") << "top-1 is 12 of 16";
+    EXPECT_NEAR(std::stod(csv[i][5]), 100 * std::sqrt(0.75 * 0.25 / 16), 0.01) << csv[i][5];
+  }
+  // --limit applies to features too.
+  r = RunCli(dir_, "bench --tail '" + tail_ + "' --features '" + dir_ + "/f.npy' --labels '" +
+                       dir_ + "/l.npy' --codecs raw --limit 8 --out '" + out + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(ReadCsv(out + "/rate_accuracy.csv")[1][3], "100");  // the first 12 are right
+}
+
+TEST_F(BenchCliTest, ReportsUsageAndFileErrors) {
+  CliRun r = RunCli(dir_, "bench --features x.npy --tail '" + tail_ + "'");
+  EXPECT_EQ(r.code, 1) << r.out;
+  r = RunCli(dir_, "bench --data '" + data_ + "'");
+  EXPECT_EQ(r.code, 1) << r.out;
+  r = RunCli(dir_, "bench --head '" + head_ + "' --tail '" + dir_ + "/missing.pt' --data '" +
+                       data_ + "' --out '" + dir_ + "/o'");
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("missing.pt"), std::string::npos) << r.out;
+  r = RunCli(dir_, "bench --head '" + head_ + "' --tail '" + tail_ + "' --data '" + dir_ +
+                       "/nowhere' --out '" + dir_ + "/o'");
+  EXPECT_EQ(r.code, 3) << r.out;
+  r = RunCli(dir_, "bench --model no_such_model:s1 --data '" + data_ + "' --out '" + dir_ + "/o'");
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("no_such_model"), std::string::npos) << r.out;
+  r = RunCli(dir_, "bench --head '" + head_ + "' --tail '" + tail_ + "' --data '" + data_ +
+                       "' --codecs nonsense --out '" + dir_ + "/o'");
+  EXPECT_EQ(r.code, 1) << r.out;
+}
+
+TEST_F(BenchCliTest, ExampleProgramRuns) {
+  CliRun r =
+      RunCli(dir_, "--head '" + head_ + "' --tail '" + tail_ + "' --data '" + data_ + "' -n 4",
+             FTC_EXAMPLE_PATH);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("bytes coded"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("predictions agree"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace ftc::bench

@@ -1,0 +1,469 @@
+#include "tools/bench/bench_runner.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/npy.h"
+#include "ftcodec/torch.h"
+#include "tools/bench/cloud_only.h"
+#include "tools/bench/fmnist_idx.h"
+#include "tools/bench/report.h"
+
+namespace ftc::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+bool IsFile(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string ExeDir() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<size_t>(n));
+  const size_t slash = p.find_last_of('/');
+  return slash == std::string::npos ? "." : p.substr(0, slash);
+}
+
+Status MakeDirs(const std::string& dir) {
+  std::string acc;
+  size_t pos = 0;
+  while (pos <= dir.size()) {
+    const size_t next = dir.find('/', pos);
+    acc = dir.substr(0, next == std::string::npos ? dir.size() : next);
+    if (!acc.empty() && ::mkdir(acc.c_str(), 0777) != 0 && errno != EEXIST) {
+      return Status(StatusCode::kIoError, acc + ": cannot create directory");
+    }
+    if (next == std::string::npos) break;
+    pos = next + 1;
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status(StatusCode::kIoError, dir + ": not a directory");
+  }
+  return Status::Ok();
+}
+
+Status WriteText(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return Status(StatusCode::kIoError, tmp + ": cannot create");
+    f << text;
+    if (!f.flush()) return Status(StatusCode::kIoError, tmp + ": write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status(StatusCode::kIoError, path + ": cannot rename into place");
+  }
+  return Status::Ok();
+}
+
+Result<NpyArray> ReadNpyFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status(StatusCode::kIoError, path + ": cannot open");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Result<NpyArray> a = ReadNpy(bytes.data(), bytes.size());
+  if (!a.ok()) return a.status().WithContext(path);
+  return a;
+}
+
+std::string FormatDuration(double s) {
+  char buf[32];
+  if (s >= 60) {
+    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0fs", s);
+  }
+  return buf;
+}
+
+// A progress bar on stderr, drawn once the run has taken more than two seconds; on a terminal it
+// redraws in place, otherwise it prints a line every 10%.
+class Progress {
+ public:
+  Progress(double total, bool enabled)
+      : total_(std::max(total, 1.0)), enabled_(enabled), tty_(::isatty(2) != 0) {}
+  ~Progress() { Done(); }
+
+  void Add(double units, const std::string& what) {
+    done_ += units;
+    if (!enabled_) return;
+    const double elapsed = Since(start_);
+    if (elapsed < 2.0) return;
+    const double frac = std::min(1.0, done_ / total_);
+    const double left = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+    if (tty_) {
+      if (Since(last_draw_) < 0.2 && frac < 1) return;
+      last_draw_ = Clock::now();
+      const int width = 30, fill = static_cast<int>(frac * width);
+      std::string bar(static_cast<size_t>(fill), '=');
+      if (fill < width) bar += '>' + std::string(static_cast<size_t>(width - fill - 1), ' ');
+      std::fprintf(stderr, "\r  [%s] %3.0f%%  %-28.28s %8s left ", bar.c_str(), 100 * frac,
+                   what.c_str(), FormatDuration(left).c_str());
+      drawn_ = true;
+    } else {
+      const int step = static_cast<int>(frac * 10);
+      if (step <= last_step_) return;
+      last_step_ = step;
+      std::fprintf(stderr, "ftcodec bench: %3.0f%% (%s elapsed, ~%s left)\n", 100 * frac,
+                   FormatDuration(elapsed).c_str(), FormatDuration(left).c_str());
+    }
+  }
+  void Done() {
+    if (drawn_) std::fprintf(stderr, "\r%*s\r", 78, "");
+    drawn_ = false;
+  }
+
+ private:
+  double total_, done_ = 0;
+  bool enabled_, tty_, drawn_ = false;
+  int last_step_ = 0;
+  Clock::time_point start_ = Clock::now(), last_draw_ = Clock::now();
+};
+
+// A batch-first sub-range [first, first+count) of a view.
+TensorView Slice(const TensorView& v, int64_t first, int64_t count) {
+  TensorView s = v;
+  s.shape[0] = count;
+  s.data = v.element_ptr(first * (v.num_elements() / v.shape[0]));
+  return s;
+}
+
+struct Samples {
+  std::optional<LabeledImages> images;  // --data
+  Tensor features;                      // --features
+  std::vector<int> labels;
+  std::string description;
+  int64_t count() const { return static_cast<int64_t>(labels.size()); }
+};
+
+Result<Samples> LoadSamples(const BenchConfig& c) {
+  Samples s;
+  if (!c.features.empty()) {
+    Result<NpyArray> f = ReadNpyFile(c.features);
+    if (!f.ok()) return f.status();
+    Result<NpyArray> l = ReadNpyFile(c.labels);
+    if (!l.ok()) return l.status();
+    if (f->tensor.dtype() == DType::kU8 || f->tensor.rank() < 2) {
+      return Status(StatusCode::kInvalidArgument,
+                    c.features + ": features must be float, N first (N×C×H×W), got " +
+                        std::string(DTypeName(f->tensor.dtype())) + " " +
+                        ShapeToString(f->tensor.shape()));
+    }
+    const Tensor& lt = l->tensor;
+    if (lt.rank() != 1 || lt.shape()[0] != f->tensor.shape()[0]) {
+      return Status(StatusCode::kInvalidArgument,
+                    c.labels +
+                        ": labels must be a vector of N = " + std::to_string(f->tensor.shape()[0]) +
+                        " class indices, got " + ShapeToString(lt.shape()));
+    }
+    const int64_t n = lt.shape()[0];
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = LoadAsFloat(lt.view(), i);
+      if (!(v >= 0) || v != std::floor(v) || v > 1e6) {
+        return Status(StatusCode::kInvalidArgument,
+                      c.labels + ": label " + std::to_string(i) +
+                          " is not a class index (save labels as uint8 or integral floats)");
+      }
+      s.labels.push_back(static_cast<int>(v));
+    }
+    s.features = std::move(f->tensor);
+    if (c.limit > 0 && c.limit < n) {
+      Shape shape = s.features.shape();
+      const int64_t per = s.features.num_elements() / n;
+      Result<Tensor> cut = Tensor::Create(s.features.dtype(), {c.limit, per});
+      if (!cut.ok()) return cut.status();
+      std::memcpy(cut->data(), s.features.data(), cut->size_bytes());
+      shape[0] = c.limit;
+      if (Status st = cut->Reshape(shape); !st.ok()) return st;
+      s.features = std::move(*cut);
+      s.labels.resize(static_cast<size_t>(c.limit));
+    }
+    s.description = c.features + " (" + std::to_string(s.count()) + " samples), labels " + c.labels;
+    return s;
+  }
+  Result<LabeledImages> d = ReadIdxDataset(c.data_dir, c.split, c.limit);
+  if (!d.ok()) return d.status();
+  s.labels = d->labels;
+  s.description = "Fashion-MNIST " + c.split + " split, first " + std::to_string(s.count()) +
+                  " images (" + d->images_path + ")";
+  s.images = std::move(*d);
+  return s;
+}
+
+// Cloud-only anchor state: the input image as PNG / JPEG.
+struct CloudAnchor {
+  SettingSpec spec;
+  SettingTally tally;
+};
+
+}  // namespace
+
+Result<ModelFiles> FindBundledModel(const std::string& name_split) {
+  std::string name = name_split, split = "s1";
+  const size_t colon = name_split.find(':');
+  if (colon != std::string::npos) {
+    name = name_split.substr(0, colon);
+    split = name_split.substr(colon + 1);
+  }
+  if (name.empty() || split.empty() || name.find('/') != std::string::npos) {
+    return Status(StatusCode::kInvalidArgument,
+                  "--model wants NAME:SPLIT, e.g. fmnist_resnet:s1 (got '" + name_split + "')");
+  }
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("FTC_MODEL_DIR")) dirs.push_back(env);
+#ifdef FTC_SOURCE_DIR
+  dirs.push_back(std::string(FTC_SOURCE_DIR) + "/data/models");
+#endif
+  const std::string exe = ExeDir();
+  dirs.push_back(exe + "/../data/models");
+  dirs.push_back(exe + "/../share/ftcodec/models");
+  dirs.push_back("data/models");
+  const std::string stem = name + "_" + split;
+  std::string tried;
+  for (const std::string& d : dirs) {
+    ModelFiles m{d + "/" + stem + "_head.pt", d + "/" + stem + "_tail.pt", name + ":" + split};
+    if (IsFile(m.head) && IsFile(m.tail)) return m;
+    tried += "\n  " + d;
+  }
+  return Status(StatusCode::kIoError, "bundled model '" + name + ":" + split + "' not found (" +
+                                          stem + "_head.pt / _tail.pt) in:" + tried);
+}
+
+Status RunBench(const BenchConfig& c) {
+  const Clock::time_point start = Clock::now();
+  const bool features_mode = !c.features.empty();
+  if (features_mode != !c.labels.empty()) {
+    return Status(StatusCode::kInvalidArgument, "--features and --labels go together");
+  }
+  if (c.chunk < 1) return Status(StatusCode::kInvalidArgument, "chunk size must be >= 1");
+  BenchReport report;
+  report.command = c.command;
+
+  // The model.
+  std::string head = c.head, tail = c.tail;
+  report.model = c.model;
+  if (!c.model.empty()) {
+    if (!c.head.empty() || !c.tail.empty()) {
+      return Status(StatusCode::kInvalidArgument, "give --model or --head/--tail, not both");
+    }
+    Result<ModelFiles> m = FindBundledModel(c.model);
+    if (!m.ok()) return m.status();
+    head = m->head;
+    tail = m->tail;
+    report.model = m->name;
+  }
+  if (tail.empty()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "no model: give --model NAME:SPLIT or --tail "
+                  "(and --head unless --features is given)");
+  }
+  if (!features_mode && head.empty()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "--head is needed to compute features from --data (or give --features)");
+  }
+  if (report.model.empty()) {
+    report.model = features_mode ? tail : head + " + " + tail;
+  }
+  if (features_mode) head.clear();  // the features are given: the head is not run
+
+  // The samples (before the model: a missing data set is the more common mistake).
+  Result<Samples> samples = LoadSamples(c);
+  if (!samples.ok()) return samples.status();
+  const int64_t n = samples->count();
+  if (n == 0) return Status(StatusCode::kInvalidArgument, "no samples");
+
+  SplitModelOptions mo;
+  mo.threads = c.threads;
+  if (!features_mode) {
+    const Shape& s = samples->images->images.shape();
+    mo.probe_input_shape = {1, s[1], s[2], s[3]};
+  }
+  Result<SplitModel> model =
+      features_mode ? SplitModel::LoadTail(tail, mo) : SplitModel::Load(head, tail, mo);
+  if (!model.ok()) return model.status();
+  report.head_path = head;
+  report.tail_path = tail;
+  report.torch_threads = c.threads > 0 ? c.threads : DefaultTorchThreads();
+  report.data = samples->description;
+  report.samples = n;
+
+  Result<std::vector<SettingSpec>> sweep = BuildSweep(c.sweep, &report.notes);
+  if (!sweep.ok()) return sweep.status();
+  std::vector<SettingTally> tallies(sweep->size());
+  std::vector<std::string> failed(sweep->size());  // why a setting was left out
+
+  std::vector<CloudAnchor> cloud;
+  if (!features_mode) {
+    cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true}, {}});
+    if (HaveJpegAnchor()) {
+      cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true}, {}});
+    } else {
+      report.notes.push_back("cloud-only JPEG anchor skipped: built without libjpeg-turbo");
+    }
+  } else {
+    report.notes.push_back("cloud-only anchors skipped: --features gives no input images");
+  }
+  for (const std::string& note : report.notes) {
+    std::fprintf(stderr, "ftcodec bench: note: %s\n", note.c_str());
+  }
+
+  const FeatureClassifier classify = [&](const TensorView& f) { return model->Classify(f); };
+  const double per_chunk_units = static_cast<double>(sweep->size()) + 1.0 + cloud.size();
+  Progress progress(per_chunk_units * static_cast<double>(n), c.progress);
+  std::fprintf(stderr,
+               "ftcodec bench: %s on %s; %zu settings + %zu cloud-only anchors, "
+               "%d torch threads\n",
+               report.model.c_str(), samples->description.c_str(), sweep->size(), cloud.size(),
+               report.torch_threads);
+
+  for (int64_t first = 0; first < n; first += c.chunk) {
+    const int64_t count = std::min<int64_t>(c.chunk, n - first);
+    const std::vector<int> labels(samples->labels.begin() + first,
+                                  samples->labels.begin() + first + count);
+    Tensor features;
+    if (features_mode) {
+      Result<Tensor> f = Tensor::CopyOf(Slice(samples->features.view(), first, count));
+      if (!f.ok()) return f.status();
+      features = std::move(*f);
+    } else {
+      const TensorView imgs = Slice(samples->images->images.view(), first, count);
+      Result<Tensor> f = model->Head(imgs);
+      if (!f.ok()) return f.status();
+      features = std::move(*f);
+      // Cloud-only anchors: code each input image on its own.
+      const int64_t h = imgs.shape[2], w = imgs.shape[3];
+      for (CloudAnchor& a : cloud) {
+        const bool jpeg = a.spec.setting == "jpeg-q90";
+        Result<Tensor> decoded = Tensor::Create(DType::kU8, imgs.shape_vector());
+        if (!decoded.ok()) return decoded.status();
+        for (int64_t i = 0; i < count; ++i) {
+          const uint8_t* px = static_cast<const uint8_t*>(imgs.data) + i * h * w;
+          const Clock::time_point t0 = Clock::now();
+          Result<std::vector<uint8_t>> code =
+              jpeg ? EncodeJpegGray8(px, static_cast<int>(w), static_cast<int>(h), 90)
+                   : EncodePngGray8(px, static_cast<int>(w), static_cast<int>(h));
+          const Clock::time_point t1 = Clock::now();
+          if (!code.ok()) return code.status();
+          Result<GrayImage> back = jpeg ? DecodeJpegGray8(code->data(), code->size())
+                                        : DecodePngGray8(code->data(), code->size());
+          const Clock::time_point t2 = Clock::now();
+          if (!back.ok()) return back.status();
+          if (back->pixels.size() != static_cast<size_t>(h * w)) {
+            return Status(StatusCode::kInternal, "cloud-only anchor: decoded image size differs");
+          }
+          if (!jpeg && std::memcmp(back->pixels.data(), px, static_cast<size_t>(h * w)) != 0) {
+            return Status(StatusCode::kInternal, "PNG anchor: round trip is not lossless");
+          }
+          std::memcpy(decoded->data() + i * h * w, back->pixels.data(), static_cast<size_t>(h * w));
+          a.tally.bytes += code->size();
+          a.tally.encode_seconds += std::chrono::duration<double>(t1 - t0).count();
+          a.tally.decode_seconds += std::chrono::duration<double>(t2 - t1).count();
+        }
+        a.tally.samples += count;
+        if (jpeg) {
+          // The server runs the whole model on the decoded (lossy) image.
+          Result<Tensor> f = model->Head(decoded->view());
+          if (!f.ok()) return f.status();
+          Result<std::vector<int>> pred = model->Classify(f->view());
+          if (!pred.ok()) return pred.status();
+          for (int64_t i = 0; i < count; ++i) a.tally.correct += (*pred)[i] == labels[i] ? 1 : 0;
+        }
+        progress.Add(static_cast<double>(count), "cloud-only " + a.spec.setting);
+      }
+    }
+    progress.Add(static_cast<double>(count), "head");
+    if (report.feature_shape.empty()) {
+      report.feature_shape.assign(features.shape().begin() + 1, features.shape().end());
+      report.elements_per_sample = features.num_elements() / count;
+    }
+    for (size_t k = 0; k < sweep->size(); ++k) {
+      const SettingSpec& spec = (*sweep)[k];
+      if (!failed[k].empty()) continue;
+      Result<SettingTally> t = EvaluateSetting(features.view(), labels, classify, spec.options);
+      if (!t.ok()) {
+        // The reference row must work; another codec's failure is reported, not fatal.
+        if (k == 0) return t.status().WithContext(spec.series + " " + spec.setting);
+        failed[k] =
+            spec.series + " " + spec.setting + " failed and is left out: " + t.status().ToString();
+        progress.Done();
+        std::fprintf(stderr, "ftcodec bench: warning: %s\n", failed[k].c_str());
+        continue;
+      }
+      t->predictions.clear();
+      tallies[k].Merge(*t);
+      progress.Add(static_cast<double>(count), spec.series + " " + spec.setting);
+    }
+  }
+  progress.Done();
+
+  // Row 0 is the uncompressed f32 anchor: the reference accuracy (lossless, so it is the full
+  // model's accuracy on the original input).
+  report.reference_top1 = 100.0 * static_cast<double>(tallies[0].correct) / static_cast<double>(n);
+  for (size_t k = 0; k < sweep->size(); ++k) {
+    if (!failed[k].empty()) {
+      report.notes.push_back(failed[k]);
+      continue;
+    }
+    report.rows.push_back(
+        Finish((*sweep)[k], tallies[k], report.elements_per_sample, report.reference_top1));
+  }
+  for (CloudAnchor& a : cloud) {
+    if (a.spec.setting == "png") a.tally.correct = tallies[0].correct;  // lossless input
+    SettingMetrics m = Finish(a.spec, a.tally, report.elements_per_sample, report.reference_top1);
+    m.rmse = -1;
+    report.rows.push_back(m);
+  }
+  report.seconds = Since(start);
+
+  // Outputs.
+  if (Status s = MakeDirs(c.out_dir); !s.ok()) return s;
+  const std::string stem = c.out_dir + "/rate_accuracy";
+  if (Status s = WriteText(stem + ".csv", FormatCsv(report)); !s.ok()) return s;
+  Result<bool> plotted = WritePlot(report, stem);
+  if (!plotted.ok()) {
+    report.notes.push_back(plotted.status().message());
+  } else if (!*plotted) {
+    report.notes.push_back(
+        "gnuplot is not installed (Debian: gnuplot-nox): no plot made; the "
+        "script is " +
+        stem + ".gp");
+  }
+  if (Status s = WriteText(stem + ".json", FormatJson(report)); !s.ok()) return s;
+
+  std::fprintf(stderr, "\n%s\n", FormatTable(report).c_str());
+  for (const std::string& line : SummaryLines(report)) std::fprintf(stderr, "%s\n", line.c_str());
+  if (!plotted.ok() || !*plotted) {
+    std::fprintf(stderr, "ftcodec bench: warning: %s\n", report.notes.back().c_str());
+  }
+  std::fprintf(stderr, "ftcodec bench: %lld samples in %s; wrote %s.csv, %s.json",
+               static_cast<long long>(n), FormatDuration(report.seconds).c_str(), stem.c_str(),
+               stem.c_str());
+  if (plotted.ok() && *plotted) {
+    std::fprintf(stderr, ", %s.png, %s.svg", stem.c_str(), stem.c_str());
+  }
+  std::fprintf(stderr, "\n");
+  return Status::Ok();
+}
+
+}  // namespace ftc::bench

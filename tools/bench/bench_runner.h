@@ -1,0 +1,49 @@
+// `ftcodec bench`: run a split model's tail on coded features over a data set and report rate
+// versus accuracy for a sweep of codec settings, with the anchors (uncompressed f32 and f16
+// features, and the cloud-only input image as PNG and JPEG) measured in the same run.
+// This header is libtorch-free; the implementation links ftcodec_torch.
+#ifndef FTCODEC_TOOLS_BENCH_BENCH_RUNNER_H_
+#define FTCODEC_TOOLS_BENCH_BENCH_RUNNER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ftcodec/status.h"
+#include "tools/bench/rate_accuracy.h"
+
+namespace ftc::bench {
+
+struct BenchConfig {
+  // The model: --head/--tail files, or --model NAME[:SPLIT] for a bundled pair
+  // (data/models/NAME_SPLIT_{head,tail}.pt).
+  std::string head, tail, model;
+  // Samples: Fashion-MNIST IDX files in `data_dir` (gzipped or not) ...
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string split = "test";
+  // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N, uint8 .npy).
+  std::string features, labels;
+  std::string out_dir = "ftcodec-bench";
+  int64_t limit = 0;     // samples (0 = all)
+  int threads = 0;       // libtorch threads (0 = hardware concurrency)
+  int chunk = 500;       // samples per head/tail batch
+  bool progress = true;  // progress bar on stderr
+  std::string command;   // the command line, recorded in the JSON
+  SweepConfig sweep;
+};
+
+// Where a bundled model's files are: NAME_SPLIT_head.pt and NAME_SPLIT_tail.pt in the first of
+// $FTC_MODEL_DIR, <source>/data/models, <exe>/../data/models, <exe>/../share/ftcodec/models,
+// ./data/models that has them. SPLIT defaults to "s1".
+struct ModelFiles {
+  std::string head, tail, name;
+};
+Result<ModelFiles> FindBundledModel(const std::string& name_split);
+
+// Runs the whole benchmark and writes <out>/rate_accuracy.{csv,json,gp,png,svg}. Progress, the
+// table and the summary go to stderr.
+Status RunBench(const BenchConfig& config);
+
+}  // namespace ftc::bench
+
+#endif  // FTCODEC_TOOLS_BENCH_BENCH_RUNNER_H_

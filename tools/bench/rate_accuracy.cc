@@ -1,0 +1,363 @@
+#include "tools/bench/rate_accuracy.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <type_traits>
+#include <utility>
+
+namespace ftc::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// The JPEG and HEVC options are added to EncoderOptions by their backends; detect the fields so
+// this file builds against any version of the options struct (a missing field skips the codec).
+template <typename T, typename = void>
+struct HasQuality : std::false_type {};
+template <typename T>
+struct HasQuality<T, std::void_t<decltype(std::declval<T&>().quality)>> : std::true_type {};
+template <typename T, typename = void>
+struct HasQp : std::false_type {};
+template <typename T>
+struct HasQp<T, std::void_t<decltype(std::declval<T&>().qp)>> : std::true_type {};
+
+template <typename T>
+bool SetQuality(T& o, int q) {
+  if constexpr (HasQuality<T>::value) {
+    o.quality = q;
+    return true;
+  } else {
+    (void)o, (void)q;
+    return false;
+  }
+}
+template <typename T>
+bool SetQp(T& o, int qp) {
+  if constexpr (HasQp<T>::value) {
+    o.qp = qp;
+    return true;
+  } else {
+    (void)o, (void)qp;
+    return false;
+  }
+}
+
+// Sample `i` of a batch view, as a batch of one.
+TensorView SampleView(const TensorView& batch, int64_t i) {
+  TensorView v = batch;
+  v.shape[0] = 1;
+  v.data = static_cast<const uint8_t*>(batch.data) +
+           i * batch.strides[0] * static_cast<int64_t>(DTypeSize(batch.dtype));
+  return v;
+}
+
+struct AnsVariant {
+  ClipSpec clip;
+  bool per_channel = false;
+  double deadzone = 0;
+  std::string series;  // "ans 3sigma per-channel dz0.25"
+};
+
+// CLIP[/pc][/dzD]: "3sigma", "3sigma/pc", "none/dz0.25".
+Result<AnsVariant> ParseAnsVariant(const std::string& text) {
+  AnsVariant v;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = text.find('/', start);
+    parts.push_back(text.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  Result<ClipSpec> clip = ClipSpec::Parse(parts[0]);
+  if (!clip.ok()) return clip.status().WithContext("ans variant '" + text + "'");
+  v.clip = *clip;
+  v.series = "ans " + clip->ToString();
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    if (p == "pc") {
+      v.per_channel = true;
+      v.series += " per-channel";
+      continue;
+    }
+    char* end = nullptr;
+    const double dz = p.size() > 2 && p.compare(0, 2, "dz") == 0 ? std::strtod(&p[2], &end) : -1;
+    if (end == nullptr || *end != '\0' || !(dz >= 0 && dz <= 0.5)) {
+      return Status(StatusCode::kInvalidArgument,
+                    "ans variant '" + text + "': '" + p +
+                        "' is neither 'pc' (per-channel) nor 'dzD' (dead zone D in 0..0.5)");
+    }
+    v.deadzone = dz;
+    v.series += " " + p;
+  }
+  return v;
+}
+
+}  // namespace
+
+void SettingTally::Merge(const SettingTally& o) {
+  samples += o.samples;
+  correct += o.correct;
+  bytes += o.bytes;
+  encode_seconds += o.encode_seconds;
+  decode_seconds += o.decode_seconds;
+  squared_error += o.squared_error;
+  elements += o.elements;
+  predictions.insert(predictions.end(), o.predictions.begin(), o.predictions.end());
+}
+
+Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vector<int>& labels,
+                                     const FeatureClassifier& tail, const EncoderOptions& options) {
+  if (Status s = features.Validate(); !s.ok()) return s;
+  if (features.rank < 2) {
+    return Status(StatusCode::kInvalidArgument, "features must have a batch dimension first");
+  }
+  const int64_t n = features.shape[0];
+  if (static_cast<int64_t>(labels.size()) != n) {
+    return Status(StatusCode::kInvalidArgument, "features hold " + std::to_string(n) +
+                                                    " samples but there are " +
+                                                    std::to_string(labels.size()) + " labels");
+  }
+  EncoderOptions opts = options;
+  opts.threads = 1;
+  DecoderOptions dopts;
+  dopts.dtype = DType::kF32;
+  Shape batch_shape = features.shape_vector();
+  Result<Tensor> decoded_batch = Tensor::Create(DType::kF32, batch_shape);
+  if (!decoded_batch.ok()) return decoded_batch.status();
+  const int64_t per_sample = features.num_elements() / n;
+  std::vector<float> original(static_cast<size_t>(per_sample));
+
+  SettingTally t;
+  for (int64_t i = 0; i < n; ++i) {
+    const TensorView sample = SampleView(features, i);
+    const Clock::time_point t0 = Clock::now();
+    Result<Bytes> code = encode(sample, opts);
+    const Clock::time_point t1 = Clock::now();
+    if (!code.ok()) return code.status().WithContext("sample " + std::to_string(i));
+    Result<Tensor> back = decode(*code, dopts);
+    const Clock::time_point t2 = Clock::now();
+    if (!back.ok()) return back.status().WithContext("sample " + std::to_string(i));
+    if (back->num_elements() != per_sample) {
+      return Status(StatusCode::kInternal, "decoded sample has the wrong size");
+    }
+    t.bytes += code->size();
+    t.encode_seconds += Seconds(t0, t1);
+    t.decode_seconds += Seconds(t1, t2);
+    float* dst = decoded_batch->data_as<float>() + i * per_sample;
+    std::memcpy(dst, back->data(), static_cast<size_t>(per_sample) * sizeof(float));
+    GatherF32(sample, 0, per_sample, original.data());
+    double se = 0;
+    for (int64_t k = 0; k < per_sample; ++k) {
+      const double d = static_cast<double>(dst[k]) - static_cast<double>(original[k]);
+      se += d * d;
+    }
+    t.squared_error += se;
+    t.elements += per_sample;
+  }
+  Result<std::vector<int>> pred = tail(decoded_batch->view());
+  if (!pred.ok()) return pred.status();
+  if (static_cast<int64_t>(pred->size()) != n) {
+    return Status(StatusCode::kInvalidArgument,
+                  "the tail returned " + std::to_string(pred->size()) + " predictions for " +
+                      std::to_string(n) + " samples");
+  }
+  t.samples = n;
+  for (int64_t i = 0; i < n; ++i) t.correct += (*pred)[i] == labels[i] ? 1 : 0;
+  t.predictions = std::move(*pred);
+  return t;
+}
+
+std::string SettingLabel(const SettingSpec& s) {
+  if (s.series == "anchors" || s.cloud_only) return s.codec + " " + s.setting;
+  const std::string& x = s.series;
+  if (x.size() >= s.setting.size() &&
+      x.compare(x.size() - s.setting.size(), std::string::npos, s.setting) == 0) {
+    return x;  // "ans lossless", not "ans lossless lossless"
+  }
+  return x + " " + s.setting;
+}
+
+double Top1StdErr(int64_t correct, int64_t n) {
+  if (n <= 0) return 0;
+  const double p = static_cast<double>(correct) / static_cast<double>(n);
+  return 100.0 * std::sqrt(p * (1 - p) / static_cast<double>(n));
+}
+
+SettingMetrics Finish(const SettingSpec& spec, const SettingTally& t, int64_t elements_per_sample,
+                      double reference_top1) {
+  SettingMetrics m;
+  m.spec = spec;
+  m.samples = t.samples;
+  if (t.samples > 0) {
+    const double n = static_cast<double>(t.samples);
+    m.top1 = 100.0 * static_cast<double>(t.correct) / n;
+    m.top1_stderr = Top1StdErr(t.correct, t.samples);
+    m.bytes_per_sample = static_cast<double>(t.bytes) / n;
+    m.enc_us = 1e6 * t.encode_seconds / n;
+    m.dec_us = 1e6 * t.decode_seconds / n;
+  }
+  m.top1_drop = reference_top1 - m.top1;
+  if (elements_per_sample > 0) {
+    m.bits_per_element = 8.0 * m.bytes_per_sample / static_cast<double>(elements_per_sample);
+  }
+  if (m.bytes_per_sample > 0) {
+    m.ratio_vs_f32 = 4.0 * static_cast<double>(elements_per_sample) / m.bytes_per_sample;
+  }
+  if (t.elements > 0) m.rmse = std::sqrt(t.squared_error / static_cast<double>(t.elements));
+  return m;
+}
+
+Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<std::string>* notes) {
+  const std::vector<std::string> built = AvailableCodecs();
+  auto is_built = [&](const std::string& name) {
+    return std::find(built.begin(), built.end(), name) != built.end();
+  };
+  std::vector<std::string> codecs = c.codecs.empty() ? built : c.codecs;
+  for (const std::string& name : codecs) {
+    if (!IsKnownCodec(name)) {
+      std::string list;
+      for (const std::string& b : built) list += (list.empty() ? "" : ", ") + b;
+      return Status(StatusCode::kInvalidArgument,
+                    "unknown codec '" + name + "' in --codecs (built in: " + list + ")");
+    }
+  }
+  auto wanted = [&](const std::string& name) {
+    return std::find(codecs.begin(), codecs.end(), name) != codecs.end();
+  };
+  auto note = [&](const std::string& s) {
+    if (notes) notes->push_back(s);
+  };
+
+  std::vector<SettingSpec> out;
+  // Anchors: always run, whatever --codecs says.
+  {
+    SettingSpec s{"raw", "anchors", "f32", {}, true, false};
+    s.options.codec = "raw";
+    s.options.store_dtype = DType::kF32;
+    out.push_back(s);
+    s.setting = "f16";
+    s.options.store_dtype = DType::kF16;
+    out.push_back(s);
+  }
+  for (const std::string& name : codecs) {
+    if (!is_built(name)) {
+      note("codec '" + name + "' is not built into this ftcodec: skipped");
+      continue;
+    }
+  }
+  if (wanted("raw") && !c.quick) {
+    SettingSpec s{"raw", "raw", "bf16", {}, false, false};
+    s.options.codec = "raw";
+    s.options.store_dtype = DType::kBF16;
+    out.push_back(s);
+  }
+  if (wanted("ans") && is_built("ans")) {
+    if (!c.quick) {
+      SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false};
+      s.options.codec = "ans";
+      s.options.lossless = true;
+      out.push_back(s);
+    }
+    std::set<std::string> seen;
+    for (const std::string& variant : c.clips) {
+      Result<AnsVariant> v = ParseAnsVariant(variant);
+      if (!v.ok()) return v.status();
+      if (!seen.insert(v->series).second) continue;
+      for (int b : c.bits) {
+        SettingSpec s{"ans", v->series, "b" + std::to_string(b), {}, false, false};
+        s.options.codec = "ans";
+        s.options.bits = b;
+        s.options.clip = v->clip;
+        s.options.per_channel = v->per_channel;
+        s.options.deadzone = v->deadzone;
+        if (Status st = s.options.Validate(); !st.ok()) {
+          return st.WithContext("ans setting " + v->series + " " + s.setting);
+        }
+        out.push_back(s);
+      }
+    }
+  }
+  // Picture codecs: one series per clipping variant.
+  std::vector<std::pair<std::string, ClipSpec>> picture_clips;
+  for (const std::string& text : c.picture_clips) {
+    Result<ClipSpec> spec = ClipSpec::Parse(text);
+    if (!spec.ok()) return spec.status().WithContext("picture clip '" + text + "'");
+    picture_clips.emplace_back(spec->kind == ClipSpec::Kind::kNone ? "" : " " + spec->ToString(),
+                               *spec);
+  }
+  if (wanted("jpeg") && is_built("jpeg")) {
+    EncoderOptions probe;
+    if (!SetQuality(probe, 50)) {
+      note("jpeg: this build's EncoderOptions has no 'quality' field: skipped");
+    } else {
+      for (const auto& [suffix, clip] : picture_clips) {
+        for (int q : c.jpeg_qualities) {
+          SettingSpec s{"jpeg", "jpeg" + suffix, "q" + std::to_string(q), {}, false, false};
+          s.options.codec = "jpeg";
+          s.options.clip = clip;
+          SetQuality(s.options, q);
+          out.push_back(s);
+        }
+      }
+    }
+  }
+  if (wanted("hevc") && is_built("hevc")) {
+    EncoderOptions probe;
+    if (!SetQp(probe, 32)) {
+      note("hevc: this build's EncoderOptions has no 'qp' field: skipped");
+    } else {
+      std::vector<int> qps = c.hevc_qps;
+      if (c.quick && qps.size() > 2) {
+        qps = {qps[qps.size() / 2 - 1], qps[qps.size() - 1]};
+        note("hevc: --quick runs only QP " + std::to_string(qps[0]) + " and " +
+             std::to_string(qps[1]) + " (all-intra HEVC is slow on small mosaics)");
+      }
+      for (const auto& [suffix, clip] : picture_clips) {
+        for (int qp : qps) {
+          SettingSpec s{"hevc", "hevc" + suffix, "qp" + std::to_string(qp), {}, false, false};
+          s.options.codec = "hevc";
+          s.options.clip = clip;
+          SetQp(s.options, qp);
+          out.push_back(s);
+        }
+      }
+    }
+  }
+  for (const std::string& name : codecs) {
+    if (is_built(name) && name != "raw" && name != "ans" && name != "jpeg" && name != "hevc") {
+      note("codec '" + name + "' has no sweep in ftcodec bench yet: skipped");
+    }
+  }
+  return out;
+}
+
+std::vector<BestSetting> BestWithin(const std::vector<SettingMetrics>& rows, double max_drop) {
+  std::vector<BestSetting> out;
+  for (const SettingMetrics& m : rows) {
+    if (m.spec.cloud_only || m.samples == 0) continue;
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const BestSetting& b) { return b.codec == m.spec.codec; });
+    if (it == out.end()) {
+      out.push_back(BestSetting{m.spec.codec, max_drop, false, {}});
+      it = out.end() - 1;
+    }
+    // Small tolerance: a drop of exactly 0.5 points must count as "within 0.5".
+    if (m.top1_drop <= max_drop + 1e-9 &&
+        (!it->found || m.bits_per_element < it->metrics.bits_per_element)) {
+      it->found = true;
+      it->metrics = m;
+    }
+  }
+  return out;
+}
+
+}  // namespace ftc::bench

@@ -1,0 +1,313 @@
+#include "tools/bench/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace ftc::bench {
+namespace {
+
+std::string Fmt(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
+
+// A number for CSV/JSON: `digits` significant digits; `empty` when not measured (negative).
+std::string Num(double v, int digits = 6, const char* empty = "") {
+  if (v < 0 || !std::isfinite(v)) return empty;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+  return buf;
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string Json(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonNum(double v, int digits = 6) { return Num(v, digits, "null"); }
+
+// A gnuplot single-quoted string.
+std::string GpString(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return Status(StatusCode::kIoError, tmp + ": cannot create");
+    f << text;
+    if (!f.flush()) return Status(StatusCode::kIoError, tmp + ": write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status(StatusCode::kIoError, path + ": cannot rename into place");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string FormatCsv(const BenchReport& r) {
+  std::ostringstream o;
+  o << "codec,setting,samples,top1,top1_drop,top1_stderr,bytes_per_sample,bits_per_element,"
+       "ratio_vs_f32,enc_us,dec_us,series,anchor,feature_rmse\n";
+  for (const SettingMetrics& m : r.rows) {
+    o << CsvField(m.spec.codec) << ',' << CsvField(m.spec.setting) << ',' << m.samples << ','
+      << Num(m.top1) << ',' << Fmt("%.4g", m.top1_drop) << ',' << Num(m.top1_stderr, 4) << ','
+      << Num(m.bytes_per_sample, 8) << ',' << Num(m.bits_per_element) << ',' << Num(m.ratio_vs_f32)
+      << ',' << Num(m.enc_us, 4) << ',' << Num(m.dec_us, 4) << ',' << CsvField(m.spec.series) << ','
+      << (m.spec.anchor ? 1 : 0) << ',' << Num(m.rmse, 4) << '\n';
+  }
+  return o.str();
+}
+
+std::string FormatJson(const BenchReport& r) {
+  std::ostringstream o;
+  o << "{\n  \"model\": " << Json(r.model) << ",\n  \"head\": " << Json(r.head_path)
+    << ",\n  \"tail\": " << Json(r.tail_path) << ",\n  \"data\": " << Json(r.data)
+    << ",\n  \"command\": " << Json(r.command) << ",\n  \"samples\": " << r.samples
+    << ",\n  \"feature_shape\": [";
+  for (size_t i = 0; i < r.feature_shape.size(); ++i) {
+    o << (i ? ", " : "") << r.feature_shape[i];
+  }
+  o << "],\n  \"elements_per_sample\": " << r.elements_per_sample
+    << ",\n  \"reference_top1\": " << JsonNum(r.reference_top1)
+    << ",\n  \"torch_threads\": " << r.torch_threads
+    << ",\n  \"seconds\": " << JsonNum(r.seconds, 4) << ",\n  \"rows\": [\n";
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const SettingMetrics& m = r.rows[i];
+    o << "    {\"codec\": " << Json(m.spec.codec) << ", \"series\": " << Json(m.spec.series)
+      << ", \"setting\": " << Json(m.spec.setting)
+      << ", \"anchor\": " << (m.spec.anchor ? "true" : "false")
+      << ", \"cloud_only\": " << (m.spec.cloud_only ? "true" : "false")
+      << ", \"samples\": " << m.samples << ", \"top1\": " << JsonNum(m.top1)
+      << ", \"top1_drop\": " << Fmt("%.4g", m.top1_drop)
+      << ", \"top1_stderr\": " << JsonNum(m.top1_stderr, 4)
+      << ", \"bytes_per_sample\": " << JsonNum(m.bytes_per_sample, 8)
+      << ", \"bits_per_element\": " << JsonNum(m.bits_per_element)
+      << ", \"ratio_vs_f32\": " << JsonNum(m.ratio_vs_f32)
+      << ", \"enc_us\": " << JsonNum(m.enc_us, 4) << ", \"dec_us\": " << JsonNum(m.dec_us, 4)
+      << ", \"feature_rmse\": " << JsonNum(m.rmse, 4) << "}" << (i + 1 < r.rows.size() ? "," : "")
+      << "\n";
+  }
+  o << "  ],\n  \"summary\": [\n";
+  bool first = true;
+  for (double drop : {0.5, 1.0}) {
+    for (const BestSetting& b : BestWithin(r.rows, drop)) {
+      o << (first ? "" : ",\n") << "    {\"codec\": " << Json(b.codec) << ", \"max_drop\": " << drop
+        << ", \"found\": " << (b.found ? "true" : "false");
+      if (b.found) {
+        o << ", \"series\": " << Json(b.metrics.spec.series)
+          << ", \"setting\": " << Json(b.metrics.spec.setting)
+          << ", \"bits_per_element\": " << JsonNum(b.metrics.bits_per_element)
+          << ", \"bytes_per_sample\": " << JsonNum(b.metrics.bytes_per_sample, 8)
+          << ", \"top1\": " << JsonNum(b.metrics.top1);
+      }
+      o << "}";
+      first = false;
+    }
+  }
+  o << "\n  ],\n  \"notes\": [";
+  for (size_t i = 0; i < r.notes.size(); ++i) o << (i ? ", " : "") << Json(r.notes[i]);
+  o << "]\n}\n";
+  return o.str();
+}
+
+std::string FormatTable(const BenchReport& r) {
+  std::ostringstream o;
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-34s %8s %7s %6s %11s %9s %8s %9s %9s\n", "setting",
+                "top-1 %", "drop", "+-se", "bytes/smpl", "bits/elem", "x vs f32", "enc us",
+                "dec us");
+  o << line;
+  for (const SettingMetrics& m : r.rows) {
+    std::snprintf(line, sizeof(line), "%-34s %8.2f %7.2f %6.2f %11.1f %9.4g %8.4g %9s %9s\n",
+                  SettingLabel(m.spec).c_str(), m.top1, m.top1_drop, m.top1_stderr,
+                  m.bytes_per_sample, m.bits_per_element, m.ratio_vs_f32,
+                  Num(m.enc_us, 4, "-").c_str(), Num(m.dec_us, 4, "-").c_str());
+    o << line;
+  }
+  return o.str();
+}
+
+std::vector<std::string> SummaryLines(const BenchReport& r) {
+  std::vector<std::string> out;
+  const std::vector<BestSetting> half = BestWithin(r.rows, 0.5);
+  const std::vector<BestSetting> one = BestWithin(r.rows, 1.0);
+  auto describe = [](const BestSetting& b) {
+    if (!b.found) return std::string("none");
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "%.3g bits/element (%s, %.0f bytes/sample, top-1 %.2f%%)",
+                  b.metrics.bits_per_element, SettingLabel(b.metrics.spec).c_str(),
+                  b.metrics.bytes_per_sample, b.metrics.top1);
+    return std::string(buf);
+  };
+  char head[160];
+  std::snprintf(head, sizeof(head),
+                "uncompressed top-1 %.2f%% +- %.2f on %lld samples; fewest bits per element "
+                "within 0.5 / 1.0 points:",
+                r.reference_top1,
+                Top1StdErr(std::llround(r.reference_top1 * r.samples / 100.0), r.samples),
+                static_cast<long long>(r.samples));
+  out.push_back(head);
+  for (size_t i = 0; i < half.size(); ++i) {
+    out.push_back("  " + half[i].codec + ": within 0.5: " + describe(half[i]) +
+                  "; within 1.0: " + describe(one[i]));
+  }
+  for (const SettingMetrics& m : r.rows) {
+    if (!m.spec.cloud_only) continue;
+    char buf[200];
+    std::snprintf(buf, sizeof(buf),
+                  "  cloud-only %s: %.0f bytes/sample (top-1 %.2f%%) — a feature code must be "
+                  "below %.3g bits/element to be smaller",
+                  m.spec.setting.c_str(), m.bytes_per_sample, m.top1, m.bits_per_element);
+    out.push_back(buf);
+  }
+  return out;
+}
+
+std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
+                          const std::string& svg_path) {
+  std::ostringstream o;
+  // Series in order of first appearance; anchors are plotted as single labelled points.
+  std::vector<std::string> series;
+  std::map<std::string, std::vector<const SettingMetrics*>> points;
+  std::vector<const SettingMetrics*> anchors;
+  double ymin = 100, ymax = 0, xmin = 1e300, xmax = 0;
+  for (const SettingMetrics& m : r.rows) {
+    if (m.samples == 0 || m.bytes_per_sample <= 0) continue;
+    if (m.spec.anchor || m.spec.cloud_only) {
+      anchors.push_back(&m);
+    } else {
+      if (!points.count(m.spec.series)) series.push_back(m.spec.series);
+      points[m.spec.series].push_back(&m);
+    }
+    ymin = std::min(ymin, m.top1);
+    ymax = std::max(ymax, m.top1);
+    xmin = std::min(xmin, m.bytes_per_sample);
+    xmax = std::max(xmax, m.bytes_per_sample);
+  }
+  if (xmax <= 0) xmin = 1, xmax = 10;
+  xmin /= 1.5;
+  xmax *= 1.5;
+  // Keep the interesting region readable: points far below the reference fall off the bottom.
+  const double floor_y = std::max(0.0, r.reference_top1 - 5);
+  const double lo = std::max(floor_y, std::floor(ymin - 1));
+  const double hi = std::min(100.0, std::ceil(ymax + 1));
+  const bool clipped = ymin < lo;
+
+  for (size_t i = 0; i < series.size(); ++i) {
+    std::vector<const SettingMetrics*>& p = points[series[i]];
+    std::sort(p.begin(), p.end(), [](const SettingMetrics* a, const SettingMetrics* b) {
+      return a->bytes_per_sample < b->bytes_per_sample;
+    });
+    o << "$s" << i << " << EOD\n";
+    for (const SettingMetrics* m : p) {
+      o << Num(m->bytes_per_sample, 8) << ' ' << Num(m->top1) << ' ' << m->spec.setting << '\n';
+    }
+    o << "EOD\n";
+  }
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    o << "$a" << i << " << EOD\n"
+      << Num(anchors[i]->bytes_per_sample, 8) << ' ' << Num(anchors[i]->top1) << "\nEOD\n";
+  }
+  std::ostringstream title;
+  title << "Rate versus accuracy: " << r.model << ", " << r.samples << " samples, features "
+        << ShapeToString(r.feature_shape);
+  if (clipped) title << " (points below " << lo << "% not shown)";
+  const double e = static_cast<double>(std::max<int64_t>(1, r.elements_per_sample));
+  o << "set encoding utf8\n"
+    << "set title " << GpString(title.str())
+    << " noenhanced\n"
+    // The top axis shows the same rate in bits per feature element (gnuplot 5.4 cannot link a
+    // log axis, so both ranges are set).
+    << "set logscale x\nset logscale x2\n"
+    << "set xrange [" << Num(xmin) << ":" << Num(xmax) << "]\n"
+    << "set x2range [" << Num(xmin * 8 / e) << ":" << Num(xmax * 8 / e) << "]\n"
+    << "set xlabel 'bytes per sample (log scale)'\n"
+    << "set x2label 'bits per feature element'\n"
+    << "set xtics nomirror\nset x2tics\nset mxtics 10\n"
+    << "set ylabel 'top-1 accuracy (%)'\n"
+    << "set yrange [" << lo << ":" << hi << "]\n"
+    << "set grid xtics mxtics ytics lc rgb '#dddddd'\n"
+    << "set key outside right center noenhanced box\n"
+    << "set tmargin 6\nset mx2tics 10\n";
+  std::ostringstream plot;
+  plot << "plot " << Num(r.reference_top1) << " with lines dt 2 lc rgb '#888888' title "
+       << GpString("uncompressed (" + Fmt("%.2f", r.reference_top1) + "%)") << ", "
+       << Num(r.reference_top1 - 1.0) << " with lines dt 3 lc rgb '#bbbbbb' title '1 point below'";
+  static const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                        "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+  for (size_t i = 0; i < series.size(); ++i) {
+    plot << ", \\\n     $s" << i << " using 1:2 with linespoints lw 2 lc rgb '" << kColors[i % 10]
+         << "' pt " << (4 + 2 * (i % 6)) << " ps 1.1 title " << GpString(series[i]);
+  }
+  static const int kAnchorPoints[] = {7, 9, 11, 13, 5, 3};
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    const SettingMetrics& m = *anchors[i];
+    const std::string name = m.spec.cloud_only ? "cloud-only: input as " + m.spec.setting
+                                               : m.spec.codec + " " + m.spec.setting + " (anchor)";
+    plot << ", \\\n     $a" << i << " using 1:2 with points pt " << kAnchorPoints[i % 6]
+         << " ps 2 lc rgb '#000000' title " << GpString(name);
+  }
+  const std::string plot_cmd = plot.str();
+  o << "set terminal pngcairo size 1200,760 font 'sans,11'\n"
+    << "set output " << GpString(png_path) << "\n"
+    << plot_cmd << "\n"
+    << "set terminal svg size 1200,760 font 'sans,11' background '#ffffff'\n"
+    << "set output " << GpString(svg_path) << "\n"
+    << plot_cmd << "\n"
+    << "unset output\n";
+  return o.str();
+}
+
+Result<bool> WritePlot(const BenchReport& r, const std::string& stem) {
+  const std::string gp = stem + ".gp";
+  if (Status s = WriteFileAtomically(gp, GnuplotScript(r, stem + ".png", stem + ".svg")); !s.ok()) {
+    return s;
+  }
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) return false;
+  const std::string cmd = "gnuplot '" + gp + "' 2>'" + stem + ".gnuplot.log'";
+  if (std::system(cmd.c_str()) != 0) {
+    return Status(StatusCode::kIoError,
+                  "gnuplot failed on " + gp + " (see " + stem + ".gnuplot.log)");
+  }
+  std::remove((stem + ".gnuplot.log").c_str());
+  return true;
+}
+
+}  // namespace ftc::bench

@@ -1,0 +1,50 @@
+// Outputs of `ftcodec bench`: the table (CSV, JSON), the summary lines and the plot (gnuplot).
+#ifndef FTCODEC_TOOLS_BENCH_REPORT_H_
+#define FTCODEC_TOOLS_BENCH_REPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ftcodec/status.h"
+#include "ftcodec/tensor.h"
+#include "tools/bench/rate_accuracy.h"
+
+namespace ftc::bench {
+
+struct BenchReport {
+  std::vector<SettingMetrics> rows;
+  double reference_top1 = 0;  // the uncompressed (raw f32) row
+  int64_t samples = 0;
+  Shape feature_shape;  // per sample
+  int64_t elements_per_sample = 0;
+  std::string model;  // "fmnist_resnet:s1" or "head.pt + tail.pt"
+  std::string head_path, tail_path;
+  std::string data;     // what the samples are ("Fashion-MNIST test ...", "F.npy")
+  std::string command;  // the command line that produced it
+  int torch_threads = 0;
+  double seconds = 0;  // wall time of the run
+  std::vector<std::string> notes;
+};
+
+// CSV columns: codec, setting, samples, top1, top1_drop, top1_stderr, bytes_per_sample,
+// bits_per_element, ratio_vs_f32, enc_us, dec_us, series, anchor, feature_rmse
+// (percent and percentage points; µs per sample; an empty field = not measured).
+std::string FormatCsv(const BenchReport& r);
+std::string FormatJson(const BenchReport& r);
+// A fixed-width table for the terminal.
+std::string FormatTable(const BenchReport& r);
+// Per codec: the fewest bits per element within 0.5 and 1.0 points of the uncompressed accuracy.
+std::vector<std::string> SummaryLines(const BenchReport& r);
+
+// Writes `<stem>.gp` (a self-contained gnuplot script with the data inline) and, when gnuplot is
+// installed, runs it to make `<stem>.png` and `<stem>.svg`. Returns false when gnuplot is not
+// installed (the script is still written), true when both images were made.
+Result<bool> WritePlot(const BenchReport& r, const std::string& stem);
+// The gnuplot script itself (for tests).
+std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
+                          const std::string& svg_path);
+
+}  // namespace ftc::bench
+
+#endif  // FTCODEC_TOOLS_BENCH_REPORT_H_

@@ -1,0 +1,188 @@
+// `ftcodec bench`: rate versus accuracy of every codec setting on a split model (see
+// tools/bench/). Built in when libtorch is (the ftcodec_torch component); otherwise the command
+// exists only to say so.
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ftcodec/ftcodec.h"
+#include "tools/commands.h"
+#ifdef FTC_HAVE_TORCH
+#include "tools/bench/bench_runner.h"
+#endif
+
+namespace ftc::cli {
+namespace {
+
+#ifdef FTC_HAVE_TORCH
+struct BenchArgs {
+  bench::BenchConfig config;
+  std::string codecs, bits, clips, picture_clips, qualities, qps;
+  bool no_progress = false;
+};
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// "1,2,4" or "2-8" or "1-4,6,8".
+Result<std::vector<int>> ParseIntList(const std::string& s, const char* flag, int lo, int hi) {
+  std::vector<int> out;
+  for (const std::string& item : SplitList(s)) {
+    int a = 0, b = 0;
+    char dash = 0, extra = 0;
+    const int got = std::sscanf(item.c_str(), "%d%c%d%c", &a, &dash, &b, &extra);
+    if (got == 1) {
+      b = a;
+    } else if (!(got == 3 && dash == '-')) {
+      return Status(StatusCode::kInvalidArgument,
+                    std::string(flag) + ": '" + item + "' is not a number or a range A-B");
+    }
+    if (a < lo || b > hi || a > b) {
+      return Status(StatusCode::kInvalidArgument, std::string(flag) + ": '" + item + "' outside " +
+                                                      std::to_string(lo) + ".." +
+                                                      std::to_string(hi));
+    }
+    for (int v = a; v <= b; ++v) out.push_back(v);
+  }
+  if (out.empty()) return Status(StatusCode::kInvalidArgument, std::string(flag) + " is empty");
+  return out;
+}
+
+// The command line as run (for the JSON report), from /proc/self/cmdline.
+std::string CommandLine() {
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string out = "ftcodec";
+  size_t pos = raw.find('\0');  // skip argv[0]
+  while (pos != std::string::npos && pos + 1 < raw.size()) {
+    const size_t end = raw.find('\0', pos + 1);
+    out += " " + raw.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
+    pos = end;
+  }
+  return out;
+}
+
+int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line) {
+  const char* verb = "bench";
+  bench::BenchConfig& c = a.config;
+  c.command = command_line;
+  c.progress = !a.no_progress;
+  if (cmd.count("--features") != cmd.count("--labels")) {
+    return Usage("--features and --labels go together", verb);
+  }
+  if (cmd.count("--features") && cmd.count("--data")) {
+    return Usage("--data and --features exclude each other", verb);
+  }
+  if (!c.model.empty() && (!c.head.empty() || !c.tail.empty())) {
+    return Usage("give --model, or --head and --tail, not both", verb);
+  }
+  if (c.model.empty() && c.tail.empty()) {
+    return Usage(
+        "which model? --model NAME:SPLIT (e.g. fmnist_resnet:s1) or --head H.pt "
+        "--tail T.pt",
+        verb);
+  }
+  if (c.model.empty() && c.head.empty() && c.features.empty()) {
+    return Usage("--head is needed to compute features (or give --features F.npy --labels L.npy)",
+                 verb);
+  }
+  if (c.limit < 0) return Usage("--limit must be >= 0", verb);
+  if (c.threads < 0 || c.threads > 256) return Usage("--threads must be 0..256", verb);
+  if (!a.codecs.empty()) c.sweep.codecs = SplitList(a.codecs);
+  c.sweep.quick = cmd.count("--quick") > 0;
+  if (c.sweep.quick && !cmd.count("--bits")) c.sweep.bits = {1, 2, 3, 4, 6, 8};
+  if (c.sweep.quick && !cmd.count("--clips")) c.sweep.clips = {"none", "6sigma", "3sigma"};
+  if (c.sweep.quick && !cmd.count("--jpeg-quality")) c.sweep.jpeg_qualities = {10, 30, 50, 70, 90};
+  if (cmd.count("--bits")) {
+    Result<std::vector<int>> v = ParseIntList(a.bits, "--bits", 1, 16);
+    if (!v.ok()) return Fail(v.status(), verb);
+    c.sweep.bits = *v;
+  }
+  if (cmd.count("--clips")) {
+    c.sweep.clips = SplitList(a.clips);
+    if (c.sweep.clips.empty()) return Usage("--clips is empty", verb);
+  }
+  if (cmd.count("--picture-clips")) {
+    c.sweep.picture_clips = SplitList(a.picture_clips);
+    if (c.sweep.picture_clips.empty()) return Usage("--picture-clips is empty", verb);
+  }
+  if (cmd.count("--jpeg-quality")) {
+    Result<std::vector<int>> v = ParseIntList(a.qualities, "--jpeg-quality", 1, 100);
+    if (!v.ok()) return Fail(v.status(), verb);
+    c.sweep.jpeg_qualities = *v;
+  }
+  if (cmd.count("--hevc-qp")) {
+    Result<std::vector<int>> v = ParseIntList(a.qps, "--hevc-qp", 0, 51);
+    if (!v.ok()) return Fail(v.status(), verb);
+    c.sweep.hevc_qps = *v;
+  }
+  const Status s = bench::RunBench(c);
+  if (!s.ok()) return Fail(s, verb);
+  return 0;
+}
+#endif  // FTC_HAVE_TORCH
+
+}  // namespace
+
+Command AddBenchCommand(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Rate versus accuracy of every codec setting on a split model (needs libtorch)");
+#ifdef FTC_HAVE_TORCH
+  auto a = std::make_shared<BenchArgs>();
+  bench::BenchConfig& c = a->config;
+  cmd->add_option("--model", c.model,
+                  "bundled model NAME:SPLIT, e.g. fmnist_resnet:s1 (or :s2); see data/models");
+  cmd->add_option("--head", c.head, "TorchScript head: raw input -> features");
+  cmd->add_option("--tail", c.tail, "TorchScript tail: features -> N×K logits");
+  cmd->add_option("--data", c.data_dir, "directory of Fashion-MNIST IDX files (gzipped or not)")
+      ->capture_default_str();
+  cmd->add_option("--split", c.split, "data split: test | train")->capture_default_str();
+  cmd->add_option("--features", c.features, "features computed elsewhere: N×C×H×W .npy");
+  cmd->add_option("--labels", c.labels, "labels for --features: N class indices (uint8 .npy)");
+  cmd->add_option("--out", c.out_dir, "output directory (CSV, JSON, plot)")->capture_default_str();
+  cmd->add_option("--limit", c.limit, "use the first N samples (0 = all)")->capture_default_str();
+  cmd->add_option("--threads", c.threads, "libtorch threads (0 = hardware concurrency)")
+      ->capture_default_str();
+  cmd->add_option("--batch", c.chunk, "samples per head/tail batch")->capture_default_str();
+  std::string built;
+  for (const std::string& name : AvailableCodecs()) built += (built.empty() ? "" : ",") + name;
+  cmd->add_option("--codecs", a->codecs,
+                  "codecs to sweep (default: all built in: " + built + "); the anchors always run");
+  cmd->add_option("--bits", a->bits, "ans bit depths, e.g. 1-8 or 2,4,8 (default 1-6,8)");
+  cmd->add_option(
+      "--clips", a->clips,
+      "ans variants CLIP[/pc][/dzD]: clipping range, '/pc' per channel, '/dzD' dead zone "
+      "(default none,6sigma,3sigma,3sigma/pc)");
+  cmd->add_option("--picture-clips", a->picture_clips,
+                  "jpeg/hevc clipping variants (default none,3sigma)");
+  cmd->add_option("--jpeg-quality", a->qualities, "jpeg qualities (default 5,10,20,30,50,70,90)");
+  cmd->add_option("--hevc-qp", a->qps, "hevc QPs (default 22,27,32,37,42,47)");
+  cmd->add_flag(
+      "--quick",
+      "fewer settings (bits 1-4,6,8; clips none,6sigma,3sigma; no bf16/lossless; two HEVC QPs)");
+  cmd->add_flag("--no-progress", a->no_progress, "no progress bar on stderr");
+  return {cmd, [a, cmd]() { return RunBench(*a, *cmd, CommandLine()); }};
+#else
+  cmd->allow_extras();
+  cmd->set_help_flag();
+  return {cmd, []() {
+            return Fail(Status(StatusCode::kNotBuiltIn,
+                               "not built in: this ftcodec was built without libtorch "
+                               "(install libtorch-dev and rebuild with -DFTC_WITH_TORCH=ON)"),
+                        "bench");
+          }};
+#endif
+}
+
+}  // namespace ftc::cli
