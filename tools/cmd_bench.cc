@@ -22,6 +22,8 @@ namespace {
 struct BenchArgs {
   bench::BenchConfig config;
   std::string codecs, bits, clips, picture_clips, qualities, qps;
+  std::vector<std::string> loss;
+  std::string conceal = "all", loss_codec = "ans:4:3sigma";
   bool no_progress = false;
 };
 
@@ -127,6 +129,39 @@ int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line)
     if (!v.ok()) return Fail(v.status(), verb);
     c.sweep.hevc_qps = *v;
   }
+  for (const std::string& spec : a.loss) {
+    Result<std::vector<bench::LossSetting>> l = bench::ParseLossSpec(spec);
+    if (!l.ok()) return Fail(l.status(), verb);
+    c.loss.insert(c.loss.end(), l->begin(), l->end());
+  }
+  if (c.loss.empty() && (cmd.count("--conceal") || cmd.count("--loss-seeds") ||
+                         cmd.count("--packet-size") || cmd.count("--mtu-packet-size") ||
+                         cmd.count("--loss-codec"))) {
+    return Usage("--conceal, --loss-seeds, --packet-size, --mtu-packet-size and --loss-codec go "
+                 "with --loss",
+                 verb);
+  }
+  if (!c.loss.empty()) {
+    c.conceal.clear();
+    if (a.conceal != "all") {
+      for (const std::string& m : SplitList(a.conceal)) {
+        Result<ConcealMethod> parsed = ParseConcealMethod(m);
+        if (!parsed.ok()) return Fail(parsed.status().WithContext("--conceal"), verb);
+        c.conceal.push_back(m);
+      }
+      if (c.conceal.empty()) return Usage("--conceal is empty", verb);
+    }
+    if (c.loss_seeds < 1 || c.loss_seeds > 1000) return Usage("--loss-seeds must be 1..1000", verb);
+    if (c.packet_size < 64 || c.packet_size > 65535) {
+      return Usage("--packet-size must be 64..65535", verb);
+    }
+    if (c.mtu_packet_size != 0 && (c.mtu_packet_size < 64 || c.mtu_packet_size > 65535)) {
+      return Usage("--mtu-packet-size must be 0 or 64..65535", verb);
+    }
+    Result<EncoderOptions> codec = bench::ParseLossCodec(a.loss_codec);
+    if (!codec.ok()) return Fail(codec.status(), verb);
+    c.loss_codec = *codec;
+  }
   const Status s = bench::RunBench(c);
   if (!s.ok()) return Fail(s, verb);
   return 0;
@@ -171,6 +206,25 @@ Command AddBenchCommand(CLI::App& app) {
   cmd->add_flag(
       "--quick",
       "fewer settings (bits 1-4,6,8; clips none,6sigma,3sigma; no bf16/lossless; two HEVC QPs)");
+  cmd->add_option("--loss", a->loss,
+                  "accuracy under packet loss instead of the rate sweep: iid:RATE[,RATE...] or "
+                  "ge:RATE:BURST (repeatable); writes loss.{csv,json,png,svg}");
+  cmd->add_option("--conceal", a->conceal,
+                  "with --loss: concealment methods, all | m1,m2 (zero, mean, linear, inpaint, "
+                  "caltec, lowrank)")
+      ->capture_default_str();
+  cmd->add_option("--loss-seeds", c.loss_seeds, "with --loss: loss patterns per sample, averaged")
+      ->capture_default_str();
+  cmd->add_option("--packet-size", c.packet_size,
+                  "with --loss: packet size in bytes (200: a 64x14x14 sample at ans 4 bits "
+                  "spans ~42 packets)")
+      ->capture_default_str();
+  cmd->add_option("--mtu-packet-size", c.mtu_packet_size,
+                  "with --loss: contrast rows at this packet size (0 = none)")
+      ->capture_default_str();
+  cmd->add_option("--loss-codec", a->loss_codec,
+                  "with --loss: ans:BITS[:CLIP[/pc][/dzD]] or raw")
+      ->capture_default_str();
   cmd->add_flag("--no-progress", a->no_progress, "no progress bar on stderr");
   return {cmd, [a, cmd]() { return RunBench(*a, *cmd, CommandLine()); }};
 #else

@@ -20,6 +20,7 @@
 #include "tests/test_util.h"
 #include "tools/bench/cloud_only.h"
 #include "tools/bench/fmnist_idx.h"
+#include "tools/bench/loss_accuracy.h"
 #include "tools/bench/rate_accuracy.h"
 #include "tools/bench/report.h"
 
@@ -423,6 +424,171 @@ TEST_F(BenchCliTest, ExampleProgramRuns) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("bytes coded"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("predictions agree"), std::string::npos) << r.out;
+}
+
+// ---- accuracy under packet loss ----------------------------------------------------------------
+
+// N samples of C×8×8: channel (i % C) is hot (1..2), the others small (0..0.1); labels right for
+// the first `correct`.
+KnownCase MakeLossCase(int n, int c, int correct) {
+  KnownCase k;
+  k.features = Tensor::Create(DType::kF32, {n, c, 8, 8}).value();
+  float* p = k.features.data_as<float>();
+  for (int i = 0; i < n; ++i) {
+    const int hot = i % c;
+    for (int ch = 0; ch < c; ++ch) {
+      for (int j = 0; j < 64; ++j) {
+        p[(i * c + ch) * 64 + j] = ch == hot ? 1.0f + static_cast<float>(j) / 64.0f
+                                             : 0.1f * static_cast<float>((i + ch + j) % 7) / 7.0f;
+      }
+    }
+    k.labels.push_back(i < correct ? hot : (hot + 1) % c);
+  }
+  return k;
+}
+
+struct LossFixture {
+  std::string dir = test::MakeTempDir();
+  Result<SplitModel> model = SplitModel::LoadTail(SaveModule(dir + "/tail.pt", kSumTail));
+  FeatureClassifier tail = [this](const TensorView& f) { return model->Classify(f); };
+  ~LossFixture() { std::system(("rm -rf '" + dir + "'").c_str()); }
+};
+
+EncoderOptions LossCodec() { return ParseLossCodec("ans:4:3sigma").value(); }
+
+PacketOptions SmallPackets() {
+  PacketOptions p;
+  p.packet_size = 128;
+  p.interleave = true;
+  return p;
+}
+
+TEST(LossAccuracyTest, ParsesLossSpecsAndCodec) {
+  Result<std::vector<LossSetting>> iid = ParseLossSpec("iid:0,0.05,0.3,1");
+  ASSERT_TRUE(iid.ok()) << iid.status().ToString();
+  ASSERT_EQ(iid->size(), 4u);
+  EXPECT_EQ((*iid)[0].model.kind, LossModel::Kind::kNone);
+  EXPECT_EQ((*iid)[1].model.kind, LossModel::Kind::kIid);
+  EXPECT_DOUBLE_EQ((*iid)[2].rate, 0.3);
+  EXPECT_EQ((*iid)[2].label, "iid 0.3");
+  Result<std::vector<LossSetting>> ge = ParseLossSpec("ge:0.1:4");
+  ASSERT_TRUE(ge.ok()) << ge.status().ToString();
+  ASSERT_EQ(ge->size(), 1u);
+  EXPECT_EQ((*ge)[0].model.kind, LossModel::Kind::kGilbertElliott);
+  EXPECT_DOUBLE_EQ((*ge)[0].model.burst, 4);
+  EXPECT_EQ((*ge)[0].label, "ge 0.1 B4");
+  for (const char* bad : {"iid:1.5", "iid:", "iid:x", "ge:0.1:0.5", "ge:0.1", "gauss:0.1"}) {
+    EXPECT_FALSE(ParseLossSpec(bad).ok()) << bad;
+  }
+  const EncoderOptions o = LossCodec();
+  EXPECT_EQ(o.codec, "ans");
+  EXPECT_EQ(o.bits, 4);
+  EXPECT_FALSE(ParseLossCodec("ans:0").ok());
+  EXPECT_FALSE(ParseLossCodec("jpeg:4").ok());
+}
+
+TEST(LossAccuracyTest, NoLossEqualsLossFreeAccuracy) {
+  LossFixture fx;
+  ASSERT_TRUE(fx.model.ok()) << fx.model.status().ToString();
+  const KnownCase k = MakeLossCase(24, 16, 17);
+  Result<PacketizedBatch> b = PacketizeBatch(k.features.view(), LossCodec(), SmallPackets());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(b->packets.size(), 24u);
+  EXPECT_GE(b->packets[0].size(), 2u);  // a sample spans several packets
+  // The loss-free accuracy of the same codec (one stream per sample).
+  Result<SettingTally> lossfree =
+      EvaluateSetting(k.features.view(), k.labels, fx.tail, LossCodec());
+  ASSERT_TRUE(lossfree.ok()) << lossfree.status().ToString();
+  const LossSetting zero = ParseLossSpec("iid:0").value()[0];
+  for (const std::string& name : ConcealMethodNames()) {
+    Result<LossTally> t = EvaluateLoss(*b, k.labels, fx.tail, zero,
+                                       ParseConcealMethod(name).value(), 3);
+    ASSERT_TRUE(t.ok()) << name << ": " << t.status().ToString();
+    EXPECT_EQ(t->samples, 3 * 24);
+    EXPECT_EQ(t->correct, 3 * lossfree->correct) << name;
+    EXPECT_EQ(t->correct, 3 * 17) << name;
+    EXPECT_EQ(t->packets_lost, 0u);
+    EXPECT_EQ(t->lost_elements, 0);
+    const LossRow row = FinishLossRow(zero, 128, name, 3, *t, 100.0 * 17 / 24);
+    EXPECT_NEAR(row.top1_drop, 0, 1e-9);
+    EXPECT_EQ(row.lost_packet_fraction, 0);
+  }
+}
+
+TEST(LossAccuracyTest, EverythingLostWithZeroFillStillCompletes) {
+  LossFixture fx;
+  ASSERT_TRUE(fx.model.ok()) << fx.model.status().ToString();
+  const KnownCase k = MakeLossCase(10, 16, 10);
+  Result<PacketizedBatch> b = PacketizeBatch(k.features.view(), LossCodec(), SmallPackets());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const LossSetting all = ParseLossSpec("iid:1").value()[0];
+  Result<LossTally> t = EvaluateLoss(*b, k.labels, fx.tail, all, ConcealMethod::kZero, 2);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->samples, 20);
+  EXPECT_EQ(t->packets_lost, t->packets);
+  EXPECT_EQ(t->elements, 20 * 16 * 64);
+  EXPECT_EQ(t->lost_elements, t->elements);
+  // All-zero features: the sum tail predicts class 0, right only for the sample labelled 0.
+  EXPECT_EQ(t->correct, 2 * std::count(k.labels.begin(), k.labels.end(), 0));
+  const LossRow row = FinishLossRow(all, 128, "zero", 2, *t, 100);
+  EXPECT_DOUBLE_EQ(row.lost_packet_fraction, 1.0);
+  EXPECT_DOUBLE_EQ(row.lost_element_fraction, 1.0);
+}
+
+TEST(LossAccuracyTest, LostFractionBookkeeping) {
+  LossFixture fx;
+  ASSERT_TRUE(fx.model.ok()) << fx.model.status().ToString();
+  const KnownCase k = MakeLossCase(16, 16, 16);
+  Result<PacketizedBatch> b = PacketizeBatch(k.features.view(), LossCodec(), SmallPackets());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const int seeds = 3;
+  for (const char* spec : {"iid:0.3", "ge:0.2:4"}) {
+    const LossSetting loss = ParseLossSpec(spec).value()[0];
+    // What the loss model drops, counted independently (first sample index 100).
+    uint64_t packets = 0, lost = 0, bytes = 0;
+    for (int s = 0; s < seeds; ++s) {
+      for (size_t i = 0; i < b->packets.size(); ++i) {
+        const std::vector<Bytes>& p = b->packets[i];
+        const std::vector<uint8_t> mask =
+            SimulateLoss(loss.model, p.size(), LossSeed(s, 100 + static_cast<int64_t>(i)))
+                .value();
+        packets += p.size();
+        for (size_t j = 0; j < p.size(); ++j) {
+          lost += mask[j];
+          bytes += p[j].size();
+        }
+      }
+    }
+    for (ConcealMethod m : {ConcealMethod::kZero, ConcealMethod::kInpaint}) {
+      Result<LossTally> t = EvaluateLoss(*b, k.labels, fx.tail, loss, m, seeds, 100);
+      ASSERT_TRUE(t.ok()) << t.status().ToString();
+      EXPECT_EQ(t->packets, packets);
+      EXPECT_EQ(t->packets_lost, lost) << spec;
+      EXPECT_EQ(t->bytes, bytes);
+      EXPECT_GT(t->lost_elements, 0);
+      EXPECT_LT(t->lost_elements, t->elements);
+      const LossRow row = FinishLossRow(loss, 128, "x", seeds, *t, 100);
+      EXPECT_DOUBLE_EQ(row.lost_packet_fraction,
+                       static_cast<double>(lost) / static_cast<double>(packets));
+      EXPECT_DOUBLE_EQ(row.packets_per_sample,
+                       static_cast<double>(packets) / static_cast<double>(seeds * 16));
+      EXPECT_GT(row.lost_packet_fraction, 0.05);
+      EXPECT_LT(row.lost_packet_fraction, 0.6);
+    }
+  }
+  // The report.
+  LossReport r;
+  r.main_packet_size = 128;
+  r.lossfree_top1 = {{128, 100.0}};
+  r.rows.push_back(FinishLossRow(ParseLossSpec("iid:0.3").value()[0], 128, "zero", 1,
+                                 LossTally{10, 7, 40, 12, 4000, 640, 190}, 100));
+  const std::string csv = FormatLossCsv(r);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "loss,kind,rate,burst,packet_size,method,samples,seeds,top1,top1_drop,top1_stderr,"
+            "lost_packet_fraction,lost_element_fraction,packets_per_sample,bytes_per_sample");
+  EXPECT_NE(csv.find("iid 0.3,iid,0.3,1,128,zero,10,1,70,30,"), std::string::npos) << csv;
+  EXPECT_NE(FormatLossJson(r).find("\"lost_packet_fraction\": 0.3"), std::string::npos);
+  EXPECT_NE(LossGnuplotScript(r, "a.png", "a.svg").find("$s0"), std::string::npos);
 }
 
 }  // namespace

@@ -217,6 +217,146 @@ struct CloudAnchor {
   SettingTally tally;
 };
 
+// `--loss`: accuracy under packet loss for every loss setting × concealment method, at the main
+// packet size and (contrast) an MTU-sized one; writes <out>/loss.{csv,json,gp,png,svg}.
+Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& model,
+                    bool features_mode, const std::string& model_name,
+                    Clock::time_point start) {
+  std::vector<ConcealMethod> methods;
+  std::vector<std::string> names = c.conceal.empty() ? ConcealMethodNames() : c.conceal;
+  for (const std::string& name : names) {
+    Result<ConcealMethod> m = ParseConcealMethod(name);
+    if (!m.ok()) return m.status().WithContext("--conceal");
+    methods.push_back(*m);
+  }
+  if (c.loss_seeds < 1) return Status(StatusCode::kInvalidArgument, "--loss-seeds must be >= 1");
+  std::vector<int> sizes = {c.packet_size};
+  if (c.mtu_packet_size > 0 && c.mtu_packet_size != c.packet_size) {
+    sizes.push_back(c.mtu_packet_size);
+  }
+  PacketOptions base_popts;
+  base_popts.interleave = true;
+  for (int size : sizes) {
+    PacketOptions p = base_popts;
+    p.packet_size = size;
+    if (Status s = p.Validate(); !s.ok()) return s.WithContext("--packet-size");
+  }
+  const int64_t n = samples.count();
+  LossReport report;
+  report.model = model_name;
+  report.data = samples.description;
+  report.command = c.command;
+  report.samples = n;
+  report.main_packet_size = c.packet_size;
+  SettingSpec codec_spec{c.loss_codec.codec, "", "", c.loss_codec, false, false};
+  if (c.loss_codec.codec == "ans") {
+    codec_spec.series = "ans " + c.loss_codec.clip.ToString() +
+                        (c.loss_codec.per_channel ? " per-channel" : "");
+    codec_spec.setting = "b" + std::to_string(c.loss_codec.bits);
+  } else {
+    codec_spec.series = c.loss_codec.codec;
+  }
+  report.codec = SettingLabel(codec_spec);
+
+  const FeatureClassifier classify = [&](const TensorView& f) { return model.Classify(f); };
+  // Tallies: [size][loss][method]; loss-free per size; the f32 reference.
+  const size_t nl = c.loss.size(), nm = methods.size();
+  std::vector<LossTally> tallies(sizes.size() * nl * nm);
+  std::vector<LossTally> lossfree(sizes.size());
+  int64_t ref_correct = 0;
+  LossSetting none;
+  none.kind = "iid";
+  none.label = "none";
+  Progress progress(static_cast<double>(n) * static_cast<double>(sizes.size()) *
+                        (1.0 + static_cast<double>(nl * nm * c.loss_seeds)),
+                    c.progress);
+  std::fprintf(stderr,
+               "ftcodec bench: packet loss on %s, %s; %zu loss settings x %zu methods x %d "
+               "seeds, packets of %d bytes (+%zu contrast size)\n",
+               model_name.c_str(), samples.description.c_str(), nl, nm, c.loss_seeds,
+               c.packet_size, sizes.size() - 1);
+  for (int64_t first = 0; first < n; first += c.chunk) {
+    const int64_t count = std::min<int64_t>(c.chunk, n - first);
+    const std::vector<int> labels(samples.labels.begin() + first,
+                                  samples.labels.begin() + first + count);
+    Tensor features;
+    if (features_mode) {
+      Result<Tensor> f = Tensor::CopyOf(Slice(samples.features.view(), first, count));
+      if (!f.ok()) return f.status();
+      features = std::move(*f);
+    } else {
+      Result<Tensor> f = model.Head(Slice(samples.images->images.view(), first, count));
+      if (!f.ok()) return f.status();
+      features = std::move(*f);
+    }
+    Result<std::vector<int>> ref = model.Classify(features.view());
+    if (!ref.ok()) return ref.status();
+    for (int64_t i = 0; i < count; ++i) ref_correct += (*ref)[i] == labels[i] ? 1 : 0;
+    for (size_t si = 0; si < sizes.size(); ++si) {
+      PacketOptions popts = base_popts;
+      popts.packet_size = sizes[si];
+      Result<PacketizedBatch> batch = PacketizeBatch(features.view(), c.loss_codec, popts);
+      if (!batch.ok()) return batch.status();
+      Result<LossTally> lf =
+          EvaluateLoss(*batch, labels, classify, none, ConcealMethod::kZero, 1, first);
+      if (!lf.ok()) return lf.status();
+      lossfree[si].Merge(*lf);
+      progress.Add(static_cast<double>(count), "loss-free");
+      for (size_t li = 0; li < nl; ++li) {
+        for (size_t mi = 0; mi < nm; ++mi) {
+          Result<LossTally> t = EvaluateLoss(*batch, labels, classify, c.loss[li], methods[mi],
+                                             c.loss_seeds, first);
+          if (!t.ok()) {
+            return t.status().WithContext(c.loss[li].label + " " +
+                                          ConcealMethodName(methods[mi]));
+          }
+          tallies[(si * nl + li) * nm + mi].Merge(*t);
+          progress.Add(static_cast<double>(count * c.loss_seeds),
+                       c.loss[li].label + " " + ConcealMethodName(methods[mi]));
+        }
+      }
+    }
+  }
+  progress.Done();
+  report.reference_top1 = 100.0 * static_cast<double>(ref_correct) / static_cast<double>(n);
+  for (size_t si = 0; si < sizes.size(); ++si) {
+    const double lf_top1 =
+        100.0 * static_cast<double>(lossfree[si].correct) / static_cast<double>(n);
+    report.lossfree_top1.emplace_back(sizes[si], lf_top1);
+    for (size_t li = 0; li < nl; ++li) {
+      for (size_t mi = 0; mi < nm; ++mi) {
+        report.rows.push_back(FinishLossRow(c.loss[li], sizes[si], ConcealMethodName(methods[mi]),
+                                            c.loss_seeds, tallies[(si * nl + li) * nm + mi],
+                                            lf_top1));
+      }
+    }
+  }
+
+  if (Status s = MakeDirs(c.out_dir); !s.ok()) return s;
+  const std::string stem = c.out_dir + "/loss";
+  if (Status s = WriteText(stem + ".csv", FormatLossCsv(report)); !s.ok()) return s;
+  if (Status s = WriteText(stem + ".json", FormatLossJson(report)); !s.ok()) return s;
+  Result<bool> plotted = WriteLossPlot(report, stem);
+  std::fprintf(stderr, "\n%s\n", FormatLossTable(report).c_str());
+  std::fprintf(stderr, "ftcodec bench: uncompressed f32 top-1 %.2f%%; %s loss-free top-1",
+               report.reference_top1, report.codec.c_str());
+  for (const auto& [size, top1] : report.lossfree_top1) {
+    std::fprintf(stderr, " %.2f%% (%d-byte packets)", top1, size);
+  }
+  std::fprintf(stderr, "\n");
+  if (!plotted.ok()) {
+    std::fprintf(stderr, "ftcodec bench: warning: %s\n", plotted.status().message().c_str());
+  } else if (!*plotted) {
+    std::fprintf(stderr, "ftcodec bench: warning: gnuplot is not installed: no plot (%s.gp)\n",
+                 stem.c_str());
+  }
+  std::fprintf(stderr, "ftcodec bench: %lld samples in %s; wrote %s.csv, %s.json%s\n",
+               static_cast<long long>(n), FormatDuration(Since(start)).c_str(), stem.c_str(),
+               stem.c_str(),
+               plotted.ok() && *plotted ? (", " + stem + ".png, " + stem + ".svg").c_str() : "");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ModelFiles> FindBundledModel(const std::string& name_split) {
@@ -307,6 +447,9 @@ Status RunBench(const BenchConfig& c) {
   report.torch_threads = c.threads > 0 ? c.threads : DefaultTorchThreads();
   report.data = samples->description;
   report.samples = n;
+  if (!c.loss.empty()) {
+    return RunLossBench(c, *samples, *model, features_mode, report.model, start);
+  }
 
   Result<std::vector<SettingSpec>> sweep = BuildSweep(c.sweep, &report.notes);
   if (!sweep.ok()) return sweep.status();

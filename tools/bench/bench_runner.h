@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ftcodec/status.h"
+#include "tools/bench/loss_accuracy.h"
 #include "tools/bench/rate_accuracy.h"
 
 namespace ftc::bench {
@@ -30,6 +31,14 @@ struct BenchConfig {
   bool progress = true;  // progress bar on stderr
   std::string command;   // the command line, recorded in the JSON
   SweepConfig sweep;
+  // Accuracy under packet loss (--loss): when `loss` is not empty the bench runs these loss
+  // settings × concealment methods instead of the rate sweep and writes <out>/loss.*.
+  std::vector<LossSetting> loss;
+  std::vector<std::string> conceal;  // method names; empty = every method
+  int loss_seeds = 3;
+  int packet_size = 200;         // 64×14×14 at ans 4 bits: ~42 packets per sample
+  int mtu_packet_size = 1200;    // contrast rows at an MTU-sized packet (0 = none)
+  EncoderOptions loss_codec;     // default set by the CLI: ans 4 bits, 3sigma
 };
 
 // Where a bundled model's files are: NAME_SPLIT_head.pt and NAME_SPLIT_tail.pt in the first of

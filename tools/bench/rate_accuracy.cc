@@ -103,6 +103,19 @@ Result<AnsVariant> ParseAnsVariant(const std::string& text) {
 
 }  // namespace
 
+Result<EncoderOptions> AnsSettingOptions(const std::string& variant, int bits) {
+  Result<AnsVariant> v = ParseAnsVariant(variant);
+  if (!v.ok()) return v.status();
+  EncoderOptions o;
+  o.codec = "ans";
+  o.bits = bits;
+  o.clip = v->clip;
+  o.per_channel = v->per_channel;
+  o.deadzone = v->deadzone;
+  if (Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
 void SettingTally::Merge(const SettingTally& o) {
   samples += o.samples;
   correct += o.correct;

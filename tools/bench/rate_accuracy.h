@@ -47,6 +47,10 @@ struct SettingTally {
 Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vector<int>& labels,
                                      const FeatureClassifier& tail, const EncoderOptions& options);
 
+// The options of an ans setting of the sweep: `variant` as in SweepConfig::clips
+// (CLIP[/pc][/dzD]), `bits` 1..16.
+Result<EncoderOptions> AnsSettingOptions(const std::string& variant, int bits);
+
 // "ans 3sigma b4", "raw f16", "cloud-only png", "ans lossless": how a row is named for people.
 std::string SettingLabel(const SettingSpec& spec);
 

@@ -1,0 +1,107 @@
+// Accuracy under packet loss, for `ftcodec bench --loss`: packetize each sample (packet mode,
+// docs/format.md "Packets"), drop packets with a seeded loss model, decode and conceal, run the
+// tail and count. Plain functions over public-API types (the tail is any callable), so tests can
+// check the bookkeeping without the CLI.
+#ifndef FTCODEC_TOOLS_BENCH_LOSS_ACCURACY_H_
+#define FTCODEC_TOOLS_BENCH_LOSS_ACCURACY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/packet.h"
+#include "tools/bench/rate_accuracy.h"
+
+namespace ftc::bench {
+
+// One loss condition.
+struct LossSetting {
+  std::string kind;  // "iid" or "ge"
+  double rate = 0;   // long-run packet loss rate, 0..1 (1: every packet lost; iid only)
+  double burst = 1;  // ge: mean burst length
+  std::string label;  // "iid 0.1", "ge 0.1 B4"
+  // The model handed to SimulateLoss (kNone at rate 0; unused when rate is 1).
+  LossModel model;
+};
+
+// "iid:0,0.05,0.1" (one setting per rate) or "ge:RATE:BURST".
+Result<std::vector<LossSetting>> ParseLossSpec(const std::string& text);
+
+// The codec of the loss runs: "ans:BITS[:CLIP[/pc][/dzD]]" (the ans variants of --clips), e.g.
+// "ans:4:3sigma" (the default) or "raw".
+Result<EncoderOptions> ParseLossCodec(const std::string& text);
+
+// Every sample of a batch as its own packet stream.
+struct PacketizedBatch {
+  std::vector<std::vector<Bytes>> packets;  // per sample
+  Shape sample_shape;                       // 1×C×H×W (batch of one)
+};
+Result<PacketizedBatch> PacketizeBatch(const TensorView& features, const EncoderOptions& codec,
+                                       const PacketOptions& packet_options);
+
+struct LossTally {
+  int64_t samples = 0;  // sample decodes: samples × seeds
+  int64_t correct = 0;
+  uint64_t packets = 0;       // packets sent
+  uint64_t packets_lost = 0;  // of those, dropped by the loss model
+  uint64_t bytes = 0;         // bytes sent
+  int64_t elements = 0;
+  int64_t lost_elements = 0;  // elements concealed
+  void Merge(const LossTally& other);
+};
+
+// Seed of sample `sample` (its index in the whole data set) in repetition `seed_index`: the
+// same for every concealment method, so methods see the same losses.
+uint64_t LossSeed(int seed_index, int64_t sample);
+
+// For each of `seeds` repetitions: drops packets of every sample with `loss` (seeded with
+// LossSeed(seed, first_sample + i)), decodes what arrived, conceals with `method` (a sample with
+// no packet left is all concealed from zeros), runs `tail` on the batch and counts.
+Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<int>& labels,
+                               const FeatureClassifier& tail, const LossSetting& loss,
+                               ConcealMethod method, int seeds, int64_t first_sample = 0);
+
+// One reported row.
+struct LossRow {
+  LossSetting loss;
+  int packet_size = 0;
+  std::string method;
+  int seeds = 0;
+  LossTally tally;
+  double top1 = 0;         // percent
+  double top1_drop = 0;    // points below the loss-free accuracy at this packet size
+  double top1_stderr = 0;  // percent, over sample decodes
+  double lost_packet_fraction = 0;
+  double lost_element_fraction = 0;
+  double packets_per_sample = 0;
+  double bytes_per_sample = 0;
+};
+LossRow FinishLossRow(const LossSetting& loss, int packet_size, const std::string& method,
+                      int seeds, const LossTally& tally, double lossfree_top1);
+
+struct LossReport {
+  std::vector<LossRow> rows;
+  std::vector<std::pair<int, double>> lossfree_top1;  // per packet size
+  double reference_top1 = -1;  // uncompressed f32 features (negative: not measured)
+  std::string codec;           // "ans 3sigma b4"
+  int main_packet_size = 0;    // the curves of the plot; others are dashed
+  int64_t samples = 0;
+  std::string model, data, command;
+};
+
+// CSV columns: loss, kind, rate, burst, packet_size, method, samples, seeds, top1, top1_drop,
+// top1_stderr, lost_packet_fraction, lost_element_fraction, packets_per_sample,
+// bytes_per_sample.
+std::string FormatLossCsv(const LossReport& r);
+std::string FormatLossJson(const LossReport& r);
+std::string FormatLossTable(const LossReport& r);
+// Top-1 versus loss rate, one curve per method (iid; GE settings as separate points).
+std::string LossGnuplotScript(const LossReport& r, const std::string& png_path,
+                              const std::string& svg_path);
+// Writes <stem>.gp and, with gnuplot installed, <stem>.png/.svg (false: no gnuplot).
+Result<bool> WriteLossPlot(const LossReport& r, const std::string& stem);
+
+}  // namespace ftc::bench
+
+#endif  // FTCODEC_TOOLS_BENCH_LOSS_ACCURACY_H_
