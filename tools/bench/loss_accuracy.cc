@@ -10,6 +10,8 @@
 #include <sstream>
 #include <utility>
 
+#include "tools/bench/report.h"
+
 namespace ftc::bench {
 namespace {
 
@@ -58,11 +60,6 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
-std::string GpString(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
 
 uint64_t SplitMix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -71,13 +68,6 @@ uint64_t SplitMix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Status(StatusCode::kIoError, path + ": cannot create");
-  f << text;
-  if (!f.flush()) return Status(StatusCode::kIoError, path + ": write failed");
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -420,18 +410,7 @@ std::string LossGnuplotScript(const LossReport& r, const std::string& png_path,
 }
 
 Result<bool> WriteLossPlot(const LossReport& r, const std::string& stem) {
-  const std::string gp = stem + ".gp";
-  if (Status s = WriteText(gp, LossGnuplotScript(r, stem + ".png", stem + ".svg")); !s.ok()) {
-    return s;
-  }
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) return false;
-  const std::string cmd = "gnuplot '" + gp + "' 2>'" + stem + ".gnuplot.log'";
-  if (std::system(cmd.c_str()) != 0) {
-    return Status(StatusCode::kIoError,
-                  "gnuplot failed on " + gp + " (see " + stem + ".gnuplot.log)");
-  }
-  std::remove((stem + ".gnuplot.log").c_str());
-  return true;
+  return RunGnuplotScript(LossGnuplotScript(r, stem + ".png", stem + ".svg"), stem);
 }
 
 }  // namespace ftc::bench

@@ -55,14 +55,6 @@ std::string Json(const std::string& s) {
 std::string JsonNum(double v, int digits = 6) { return Num(v, digits, "null"); }
 
 // A gnuplot single-quoted string.
-std::string GpString(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 Status WriteFileAtomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
@@ -295,11 +287,15 @@ std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
   return o.str();
 }
 
-Result<bool> WritePlot(const BenchReport& r, const std::string& stem) {
+std::string GpString(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+Result<bool> RunGnuplotScript(const std::string& script, const std::string& stem) {
   const std::string gp = stem + ".gp";
-  if (Status s = WriteFileAtomically(gp, GnuplotScript(r, stem + ".png", stem + ".svg")); !s.ok()) {
-    return s;
-  }
+  if (Status s = WriteFileAtomically(gp, script); !s.ok()) return s;
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) return false;
   const std::string cmd = "gnuplot '" + gp + "' 2>'" + stem + ".gnuplot.log'";
   if (std::system(cmd.c_str()) != 0) {
@@ -308,6 +304,10 @@ Result<bool> WritePlot(const BenchReport& r, const std::string& stem) {
   }
   std::remove((stem + ".gnuplot.log").c_str());
   return true;
+}
+
+Result<bool> WritePlot(const BenchReport& r, const std::string& stem) {
+  return RunGnuplotScript(GnuplotScript(r, stem + ".png", stem + ".svg"), stem);
 }
 
 }  // namespace ftc::bench

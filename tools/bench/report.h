@@ -41,6 +41,11 @@ std::vector<std::string> SummaryLines(const BenchReport& r);
 // installed, runs it to make `<stem>.png` and `<stem>.svg`. Returns false when gnuplot is not
 // installed (the script is still written), true when both images were made.
 Result<bool> WritePlot(const BenchReport& r, const std::string& stem);
+// Writes `<stem>.gp` holding `script` and, when gnuplot is installed, runs it; false when
+// gnuplot is not installed (the script is still written).
+Result<bool> RunGnuplotScript(const std::string& script, const std::string& stem);
+// `s` as a gnuplot single-quoted string.
+std::string GpString(const std::string& s);
 // The gnuplot script itself (for tests).
 std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
                           const std::string& svg_path);
