@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ftcodec/status.h"
+#include "tools/json_string.h"
 
 namespace ftc::cli {
 
@@ -30,7 +31,6 @@ int Fail(const Status& s, const char* verb);
 int Usage(const std::string& message, const char* verb);
 // 1234567 -> "1,234,567".
 std::string Thousands(uint64_t v);
-std::string JsonString(const std::string& s);
 
 }  // namespace ftc::cli
 

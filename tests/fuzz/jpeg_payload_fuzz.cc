@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ftcodec/ftcodec.h"
+#include "tests/fuzz/frame_surgery.h"
 
 #ifdef FTC_HAVE_JPEG
 #include <cmath>
@@ -47,19 +48,6 @@ const Bytes& JpegTemplate(uint8_t which) {
   return templates[which % templates.size()];
 }
 
-// The template with its last section's payload replaced.
-Bytes JpegFrameWithPayload(const Bytes& frame, const uint8_t* data, size_t size) {
-  Result<ParsedFrame> f = ParseFrame(frame.data(), frame.size(), int64_t{1} << 28);
-  if (!f.ok()) std::abort();
-  std::vector<Section> sections;
-  for (const SectionRef& s : f->sections) {
-    sections.push_back(Section{s.kind, std::vector<uint8_t>(s.data, s.data + s.size)});
-  }
-  sections.back().payload.assign(data, data + size);
-  Bytes out;
-  if (!WriteFrame(f->header, sections, &out).ok()) std::abort();
-  return out;
-}
 
 }  // namespace ftc::fuzz
 #endif  // FTC_HAVE_JPEG
@@ -68,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #ifdef FTC_HAVE_JPEG
   if (size < 1) return 0;
   const ftc::Bytes& base = ftc::fuzz::JpegTemplate(data[0]);
-  const ftc::Bytes frame = ftc::fuzz::JpegFrameWithPayload(base, data + 1, size - 1);
+  const ftc::Bytes frame = ftc::fuzz::FrameWithLastPayload(base, data + 1, size - 1);
   ftc::Result<ftc::Tensor> t = ftc::decode(frame);
   if (t.ok()) {
     ftc::Result<ftc::Tensor> ref = ftc::decode(base);

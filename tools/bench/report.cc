@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "tools/json_string.h"
+
 namespace ftc::bench {
 namespace {
 
@@ -35,22 +37,7 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
-std::string Json(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+std::string Json(const std::string& s) { return cli::JsonString(s); }
 
 std::string JsonNum(double v, int digits = 6) { return Num(v, digits, "null"); }
 
