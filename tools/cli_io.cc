@@ -7,6 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "tools/commands.h"
+
 namespace ftc::cli {
 namespace {
 
@@ -108,6 +114,19 @@ int ExitCodeFor(const Status& s) {
     case StatusCode::kIoError: return 3;
   }
   return 2;
+}
+
+std::string CommandLine() {
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string out = "ftcodec";
+  size_t pos = raw.find('\0');  // skip argv[0]
+  while (pos != std::string::npos && pos + 1 < raw.size()) {
+    const size_t end = raw.find('\0', pos + 1);
+    out += " " + raw.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
+    pos = end;
+  }
+  return out;
 }
 
 }  // namespace ftc::cli

@@ -21,7 +21,7 @@ namespace {
 #ifdef FTC_HAVE_TORCH
 struct BenchArgs {
   bench::BenchConfig config;
-  std::string codecs, bits, clips, picture_clips, qualities, qps;
+  std::string codecs, bits, clips, picture_clips, qualities, qps, units;
   std::vector<std::string> loss;
   std::string conceal = "all", loss_codec = "ans:4:3sigma";
   bool no_progress = false;
@@ -61,20 +61,6 @@ Result<std::vector<int>> ParseIntList(const std::string& s, const char* flag, in
   return out;
 }
 
-// The command line as run (for the JSON report), from /proc/self/cmdline.
-std::string CommandLine() {
-  std::ifstream f("/proc/self/cmdline", std::ios::binary);
-  std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::string out = "ftcodec";
-  size_t pos = raw.find('\0');  // skip argv[0]
-  while (pos != std::string::npos && pos + 1 < raw.size()) {
-    const size_t end = raw.find('\0', pos + 1);
-    out += " " + raw.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
-    pos = end;
-  }
-  return out;
-}
-
 int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line) {
   const char* verb = "bench";
   bench::BenchConfig& c = a.config;
@@ -102,6 +88,7 @@ int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line)
   if (c.limit < 0) return Usage("--limit must be >= 0", verb);
   if (c.threads < 0 || c.threads > 256) return Usage("--threads must be 0..256", verb);
   if (!a.codecs.empty()) c.sweep.codecs = SplitList(a.codecs);
+  if (!a.units.empty()) c.sweep.units = SplitList(a.units);
   c.sweep.quick = cmd.count("--quick") > 0;
   if (c.sweep.quick && !cmd.count("--bits")) c.sweep.bits = {1, 2, 3, 4, 6, 8};
   if (c.sweep.quick && !cmd.count("--clips")) c.sweep.clips = {"none", "6sigma", "3sigma"};
@@ -203,6 +190,9 @@ Command AddBenchCommand(CLI::App& app) {
                   "jpeg/hevc clipping variants (default none,3sigma)");
   cmd->add_option("--jpeg-quality", a->qualities, "jpeg qualities (default 5,10,20,30,50,70,90)");
   cmd->add_option("--hevc-qp", a->qps, "hevc QPs (default 22,27,32,37,42,47)");
+  cmd->add_option("--units", a->units,
+                  "learned unit folders for codec learned (default with --model: the bundled "
+                  "units data/units/NAME_SPLIT_*)");
   cmd->add_flag(
       "--quick",
       "fewer settings (bits 1-4,6,8; clips none,6sigma,3sigma; no bf16/lossless; two HEVC QPs)");

@@ -16,7 +16,7 @@ namespace ftc::cli {
 namespace {
 
 struct DecArgs {
-  std::string input, output, dtype = "keep", conceal = "inpaint";
+  std::string input, output, dtype = "keep", conceal = "inpaint", unit;
   int threads = 1;
 };
 
@@ -81,9 +81,14 @@ int RunDec(const DecArgs& a) {
   if (a.threads < 1 || a.threads > 256) return Usage("--threads must be 1..256", verb);
   Result<ConcealMethod> method = ParseConcealMethod(a.conceal);
   if (!method.ok()) return Fail(method.status(), verb);
+  o.unit = a.unit;
   Result<std::vector<uint8_t>> in = ReadInput(a.input);
   if (!in.ok()) return Fail(in.status(), verb);
-  Result<Tensor> t = IsPacketStream(in->data(), in->size())
+  const bool packets = IsPacketStream(in->data(), in->size());
+  if (packets && !a.unit.empty()) {
+    return Usage("--unit applies to .ftc streams of codec learned, not to packet streams", verb);
+  }
+  Result<Tensor> t = packets
                          ? DecodePacketFile(*in, o.dtype, *method)
                          : decode(in->data(), in->size(), o);
   if (!t.ok()) return Fail(t.status(), verb);
@@ -110,6 +115,8 @@ Command AddDecCommand(CLI::App& app) {
                   ".ftcp input: how lost elements are filled: zero, mean, linear, inpaint, "
                   "caltec, lowrank")
       ->capture_default_str();
+  cmd->add_option("--unit", a->unit,
+                  "codec learned: the folder of the learned unit the stream was coded with");
   return {cmd, [a]() { return RunDec(*a); }};
 }
 

@@ -23,6 +23,8 @@ struct EncArgs {
   int quality = 90, qp = 22, bit_depth = 0;
   std::string preset = "ultrafast", layout = "mosaic";
   bool sequence = false, reorder = false;
+  // Learned bottleneck.
+  std::string unit, inner;
   // Packet mode (a .ftcp output or --packet-size).
   int packet_size = 1200;
   bool interleave = false;
@@ -46,6 +48,7 @@ const FlagScope kFlagScopes[] = {
     {"--qp", {"hevc"}},           {"--preset", {"hevc"}},
     {"--bit-depth", {"hevc"}},    {"--layout", {"hevc"}},
     {"--sequence", {"hevc"}},
+    {"--unit", {"learned"}},      {"--inner", {"learned"}},
 };
 
 int RunEnc(const EncArgs& a, const CLI::App& cmd) {
@@ -73,6 +76,11 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
   for (const FlagScope& scope : kFlagScopes) {
     if (!cmd.count(scope.flag)) continue;
     if (packet_mode && std::string(scope.flag) == "--band-rows") continue;  // raw bands too
+    // learned: --bits and --quality set its inner codec (checked below).
+    if (a.codec == "learned" && (std::string(scope.flag) == "--bits" ||
+                                 std::string(scope.flag) == "--quality")) {
+      continue;
+    }
     bool applies = false;
     std::string list;
     for (const std::string& c : scope.codecs) {
@@ -83,6 +91,15 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
       return Usage(std::string(scope.flag) + " applies to " + list +
                        (scope.codecs.size() == 1 ? " only" : ""),
                    verb);
+    }
+  }
+  if (a.codec == "learned") {
+    // Without --inner the unit's trained setting applies: --bits/--quality would be ignored.
+    if (cmd.count("--bits") && a.inner != "ans") {
+      return Usage("--bits with --codec learned needs --inner ans", verb);
+    }
+    if (cmd.count("--quality") && a.inner != "jpeg") {
+      return Usage("--quality with --codec learned needs --inner jpeg", verb);
     }
   }
   if (a.lossless && (cmd.count("--bits") || cmd.count("--clip") || cmd.count("--per-channel") ||
@@ -112,6 +129,8 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
   o.layout = a.layout;
   o.sequence = a.sequence;
   o.reorder_channels = a.reorder;
+  o.unit = a.unit;
+  o.inner = a.inner;
   if (Status s = o.Validate(); !s.ok()) return Fail(s, verb);
 
   Result<std::vector<uint8_t>> in = ReadInput(a.input);
@@ -180,7 +199,8 @@ Command AddEncCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "frames coded in parallel (1..256)")
       ->capture_default_str();
-  cmd->add_option("--bits", a->bits, "ans: quantizer bit depth 1..16")->capture_default_str();
+  cmd->add_option("--bits", a->bits, "ans (and learned --inner ans): quantizer bit depth 1..16")
+      ->capture_default_str();
   cmd->add_option("--clip", a->clip, "ans/jpeg/hevc: none | A:B | Ksigma (3sigma) | pP (p99.9)")
       ->capture_default_str();
   cmd->add_flag("--per-channel", a->per_channel,
@@ -197,7 +217,8 @@ Command AddEncCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--interleave", a->interleave,
                 "packet mode: spread neighbouring bands over different packets");
-  cmd->add_option("--quality", a->quality, "jpeg: quality 1..100")->capture_default_str();
+  cmd->add_option("--quality", a->quality, "jpeg (and learned --inner jpeg): quality 1..100")
+      ->capture_default_str();
   cmd->add_option("--qp", a->qp, "hevc: x265 constant QP 0..51 (I pictures get QP-3)")
       ->capture_default_str();
   cmd->add_option("--preset", a->preset, "hevc: x265 preset ultrafast..placebo")
@@ -210,6 +231,11 @@ Command AddEncCommand(CLI::App& app) {
                 "hevc: code the N samples of an NxCxHxW input as one video (one frame)");
   cmd->add_flag("--reorder", a->reorder,
                 "jpeg/hevc: order channels by similarity (the order is stored)");
+  cmd->add_option("--unit", a->unit,
+                  "learned: the learned unit's folder (required; the stream records its hash)");
+  cmd->add_option("--inner", a->inner,
+                  "learned: inner codec for the code, ans | jpeg (default: the one the unit was "
+                  "trained for, with its trained bits or quality)");
   return {cmd, [a, cmd]() { return RunEnc(*a, *cmd); }};
 }
 

@@ -25,6 +25,11 @@ Command AddLoseCommand(CLI::App& app);
 // Built in with libtorch (FTC_HAVE_TORCH); otherwise it only says it is not built in (exit 1).
 Command AddBenchCommand(CLI::App& app);
 
+// `ftcodec train-bottleneck` (tools/cmd_train_bottleneck.cc); built in with libtorch.
+Command AddTrainBottleneckCommand(CLI::App& app);
+
+// The command line as run, from /proc/self/cmdline (recorded in reports).
+std::string CommandLine();
 // Prints "ftcodec VERB: error: MESSAGE" and returns the exit code for the status.
 int Fail(const Status& s, const char* verb);
 // Prints a usage error and returns 1.

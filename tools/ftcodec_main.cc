@@ -24,6 +24,7 @@ int Main(int argc, char** argv) {
                                    AddLoseCommand(app)};
   // `bench` needs libtorch (FTC_HAVE_TORCH); without it the command says it is not built in.
   commands.push_back(AddBenchCommand(app));
+  commands.push_back(AddTrainBottleneckCommand(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

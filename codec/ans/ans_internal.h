@@ -12,7 +12,7 @@
 namespace ftc::ans {
 
 Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out);
-Status DecodeSample(const ParsedFrame& frame, Tensor* out);
+Status DecodeSample(const ParsedFrame& frame, const DecoderOptions& options, Tensor* out);
 Status DescribeFrame(const ParsedFrame& frame, ParamList* out);
 
 // What EncodeSample entropy-codes, for coders of subsets of bands (codec/packet).

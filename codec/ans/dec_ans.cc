@@ -82,7 +82,7 @@ void JoinLosslessPlanes(const std::vector<const uint16_t*>& planes, int width, i
   }
 }
 
-Status DecodeSample(const ParsedFrame& f, Tensor* out) {
+Status DecodeSample(const ParsedFrame& f, const DecoderOptions&, Tensor* out) {
   FTC_ASSIGN_OR_RETURN(AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype));
   if (p.mode == Mode::kLossless) return DecodeLossless(f, p, out);
   FTC_ASSIGN_OR_RETURN(std::vector<QuantParams> ranges, ReadRanges(f, p));

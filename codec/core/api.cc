@@ -195,7 +195,7 @@ Result<Tensor> decode(const uint8_t* data, size_t size, const DecoderOptions& op
       static_cast<int64_t>(frames.size()), options.threads, [&](int64_t i) -> Status {
         const ParsedFrame& f = frames[static_cast<size_t>(i)];
         Tensor sample;  // a multi-sample frame decodes to sample_count samples
-        Status s = codec->decode(f, &sample);
+        Status s = codec->decode(f, options, &sample);
         if (!s.ok()) return s.WithContext(StrFormat("frame %lld", static_cast<long long>(i)));
         if (sample.num_elements() != e * f.header.sample_count) {
           return FTC_INTERNAL("codec decoded a wrong-sized sample");

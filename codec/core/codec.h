@@ -29,8 +29,10 @@ struct Codec {
   Status (*encode)(const TensorView& sample, const EncoderOptions& options,
                    CodecEncodeOutput* out);
   // Decodes one frame into *out, shape {C,H,W}; the codec picks the dtype (raw: the stored one;
-  // lossy codecs: f32). Must validate params and sections against the spec.
-  Status (*decode)(const ParsedFrame& frame, Tensor* out);
+  // lossy codecs: f32). Must validate params and sections against the spec. `options` carries
+  // what a codec may need beyond the stream (learned: the unit directory); the caller has
+  // validated it and applies `dtype` itself.
+  Status (*decode)(const ParsedFrame& frame, const DecoderOptions& options, Tensor* out);
   // Human-readable codec parameters for `ftcodec info`; validates like decode.
   Status (*describe)(const ParsedFrame& frame, ParamList* out);
   // Name of a section kind ("data"), or nullptr if the kind is not valid for this codec.
@@ -42,7 +44,8 @@ TensorView SampleView(const TensorView& tensor, int64_t n);
 // The format's limits on a tensor to encode: dimensions, total and per-sample element counts.
 Status CheckTensorLimits(const TensorView& tensor);
 
-// The codecs built into this library.
+// The codecs built into this library (learned only once a unit loader is registered:
+// codec/learned/learned_unit.h).
 const std::vector<const Codec*>& BuiltinCodecs();
 const Codec* FindCodecById(uint8_t id);
 // Returns the codec or a status: kInvalidArgument (unknown name) or kNotBuiltIn.

@@ -1,7 +1,11 @@
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <string>
 
 #include "codec/core/codec.h"
 #include "codec/core/status_macros.h"
+#include "codec/learned/learned_unit.h"
 
 namespace ftc {
 
@@ -13,9 +17,27 @@ extern const Codec kJpegCodec;
 #ifdef FTC_HAVE_HEVC
 extern const Codec kHevcCodec;
 #endif
+// Torch-free; in the table only once a learned unit loader is registered.
+extern const Codec kLearnedCodec;
 
-const std::vector<const Codec*>& BuiltinCodecs() {
-  static const std::vector<const Codec*> codecs = {
+namespace {
+
+// Function-local statics: RegisterLearnedUnitLoader may run during the static initialisation of
+// another translation unit, before or after the first BuiltinCodecs() call. Registration happens
+// before main (or at its start), before any encode/decode reads the table; the mutex orders
+// concurrent registrations, the atomic makes GetLearnedUnitLoader safe to call at any time.
+std::mutex& RegistryMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+std::atomic<LearnedUnitLoader>& LoaderSlot() {
+  static std::atomic<LearnedUnitLoader> loader{nullptr};
+  return loader;
+}
+
+std::vector<const Codec*>& CodecTable() {
+  static std::vector<const Codec*> codecs = {
       &kRawCodec,
       &kAnsCodec,
 #ifdef FTC_HAVE_JPEG
@@ -27,6 +49,22 @@ const std::vector<const Codec*>& BuiltinCodecs() {
   };
   return codecs;
 }
+
+}  // namespace
+
+void RegisterLearnedUnitLoader(LearnedUnitLoader loader) {
+  if (!loader) return;
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  LoaderSlot().store(loader);
+  std::vector<const Codec*>& table = CodecTable();
+  if (std::find(table.begin(), table.end(), &kLearnedCodec) == table.end()) {
+    table.push_back(&kLearnedCodec);  // the largest id: the table stays in id order
+  }
+}
+
+LearnedUnitLoader GetLearnedUnitLoader() { return LoaderSlot().load(); }
+
+const std::vector<const Codec*>& BuiltinCodecs() { return CodecTable(); }
 
 const std::vector<std::string>& KnownCodecNames() {
   static const std::vector<std::string> names = {"raw", "ans", "jpeg", "hevc", "learned"};

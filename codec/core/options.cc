@@ -126,6 +126,17 @@ Status EncoderOptions::Validate() const {
   if (sequence && codec != "hevc") {
     return FTC_INVALID("sequence coding (a batch as one video) needs codec hevc");
   }
+  // Learned bottleneck.
+  if (!inner.empty() && inner != "ans" && inner != "jpeg") {
+    return FTC_INVALID("inner codec '%s': expected ans or jpeg (or empty: the unit's own)",
+                       inner.c_str());
+  }
+  if (!unit.empty() && codec != "learned") {
+    return FTC_INVALID("unit (a learned unit's folder) applies to codec learned only");
+  }
+  if (!inner.empty() && codec != "learned") {
+    return FTC_INVALID("inner (the inner codec of a learned unit) applies to codec learned only");
+  }
   return Status::Ok();
 }
 

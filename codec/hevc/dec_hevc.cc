@@ -110,7 +110,7 @@ class PictureReceiver {
 
 }  // namespace
 
-Status DecodeSample(const ParsedFrame& f, Tensor* out) {
+Status DecodeSample(const ParsedFrame& f, const DecoderOptions&, Tensor* out) {
   FTC_ASSIGN_OR_RETURN(HevcFrame h, ParseHevcFrame(f));
   static std::once_flag quiet;
   std::call_once(quiet, [] {

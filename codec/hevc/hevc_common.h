@@ -44,7 +44,7 @@ Status EncodeSample(const TensorView& samples, const EncoderOptions& o, CodecEnc
 // EncodeSample with a given Chroma_Format (tests and measurements use 4:2:0).
 Status EncodeSampleWithChroma(const TensorView& samples, const EncoderOptions& o, uint8_t chroma,
                               CodecEncodeOutput* out);
-Status DecodeSample(const ParsedFrame& frame, Tensor* out);
+Status DecodeSample(const ParsedFrame& frame, const DecoderOptions& options, Tensor* out);
 
 // Codec_Params: Pack_Params, then QP (u8, 0..51) and Preset (u8, 0..9), both informative,
 // Chroma_Format (u8, 0 or 1) and Levels_Checksum (u32): the CRC32C of the levels x265

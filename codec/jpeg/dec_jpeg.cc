@@ -18,7 +18,7 @@ struct TjHandleCloser {
 
 }  // namespace
 
-Status DecodeSample(const ParsedFrame& f, Tensor* out) {
+Status DecodeSample(const ParsedFrame& f, const DecoderOptions&, Tensor* out) {
   FTC_ASSIGN_OR_RETURN(JpegFrame j, ParseJpegFrame(f));
   const PackGeometry& g = j.pictures.geometry();
   const SectionRef& payload = j.pictures.picture_section();

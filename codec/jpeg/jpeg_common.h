@@ -25,7 +25,7 @@ inline PictureLimits Limits() {
 }
 
 Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out);
-Status DecodeSample(const ParsedFrame& frame, Tensor* out);
+Status DecodeSample(const ParsedFrame& frame, const DecoderOptions& options, Tensor* out);
 
 // Codec_Params: Pack_Params, then Quality (u8, 1..100).
 struct JpegFrame {

@@ -94,7 +94,7 @@ Result<DType> ParseParams(const ParsedFrame& f) {
   return t;
 }
 
-Status RawDecode(const ParsedFrame& f, Tensor* out) {
+Status RawDecode(const ParsedFrame& f, const DecoderOptions&, Tensor* out) {
   FTC_ASSIGN_OR_RETURN(DType stored, ParseParams(f));
   FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(stored, {f.sample.c, f.sample.h, f.sample.w}));
   std::memcpy(out->data(), f.sections[0].data, f.sections[0].size);

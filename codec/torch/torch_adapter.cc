@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "codec/core/status_macros.h"
+#include "codec/torch/torch_util.h"
 #include "ftcodec/torch.h"
 
 namespace ftc {
@@ -47,6 +48,10 @@ at::ScalarType ScalarTypeOf(DType t) {
   }
   return at::kFloat;
 }
+
+}  // namespace
+
+namespace torch_internal {
 
 // libtorch's messages carry C++ backtraces and TorchScript tracebacks; keep the line that says
 // what went wrong.
@@ -117,7 +122,13 @@ Result<at::Tensor> Forward(const torch::jit::Module& m, const std::string& what,
   }
 }
 
-}  // namespace
+}  // namespace torch_internal
+
+using torch_internal::BaseName;
+using torch_internal::Forward;
+using torch_internal::LoadModule;
+using torch_internal::ShapeOf;
+using torch_internal::Summarize;
 
 // ---- at::Tensor <-> TensorView ----
 

@@ -76,6 +76,12 @@ struct EncoderOptions {
   bool sequence = false;  // hevc: a rank-4 batch as one video in a single multi-sample frame
   bool reorder_channels = false;  // jpeg/hevc: order channels by similarity (order is stored)
 
+  // --- learned: a learned bottleneck unit, then an inner codec for its code ---
+  std::string unit;   // learned: the unit directory (required)
+  // learned: inner codec "ans" | "jpeg"; empty = the one the unit was trained for, with its
+  // trained bits/quality. When set, `bits` (ans) or `quality` (jpeg) apply.
+  std::string inner;
+
   Status Validate() const;
 };
 
@@ -85,6 +91,7 @@ struct DecoderOptions {
   // Refuse frames with more elements than this (memory cap per frame), 1..2^28.
   int64_t max_frame_elements = int64_t{1} << 28;
   int threads = 1;  // 1..256
+  std::string unit;  // learned: the unit directory (required to decode learned frames)
 };
 
 // Encodes a tensor (rank 1..4; rank 4 is N,C,H,W and gives N frames).

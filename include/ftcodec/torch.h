@@ -17,6 +17,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -98,6 +99,81 @@ class SplitModel {
   explicit SplitModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+
+// ---- learned bottleneck units (codec `learned`; docs/learned.md) ----
+//
+// A unit folder holds reduce.pt (features C×H×W -> code C'×H'×W' in [0,1], run on the device),
+// restore.pt (code -> features C×H×W, on the server), unit.json (a description for people and
+// scripts) and, when training fine-tuned the tail, tail.pt. Linking ftcodec_torch adds codec
+// `learned` to the codec table: EncoderOptions{codec = "learned", unit = DIR}.
+
+struct LearnedUnitInfo {
+  std::string dir;
+  std::string hash;   // XXH3-128 of reduce.pt and restore.pt, 32 hex digits (what frames record)
+  Shape split_shape;  // C,H,W
+  Shape code_shape;   // C',H',W'
+  std::string inner;  // inner codec trained for: "ans" | "jpeg"
+  int bits = 0;       // ans
+  int quality = 0;    // jpeg
+  bool has_tail = false;  // the folder ships a fine-tuned tail.pt to use instead of the original
+};
+// Loads the unit (checking that it is one) and describes it.
+Result<LearnedUnitInfo> ProbeLearnedUnit(const std::string& dir);
+
+struct BottleneckTrainOptions {
+  std::string head_path, tail_path;  // the split model (any pair with N×C×H×W features)
+  std::string out_dir;               // created; must not exist unless `overwrite`
+  bool overwrite = false;
+  int channels = 8;           // C' of the code, 1..C
+  int stride = 1;             // 1 or 2 (halves H and W, rounding up)
+  std::string inner = "ans";  // the inner codec the unit is trained through: "ans" | "jpeg"
+  int bits = 2;               // ans: 1..8
+  int quality = 50;           // jpeg: 1..100
+  int epochs = 2;             // passes over the training samples
+  int64_t max_steps = 0;      // > 0: stop after this many steps
+  int batch_size = 64;        // 2..4096
+  double learning_rate = 2e-3;  // Adam, cosine-decayed to 0
+  // λ of loss = task + λ·rate, rate = bits per code element under a learned per-channel entropy
+  // model (a logistic mixture per channel). 0 trains for the task alone.
+  double rate_weight = 0.0;
+  bool finetune_tail = false;  // also train the tail (shipped as tail.pt in the unit folder)
+  int64_t validation = 0;      // held-out samples (the last ones); 0 = min(5000, N/10)
+  uint64_t seed = 1;
+  int threads = 0;             // libtorch threads; 0 = DefaultTorchThreads()
+  std::string command;         // recorded in unit.json (how the unit was made)
+};
+
+struct BottleneckTrainProgress {
+  int epoch = 0, epochs = 0;        // 1-based
+  int64_t step = 0, steps = 0;      // 1-based, steps in all
+  double loss = 0, task_loss = 0;   // moving averages
+  double bits_per_element = 0;      // entropy-model estimate (moving average)
+  double accuracy = 0;              // training batches, moving average (0..1)
+  double seconds = 0;
+};
+
+struct BottleneckTrainReport {
+  LearnedUnitInfo unit;
+  int64_t steps = 0, train_samples = 0, validation_samples = 0;
+  double seconds = 0;
+  // Measured on the validation samples through the real codec (encode + decode, whole frames).
+  double accuracy_original = 0;  // the unmodified split model
+  double accuracy_unit = 0;      // head -> learned codec -> tail
+  double agreement = 0;          // fraction of samples where both predict the same class
+  double bytes_per_sample = 0;   // mean .ftc frame size
+  double model_bits_per_element = 0;  // the entropy model's estimate
+};
+
+// Trains a reduction and a restoration unit between the head and the tail of a split model,
+// through the inner codec (straight-through estimator), and writes the unit folder.
+// inputs: the head's input, N samples (batch first; any dtype, converted to f32).
+// labels: N classes, or empty to distil from the unmodified model's predictions.
+using BottleneckProgressFn = std::function<void(const BottleneckTrainProgress&)>;
+Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
+                                              const std::vector<int>& labels,
+                                              const BottleneckTrainOptions& options,
+                                              const BottleneckProgressFn& progress = nullptr);
 
 }  // namespace ftc
 

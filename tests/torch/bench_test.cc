@@ -113,7 +113,7 @@ TEST(RateAccuracyTest, CountsEveryBytePerSampleWithHeaders) {
       EXPECT_GT(t->bytes, 7u * 10 * 9 * 4);  // payload plus a header per sample
       EXPECT_EQ(t->squared_error, 0);
     }
-    const SettingMetrics m = Finish({codec, codec, "x", o, false, false}, *t, 90, 100.0);
+    const SettingMetrics m = Finish({codec, codec, "x", o, false, false, {}}, *t, 90, 100.0);
     EXPECT_DOUBLE_EQ(m.top1, 500.0 / 7);
     EXPECT_DOUBLE_EQ(m.top1_drop, 100.0 - 500.0 / 7);
     EXPECT_DOUBLE_EQ(m.top1_stderr, 100 * std::sqrt((5.0 / 7) * (2.0 / 7) / 7));
@@ -252,7 +252,7 @@ TEST(ReportTest, CsvHasTheContractColumns) {
   r.feature_shape = {10, 3, 3};
   r.reference_top1 = 80;
   SettingMetrics m;
-  m.spec = {"ans", "ans none", "b2", {}, false, false};
+  m.spec = {"ans", "ans none", "b2", {}, false, false, {}};
   m.samples = 10;
   m.top1 = 70;
   m.top1_drop = 10;

@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -23,6 +25,35 @@
 #include "tools/bench/report.h"
 
 namespace ftc::bench {
+
+Result<NpyArray> ReadNpyFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status(StatusCode::kIoError, path + ": cannot open");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Result<NpyArray> a = ReadNpy(bytes.data(), bytes.size());
+  if (!a.ok()) return a.status().WithContext(path);
+  return a;
+}
+
+Result<std::vector<int>> ParseLabels(const Tensor& lt, int64_t n, const std::string& what) {
+  if (lt.rank() != 1 || lt.shape()[0] != n) {
+    return Status(StatusCode::kInvalidArgument,
+                  what + ": labels must be a vector of N = " + std::to_string(n) +
+                      " class indices, got " + ShapeToString(lt.shape()));
+  }
+  std::vector<int> labels;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = LoadAsFloat(lt.view(), i);
+    if (!(v >= 0) || v != std::floor(v) || v > 1e6) {
+      return Status(StatusCode::kInvalidArgument,
+                    what + ": label " + std::to_string(i) +
+                        " is not a class index (save labels as uint8 or integral floats)");
+    }
+    labels.push_back(static_cast<int>(v));
+  }
+  return labels;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -78,14 +109,6 @@ Status WriteText(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-Result<NpyArray> ReadNpyFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status(StatusCode::kIoError, path + ": cannot open");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  Result<NpyArray> a = ReadNpy(bytes.data(), bytes.size());
-  if (!a.ok()) return a.status().WithContext(path);
-  return a;
-}
 
 std::string FormatDuration(double s) {
   char buf[32];
@@ -170,23 +193,10 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
                         std::string(DTypeName(f->tensor.dtype())) + " " +
                         ShapeToString(f->tensor.shape()));
     }
-    const Tensor& lt = l->tensor;
-    if (lt.rank() != 1 || lt.shape()[0] != f->tensor.shape()[0]) {
-      return Status(StatusCode::kInvalidArgument,
-                    c.labels +
-                        ": labels must be a vector of N = " + std::to_string(f->tensor.shape()[0]) +
-                        " class indices, got " + ShapeToString(lt.shape()));
-    }
-    const int64_t n = lt.shape()[0];
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = LoadAsFloat(lt.view(), i);
-      if (!(v >= 0) || v != std::floor(v) || v > 1e6) {
-        return Status(StatusCode::kInvalidArgument,
-                      c.labels + ": label " + std::to_string(i) +
-                          " is not a class index (save labels as uint8 or integral floats)");
-      }
-      s.labels.push_back(static_cast<int>(v));
-    }
+    const int64_t n = f->tensor.shape()[0];
+    Result<std::vector<int>> labels = ParseLabels(l->tensor, n, c.labels);
+    if (!labels.ok()) return labels.status();
+    s.labels = std::move(*labels);
     s.features = std::move(f->tensor);
     if (c.limit > 0 && c.limit < n) {
       Shape shape = s.features.shape();
@@ -248,7 +258,7 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
   report.command = c.command;
   report.samples = n;
   report.main_packet_size = c.packet_size;
-  SettingSpec codec_spec{c.loss_codec.codec, "", "", c.loss_codec, false, false};
+  SettingSpec codec_spec{c.loss_codec.codec, "", "", c.loss_codec, false, false, {}};
   if (c.loss_codec.codec == "ans") {
     codec_spec.series = "ans " + c.loss_codec.clip.ToString() +
                         (c.loss_codec.per_channel ? " per-channel" : "");
@@ -390,6 +400,21 @@ Result<ModelFiles> FindBundledModel(const std::string& name_split) {
                                           stem + "_head.pt / _tail.pt) in:" + tried);
 }
 
+std::vector<std::string> FindBundledUnits(const ModelFiles& model) {
+  namespace fs = std::filesystem;
+  std::string stem = model.name;
+  std::replace(stem.begin(), stem.end(), ':', '_');
+  const fs::path units = fs::path(model.head).parent_path().parent_path() / "units";
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(units, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory(ec) && name.rfind(stem + "_", 0) == 0) out.push_back(it->path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Status RunBench(const BenchConfig& c) {
   const Clock::time_point start = Clock::now();
   const bool features_mode = !c.features.empty();
@@ -402,6 +427,7 @@ Status RunBench(const BenchConfig& c) {
 
   // The model.
   std::string head = c.head, tail = c.tail;
+  std::vector<std::string> bundled_units;
   report.model = c.model;
   if (!c.model.empty()) {
     if (!c.head.empty() || !c.tail.empty()) {
@@ -412,6 +438,7 @@ Status RunBench(const BenchConfig& c) {
     head = m->head;
     tail = m->tail;
     report.model = m->name;
+    if (c.sweep.units.empty()) bundled_units = FindBundledUnits(*m);
   }
   if (tail.empty()) {
     return Status(StatusCode::kInvalidArgument,
@@ -451,16 +478,18 @@ Status RunBench(const BenchConfig& c) {
     return RunLossBench(c, *samples, *model, features_mode, report.model, start);
   }
 
-  Result<std::vector<SettingSpec>> sweep = BuildSweep(c.sweep, &report.notes);
+  SweepConfig sweep_config = c.sweep;
+  if (sweep_config.units.empty()) sweep_config.units = bundled_units;
+  Result<std::vector<SettingSpec>> sweep = BuildSweep(sweep_config, &report.notes);
   if (!sweep.ok()) return sweep.status();
   std::vector<SettingTally> tallies(sweep->size());
   std::vector<std::string> failed(sweep->size());  // why a setting was left out
 
   std::vector<CloudAnchor> cloud;
   if (!features_mode) {
-    cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true}, {}});
+    cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}}, {}});
     if (HaveJpegAnchor()) {
-      cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true}, {}});
+      cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}}, {}});
     } else {
       report.notes.push_back("cloud-only JPEG anchor skipped: built without libjpeg-turbo");
     }
@@ -472,6 +501,7 @@ Status RunBench(const BenchConfig& c) {
   }
 
   const FeatureClassifier classify = [&](const TensorView& f) { return model->Classify(f); };
+  std::map<std::string, SplitModel> other_tails;  // fine-tuned tails of learned units
   const double per_chunk_units = static_cast<double>(sweep->size()) + 1.0 + cloud.size();
   Progress progress(per_chunk_units * static_cast<double>(n), c.progress);
   std::fprintf(stderr,
@@ -543,7 +573,22 @@ Status RunBench(const BenchConfig& c) {
     for (size_t k = 0; k < sweep->size(); ++k) {
       const SettingSpec& spec = (*sweep)[k];
       if (!failed[k].empty()) continue;
-      Result<SettingTally> t = EvaluateSetting(features.view(), labels, classify, spec.options);
+      FeatureClassifier spec_classify = classify;
+      if (!spec.tail.empty()) {
+        // A unit's fine-tuned tail replaces the model's for this setting.
+        auto it = other_tails.find(spec.tail);
+        if (it == other_tails.end()) {
+          SplitModelOptions to;
+          to.threads = -1;
+          Result<SplitModel> t = SplitModel::LoadTail(spec.tail, to);
+          if (!t.ok()) return t.status();
+          it = other_tails.emplace(spec.tail, std::move(*t)).first;
+        }
+        const SplitModel* other = &it->second;
+        spec_classify = [other](const TensorView& f) { return other->Classify(f); };
+      }
+      Result<SettingTally> t =
+          EvaluateSetting(features.view(), labels, spec_classify, spec.options);
       if (!t.ok()) {
         // The reference row must work; another codec's failure is reported, not fatal.
         if (k == 0) return t.status().WithContext(spec.series + " " + spec.setting);

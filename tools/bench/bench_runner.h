@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ftcodec/npy.h"
 #include "ftcodec/status.h"
 #include "tools/bench/loss_accuracy.h"
 #include "tools/bench/rate_accuracy.h"
@@ -48,6 +49,14 @@ struct ModelFiles {
   std::string head, tail, name;
 };
 Result<ModelFiles> FindBundledModel(const std::string& name_split);
+// The bundled learned units of a bundled model: the folders data/units/NAME_SPLIT_* beside its
+// models folder, sorted by name (none is not an error).
+std::vector<std::string> FindBundledUnits(const ModelFiles& model);
+
+// A whole .npy file; errors name the file.
+Result<NpyArray> ReadNpyFile(const std::string& path);
+// N class indices from a rank-1 tensor (uint8 or integral floats); `what` names it in errors.
+Result<std::vector<int>> ParseLabels(const Tensor& labels, int64_t n, const std::string& what);
 
 // Runs the whole benchmark and writes <out>/rate_accuracy.{csv,json,gp,png,svg}. Progress, the
 // table and the summary go to stderr.

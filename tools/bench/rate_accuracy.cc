@@ -1,5 +1,7 @@
 #include "tools/bench/rate_accuracy.h"
 
+#include "ftcodec/torch.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -253,7 +255,7 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
   std::vector<SettingSpec> out;
   // Anchors: always run, whatever --codecs says.
   {
-    SettingSpec s{"raw", "anchors", "f32", {}, true, false};
+    SettingSpec s{"raw", "anchors", "f32", {}, true, false, {}};
     s.options.codec = "raw";
     s.options.store_dtype = DType::kF32;
     out.push_back(s);
@@ -268,14 +270,14 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
     }
   }
   if (wanted("raw") && !c.quick) {
-    SettingSpec s{"raw", "raw", "bf16", {}, false, false};
+    SettingSpec s{"raw", "raw", "bf16", {}, false, false, {}};
     s.options.codec = "raw";
     s.options.store_dtype = DType::kBF16;
     out.push_back(s);
   }
   if (wanted("ans") && is_built("ans")) {
     if (!c.quick) {
-      SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false};
+      SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false, {}};
       s.options.codec = "ans";
       s.options.lossless = true;
       out.push_back(s);
@@ -286,7 +288,7 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
       if (!v.ok()) return v.status();
       if (!seen.insert(v->series).second) continue;
       for (int b : c.bits) {
-        SettingSpec s{"ans", v->series, "b" + std::to_string(b), {}, false, false};
+        SettingSpec s{"ans", v->series, "b" + std::to_string(b), {}, false, false, {}};
         s.options.codec = "ans";
         s.options.bits = b;
         s.options.clip = v->clip;
@@ -314,7 +316,7 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
     } else {
       for (const auto& [suffix, clip] : picture_clips) {
         for (int q : c.jpeg_qualities) {
-          SettingSpec s{"jpeg", "jpeg" + suffix, "q" + std::to_string(q), {}, false, false};
+          SettingSpec s{"jpeg", "jpeg" + suffix, "q" + std::to_string(q), {}, false, false, {}};
           s.options.codec = "jpeg";
           s.options.clip = clip;
           SetQuality(s.options, q);
@@ -336,7 +338,7 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
       }
       for (const auto& [suffix, clip] : picture_clips) {
         for (int qp : qps) {
-          SettingSpec s{"hevc", "hevc" + suffix, "qp" + std::to_string(qp), {}, false, false};
+          SettingSpec s{"hevc", "hevc" + suffix, "qp" + std::to_string(qp), {}, false, false, {}};
           s.options.codec = "hevc";
           s.options.clip = clip;
           SetQp(s.options, qp);
@@ -345,8 +347,28 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
       }
     }
   }
+  if (wanted("learned") && is_built("learned")) {
+    if (c.units.empty()) {
+      note("learned: no unit folders (--units DIR,...; bundled units are found for --model)");
+    }
+    for (const std::string& dir : c.units) {
+      Result<LearnedUnitInfo> u = ProbeLearnedUnit(dir);
+      if (!u.ok()) return u.status().WithContext("--units");
+      const bool ans = u->inner == "ans";
+      SettingSpec s{"learned", ans ? "learned" : "learned jpeg", "", {}, false, false, {}};
+      s.setting = std::to_string(u->code_shape[0]) + "x" + std::to_string(u->code_shape[1]) + "x" +
+                  std::to_string(u->code_shape[2]) + (ans ? " b" + std::to_string(u->bits)
+                                                          : " q" + std::to_string(u->quality)) +
+                  (u->has_tail ? " +tail" : "");
+      s.options.codec = "learned";
+      s.options.unit = dir;
+      if (u->has_tail) s.tail = dir + "/tail.pt";
+      out.push_back(s);
+    }
+  }
   for (const std::string& name : codecs) {
-    if (is_built(name) && name != "raw" && name != "ans" && name != "jpeg" && name != "hevc") {
+    if (is_built(name) && name != "raw" && name != "ans" && name != "jpeg" && name != "hevc" &&
+        name != "learned") {
       note("codec '" + name + "' has no sweep in ftcodec bench yet: skipped");
     }
   }

@@ -25,6 +25,8 @@ struct SettingSpec {
   EncoderOptions options;
   bool anchor = false;      // a reference row (uncompressed, f16, cloud-only), marked on the plot
   bool cloud_only = false;  // codes the input image instead of the features (no codec run)
+  // A tail to run instead of the model's (a learned unit trained with --finetune-tail ships one).
+  std::string tail;
 };
 
 // Raw counts for one setting; Merge() adds the counts of another chunk of samples.
@@ -88,6 +90,8 @@ struct SweepConfig {
   std::vector<int> jpeg_qualities = {5, 10, 20, 30, 50, 70, 90};
   std::vector<int> hevc_qps = {22, 27, 32, 37, 42, 47};
   bool quick = false;  // fewer points; HEVC reduced to two QPs
+  // Learned unit folders (codec learned): one point each, at the unit's trained inner setting.
+  std::vector<std::string> units;
 };
 
 // Anchors first (uncompressed f32 is always row 0, then f16), then every codec's points.

@@ -1,0 +1,268 @@
+// Learned bottleneck units on libtorch: loading a unit folder, its content hash, and running the
+// reduction and restoration units for codec `learned` (codec/learned). Registers the loader with
+// the codec table at start-up (see learned_register.cc for why that object is always linked).
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "codec/core/status_macros.h"
+#include "codec/learned/learned_unit.h"
+#include "codec/torch/learned_files.h"
+#include "codec/torch/torch_util.h"
+#include "ftcodec/torch.h"
+
+namespace ftc {
+namespace {
+
+using torch_internal::Forward;
+using torch_internal::LoadModule;
+using torch_internal::ShapeOf;
+using torch_internal::Summarize;
+
+std::string JoinPath(const std::string& dir, const char* name) {
+  return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status(StatusCode::kIoError, path + ": cannot open (missing or unreadable)");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) return Status(StatusCode::kIoError, path + ": read error");
+  return bytes;
+}
+
+std::string SampleShapeString(const SampleShape& s) {
+  return ShapeToString({s.c, s.h, s.w});
+}
+
+// A list-of-3-positive-ints attribute of the reduction unit.
+Result<SampleShape> ShapeAttribute(const torch::jit::Module& m, const char* name,
+                                   const std::string& what) {
+  if (!m.hasattr(name)) return FTC_CORRUPT("%s: no '%s' attribute (not an ftcodec unit)", what.c_str(), name);
+  c10::IValue v = m.attr(name);
+  if (!v.isIntList()) return FTC_CORRUPT("%s: attribute '%s' is not a list of ints", what.c_str(), name);
+  std::vector<int64_t> d = v.toIntVector();
+  if (d.size() != 3) return FTC_CORRUPT("%s: attribute '%s' must have 3 entries (C,H,W)", what.c_str(), name);
+  for (int64_t x : d) {
+    if (x < 1 || x > (int64_t{1} << 20)) {
+      return FTC_CORRUPT("%s: attribute '%s' has a dimension out of range", what.c_str(), name);
+    }
+  }
+  SampleShape s{d[0], d[1], d[2]};
+  if (s.elements() > kMaxSampleElements) {
+    return FTC_CORRUPT("%s: attribute '%s' describes more than 2^28 elements", what.c_str(), name);
+  }
+  return s;
+}
+
+Result<int64_t> IntAttribute(const torch::jit::Module& m, const char* name, const std::string& what) {
+  if (!m.hasattr(name)) return FTC_CORRUPT("%s: no '%s' attribute (not an ftcodec unit)", what.c_str(), name);
+  c10::IValue v = m.attr(name);
+  if (!v.isInt()) return FTC_CORRUPT("%s: attribute '%s' is not an int", what.c_str(), name);
+  return v.toInt();
+}
+
+class TorchLearnedUnit final : public LearnedUnitHandle {
+ public:
+  static Result<std::shared_ptr<TorchLearnedUnit>> Load(const std::string& dir) {
+    auto u = std::shared_ptr<TorchLearnedUnit>(new TorchLearnedUnit());
+    u->dir_ = dir;
+    const std::string reduce_path = JoinPath(dir, kReduceFile);
+    const std::string restore_path = JoinPath(dir, kRestoreFile);
+    FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> reduce_bytes, ReadWholeFile(reduce_path));
+    FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> restore_bytes, ReadWholeFile(restore_path));
+    u->hash_ = HashUnitFiles(reduce_bytes, restore_bytes);
+    FTC_ASSIGN_OR_RETURN(u->reduce_, LoadModule(reduce_path));
+    FTC_ASSIGN_OR_RETURN(u->restore_, LoadModule(restore_path));
+    const torch::jit::Module& r = u->reduce_;
+    FTC_ASSIGN_OR_RETURN(int64_t version, IntAttribute(r, "ftcodec_unit", reduce_path));
+    if (version != kUnitVersion) {
+      return FTC_UNSUPPORTED("%s: unit version %lld; this ftcodec reads version %d",
+                             reduce_path.c_str(), static_cast<long long>(version), kUnitVersion);
+    }
+    FTC_ASSIGN_OR_RETURN(u->split_, ShapeAttribute(r, "split_shape", reduce_path));
+    FTC_ASSIGN_OR_RETURN(u->code_, ShapeAttribute(r, "code_shape", reduce_path));
+    if (!r.hasattr("inner") || !r.attr("inner").isString()) {
+      return FTC_CORRUPT("%s: no string attribute 'inner'", reduce_path.c_str());
+    }
+    u->inner_ = r.attr("inner").toStringRef();
+    if (u->inner_ != "ans" && u->inner_ != "jpeg") {
+      return FTC_CORRUPT("%s: inner codec '%s' (expected ans or jpeg)", reduce_path.c_str(),
+                         u->inner_.c_str());
+    }
+    FTC_ASSIGN_OR_RETURN(int64_t bits, IntAttribute(r, "bits", reduce_path));
+    FTC_ASSIGN_OR_RETURN(int64_t quality, IntAttribute(r, "quality", reduce_path));
+    if (bits < 1 || bits > 16 || quality < 1 || quality > 100) {
+      return FTC_CORRUPT("%s: bits %lld or quality %lld out of range", reduce_path.c_str(),
+                         static_cast<long long>(bits), static_cast<long long>(quality));
+    }
+    u->bits_ = static_cast<int>(bits);
+    u->quality_ = static_cast<int>(quality);
+    // The two files must fit together: run them once on zeros.
+    try {
+      at::Tensor zeros = at::zeros({1, u->split_.c, u->split_.h, u->split_.w});
+      FTC_ASSIGN_OR_RETURN(at::Tensor code, u->RunChecked(u->reduce_, kReduceFile, zeros, u->code_));
+      FTC_RETURN_IF_ERROR(u->RunChecked(u->restore_, kRestoreFile, code, u->split_).status());
+    } catch (const std::exception& e) {
+      return FTC_CORRUPT("%s: %s", dir.c_str(), Summarize(e).c_str());
+    }
+    u->has_tail_ = ReadWholeFile(JoinPath(dir, kTailFile)).ok();
+    return u;
+  }
+
+  const UnitHash& hash() const override { return hash_; }
+  SampleShape split_shape() const override { return split_; }
+  SampleShape code_shape() const override { return code_; }
+  const std::string& inner() const override { return inner_; }
+  int bits() const override { return bits_; }
+  int quality() const override { return quality_; }
+  const std::string& dir() const { return dir_; }
+  bool has_tail() const { return has_tail_; }
+
+  Status Reduce(const TensorView& sample, Tensor* code) const override {
+    return Run(reduce_, kReduceFile, sample, split_, code_, true, code);
+  }
+  Status Restore(const TensorView& code, Tensor* features) const override {
+    return Run(restore_, kRestoreFile, code, code_, split_, false, features);
+  }
+
+ private:
+  TorchLearnedUnit() = default;
+
+  // forward() on a 1×C×H×W batch; checks the output is 1×`want`.
+  Result<at::Tensor> RunChecked(const torch::jit::Module& m, const char* file,
+                                const at::Tensor& x, const SampleShape& want) const {
+    Result<at::Tensor> y = [&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return Forward(m, JoinPath(dir_, file), x);
+    }();
+    if (!y.ok()) return y.status();
+    const at::Tensor& t = *y;
+    if (t.dim() != 4 || t.size(0) != 1 || t.size(1) != want.c || t.size(2) != want.h ||
+        t.size(3) != want.w) {
+      return FTC_CORRUPT("%s: output is %s, expected 1×%s", JoinPath(dir_, file).c_str(),
+                         ShapeOf(t).c_str(), SampleShapeString(want).c_str());
+    }
+    return t.to(at::kFloat).contiguous();
+  }
+
+  Status Run(const torch::jit::Module& m, const char* file, const TensorView& in,
+             const SampleShape& in_shape, const SampleShape& out_shape, bool clamp01,
+             Tensor* out) const {
+    if (in.rank != 3 || in.shape[0] != in_shape.c || in.shape[1] != in_shape.h ||
+        in.shape[2] != in_shape.w) {
+      return FTC_INVALID("%s: expects a %s sample, got %s", JoinPath(dir_, file).c_str(),
+                         SampleShapeString(in_shape).c_str(),
+                         ShapeToString(in.shape_vector()).c_str());
+    }
+    FTC_ASSIGN_OR_RETURN(at::Tensor x, CopyToTorch(in));
+    at::Tensor y;
+    try {
+      x = x.to(at::kFloat).unsqueeze(0);
+      FTC_ASSIGN_OR_RETURN(y, RunChecked(m, file, x, out_shape));
+      if (clamp01) y = y.clamp(0.0, 1.0);
+    } catch (const std::exception& e) {
+      return FTC_INTERNAL("%s: %s", JoinPath(dir_, file).c_str(), Summarize(e).c_str());
+    }
+    FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(DType::kF32, {out_shape.c, out_shape.h, out_shape.w}));
+    std::memcpy(out->data(), y.data_ptr<float>(), out->size_bytes());
+    return Status::Ok();
+  }
+
+  std::string dir_;
+  UnitHash hash_{};
+  SampleShape split_, code_;
+  std::string inner_;
+  int bits_ = 0, quality_ = 0;
+  bool has_tail_ = false;
+  torch::jit::Module reduce_, restore_;
+  mutable std::mutex mu_;  // one forward() at a time per unit
+};
+
+// (size, mtime) of a file, to notice a unit folder rewritten while the process runs.
+std::pair<int64_t, int64_t> FileStamp(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return {-1, -1};
+  return {static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+struct CacheEntry {
+  std::vector<std::pair<int64_t, int64_t>> stamps;
+  std::shared_ptr<TorchLearnedUnit> unit;
+};
+
+Result<std::shared_ptr<TorchLearnedUnit>> LoadCached(const std::string& dir) {
+  if (dir.empty()) return FTC_INVALID("no learned unit folder given");
+  static std::mutex mu;
+  static std::map<std::string, CacheEntry> cache;
+  char resolved[PATH_MAX];
+  const std::string key = realpath(dir.c_str(), resolved) ? std::string(resolved) : dir;
+  const std::vector<std::pair<int64_t, int64_t>> stamps = {
+      FileStamp(JoinPath(key, kReduceFile)), FileStamp(JoinPath(key, kRestoreFile)),
+      FileStamp(JoinPath(key, kTailFile))};
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it != cache.end() && it->second.stamps == stamps) return it->second.unit;
+  FTC_ASSIGN_OR_RETURN(std::shared_ptr<TorchLearnedUnit> unit, TorchLearnedUnit::Load(dir));
+  cache[key] = CacheEntry{stamps, unit};
+  return unit;
+}
+
+Result<std::shared_ptr<const LearnedUnitHandle>> LoadUnitForCodec(const std::string& dir) {
+  FTC_ASSIGN_OR_RETURN(std::shared_ptr<TorchLearnedUnit> unit, LoadCached(dir));
+  return std::shared_ptr<const LearnedUnitHandle>(std::move(unit));
+}
+
+}  // namespace
+
+UnitHash HashUnitFiles(const std::vector<uint8_t>& reduce, const std::vector<uint8_t>& restore) {
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_128bits_reset(st);
+  static const char kDomain[] = "ftcodec-unit";
+  XXH3_128bits_update(st, kDomain, sizeof(kDomain));  // with its NUL
+  for (const std::vector<uint8_t>* f : {&reduce, &restore}) {
+    uint8_t len[8];
+    const uint64_t n = f->size();
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+    XXH3_128bits_update(st, len, sizeof(len));
+    XXH3_128bits_update(st, f->data(), f->size());
+  }
+  const XXH128_hash_t h = XXH3_128bits_digest(st);
+  XXH3_freeState(st);
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, h);
+  UnitHash out;
+  std::memcpy(out.data(), c.digest, out.size());
+  return out;
+}
+
+bool RegisterTorchLearnedUnits() {
+  RegisterLearnedUnitLoader(&LoadUnitForCodec);
+  return true;
+}
+
+Result<LearnedUnitInfo> ProbeLearnedUnit(const std::string& dir) {
+  FTC_ASSIGN_OR_RETURN(std::shared_ptr<TorchLearnedUnit> u, LoadCached(dir));
+  LearnedUnitInfo info;
+  info.dir = dir;
+  info.hash = UnitHashHex(u->hash());
+  info.split_shape = {u->split_shape().c, u->split_shape().h, u->split_shape().w};
+  info.code_shape = {u->code_shape().c, u->code_shape().h, u->code_shape().w};
+  info.inner = u->inner();
+  info.bits = u->bits();
+  info.quality = u->quality();
+  info.has_tail = u->has_tail();
+  return info;
+}
+
+}  // namespace ftc

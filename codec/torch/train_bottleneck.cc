@@ -1,0 +1,545 @@
+// Training a learned bottleneck (BottleNet-style) between the head and the tail of a split model,
+// through the codec: `ftcodec train-bottleneck` and ftc::TrainBottleneck (docs/learned.md).
+//
+// The units are TorchScript modules defined here from TorchScript source (no Python needed):
+//   reduce:  conv3×3 C->C' (stride 1 or 2) -> BatchNorm -> sigmoid           (on the device)
+//   restore: [nearest upsample to H×W] -> conv3×3 C'->C -> BatchNorm -> ReLU -> conv3×3 C->C
+// Training runs head (frozen) -> reduce -> inner codec -> restore -> tail (frozen unless
+// fine-tuned). The inner codec is not differentiable: the forward pass uses its real output (the
+// ans quantizer's levels, or a JPEG round trip through ftcodec's own jpeg codec) and the backward
+// pass the identity (straight-through estimator). A learned per-channel entropy model (a mixture
+// of logistics over the quantizer's levels) estimates the code's bits; with rate_weight > 0 the
+// loss charges for them.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "codec/core/status_macros.h"
+#include "codec/torch/bottleneck_model.h"
+#include "codec/torch/learned_files.h"
+#include "codec/torch/torch_util.h"
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/torch.h"
+#include "tools/json_string.h"
+
+namespace ftc {
+
+using torch_internal::LoadModule;
+using torch_internal::ShapeOf;
+using torch_internal::Summarize;
+
+namespace {
+
+constexpr char kReduceSource[] = R"JIT(
+def forward(self, x: Tensor) -> Tensor:
+    y = torch.conv2d(x, self.weight, self.bias, [self.stride, self.stride], [1, 1])
+    y = torch.batch_norm(y, self.bn_weight, self.bn_bias, self.running_mean, self.running_var,
+                         self.training, 0.1, 1e-5, False)
+    return torch.sigmoid(y)
+)JIT";
+
+constexpr char kRestoreSource[] = R"JIT(
+def forward(self, z: Tensor) -> Tensor:
+    if self.upsample:
+        z = torch.upsample_nearest2d(z, [self.out_h, self.out_w])
+    y = torch.conv2d(z, self.weight1, self.bias1, [1, 1], [1, 1])
+    y = torch.batch_norm(y, self.bn_weight, self.bn_bias, self.running_mean, self.running_var,
+                         self.training, 0.1, 1e-5, False)
+    y = torch.relu(y)
+    return torch.conv2d(y, self.weight2, self.bias2, [1, 1], [1, 1])
+)JIT";
+
+// PyTorch's default Conv2d initialisation (kaiming_uniform with a = sqrt(5), i.e. weights and
+// bias uniform in ±1/sqrt(fan_in)).
+void AddConv(torch::jit::Module* m, const std::string& w, const std::string& b, int64_t out,
+             int64_t in) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in * 9));
+  m->register_parameter(w, torch::empty({out, in, 3, 3}).uniform_(-bound, bound).requires_grad_(),
+                        false);
+  m->register_parameter(b, torch::empty({out}).uniform_(-bound, bound).requires_grad_(), false);
+}
+
+void AddBatchNorm(torch::jit::Module* m, int64_t channels) {
+  m->register_parameter("bn_weight", torch::ones({channels}).requires_grad_(), false);
+  m->register_parameter("bn_bias", torch::zeros({channels}).requires_grad_(), false);
+  m->register_buffer("running_mean", torch::zeros({channels}));
+  m->register_buffer("running_var", torch::ones({channels}));
+}
+
+c10::IValue IntList(const SampleShape& s) { return c10::List<int64_t>({s.c, s.h, s.w}); }
+
+std::string FormatDouble(double v, int precision = 6) {
+  std::ostringstream o;
+  o.precision(precision);
+  o << v;
+  return o.str();
+}
+
+std::string JsonShape(const SampleShape& s) {
+  return "[" + std::to_string(s.c) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) + "]";
+}
+
+Status CheckOptions(const BottleneckTrainOptions& o) {
+  if (o.head_path.empty() || o.tail_path.empty()) return FTC_INVALID("a head and a tail are needed");
+  if (o.out_dir.empty()) return FTC_INVALID("no output folder given");
+  if (o.stride != 1 && o.stride != 2) return FTC_INVALID("stride %d: must be 1 or 2", o.stride);
+  if (o.inner != "ans" && o.inner != "jpeg") {
+    return FTC_INVALID("inner codec '%s': must be ans or jpeg", o.inner.c_str());
+  }
+  if (o.bits < 1 || o.bits > 8) return FTC_INVALID("bits %d out of range 1..8", o.bits);
+  if (o.quality < 1 || o.quality > 100) return FTC_INVALID("quality %d out of range 1..100", o.quality);
+  if (o.channels < 1) return FTC_INVALID("channels %d: must be at least 1", o.channels);
+  if (o.epochs < 1 || o.epochs > 10000) return FTC_INVALID("epochs %d out of range 1..10000", o.epochs);
+  if (o.max_steps < 0) return FTC_INVALID("steps must not be negative");
+  if (o.batch_size < 2 || o.batch_size > 4096) {
+    return FTC_INVALID("batch size %d out of range 2..4096", o.batch_size);
+  }
+  if (!(o.learning_rate > 0 && o.learning_rate < 10)) return FTC_INVALID("learning rate out of range (0, 10)");
+  if (!(o.rate_weight >= 0 && o.rate_weight < 1e6)) return FTC_INVALID("rate weight out of range [0, 1e6)");
+  if (o.validation < 0) return FTC_INVALID("validation count must not be negative");
+  const std::vector<std::string> built = AvailableCodecs();
+  if (std::find(built.begin(), built.end(), o.inner) == built.end()) {
+    return Status(StatusCode::kNotBuiltIn,
+                  "inner codec " + o.inner + " is not built into this ftcodec");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---- BottleneckModel ----
+
+Result<BottleneckModel> BottleneckModel::Create(const SampleShape& split, int channels, int stride,
+                                                const std::string& inner, int bits, int quality) {
+  if (channels < 1 || channels > split.c) {
+    return FTC_INVALID("channels %d out of range 1..%lld (the split has %lld channels)", channels,
+                       static_cast<long long>(split.c), static_cast<long long>(split.c));
+  }
+  BottleneckModel m;
+  m.split = split;
+  m.code = {channels, (split.h + stride - 1) / stride, (split.w + stride - 1) / stride};
+  m.inner = inner;
+  m.bits = bits;
+  m.quality = quality;
+  try {
+    torch::jit::Module r("ftcodec_reduce");
+    r.register_attribute("training", c10::BoolType::get(), true);
+    r.register_attribute("stride", c10::IntType::get(), static_cast<int64_t>(stride));
+    r.register_attribute("ftcodec_unit", c10::IntType::get(), static_cast<int64_t>(kUnitVersion));
+    r.register_attribute("split_shape", c10::ListType::ofInts(), IntList(m.split));
+    r.register_attribute("code_shape", c10::ListType::ofInts(), IntList(m.code));
+    r.register_attribute("inner", c10::StringType::get(), inner);
+    r.register_attribute("bits", c10::IntType::get(), static_cast<int64_t>(bits));
+    r.register_attribute("quality", c10::IntType::get(), static_cast<int64_t>(quality));
+    AddConv(&r, "weight", "bias", channels, split.c);
+    AddBatchNorm(&r, channels);
+    r.define(kReduceSource);
+
+    torch::jit::Module s("ftcodec_restore");
+    s.register_attribute("training", c10::BoolType::get(), true);
+    s.register_attribute("upsample", c10::BoolType::get(), stride != 1);
+    s.register_attribute("out_h", c10::IntType::get(), split.h);
+    s.register_attribute("out_w", c10::IntType::get(), split.w);
+    s.register_attribute("ftcodec_unit", c10::IntType::get(), static_cast<int64_t>(kUnitVersion));
+    AddConv(&s, "weight1", "bias1", split.c, channels);
+    AddBatchNorm(&s, split.c);
+    AddConv(&s, "weight2", "bias2", split.c, split.c);
+    s.define(kRestoreSource);
+    m.reduce = std::move(r);
+    m.restore = std::move(s);
+
+    // Entropy model: per channel a mixture of kMixture logistics over level indices 0..M.
+    const double levels = static_cast<double>(m.levels() - 1);
+    m.em_logits = torch::zeros({channels, kMixture}).requires_grad_(true);
+    m.em_means = (torch::linspace(0.0, levels, kMixture).repeat({channels, 1}))
+                     .clone()
+                     .requires_grad_(true);
+    m.em_log_scales =
+        torch::full({channels, kMixture}, std::log(std::max(1.0, levels / kMixture)))
+            .requires_grad_(true);
+  } catch (const std::exception& e) {
+    return FTC_INTERNAL("building the units: %s", Summarize(e).c_str());
+  }
+  return m;
+}
+
+int BottleneckModel::levels() const { return inner == "ans" ? (1 << bits) : 256; }
+
+std::vector<at::Tensor> BottleneckModel::UnitParameters() const {
+  std::vector<at::Tensor> out;
+  for (const torch::jit::Module* m : {&reduce, &restore}) {
+    for (const at::Tensor& p : m->parameters()) out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<at::Tensor> BottleneckModel::EntropyParameters() const {
+  return {em_logits, em_means, em_log_scales};
+}
+
+void BottleneckModel::Train(bool on) {
+  reduce.train(on);
+  restore.train(on);
+}
+
+at::Tensor BottleneckModel::Reduce(const at::Tensor& features) {
+  return reduce.forward({features}).toTensor();
+}
+
+at::Tensor BottleneckModel::Restore(const at::Tensor& code) {
+  return restore.forward({code}).toTensor();
+}
+
+Result<at::Tensor> BottleneckModel::CodecForward(const at::Tensor& z) const {
+  if (inner == "ans") {
+    // The ans quantizer on range [0,1] (docs/format.md, "Quantizer"): level round(z·M), value
+    // level/M (ties aside, which have measure zero).
+    const double m = static_cast<double>((1 << bits) - 1);
+    return at::round(z.detach().clamp(0.0, 1.0) * m) / m;
+  }
+  // JPEG: a real round trip through ftcodec's jpeg codec, as the learned codec codes the code.
+  at::Tensor zc = z.detach().to(at::kFloat).contiguous();
+  FTC_ASSIGN_OR_RETURN(TensorView view, ViewOf(zc));
+  EncoderOptions o = InnerOptions();
+  FTC_ASSIGN_OR_RETURN(Bytes bytes, encode(view, o));
+  FTC_ASSIGN_OR_RETURN(Tensor back, decode(bytes));
+  at::Tensor t = ToTorch(std::move(back));
+  return t.reshape(zc.sizes());
+}
+
+EncoderOptions BottleneckModel::InnerOptions() const {
+  EncoderOptions o;
+  o.codec = inner;
+  o.clip.kind = ClipSpec::Kind::kRange;
+  o.clip.a = 0.0;
+  o.clip.b = 1.0;
+  o.bits = bits;
+  o.quality = quality;
+  o.bit_depth = inner == "jpeg" ? 8 : 0;
+  return o;
+}
+
+Result<at::Tensor> BottleneckModel::QuantizeSte(const at::Tensor& z) const {
+  FTC_ASSIGN_OR_RETURN(at::Tensor q, CodecForward(z));
+  return z + (q - z).detach();
+}
+
+at::Tensor BottleneckModel::RateBits(const at::Tensor& zq) const {
+  const double m = static_cast<double>(levels() - 1);
+  const int64_t c = code.c;
+  at::Tensor y = (zq * m).unsqueeze(-1);  // N×C'×H'×W'×1, level indices
+  at::Tensor mu = em_means.reshape({1, c, 1, 1, kMixture});
+  at::Tensor inv_s = at::exp(-em_log_scales).reshape({1, c, 1, 1, kMixture});
+  at::Tensor w = at::softmax(em_logits, 1).reshape({1, c, 1, 1, kMixture});
+  at::Tensor upper = at::sigmoid((y + 0.5 - mu) * inv_s);
+  at::Tensor lower = at::sigmoid((y - 0.5 - mu) * inv_s);
+  // The first and the last level take the tails.
+  upper = at::where(y > m - 0.5, at::ones_like(upper), upper);
+  lower = at::where(y < 0.5, at::zeros_like(lower), lower);
+  at::Tensor p = ((upper - lower) * w).sum(-1).clamp_min(1e-9);
+  return -at::log2(p);  // N×C'×H'×W'
+}
+
+// ---- training ----
+
+namespace {
+
+struct Batch {
+  at::Tensor x, y;  // y: int64 labels, or undefined
+};
+
+// Cross-entropy against labels, or distillation from the teacher's logits.
+at::Tensor TaskLoss(const at::Tensor& logits, const Batch& b, const at::Tensor& teacher) {
+  if (b.y.defined()) return at::cross_entropy_loss(logits, b.y);
+  at::Tensor p = at::softmax(teacher, 1);
+  return (p * (at::log_softmax(teacher, 1) - at::log_softmax(logits, 1))).sum(1).mean();
+}
+
+Status WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.close();
+  if (!f) return Status(StatusCode::kIoError, path + ": cannot write");
+  return Status::Ok();
+}
+
+std::string UnitJson(const BottleneckTrainOptions& o, const BottleneckTrainReport& r,
+                     const BottleneckModel& m) {
+  std::ostringstream j;
+  j << "{\n";
+  j << "  \"format\": \"ftcodec-unit\",\n  \"version\": " << kUnitVersion << ",\n";
+  j << "  \"hash\": \"" << r.unit.hash << "\",\n";
+  j << "  \"split_shape\": " << JsonShape(m.split) << ",\n";
+  j << "  \"code_shape\": " << JsonShape(m.code) << ",\n";
+  j << "  \"reduce\": \"" << kReduceFile << "\",\n  \"restore\": \"" << kRestoreFile << "\",\n";
+  j << "  \"tail\": " << (o.finetune_tail ? std::string("\"") + kTailFile + "\"" : "null") << ",\n";
+  j << "  \"inner\": \"" << m.inner << "\",\n";
+  j << "  \"bits\": " << m.bits << ",\n  \"quality\": " << m.quality << ",\n";
+  j << "  \"training\": {\n";
+  j << "    \"head\": " << cli::JsonString(o.head_path) << ",\n";
+  j << "    \"tail\": " << cli::JsonString(o.tail_path) << ",\n";
+  j << "    \"channels\": " << o.channels << ", \"stride\": " << o.stride << ",\n";
+  j << "    \"epochs\": " << o.epochs << ", \"steps\": " << r.steps
+    << ", \"batch_size\": " << o.batch_size << ",\n";
+  j << "    \"learning_rate\": " << FormatDouble(o.learning_rate)
+    << ", \"rate_weight\": " << FormatDouble(o.rate_weight) << ",\n";
+  j << "    \"finetune_tail\": " << (o.finetune_tail ? "true" : "false") << ", \"seed\": " << o.seed
+    << ",\n";
+  j << "    \"train_samples\": " << r.train_samples << ", \"seconds\": " << FormatDouble(r.seconds, 4)
+    << "\n  },\n";
+  j << "  \"validation\": {\n";
+  j << "    \"samples\": " << r.validation_samples << ",\n";
+  j << "    \"accuracy_original\": " << FormatDouble(r.accuracy_original) << ",\n";
+  j << "    \"accuracy_unit\": " << FormatDouble(r.accuracy_unit) << ",\n";
+  j << "    \"agreement\": " << FormatDouble(r.agreement) << ",\n";
+  j << "    \"bytes_per_sample\": " << FormatDouble(r.bytes_per_sample) << ",\n";
+  j << "    \"model_bits_per_element\": " << FormatDouble(r.model_bits_per_element) << "\n  },\n";
+  j << "  \"command\": " << cli::JsonString(o.command) << "\n";
+  j << "}\n";
+  return j.str();
+}
+
+at::Tensor Logits(torch::jit::Module& m, const at::Tensor& x) {
+  return m.forward({x}).toTensor();
+}
+
+}  // namespace
+
+Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
+                                              const std::vector<int>& labels,
+                                              const BottleneckTrainOptions& o,
+                                              const BottleneckProgressFn& progress) {
+  namespace fs = std::filesystem;
+  FTC_RETURN_IF_ERROR(CheckOptions(o));
+  FTC_RETURN_IF_ERROR(inputs.Validate());
+  const int64_t n = inputs.shape[0];
+  if (!labels.empty() && static_cast<int64_t>(labels.size()) != n) {
+    return FTC_INVALID("%zu labels for %lld samples", labels.size(), static_cast<long long>(n));
+  }
+  const int64_t val = o.validation > 0 ? o.validation : std::min<int64_t>(5000, n / 10);
+  const int64_t train_n = n - val;
+  if (val < 1 || train_n < 2) {
+    return FTC_INVALID("%lld samples: too few to train (and hold out %lld for validation)",
+                       static_cast<long long>(n), static_cast<long long>(val));
+  }
+  std::error_code ec;
+  if (fs::exists(o.out_dir, ec)) {
+    if (!o.overwrite) {
+      return FTC_INVALID("%s already exists (use --force to replace it)", o.out_dir.c_str());
+    }
+    // Replace only a unit folder (or an empty one), never an arbitrary directory.
+    const fs::path d(o.out_dir);
+    if (!fs::is_directory(d, ec) ||
+        !(fs::is_empty(d, ec) || fs::exists(d / kUnitJsonFile, ec) || fs::exists(d / kReduceFile, ec))) {
+      return FTC_INVALID("%s exists and is not a learned unit folder: not replacing it",
+                         o.out_dir.c_str());
+    }
+  }
+  SetTorchThreads(o.threads);
+  torch::manual_seed(o.seed);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+
+  FTC_ASSIGN_OR_RETURN(torch::jit::Module head, LoadModule(o.head_path));
+  FTC_ASSIGN_OR_RETURN(torch::jit::Module tail, LoadModule(o.tail_path));
+  FTC_ASSIGN_OR_RETURN(torch::jit::Module teacher, LoadModule(o.tail_path));
+  FTC_ASSIGN_OR_RETURN(at::Tensor all_x, CopyToTorch(inputs));
+
+  BottleneckTrainReport report;
+  report.train_samples = train_n;
+  report.validation_samples = val;
+  BottleneckModel model;
+  try {
+    all_x = all_x.to(at::kFloat);
+    at::Tensor all_y;
+    if (!labels.empty()) {
+      all_y = torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()), torch::kInt64);
+    }
+    // The split's shape, from the head on the first samples.
+    SampleShape split;
+    {
+      torch::NoGradGuard ng;
+      at::Tensor f = head.forward({all_x.slice(0, 0, 2)}).toTensor();
+      if (f.dim() != 4) {
+        return FTC_INVALID("%s gives %s features; a learned bottleneck needs N×C×H×W",
+                           o.head_path.c_str(), ShapeOf(f).c_str());
+      }
+      split = {f.size(1), f.size(2), f.size(3)};
+    }
+    FTC_ASSIGN_OR_RETURN(model, BottleneckModel::Create(split, o.channels, o.stride, o.inner,
+                                                        o.bits, o.quality));
+    for (const at::Tensor& p : tail.parameters()) p.requires_grad_(o.finetune_tail);
+    for (const at::Tensor& p : teacher.parameters()) p.requires_grad_(false);
+    for (const at::Tensor& p : head.parameters()) p.requires_grad_(false);
+
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    std::vector<at::Tensor> unit_params = model.UnitParameters();
+    for (const at::Tensor& p : model.EntropyParameters()) unit_params.push_back(p);
+    groups.emplace_back(unit_params, std::make_unique<torch::optim::AdamOptions>(o.learning_rate));
+    const double tail_lr_scale = 0.1;
+    std::vector<at::Tensor> tp;
+    if (o.finetune_tail) {
+      for (const at::Tensor& p : tail.parameters()) tp.push_back(p);
+    }
+    if (!tp.empty()) {
+      groups.emplace_back(tp, std::make_unique<torch::optim::AdamOptions>(o.learning_rate *
+                                                                          tail_lr_scale));
+    }
+    torch::optim::Adam adam(groups, torch::optim::AdamOptions(o.learning_rate));
+
+    const int64_t bs = std::min<int64_t>(o.batch_size, train_n);
+    const int64_t per_epoch = train_n / bs;  // whole batches (BatchNorm needs > 1 sample)
+    int64_t total = per_epoch * o.epochs;
+    if (o.max_steps > 0) total = std::min(total, o.max_steps);
+    std::mt19937_64 rng(o.seed);
+    std::vector<int64_t> order(static_cast<size_t>(train_n));
+    BottleneckTrainProgress pr;
+    pr.epochs = static_cast<int>((total + per_epoch - 1) / per_epoch);
+    pr.steps = total;
+    const double decay = 0.98;  // moving averages for the progress report
+    double weight = 0;
+    int64_t step = 0;
+    model.Train(true);
+    for (int epoch = 1; step < total; ++epoch) {
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), rng);
+      at::Tensor perm = torch::tensor(order, torch::kInt64);
+      for (int64_t b = 0; b < per_epoch && step < total; ++b, ++step) {
+        at::Tensor idx = perm.slice(0, b * bs, (b + 1) * bs);
+        Batch batch{all_x.index_select(0, idx), all_y.defined() ? all_y.index_select(0, idx)
+                                                                : at::Tensor()};
+        at::Tensor f, t_logits;
+        {
+          torch::NoGradGuard ng;
+          f = head.forward({batch.x}).toTensor().to(at::kFloat);
+          if (!batch.y.defined()) t_logits = Logits(teacher, f);
+        }
+        at::Tensor z = model.Reduce(f);
+        FTC_ASSIGN_OR_RETURN(at::Tensor zq, model.QuantizeSte(z));
+        at::Tensor logits = Logits(tail, model.Restore(zq));
+        at::Tensor task = TaskLoss(logits, batch, t_logits);
+        at::Tensor rate = model.RateBits(zq).mean();
+        // The entropy model learns from the code as it is (detached); the units pay for bits
+        // only with rate_weight > 0.
+        at::Tensor em_fit = model.RateBits(zq.detach()).mean();
+        at::Tensor loss = task + o.rate_weight * rate + em_fit;
+        const double lr = 0.5 * o.learning_rate *
+                          (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total)));
+        for (size_t g = 0; g < adam.param_groups().size(); ++g) {
+          static_cast<torch::optim::AdamOptions&>(adam.param_groups()[g].options())
+              .lr(g == 0 ? lr : lr * tail_lr_scale);
+        }
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+
+        const double acc =
+            batch.y.defined()
+                ? logits.argmax(1).eq(batch.y).to(at::kFloat).mean().item<double>()
+                : logits.argmax(1).eq(t_logits.argmax(1)).to(at::kFloat).mean().item<double>();
+        weight = decay * weight + (1 - decay);
+        auto avg = [&](double old, double now) {
+          return old + (1 - decay) * (now - old) / weight;
+        };
+        // Bias-corrected exponential moving averages.
+        pr.loss = avg(pr.loss, (task + o.rate_weight * rate).item<double>());
+        pr.task_loss = avg(pr.task_loss, task.item<double>());
+        pr.bits_per_element = avg(pr.bits_per_element, rate.item<double>());
+        pr.accuracy = avg(pr.accuracy, acc);
+        pr.epoch = epoch;
+        pr.step = step + 1;
+        pr.seconds = elapsed();
+        if (!std::isfinite(pr.loss)) {
+          return FTC_INVALID("training diverged at step %lld (loss is not finite); try a smaller "
+                             "--lr", static_cast<long long>(step + 1));
+        }
+        if (progress) progress(pr);
+      }
+    }
+    report.steps = step;
+    report.model_bits_per_element = pr.bits_per_element;
+    model.Train(false);
+    tail.eval();
+  } catch (const std::exception& e) {
+    return FTC_INTERNAL("training failed: %s", Summarize(e).c_str());
+  }
+
+  // Write the folder next to its destination, then move it into place.
+  const fs::path out(o.out_dir);
+  const fs::path tmp = out.parent_path() / (out.filename().string() + ".tmp-ftcodec");
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directories(tmp, ec) || ec) {
+    return Status(StatusCode::kIoError, tmp.string() + ": cannot create (" + ec.message() + ")");
+  }
+  auto fail = [&](const Status& s) {
+    fs::remove_all(tmp, ec);
+    return s;
+  };
+  try {
+    model.reduce.save((tmp / kReduceFile).string());
+    model.restore.save((tmp / kRestoreFile).string());
+    if (o.finetune_tail) tail.save((tmp / kTailFile).string());
+  } catch (const std::exception& e) {
+    return fail(Status(StatusCode::kIoError, "saving the units: " + Summarize(e)));
+  }
+  if (fs::exists(out, ec)) fs::remove_all(out, ec);
+  fs::rename(tmp, out, ec);
+  if (ec) return fail(Status(StatusCode::kIoError, out.string() + ": cannot create (" + ec.message() + ")"));
+
+  // Validation through the real codec: head -> encode -> decode -> tail.
+  Result<LearnedUnitInfo> info = ProbeLearnedUnit(o.out_dir);
+  if (!info.ok()) return info.status().WithContext("reloading the trained unit");
+  report.unit = *info;
+  try {
+    c10::InferenceMode im;
+    EncoderOptions eo;
+    eo.codec = "learned";
+    eo.unit = o.out_dir;
+    DecoderOptions dopt;
+    dopt.unit = o.out_dir;
+    int64_t correct_orig = 0, correct_unit = 0, agree = 0, bytes = 0;
+    const int64_t vb = 256;
+    for (int64_t s = train_n; s < n; s += vb) {
+      const int64_t e = std::min(n, s + vb);
+      at::Tensor x = all_x.slice(0, s, e);
+      at::Tensor f = head.forward({x}).toTensor().to(at::kFloat).contiguous();
+      at::Tensor orig = Logits(teacher, f).argmax(1);
+      FTC_ASSIGN_OR_RETURN(TensorView fv, ViewOf(f));
+      FTC_ASSIGN_OR_RETURN(Bytes code, encode(fv, eo));
+      bytes += static_cast<int64_t>(code.size());
+      FTC_ASSIGN_OR_RETURN(Tensor back, decode(code, dopt));
+      at::Tensor pred = Logits(tail, ToTorch(std::move(back))).argmax(1);
+      agree += pred.eq(orig).sum().item<int64_t>();
+      if (!labels.empty()) {
+        std::vector<int64_t> yl(labels.begin() + s, labels.begin() + e);
+        at::Tensor y = torch::tensor(yl, torch::kInt64);
+        correct_orig += orig.eq(y).sum().item<int64_t>();
+        correct_unit += pred.eq(y).sum().item<int64_t>();
+      }
+    }
+    const double v = static_cast<double>(val);
+    report.agreement = static_cast<double>(agree) / v;
+    report.accuracy_original = labels.empty() ? 1.0 : static_cast<double>(correct_orig) / v;
+    report.accuracy_unit = labels.empty() ? report.agreement : static_cast<double>(correct_unit) / v;
+    report.bytes_per_sample = static_cast<double>(bytes) / v;
+  } catch (const std::exception& e) {
+    return FTC_INTERNAL("validating the unit: %s", Summarize(e).c_str());
+  }
+  report.seconds = elapsed();
+  FTC_RETURN_IF_ERROR(WriteTextFile((out / kUnitJsonFile).string(), UnitJson(o, report, model)));
+  return report;
+}
+
+}  // namespace ftc

@@ -1,0 +1,364 @@
+// Codec `learned` on libtorch: the straight-through path of training, unit folders, the codec's
+// round trip and unit check, and `ftcodec train-bottleneck` / enc / dec end to end on a head/tail
+// pair made here and on the reference model.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "codec/torch/bottleneck_model.h"
+#include "ftcodec/ftcodec.h"
+#include "ftcodec/npy.h"
+#include "ftcodec/torch.h"
+#include "tests/test_util.h"
+
+namespace ftc {
+namespace {
+
+// 1×8×8 inputs -> 6×4×4 features (channel k: the 2×-subsampled input, scaled by k).
+constexpr const char* kTinyHead = R"(
+def forward(self, x):
+    y = x[:, :, ::2, ::2]
+    return torch.cat([y * (0.5 + 0.25 * float(k)) + 0.1 * float(k) for k in range(6)], 1)
+)";
+// Logits: per-channel means.
+constexpr const char* kTinyTail = R"(
+def forward(self, f):
+    return f.mean(dim=[2, 3])
+)";
+
+std::string SaveModule(const std::string& path, const std::string& source) {
+  torch::jit::Module m("m");
+  m.define(source);
+  m.save(path);
+  return path;
+}
+
+struct CliRun {
+  int code = -1;
+  std::string out;  // stdout + stderr
+};
+
+// Runs the CLI in `dir` (relative paths in `args` are relative to it).
+CliRun RunCli(const std::string& dir, const std::string& args) {
+  const std::string log = dir + "/cli.log";
+  const std::string cmd = "cd '" + dir + "' && '" + FTC_CLI_PATH + "' " + args + " >'" + log + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  CliRun r;
+  r.code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  std::ifstream f(log);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  r.out = ss.str();
+  return r;
+}
+
+// N random 1×8×8 inputs in [0,1) (fixed seed).
+Tensor TinyInputs(int n, uint32_t seed) {
+  Tensor t = Tensor::Create(DType::kF32, {n, 1, 8, 8}).value();
+  uint32_t s = seed;
+  float* p = t.data_as<float>();
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    s = s * 1664525u + 1013904223u;
+    p[i] = static_cast<float>(s >> 8) / static_cast<float>(1 << 24);
+  }
+  return t;
+}
+
+class LearnedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::MakeTempDir();
+    head_ = SaveModule(dir_ + "/head.pt", kTinyHead);
+    tail_ = SaveModule(dir_ + "/tail.pt", kTinyTail);
+    inputs_ = TinyInputs(96, 7);
+    // Labels: what the model itself predicts for most samples, noise for some.
+    Result<SplitModel> m = SplitModel::Load(head_, tail_);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    Tensor f = m->Head(inputs_.view()).value();
+    labels_ = m->Classify(f.view()).value();
+    for (size_t i = 0; i < labels_.size(); i += 7) labels_[i] = static_cast<int>(i % 6);
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+  BottleneckTrainOptions Options(const std::string& out) const {
+    BottleneckTrainOptions o;
+    o.head_path = head_;
+    o.tail_path = tail_;
+    o.out_dir = out;
+    o.channels = 2;
+    o.stride = 2;
+    o.bits = 3;
+    o.max_steps = 6;
+    o.batch_size = 16;
+    o.validation = 16;
+    o.threads = 1;
+    return o;
+  }
+  Tensor Features(int n) const {
+    SplitModel m = SplitModel::Load(head_, tail_).value();
+    Tensor x = TinyInputs(n, 99);
+    return m.Head(x.view()).value();
+  }
+
+  std::string dir_, head_, tail_;
+  Tensor inputs_;
+  std::vector<int> labels_;
+};
+
+TEST_F(LearnedTest, StraightThroughGivesTheReductionUnitGradients) {
+  for (const char* inner : {"ans", "jpeg"}) {
+    SCOPED_TRACE(inner);
+    const std::vector<std::string> built = AvailableCodecs();
+    if (std::find(built.begin(), built.end(), inner) == built.end()) continue;
+    torch::manual_seed(3);
+    Result<BottleneckModel> m = BottleneckModel::Create({6, 4, 4}, 2, 2, inner, 2, 30);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    m->Train(true);
+    at::Tensor f = torch::randn({8, 6, 4, 4});
+    at::Tensor z = m->Reduce(f);
+    Result<at::Tensor> zq = m->QuantizeSte(z);
+    ASSERT_TRUE(zq.ok()) << zq.status().ToString();
+    // The forward value is the codec's output, not z.
+    Result<at::Tensor> coded = m->CodecForward(z);
+    ASSERT_TRUE(coded.ok());
+    EXPECT_TRUE(at::equal(zq->detach(), *coded));
+    EXPECT_FALSE(at::allclose(zq->detach(), z.detach()));
+    at::Tensor loss = (m->Restore(*zq) - f).pow(2).mean() + 0.1 * m->RateBits(*zq).mean();
+    loss.backward();
+    int params = 0;
+    for (const at::Tensor& p : m->reduce.parameters()) {
+      ASSERT_TRUE(p.grad().defined());
+      EXPECT_GT(p.grad().abs().sum().item<double>(), 0.0);
+      ++params;
+    }
+    EXPECT_EQ(params, 4);  // conv weight and bias, BatchNorm weight and bias
+    for (const at::Tensor& p : m->EntropyParameters()) {
+      ASSERT_TRUE(p.grad().defined());
+      EXPECT_GT(p.grad().abs().sum().item<double>(), 0.0);
+    }
+  }
+}
+
+TEST_F(LearnedTest, TrainingQuantizerIsTheAnsQuantizer) {
+  torch::manual_seed(5);
+  Result<BottleneckModel> m = BottleneckModel::Create({6, 4, 4}, 3, 1, "ans", 3, 50);
+  ASSERT_TRUE(m.ok());
+  at::Tensor z = torch::rand({4, 3, 4, 4});
+  at::Tensor q = m->CodecForward(z).value();
+  TensorView zv = ViewOf(z).value();
+  Bytes code = encode(zv, m->InnerOptions()).value();
+  at::Tensor back = ToTorch(decode(code).value());
+  // Same levels; the values agree to f32 rounding (level·(1/7) vs level/7).
+  EXPECT_TRUE(at::equal(at::round(q * 7), at::round(back * 7)));
+  EXPECT_LT((q - back).abs().max().item<double>(), 1e-6);
+}
+
+TEST_F(LearnedTest, TrainsAndRoundTripsDeterministically) {
+  const std::string unit = dir_ + "/unit";
+  Result<BottleneckTrainReport> r = TrainBottleneck(inputs_.view(), labels_, Options(unit));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->steps, 6);  // 80 training samples / 16: 5 steps per epoch, 2 epochs, capped at 6
+  EXPECT_EQ(r->unit.split_shape, (Shape{6, 4, 4}));
+  EXPECT_EQ(r->unit.code_shape, (Shape{2, 2, 2}));
+  EXPECT_EQ(r->unit.hash.size(), 32u);
+  EXPECT_GT(r->bytes_per_sample, 0.0);
+  EXPECT_TRUE(test::ReadFileBytes(unit + "/unit.json").size() > 100);
+
+  Tensor f = Features(5);
+  EncoderOptions eo;
+  eo.codec = "learned";
+  eo.unit = unit;
+  Bytes a = encode(f.view(), eo).value();
+  Bytes b = encode(f.view(), eo).value();
+  EXPECT_EQ(a, b);
+  DecoderOptions d;
+  d.unit = unit;
+  Tensor x = decode(a, d).value();
+  Tensor y = decode(a, d).value();
+  EXPECT_EQ(x.shape(), f.shape());  // the original split shape: the tail runs unchanged
+  ASSERT_EQ(x.size_bytes(), y.size_bytes());
+  EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size_bytes()), 0);
+
+  // ans at other bits, and jpeg, on the same unit.
+  eo.inner = "ans";
+  eo.bits = 6;
+  Bytes c = encode(f.view(), eo).value();
+  EXPECT_GT(c.size(), a.size());
+  EXPECT_TRUE(decode(c, d).ok());
+  const std::vector<std::string> built = AvailableCodecs();
+  if (std::find(built.begin(), built.end(), "jpeg") != built.end()) {
+    eo.inner = "jpeg";
+    eo.quality = 80;
+    Result<Bytes> j = encode(f.view(), eo);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    Result<Tensor> jd = decode(*j, d);
+    ASSERT_TRUE(jd.ok()) << jd.status().ToString();
+    EXPECT_EQ(jd->shape(), f.shape());
+  }
+}
+
+TEST_F(LearnedTest, RejectsAStreamOfAnotherUnit) {
+  const std::string u1 = dir_ + "/u1", u2 = dir_ + "/u2";
+  BottleneckTrainOptions o = Options(u1);
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, o).ok());
+  o.out_dir = u2;
+  o.seed = 2;
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, o).ok());
+  const std::string h1 = ProbeLearnedUnit(u1).value().hash;
+  const std::string h2 = ProbeLearnedUnit(u2).value().hash;
+  ASSERT_NE(h1, h2);
+
+  Tensor f = Features(2);
+  EncoderOptions eo;
+  eo.codec = "learned";
+  eo.unit = u1;
+  Bytes code = encode(f.view(), eo).value();
+  DecoderOptions d;
+  d.unit = u2;
+  Result<Tensor> t = decode(code, d);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(t.status().message().find("unit mismatch"), std::string::npos) << t.status().message();
+  EXPECT_NE(t.status().message().find(h1), std::string::npos);
+  EXPECT_NE(t.status().message().find(h2), std::string::npos);
+
+  // A unit folder whose restore.pt was swapped is a different unit too.
+  const std::string u3 = dir_ + "/u3";
+  ASSERT_EQ(std::system(("cp -r '" + u1 + "' '" + u3 + "' && cp '" + u2 + "/restore.pt' '" + u3 +
+                         "/restore.pt'")
+                            .c_str()),
+            0);
+  d.unit = u3;
+  t = decode(code, d);
+  EXPECT_EQ(t.status().code(), StatusCode::kUnsupported);
+}
+
+TEST_F(LearnedTest, RejectsBrokenUnitFolders) {
+  const std::string u = dir_ + "/u";
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, Options(u)).ok());
+  ASSERT_TRUE(ProbeLearnedUnit(u).ok());
+
+  const std::string missing = dir_ + "/missing";
+  ASSERT_EQ(std::system(("mkdir '" + missing + "' && cp '" + u + "/reduce.pt' '" + missing + "/'")
+                            .c_str()),
+            0);
+  Result<LearnedUnitInfo> p = ProbeLearnedUnit(missing);
+  EXPECT_EQ(p.status().code(), StatusCode::kIoError);
+  EXPECT_NE(p.status().message().find("restore.pt"), std::string::npos) << p.status().message();
+
+  const std::string garbage = dir_ + "/garbage";
+  ASSERT_EQ(std::system(("cp -r '" + u + "' '" + garbage + "'").c_str()), 0);
+  test::WriteFileBytes(garbage + "/reduce.pt", {'n', 'o', 't', ' ', 'a', ' ', 'z', 'i', 'p'});
+  EXPECT_EQ(ProbeLearnedUnit(garbage).status().code(), StatusCode::kCorruptData);
+
+  // A TorchScript module that is not a reduction unit (no attributes).
+  const std::string plain = dir_ + "/plain";
+  ASSERT_EQ(std::system(("cp -r '" + u + "' '" + plain + "'").c_str()), 0);
+  SaveModule(plain + "/reduce.pt", kTinyTail);
+  p = ProbeLearnedUnit(plain);
+  EXPECT_EQ(p.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(p.status().message().find("not an ftcodec unit"), std::string::npos)
+      << p.status().message();
+
+  // Features of the wrong shape for the unit.
+  EncoderOptions eo;
+  eo.codec = "learned";
+  eo.unit = u;
+  Tensor wrong = Tensor::Create(DType::kF32, {1, 6, 8, 8}).value();
+  Result<Bytes> e = encode(wrong.view(), eo);
+  EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(LearnedTest, RefusesToReplaceAFolderThatIsNotAUnit) {
+  const std::string other = dir_ + "/other";
+  ASSERT_EQ(std::system(("mkdir '" + other + "' && touch '" + other + "/precious'").c_str()), 0);
+  BottleneckTrainOptions o = Options(other);
+  o.overwrite = true;
+  Result<BottleneckTrainReport> r = TrainBottleneck(inputs_.view(), labels_, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not a learned unit folder"), std::string::npos);
+  EXPECT_EQ(test::ReadFileBytes(other + "/precious").size(), 0u);
+  o.overwrite = false;
+  r = TrainBottleneck(inputs_.view(), labels_, Options(dir_ + "/head.pt"));
+  EXPECT_NE(r.status().message().find("already exists"), std::string::npos);
+}
+
+TEST_F(LearnedTest, CliTrainsEncodesAndDecodesOnAnotherModel) {
+  // Data as .npy, without labels: the unit learns to reproduce the model's predictions.
+  test::WriteFileBytes(dir_ + "/inputs.npy", WriteNpy(inputs_.view()).value());
+  CliRun r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --channels 3 "
+                          "--bits 2 --steps 4 --batch-size 16 --validation 16 --threads 1 "
+                          "--out unit --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("no labels: distilling"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"bytes_per_sample\""), std::string::npos) << r.out;
+  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --steps 4 "
+                   "--out unit");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("already exists"), std::string::npos) << r.out;
+
+  Tensor f = Features(3);
+  test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(f.view()).value());
+  r = RunCli(dir_, "enc f.npy f.ftc --codec learned --unit unit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = RunCli(dir_, "enc f.npy g.ftc --codec learned --unit unit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(test::ReadFileBytes(dir_ + "/f.ftc"), test::ReadFileBytes(dir_ + "/g.ftc"));
+  r = RunCli(dir_, "dec f.ftc back.npy --unit unit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  NpyArray back = ReadNpy(test::ReadFileBytes(dir_ + "/back.npy").data(),
+                          test::ReadFileBytes(dir_ + "/back.npy").size())
+                      .value();
+  EXPECT_EQ(back.tensor.shape(), f.shape());
+  r = RunCli(dir_, "info f.ftc");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("learned"), std::string::npos) << r.out;
+
+  // Without the unit: a usage error. With another unit: bad input (exit 2), nothing written.
+  r = RunCli(dir_, "dec f.ftc none.npy");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("--unit"), std::string::npos) << r.out;
+  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --channels 3 "
+                   "--bits 2 --steps 4 --batch-size 16 --validation 16 --seed 9 --out unit2 --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = RunCli(dir_, "dec f.ftc other.npy --unit unit2");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("unit mismatch"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/other.npy").good());
+}
+
+TEST_F(LearnedTest, CliTrainsOnTheReferenceModel) {
+  const std::string data = "/usr/share/datasets/fashion-mnist";
+  if (!std::ifstream(data + "/train-images-idx3-ubyte.gz").good()) {
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  CliRun r = RunCli(dir_, "train-bottleneck --model fmnist_resnet:s1 --channels 4 --stride 2 "
+                          "--limit 400 --validation 64 --steps 3 --batch-size 32 --out unit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("validation (64 samples"), std::string::npos) << r.out;
+  Result<LearnedUnitInfo> info = ProbeLearnedUnit(dir_ + "/unit");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->split_shape, (Shape{64, 14, 14}));
+  EXPECT_EQ(info->code_shape, (Shape{4, 7, 7}));
+  const std::string features = test::SourcePath("data/features/fmnist_s1_relu.npy");
+  r = RunCli(dir_, "enc '" + features + "' f.ftc --codec learned --unit unit --inner ans --bits 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = RunCli(dir_, "dec f.ftc back.npy --unit unit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::vector<uint8_t> in = test::ReadFileBytes(features);
+  const std::vector<uint8_t> out = test::ReadFileBytes(dir_ + "/back.npy");
+  EXPECT_EQ(ReadNpy(in.data(), in.size()).value().tensor.shape(),
+            ReadNpy(out.data(), out.size()).value().tensor.shape());
+}
+
+}  // namespace
+}  // namespace ftc

@@ -1,0 +1,256 @@
+// `ftcodec train-bottleneck`: trains a learned bottleneck unit (codec `learned`) for a split
+// model through the inner codec, and writes the unit folder (docs/learned.md). Built in when
+// libtorch is; otherwise the command exists only to say so.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ftcodec/ftcodec.h"
+#include "tools/commands.h"
+#ifdef FTC_HAVE_TORCH
+#include "ftcodec/torch.h"
+#include "tools/bench/bench_runner.h"
+#include "tools/bench/fmnist_idx.h"
+#endif
+
+namespace ftc::cli {
+namespace {
+
+#ifdef FTC_HAVE_TORCH
+struct TrainArgs {
+  BottleneckTrainOptions o;
+  std::string model, data = "/usr/share/datasets/fashion-mnist";
+  int64_t limit = 0;
+  bool json = false, quiet = false;
+};
+
+struct TrainData {
+  Tensor inputs;
+  std::vector<int> labels;
+  std::string description;
+};
+
+// --data DIR: inputs.npy (+ labels.npy) if DIR has them, otherwise (Fashion-)MNIST IDX files
+// (the train split).
+Result<TrainData> LoadTrainData(const std::string& dir, int64_t limit) {
+  namespace fs = std::filesystem;
+  TrainData d;
+  const fs::path inputs = fs::path(dir) / "inputs.npy";
+  std::error_code ec;
+  if (fs::exists(inputs, ec)) {
+    Result<NpyArray> x = bench::ReadNpyFile(inputs.string());
+    if (!x.ok()) return x.status();
+    if (x->tensor.rank() < 2) {
+      return Status(StatusCode::kInvalidArgument,
+                    inputs.string() + ": inputs must have the batch first (N×...), got " +
+                        ShapeToString(x->tensor.shape()));
+    }
+    int64_t n = x->tensor.shape()[0];
+    const fs::path labels = fs::path(dir) / "labels.npy";
+    if (fs::exists(labels, ec)) {
+      Result<NpyArray> l = bench::ReadNpyFile(labels.string());
+      if (!l.ok()) return l.status();
+      Result<std::vector<int>> v = bench::ParseLabels(l->tensor, n, labels.string());
+      if (!v.ok()) return v.status();
+      d.labels = std::move(*v);
+    }
+    d.inputs = std::move(x->tensor);
+    if (limit > 0 && limit < n) {
+      Shape shape = d.inputs.shape();
+      const int64_t per = d.inputs.num_elements() / n;
+      Result<Tensor> cut = Tensor::Create(d.inputs.dtype(), {limit, per});
+      if (!cut.ok()) return cut.status();
+      std::memcpy(cut->data(), d.inputs.data(), cut->size_bytes());
+      shape[0] = limit;
+      if (Status s = cut->Reshape(shape); !s.ok()) return s;
+      d.inputs = std::move(*cut);
+      if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit));
+      n = limit;
+    }
+    d.description = inputs.string() + " (" + std::to_string(n) + " samples, " +
+                    (d.labels.empty() ? std::string("no labels: distilling from the model")
+                                      : "labels.npy") +
+                    ")";
+    return d;
+  }
+  Result<bench::LabeledImages> idx = bench::ReadIdxDataset(dir, "train", limit);
+  if (!idx.ok()) {
+    return idx.status().WithContext(
+        "--data " + dir + " has no inputs.npy, and reading it as IDX files failed");
+  }
+  d.inputs = std::move(idx->images);
+  d.labels = std::move(idx->labels);
+  d.description = idx->images_path + " (" + std::to_string(d.labels.size()) + " samples)";
+  return d;
+}
+
+std::string Duration(double s) {
+  char buf[32];
+  if (s >= 60) {
+    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0fs", s);
+  }
+  return buf;
+}
+
+// A progress bar on a terminal (redrawn at most 5 times a second), otherwise a line every 10%.
+class Progress {
+ public:
+  explicit Progress(bool quiet) : quiet_(quiet), tty_(isatty(2) != 0) {}
+  void Update(const BottleneckTrainProgress& p) {
+    if (quiet_) return;
+    const bool last = p.step == p.steps;
+    if (tty_) {
+      if (!last && p.seconds - last_draw_ < 0.2) return;
+      last_draw_ = p.seconds;
+    } else {
+      const int64_t tenth = p.steps * (printed_ + 1) / 10;
+      if (!last && p.step < tenth) return;
+      while (p.steps * (printed_ + 1) / 10 <= p.step && printed_ < 10) ++printed_;
+    }
+    const int width = 28;
+    const int fill = static_cast<int>(width * p.step / std::max<int64_t>(1, p.steps));
+    const double eta = p.step > 0 ? p.seconds * static_cast<double>(p.steps - p.step) /
+                                        static_cast<double>(p.step)
+                                  : 0;
+    std::fprintf(stderr,
+                 "%s[%s%s] epoch %d/%d step %lld/%lld  loss %.3f  acc %.1f%%  %.3f bits/el  %s "
+                 "(eta %s)%s",
+                 tty_ ? "\r" : "", std::string(static_cast<size_t>(fill), '#').c_str(),
+                 std::string(static_cast<size_t>(width - fill), '.').c_str(), p.epoch, p.epochs,
+                 static_cast<long long>(p.step), static_cast<long long>(p.steps), p.task_loss,
+                 100 * p.accuracy, p.bits_per_element, Duration(p.seconds).c_str(),
+                 Duration(eta).c_str(), tty_ ? (last ? "\n" : "\033[K") : "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool quiet_, tty_;
+  double last_draw_ = -1;
+  int printed_ = 0;
+};
+
+int RunTrain(TrainArgs& a, const std::string& command) {
+  const char* verb = "train-bottleneck";
+  BottleneckTrainOptions& o = a.o;
+  if (!a.model.empty()) {
+    if (!o.head_path.empty() || !o.tail_path.empty()) {
+      return Usage("give --model or --head/--tail, not both", verb);
+    }
+    Result<bench::ModelFiles> m = bench::FindBundledModel(a.model);
+    if (!m.ok()) return Fail(m.status(), verb);
+    o.head_path = m->head;
+    o.tail_path = m->tail;
+  }
+  if (o.head_path.empty() || o.tail_path.empty()) {
+    return Usage("a split model is needed: --head H.pt --tail T.pt, or --model NAME:SPLIT", verb);
+  }
+  o.command = command;
+  Result<TrainData> d = LoadTrainData(a.data, a.limit);
+  if (!d.ok()) return Fail(d.status(), verb);
+  if (!a.quiet) {
+    std::fprintf(stderr, "training a %s unit: %d channels, stride %d, %s %s %d on %s\n",
+                 o.finetune_tail ? "bottleneck + tail" : "bottleneck", o.channels, o.stride,
+                 o.inner.c_str(), o.inner == "ans" ? "bits" : "quality",
+                 o.inner == "ans" ? o.bits : o.quality, d->description.c_str());
+  }
+  Progress progress(a.quiet);
+  Result<BottleneckTrainReport> r =
+      TrainBottleneck(d->inputs.view(), d->labels, o,
+                      [&](const BottleneckTrainProgress& p) { progress.Update(p); });
+  if (!r.ok()) return Fail(r.status(), verb);
+  const double code_elems = static_cast<double>(r->unit.code_shape[0] * r->unit.code_shape[1] *
+                                                r->unit.code_shape[2]);
+  if (a.json) {
+    std::printf(
+        "{\"unit\": %s, \"hash\": \"%s\", \"steps\": %lld, \"seconds\": %.1f, "
+        "\"validation_samples\": %lld, \"accuracy_original\": %.6f, \"accuracy_unit\": %.6f, "
+        "\"agreement\": %.6f, \"bytes_per_sample\": %.3f}\n",
+        JsonString(o.out_dir).c_str(), r->unit.hash.c_str(), static_cast<long long>(r->steps),
+        r->seconds, static_cast<long long>(r->validation_samples), r->accuracy_original,
+        r->accuracy_unit, r->agreement, r->bytes_per_sample);
+  }
+  if (!a.quiet) {
+    std::fprintf(stderr,
+                 "wrote %s (unit %s): code %s, %lld steps in %s\n"
+                 "validation (%lld samples, through the codec): top-1 %.2f%% (unmodified model "
+                 "%.2f%%), %.1f bytes/sample (%.3f bits/element, the entropy model said %.3f)\n",
+                 o.out_dir.c_str(), r->unit.hash.c_str(),
+                 ShapeToString(r->unit.code_shape).c_str(), static_cast<long long>(r->steps),
+                 Duration(r->seconds).c_str(), static_cast<long long>(r->validation_samples),
+                 100 * r->accuracy_unit, 100 * r->accuracy_original, r->bytes_per_sample,
+                 8 * r->bytes_per_sample / code_elems, r->model_bits_per_element);
+  }
+  return 0;
+}
+#endif  // FTC_HAVE_TORCH
+
+}  // namespace
+
+Command AddTrainBottleneckCommand(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "train-bottleneck",
+      "Train a learned bottleneck unit (codec learned) for a split model (needs libtorch)");
+#ifdef FTC_HAVE_TORCH
+  auto a = std::make_shared<TrainArgs>();
+  BottleneckTrainOptions& o = a->o;
+  cmd->add_option("--head", o.head_path, "TorchScript head: input -> N×C×H×W features");
+  cmd->add_option("--tail", o.tail_path, "TorchScript tail: features -> N×K logits");
+  cmd->add_option("--model", a->model, "bundled model NAME:SPLIT instead, e.g. fmnist_resnet:s1");
+  cmd->add_option("--data", a->data,
+                  "training data: a folder with inputs.npy (N×..., the head's input) and "
+                  "optionally labels.npy (N class indices; without them the unit learns to "
+                  "reproduce the model's predictions), or with (Fashion-)MNIST IDX files")
+      ->capture_default_str();
+  cmd->add_option("--out", o.out_dir, "unit folder to write")->required();
+  cmd->add_flag("--force", o.overwrite, "replace an existing unit folder");
+  cmd->add_option("--channels", o.channels, "channels C' of the code")->capture_default_str();
+  cmd->add_option("--stride", o.stride, "1, or 2 to halve the code's height and width")
+      ->check(CLI::IsMember({1, 2}))
+      ->capture_default_str();
+  cmd->add_option("--inner", o.inner, "inner codec to train through: ans | jpeg")
+      ->check(CLI::IsMember({"ans", "jpeg"}))
+      ->capture_default_str();
+  cmd->add_option("--bits", o.bits, "ans: quantizer bits 1..8")->capture_default_str();
+  cmd->add_option("--quality", o.quality, "jpeg: quality 1..100")->capture_default_str();
+  cmd->add_option("--epochs", o.epochs, "passes over the training samples")->capture_default_str();
+  cmd->add_option("--steps", o.max_steps, "stop after this many steps (0 = the epochs decide)")
+      ->capture_default_str();
+  cmd->add_option("--batch-size", o.batch_size, "samples per step")->capture_default_str();
+  cmd->add_option("--lr", o.learning_rate, "Adam learning rate (cosine-decayed)")
+      ->capture_default_str();
+  cmd->add_option("--rate-weight", o.rate_weight,
+                  "λ: loss = task + λ·(bits per code element under the learned entropy model)")
+      ->capture_default_str();
+  cmd->add_flag("--finetune-tail", o.finetune_tail,
+                "also train the tail; the unit folder then ships tail.pt, to be used instead");
+  cmd->add_option("--limit", a->limit, "use the first N samples of the data (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--validation", o.validation,
+                  "samples held out (the last ones) to measure the unit; 0 = min(5000, N/10)")
+      ->capture_default_str();
+  cmd->add_option("--seed", o.seed, "random seed")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "libtorch threads (0 = hardware concurrency)")
+      ->capture_default_str();
+  cmd->add_flag("--json", a->json, "print the result as JSON on stdout");
+  cmd->add_flag("--quiet", a->quiet, "no progress or summary on stderr");
+  return {cmd, [a]() { return RunTrain(*a, CommandLine()); }};
+#else
+  cmd->allow_extras();
+  cmd->set_help_flag();
+  return {cmd, []() {
+            return Fail(Status(StatusCode::kNotBuiltIn,
+                               "not built in: this ftcodec was built without libtorch "
+                               "(install libtorch-dev and rebuild with -DFTC_WITH_TORCH=ON)"),
+                        "train-bottleneck");
+          }};
+#endif
+}
+
+}  // namespace ftc::cli
