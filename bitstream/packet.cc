@@ -6,6 +6,7 @@
 #include "bitstream/byte_io.h"
 #include "bitstream/crc32c.h"
 #include "codec/core/status_macros.h"
+#include "codec/learned/learned_params.h"
 
 namespace ftc {
 
@@ -162,8 +163,11 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_s
     return FTC_CORRUPT("packet: invalid dtype %u", dtype);
   h.dtype = static_cast<DType>(dtype);
   if (rank < 1 || rank > kMaxRank) return FTC_CORRUPT("packet: invalid rank %u", rank);
-  if (h.codec_id > 1) {
+  if (h.codec_id > 1 && h.codec_id != learned::kCodecId) {
     return FTC_UNSUPPORTED("packet: codec id %u cannot be packetized", h.codec_id);
+  }
+  if (h.codec_id == learned::kCodecId && h.dtype == DType::kU8) {
+    return FTC_CORRUPT("packet: a learned packet of a u8 tensor (features are float)");
   }
   int64_t total = 1;
   for (int i = 0; i < rank; ++i) {
@@ -196,11 +200,45 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_s
   if (h.frame_index >= h.frame_count) {
     return FTC_CORRUPT("packet: frame index %u of %u", h.frame_index, h.frame_count);
   }
-  if (h.band_rows != 0 && h.band_rows >= static_cast<uint64_t>(p.sample.h)) {
-    return FTC_CORRUPT("packet: band rows %u must be 0 or below the height %lld", h.band_rows,
-                       static_cast<long long>(p.sample.h));
+  if (!h.interleaved() && !ReadU32Varint(&r, &h.first_band)) {
+    return FTC_CORRUPT("packet: truncated header");
   }
-  p.layout = BandLayout::Of(p.sample, h.band_rows);
+  if (!ReadU32Varint(&r, &h.band_count)) return FTC_CORRUPT("packet: truncated header");
+  uint64_t params_size;
+  const uint8_t* params;
+  if (!r.Varint(&params_size)) return FTC_CORRUPT("packet: truncated header");
+  if (params_size > kMaxPacketParamsSize) {
+    return FTC_CORRUPT("packet: codec parameters of %llu bytes",
+                       static_cast<unsigned long long>(params_size));
+  }
+  if (!r.Skip(static_cast<size_t>(params_size), &params)) {
+    return FTC_CORRUPT("packet: truncated codec parameters");
+  }
+  h.params.assign(params, params + params_size);
+  // The sample the bands cut: the sample, or a learned packet's code (docs/format.md,
+  // "Learned packets").
+  p.coded = p.sample;
+  if (h.codec_id == learned::kCodecId) {
+    Result<learned::LearnedParams> lp =
+        learned::ParseLearnedParams(h.params.data(), h.params.size());
+    if (!lp.ok()) return lp.status().WithContext("packet");
+    if (lp->inner_id != learned::kInnerAns) {
+      return FTC_CORRUPT("packet: a learned packet with inner codec %s (packets need ans)",
+                         learned::InnerCodecName(lp->inner_id));
+    }
+    if (lp->code.elements() > max_sample_elements) {
+      return FTC_LIMIT("packet: a code of %lld elements exceeds the limit of %lld",
+                       static_cast<long long>(lp->code.elements()),
+                       static_cast<long long>(max_sample_elements));
+    }
+    p.coded = lp->code;
+  }
+  if (h.band_rows != 0 && h.band_rows >= static_cast<uint64_t>(p.coded.h)) {
+    return FTC_CORRUPT("packet: band rows %u must be 0 or below the height %lld%s", h.band_rows,
+                       static_cast<long long>(p.coded.h),
+                       h.codec_id == learned::kCodecId ? " of the code" : "");
+  }
+  p.layout = BandLayout::Of(p.coded, h.band_rows);
   const uint32_t bands = p.layout.total;
   if (h.packet_count < 1 || h.packet_count > bands) {
     return FTC_CORRUPT("packet: packet count %u outside 1..%u (the bands)", h.packet_count, bands);
@@ -208,10 +246,6 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_s
   if (h.packet_index >= h.packet_count) {
     return FTC_CORRUPT("packet: packet index %u of %u", h.packet_index, h.packet_count);
   }
-  if (!h.interleaved() && !ReadU32Varint(&r, &h.first_band)) {
-    return FTC_CORRUPT("packet: truncated header");
-  }
-  if (!ReadU32Varint(&r, &h.band_count)) return FTC_CORRUPT("packet: truncated header");
   if (h.band_count < 1 || h.band_count > bands) {
     return FTC_CORRUPT("packet: band count %u outside 1..%u", h.band_count, bands);
   }
@@ -229,17 +263,6 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_s
     p.bands.resize(h.band_count);
     for (uint32_t i = 0; i < h.band_count; ++i) p.bands[i] = h.first_band + i;
   }
-  uint64_t params_size;
-  const uint8_t* params;
-  if (!r.Varint(&params_size)) return FTC_CORRUPT("packet: truncated header");
-  if (params_size > kMaxPacketParamsSize) {
-    return FTC_CORRUPT("packet: codec parameters of %llu bytes",
-                       static_cast<unsigned long long>(params_size));
-  }
-  if (!r.Skip(static_cast<size_t>(params_size), &params)) {
-    return FTC_CORRUPT("packet: truncated codec parameters");
-  }
-  h.params.assign(params, params + params_size);
   uint8_t count;
   if (!r.U8(&count)) return FTC_CORRUPT("packet: truncated section count");
   if (count < 1 || count > kMaxPacketSections) {

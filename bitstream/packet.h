@@ -65,8 +65,11 @@ std::vector<uint32_t> InterleavedBands(uint32_t k, uint32_t packet_count, uint32
 
 struct ParsedPacket {
   PacketHeader header;
-  SampleShape sample;
-  BandLayout layout;
+  SampleShape sample;  // the sample of header.shape (the original tensor)
+  // The sample the bands cut: `sample`, or for a learned packet its code C'×H'×W' (from the
+  // codec parameters, which ParsePacket checks: docs/format.md, "Learned packets").
+  SampleShape coded;
+  BandLayout layout;  // bands of `coded`
   std::vector<uint32_t> bands;       // the packet's bands, increasing
   std::vector<SectionRef> sections;  // point into the parsed bytes
 };
@@ -75,8 +78,8 @@ struct ParsedPacket {
 void WritePacket(const PacketHeader& header, const std::vector<Section>& sections,
                  std::vector<uint8_t>* out);
 
-// Parses and checks one whole packet (`size` is its length). Checks the sample against
-// `max_sample_elements`; section payloads are not interpreted.
+// Parses and checks one whole packet (`size` is its length). Checks the sample (and a learned
+// packet's code) against `max_sample_elements`; section payloads are not interpreted.
 Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_sample_elements);
 
 bool HasPacketMagic(const uint8_t* data, size_t size);

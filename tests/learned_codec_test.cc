@@ -1,7 +1,8 @@
-// Codec `learned` without libtorch: a fake unit loader (2×2 average pooling of the first C'
-// channels squashed into [0, 1]; restoration by the inverse squash and nearest upsampling) drives
-// the torch-free codec: round trips against a manual inner-codec round trip, determinism,
-// batches, inner jpeg, unit mismatch, option checks, corrupt parameters and sections, probe.
+// Codec `learned` without libtorch: a fake unit loader (tests/fake_learned_unit.h: 2×2 average
+// pooling of the first C' channels squashed into [0, 1]; restoration by the inverse squash and
+// nearest upsampling) drives the torch-free codec: round trips against a manual inner-codec
+// round trip, determinism, batches, inner jpeg, unit mismatch, option checks, corrupt parameters
+// and sections, probe. Packet mode: tests/learned_packet_test.cc.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,127 +19,17 @@
 #include "codec/learned/learned_unit.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
+#include "tests/fake_learned_unit.h"
 
 namespace ftc {
 namespace {
 
-// Features C×H×W = 8×8×6 -> code 4×4×3.
-constexpr int64_t kC = 8, kH = 8, kW = 6;
-
-float Squash(float v) { return v / (1.0f + std::fabs(v)) * 0.5f + 0.5f; }
-float Unsquash(float z) {
-  const float u = std::clamp(2.0f * (z - 0.5f), -0.999f, 0.999f);
-  return u / (1.0f - std::fabs(u));
-}
-
-uint64_t Fnv1a(const std::string& s, uint64_t seed) {
-  uint64_t h = 1469598103934665603ull ^ seed;
-  for (char ch : s) {
-    h ^= static_cast<uint8_t>(ch);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-class FakeUnit : public LearnedUnitHandle {
- public:
-  // The hash depends on the name up to a '+': "unitA+wide" is unit A's hash with other shapes.
-  FakeUnit(const std::string& name, SampleShape split, std::string inner, int bits, int quality)
-      : split_(split), inner_(std::move(inner)), bits_(bits), quality_(quality) {
-    const std::string base = name.substr(0, name.find('+'));
-    const uint64_t a = Fnv1a(base, 1), b = Fnv1a(base, 2);
-    for (int i = 0; i < 8; ++i) {
-      hash_[static_cast<size_t>(i)] = static_cast<uint8_t>(a >> (8 * i));
-      hash_[static_cast<size_t>(8 + i)] = static_cast<uint8_t>(b >> (8 * i));
-    }
-    code_ = {split.c / 2, split.h / 2, split.w / 2};
-  }
-  const UnitHash& hash() const override { return hash_; }
-  SampleShape split_shape() const override { return split_; }
-  SampleShape code_shape() const override { return code_; }
-  const std::string& inner() const override { return inner_; }
-  int bits() const override { return bits_; }
-  int quality() const override { return quality_; }
-
-  Status Reduce(const TensorView& sample, Tensor* code) const override {
-    if (sample.rank != 3 || sample.shape[0] != split_.c || sample.shape[1] != split_.h ||
-        sample.shape[2] != split_.w || sample.dtype == DType::kU8) {
-      return Status(StatusCode::kInvalidArgument, "fake unit: bad sample");
-    }
-    Result<Tensor> t = Tensor::Create(DType::kF32, {code_.c, code_.h, code_.w});
-    if (!t.ok()) return t.status();
-    float* out = t->data_as<float>();
-    for (int64_t c = 0; c < code_.c; ++c) {
-      for (int64_t y = 0; y < code_.h; ++y) {
-        for (int64_t x = 0; x < code_.w; ++x) {
-          float sum = 0;
-          for (int64_t dy = 0; dy < 2; ++dy) {
-            for (int64_t dx = 0; dx < 2; ++dx) {
-              sum += LoadAsFloat(sample, (c * split_.h + 2 * y + dy) * split_.w + 2 * x + dx);
-            }
-          }
-          out[(c * code_.h + y) * code_.w + x] = Squash(0.25f * sum);
-        }
-      }
-    }
-    *code = std::move(t).value();
-    return Status::Ok();
-  }
-
-  Status Restore(const TensorView& code, Tensor* features) const override {
-    if (code.rank != 3 || code.dtype != DType::kF32 || code.shape[0] != code_.c ||
-        code.shape[1] != code_.h || code.shape[2] != code_.w) {
-      return Status(StatusCode::kInvalidArgument, "fake unit: bad code");
-    }
-    Result<Tensor> t = Tensor::Create(DType::kF32, {split_.c, split_.h, split_.w});
-    if (!t.ok()) return t.status();
-    float* out = t->data_as<float>();
-    for (int64_t c = 0; c < split_.c; ++c) {
-      for (int64_t y = 0; y < split_.h; ++y) {
-        for (int64_t x = 0; x < split_.w; ++x) {
-          const int64_t i = ((c % code_.c) * code_.h + std::min(y / 2, code_.h - 1)) * code_.w +
-                            std::min(x / 2, code_.w - 1);
-          out[(c * split_.h + y) * split_.w + x] =
-              Unsquash(LoadAsFloat(code, i)) * (c < code_.c ? 1.0f : 0.5f);
-        }
-      }
-    }
-    *features = std::move(t).value();
-    return Status::Ok();
-  }
-
- private:
-  UnitHash hash_{};
-  SampleShape split_, code_;
-  std::string inner_;
-  int bits_, quality_;
-};
-
-// unitA, unitB: ans at 5 bits; unitJ: jpeg at quality 80; "+wide": features 8×8×10; anything
-// else is missing.
-Result<std::shared_ptr<const LearnedUnitHandle>> FakeLoader(const std::string& dir) {
-  static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<const LearnedUnitHandle>> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(dir);
-  if (it != cache.end()) return it->second;
-  const std::string base = dir.substr(0, dir.find('+'));
-  const bool wide = dir.find("+wide") != std::string::npos;
-  const SampleShape split{kC, kH, wide ? 10 : kW};
-  std::shared_ptr<const LearnedUnitHandle> unit;
-  if (base == "unitA" || base == "unitB") {
-    unit = std::make_shared<FakeUnit>(dir, split, "ans", 5, 90);
-  } else if (base == "unitJ") {
-    unit = std::make_shared<FakeUnit>(dir, split, "jpeg", 4, 80);
-  } else {
-    return Status(StatusCode::kIoError, dir + ": no such learned unit");
-  }
-  cache[dir] = unit;
-  return unit;
-}
+// Features C×H×W = 8×8×6 -> code 4×4×3 (tests/fake_learned_unit.h).
+constexpr int64_t kC = test::kFakeC, kH = test::kFakeH, kW = test::kFakeW;
+using test::FakeLoader;
 
 std::shared_ptr<const LearnedUnitHandle> Unit(const std::string& dir) {
-  return FakeLoader(dir).value();
+  return test::FakeUnitFor(dir);
 }
 
 class LearnedCodecTest : public ::testing::Test {
@@ -552,10 +442,6 @@ TEST_F(LearnedCodecTest, EncoderOptionChecks) {
                                       "got 8x4x6"),
             std::string::npos)
       << r.status().ToString();
-  // Packets: raw and ans only.
-  Result<std::vector<Bytes>> packets = encode_packets(t.view(), Learned("unitA"), PacketOptions());
-  EXPECT_EQ(packets.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(packets.status().message().find("cannot be packetized"), std::string::npos);
 }
 
 TEST_F(LearnedCodecTest, ProbeDescribesTheFrame) {

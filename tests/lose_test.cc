@@ -14,7 +14,9 @@
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
+#include "codec/learned/learned_unit.h"
 #include "ftcodec/packet.h"
+#include "tests/fake_learned_unit.h"
 #include "tests/test_util.h"
 
 namespace ftc {
@@ -269,6 +271,13 @@ TEST_F(PacketCliTest, ExitCodes) {
     r = Cli("enc " + Path("x.npy") + " " + Path("j.ftcp") + " --codec " + codec);
     EXPECT_EQ(r.code, 1) << r.err;
   }
+  // Learned packets code the code with ans: --inner jpeg is refused (or learned is not built).
+  r = Cli("enc " + Path("x.npy") + " " + Path("j.ftcp") +
+          " --codec learned --unit " + Path("u") + " --inner jpeg");
+  EXPECT_EQ(r.code, 1) << r.err;
+#ifdef FTC_CLI_HAS_TORCH
+  EXPECT_NE(r.err.find("needs --inner ans"), std::string::npos) << r.err;
+#endif
   if (IsKnownCodec("jpeg")) {
     bool built = false;
     for (const std::string& c : AvailableCodecs()) built = built || c == "jpeg";
@@ -313,6 +322,57 @@ TEST_F(PacketCliTest, ExitCodes) {
       3);
   EXPECT_EQ(Cli("lose " + Path("x.ftcp") + " " + Path("no/such/dir/o.ftcp") + " --rate 0.1").code,
             3);
+}
+
+// A learned packet stream (made here with the fake unit loader of the core tests): `info`
+// describes it and `lose` handles it without the codec; `dec` needs the codec and a unit.
+TEST_F(PacketCliTest, LearnedPacketStream) {
+  RegisterLearnedUnitLoader(&test::FakeLoader);
+  Tensor t = Tensor::Create(DType::kF32, {2, test::kFakeC, test::kFakeH, test::kFakeW}).value();
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    t.data_as<float>()[i] = std::sin(0.3f * static_cast<float>(i));
+  }
+  EncoderOptions o;
+  o.codec = "learned";
+  o.unit = "unitA";
+  PacketOptions po;
+  po.packet_size = 100;
+  const std::vector<Bytes> packets = encode_packets(t.view(), o, po).value();
+  ASSERT_GT(packets.size(), 2u);
+  test::WriteFileBytes(Path("l.ftcp"), WritePacketStream(packets).value());
+  const std::string hash = UnitHashHex(test::FakeUnitFor("unitA")->hash());
+  Run r = Cli("info " + Path("l.ftcp") + " >'" + Path("info.txt") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto text = [&](const std::string& name) {
+    const Bytes b = Read(name);
+    return std::string(b.begin(), b.end());
+  };
+  const std::string info = text("info.txt");
+  EXPECT_NE(info.find("codec learned"), std::string::npos) << info;
+  EXPECT_NE(info.find("learned: unit " + hash + ", inner ans, code 4x4x3"), std::string::npos)
+      << info;
+  r = Cli("info --json " + Path("l.ftcp") + " >'" + Path("info.json") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string json = text("info.json");
+  EXPECT_NE(json.find("\"unit\": \"" + hash +
+                      "\", \"inner\": \"ans\", \"code_shape\": [4, 4, 3]"),
+            std::string::npos)
+      << json;
+  std::string trace = "0 1";  // the second packet is lost
+  for (size_t i = 2; i < packets.size(); ++i) trace += " 0";
+  std::ofstream(Path("trace.txt")) << trace << "\n";
+  r = Cli("lose " + Path("l.ftcp") + " " + Path("l2.ftcp") + " --trace " + Path("trace.txt"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Read("l2.ftcp").size(), Read("l.ftcp").size() - 4 - packets[1].size());
+  // Decoding needs the learned codec (libtorch) and the unit: exit 1 either way.
+  r = Cli("dec " + Path("l2.ftcp") + " " + Path("o.npy"));
+  EXPECT_EQ(r.code, 1) << r.err;
+#ifdef FTC_CLI_HAS_TORCH
+  EXPECT_NE(r.err.find("--unit"), std::string::npos) << r.err;
+#else
+  EXPECT_NE(r.err.find("not built into this ftcodec"), std::string::npos) << r.err;
+#endif
+  EXPECT_FALSE(std::ifstream(Path("o.npy")).good());
 }
 
 }  // namespace

@@ -22,10 +22,11 @@ struct DecArgs {
 
 // A .ftcp file: every packet that arrived, lost elements concealed; a summary on stderr.
 Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, std::optional<DType> dtype,
-                                ConcealMethod method) {
+                                ConcealMethod method, const std::string& unit) {
   PacketStreamContents contents = ReadPacketStream(bytes.data(), bytes.size());
   PacketDecoderOptions o;
   o.dtype = dtype;
+  o.unit = unit;
   Decoder d(o);
   for (const Bytes& p : contents.packets) d.push(p).IgnoreError();
   Result<DecodedTensor> r = d.finish(method);
@@ -48,16 +49,18 @@ Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, std::optional
                  Thousands(s.corrupt).c_str(), Thousands(s.foreign).c_str(),
                  Thousands(s.inconsistent).c_str());
   }
+  // Codec learned: the mask and the counts are over the codes, not the features.
+  const bool code = r->mask.shape != r->tensor.shape();
   if (s.lost_elements > 0) {
     std::fprintf(stderr,
                  "ftcodec dec: warning: %s of %s packets lost%s (%u of %u samples entirely); "
-                 "%s of %s elements (%.2f%%) concealed by %s\n",
+                 "%s of %s %selements (%.2f%%) concealed by %s%s\n",
                  Thousands(s.packets_missing).c_str(), Thousands(s.packets_expected).c_str(),
                  s.frames_lost > 0 ? " in the samples that arrived" : "", s.frames_lost, s.frames,
                  Thousands(static_cast<uint64_t>(s.lost_elements)).c_str(),
-                 Thousands(static_cast<uint64_t>(s.elements)).c_str(),
+                 Thousands(static_cast<uint64_t>(s.elements)).c_str(), code ? "code " : "",
                  100.0 * static_cast<double>(s.lost_elements) / static_cast<double>(s.elements),
-                 ConcealMethodName(method));
+                 ConcealMethodName(method), code ? ", then restored by the unit" : "");
   } else {
     std::fprintf(stderr, "ftcodec dec: %s packets, none lost%s\n",
                  Thousands(s.accepted).c_str(),
@@ -85,12 +88,8 @@ int RunDec(const DecArgs& a) {
   Result<std::vector<uint8_t>> in = ReadInput(a.input);
   if (!in.ok()) return Fail(in.status(), verb);
   const bool packets = IsPacketStream(in->data(), in->size());
-  if (packets && !a.unit.empty()) {
-    return Usage("--unit applies to .ftc streams of codec learned, not to packet streams", verb);
-  }
-  Result<Tensor> t = packets
-                         ? DecodePacketFile(*in, o.dtype, *method)
-                         : decode(in->data(), in->size(), o);
+  Result<Tensor> t = packets ? DecodePacketFile(*in, o.dtype, *method, a.unit)
+                             : decode(in->data(), in->size(), o);
   if (!t.ok()) return Fail(t.status(), verb);
   if (t->dtype() == DType::kBF16) {
     std::fprintf(stderr, "ftcodec dec: note: NumPy has no bfloat16; writing float32 (exact)\n");
@@ -116,7 +115,8 @@ Command AddDecCommand(CLI::App& app) {
                   "caltec, lowrank")
       ->capture_default_str();
   cmd->add_option("--unit", a->unit,
-                  "codec learned: the folder of the learned unit the stream was coded with");
+                  "codec learned (.ftc or .ftcp): the folder of the learned unit the stream was "
+                  "coded with");
   return {cmd, [a]() { return RunDec(*a); }};
 }
 

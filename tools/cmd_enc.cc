@@ -67,15 +67,21 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
     return Usage("--interleave applies to packet mode only (a .ftcp output or --packet-size)",
                  verb);
   }
-  if (packet_mode && a.codec != "ans" && a.codec != "raw") {
+  if (packet_mode && a.codec != "ans" && a.codec != "raw" && a.codec != "learned") {
     return Usage("--codec " + a.codec +
                      " cannot be packetized: packet mode (a .ftcp output or --packet-size) "
-                     "supports --codec ans and raw",
+                     "supports --codec ans, raw and learned",
+                 verb);
+  }
+  if (packet_mode && a.codec == "learned" && !a.inner.empty() && a.inner != "ans") {
+    return Usage("packet mode with --codec learned needs --inner ans (the code is packetized as "
+                 "an ans stream), not --inner " + a.inner,
                  verb);
   }
   for (const FlagScope& scope : kFlagScopes) {
     if (!cmd.count(scope.flag)) continue;
-    if (packet_mode && std::string(scope.flag) == "--band-rows") continue;  // raw bands too
+    // Packet mode: raw bands too, and learned's are bands of the code.
+    if (packet_mode && std::string(scope.flag) == "--band-rows") continue;
     // learned: --bits and --quality set its inner codec (checked below).
     if (a.codec == "learned" && (std::string(scope.flag) == "--bits" ||
                                  std::string(scope.flag) == "--quality")) {
@@ -208,12 +214,13 @@ Command AddEncCommand(CLI::App& app) {
   cmd->add_option("--deadzone", a->deadzone, "ans: dead zone 0..0.5 (rounding offset 0.5-D)")
       ->capture_default_str();
   cmd->add_option("--band-rows", a->band_rows,
-                  "ans: rows per independently decodable band (0 = whole channel)")
+                  "ans (and packet mode): rows per independently decodable band (0 = whole "
+                  "channel; learned packets: rows of the code)")
       ->capture_default_str();
   cmd->add_flag("--lossless", a->lossless, "ans: lossless coding of f32/f16/bf16");
   cmd->add_option("--packet-size", a->packet_size,
-                  "packet mode: largest packet in bytes, 64..65535 (a .ftcp output implies "
-                  "packet mode with 1200)")
+                  "packet mode (codecs raw, ans, learned with inner ans): largest packet in "
+                  "bytes, 64..65535 (a .ftcp output implies packet mode with 1200)")
       ->capture_default_str();
   cmd->add_flag("--interleave", a->interleave,
                 "packet mode: spread neighbouring bands over different packets");

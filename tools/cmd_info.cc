@@ -38,6 +38,14 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
              std::to_string(p.packet_count) + ", \"band_rows\": " +
              std::to_string(p.band_rows) + ", \"bands\": " + std::to_string(p.bands) +
              ", \"interleaved\": " + (p.interleaved ? "true" : "false");
+        if (!p.unit.empty()) {
+          s += ", \"unit\": " + JsonString(p.unit) + ", \"inner\": " + JsonString(p.inner) +
+               ", \"code_shape\": [";
+          for (size_t k = 0; k < p.code_shape.size(); ++k) {
+            s += (k ? ", " : "") + std::to_string(p.code_shape[k]);
+          }
+          s += "]";
+        }
       } else {
         s += ", \"error\": " + JsonString(p.error);
       }
@@ -53,6 +61,10 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
         std::printf("tensor: %s %s, codec %s, stream %08x, %u frame%s%s\n", DTypeName(p.dtype),
                     ShapeToString(p.shape).c_str(), p.codec.c_str(), p.stream_id, p.frame_count,
                     p.frame_count == 1 ? "" : "s", p.interleaved ? ", interleaved" : "");
+        if (!p.unit.empty()) {
+          std::printf("learned: unit %s, inner %s, code %s (the bands are the code's)\n",
+                      p.unit.c_str(), p.inner.c_str(), ShapeToString(p.code_shape).c_str());
+        }
         break;
       }
     }
@@ -147,8 +159,9 @@ int RunInfo(const std::string& path, bool json) {
 Command AddInfoCommand(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("info", "Show the frames and parameters of a .ftc stream");
-  cmd->add_option("FILE", *path, "input .ftc ('-' for stdin)")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "info", "Show the frames and parameters of a .ftc stream, or the packets of a .ftcp");
+  cmd->add_option("FILE", *path, "input .ftc or .ftcp ('-' for stdin)")->required();
   cmd->add_flag("--json", *json, "machine-readable output");
   return {cmd, [path, json]() { return RunInfo(*path, *json); }};
 }

@@ -228,6 +228,10 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
   cmd->add_option("--rate-weight", o.rate_weight,
                   "λ: loss = task + λ·(bits per code element under the learned entropy model)")
       ->capture_default_str();
+  cmd->add_option("--distill", o.distill_weight,
+                  "weight of distillation from the unmodified model, added to the labels' "
+                  "cross-entropy (without labels the loss is distillation alone)")
+      ->capture_default_str();
   cmd->add_flag("--finetune-tail", o.finetune_tail,
                 "also train the tail; the unit folder then ships tail.pt, to be used instead");
   cmd->add_option("--limit", a->limit, "use the first N samples of the data (0 = all)")

@@ -7,23 +7,23 @@
 
 #include "codec/core/codec.h"
 #include "codec/core/status_macros.h"
-#include "codec/learned/learned_params.h"
-#include "codec/learned/learned_unit.h"
+#include "codec/learned/learned_codec.h"
 
 namespace ftc {
 namespace learned {
-namespace {
-
-using UnitPtr = std::shared_ptr<const LearnedUnitHandle>;
 
 std::string ShapeText(const SampleShape& s) {
   return StrFormat("%lldx%lldx%lld", static_cast<long long>(s.c), static_cast<long long>(s.h),
                    static_cast<long long>(s.w));
 }
 
+namespace {
+
 bool SameShape(const SampleShape& a, const SampleShape& b) {
   return a.c == b.c && a.h == b.h && a.w == b.w;
 }
+
+}  // namespace
 
 Result<UnitPtr> LoadUnit(const std::string& dir) {
   const LearnedUnitLoader loader = GetLearnedUnitLoader();
@@ -36,16 +36,13 @@ Result<UnitPtr> LoadUnit(const std::string& dir) {
   return unit;
 }
 
-// The inner codec and its options for one encode: --inner, or what the unit was trained for.
-struct InnerSetting {
-  const Codec* codec = nullptr;
-  uint8_t id = 0;
-  EncoderOptions options;
-};
+std::string InnerName(const EncoderOptions& o, const LearnedUnitHandle& unit) {
+  return o.inner.empty() ? unit.inner() : o.inner;
+}
 
 Result<InnerSetting> ResolveInner(const EncoderOptions& o, const LearnedUnitHandle& unit) {
   const bool trained = o.inner.empty();
-  const std::string name = trained ? unit.inner() : o.inner;
+  const std::string name = InnerName(o, unit);
   InnerSetting s;
   if (name == "ans") {
     s.id = kInnerAns;
@@ -89,6 +86,65 @@ Result<InnerSetting> ResolveInner(const EncoderOptions& o, const LearnedUnitHand
   return s;
 }
 
+Status ReduceSample(const LearnedUnitHandle& unit, const std::string& dir,
+                    const TensorView& sample, Tensor* code) {
+  const SampleShape want = unit.split_shape();
+  const SampleShape got{sample.shape[0], sample.shape[1], sample.shape[2]};
+  if (!SameShape(want, got)) {
+    return FTC_INVALID("unit %s expects features of shape %s per sample, got %s", dir.c_str(),
+                       ShapeText(want).c_str(), ShapeText(got).c_str());
+  }
+  const SampleShape code_shape = unit.code_shape();
+  FTC_RETURN_IF_ERROR(unit.Reduce(sample, code));
+  if (code->dtype() != DType::kF32 || code->rank() != 3 || code->shape()[0] != code_shape.c ||
+      code->shape()[1] != code_shape.h || code->shape()[2] != code_shape.w) {
+    return FTC_INTERNAL("the reduction unit of %s gave a %s %s code, expected f32 %s",
+                        dir.c_str(), DTypeName(code->dtype()),
+                        ShapeToString(code->shape()).c_str(), ShapeText(code_shape).c_str());
+  }
+  return Status::Ok();
+}
+
+Result<UnitPtr> UnitForStream(const std::string& dir, const LearnedParams& p,
+                              const SampleShape& sample) {
+  const std::string stream_hash = UnitHashHex(p.unit_hash);
+  if (dir.empty()) {
+    return FTC_INVALID("this stream was coded with learned unit %s; decoding it needs --unit DIR "
+                       "(the unit's folder)",
+                       stream_hash.c_str());
+  }
+  FTC_ASSIGN_OR_RETURN(UnitPtr unit, LoadUnit(dir));
+  if (unit->hash() != p.unit_hash) {
+    return FTC_UNSUPPORTED("unit mismatch: the stream was coded with learned unit %s, but %s is "
+                           "unit %s",
+                           stream_hash.c_str(), dir.c_str(), UnitHashHex(unit->hash()).c_str());
+  }
+  if (!SameShape(unit->code_shape(), p.code) || !SameShape(unit->split_shape(), sample)) {
+    return FTC_UNSUPPORTED("unit %s maps %s features to a %s code, but the stream has %s "
+                           "features and a %s code",
+                           dir.c_str(), ShapeText(unit->split_shape()).c_str(),
+                           ShapeText(unit->code_shape()).c_str(), ShapeText(sample).c_str(),
+                           ShapeText(p.code).c_str());
+  }
+  return unit;
+}
+
+Status RestoreCode(const LearnedUnitHandle& unit, const std::string& dir, const TensorView& code,
+                   const SampleShape& sample, Tensor* features) {
+  Tensor out;
+  FTC_RETURN_IF_ERROR(unit.Restore(code, &out));
+  if (out.dtype() != DType::kF32 || out.num_elements() != sample.elements()) {
+    return FTC_INTERNAL("the restoration unit of %s gave a %s %s tensor, expected f32 %s",
+                        dir.c_str(), DTypeName(out.dtype()), ShapeToString(out.shape()).c_str(),
+                        ShapeText(sample).c_str());
+  }
+  FTC_RETURN_IF_ERROR(out.Reshape({sample.c, sample.h, sample.w}));
+  *features = std::move(out);
+  return Status::Ok();
+}
+
+namespace {
+
 Status LearnedCheckOptions(const EncoderOptions& o, DType input) {
   if (o.unit.empty()) {
     return FTC_INVALID("codec learned needs --unit DIR (a learned unit's folder)");
@@ -120,22 +176,10 @@ Status LearnedCheckOptions(const EncoderOptions& o, DType input) {
 
 Status LearnedEncode(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out) {
   FTC_ASSIGN_OR_RETURN(UnitPtr unit, LoadUnit(o.unit));
-  const SampleShape want = unit->split_shape();
-  const SampleShape got{sample.shape[0], sample.shape[1], sample.shape[2]};
-  if (!SameShape(want, got)) {
-    return FTC_INVALID("unit %s expects features of shape %s per sample, got %s", o.unit.c_str(),
-                       ShapeText(want).c_str(), ShapeText(got).c_str());
-  }
+  Tensor code;
+  FTC_RETURN_IF_ERROR(ReduceSample(*unit, o.unit, sample, &code));
   FTC_ASSIGN_OR_RETURN(InnerSetting inner, ResolveInner(o, *unit));
   const SampleShape code_shape = unit->code_shape();
-  Tensor code;
-  FTC_RETURN_IF_ERROR(unit->Reduce(sample, &code));
-  if (code.dtype() != DType::kF32 || code.rank() != 3 || code.shape()[0] != code_shape.c ||
-      code.shape()[1] != code_shape.h || code.shape()[2] != code_shape.w) {
-    return FTC_INTERNAL("the reduction unit of %s gave a %s %s code, expected f32 %s",
-                        o.unit.c_str(), DTypeName(code.dtype()),
-                        ShapeToString(code.shape()).c_str(), ShapeText(code_shape).c_str());
-  }
   CodecEncodeOutput inner_out;
   Status s = inner.codec->encode(code.view(), inner.options, &inner_out);
   if (!s.ok()) return s.WithContext(StrFormat("learned: inner %s", inner.codec->name));
@@ -209,31 +253,12 @@ Result<const Codec*> InnerCodec(uint8_t inner_id) {
 Status LearnedDecode(const ParsedFrame& f, const DecoderOptions& options, Tensor* out) {
   FTC_ASSIGN_OR_RETURN(LearnedFrame lf, ParseLearnedFrame(f));
   const LearnedParams& p = lf.params;
-  const std::string stream_hash = UnitHashHex(p.unit_hash);
-  if (options.unit.empty()) {
-    return FTC_INVALID("this stream was coded with learned unit %s; decoding it needs --unit DIR "
-                       "(the unit's folder)",
-                       stream_hash.c_str());
-  }
-  if (p.code.elements() > options.max_frame_elements) {
+  if (!options.unit.empty() && p.code.elements() > options.max_frame_elements) {
     return FTC_LIMIT("learned: a code of %lld elements exceeds the decoder's limit of %lld",
                      static_cast<long long>(p.code.elements()),
                      static_cast<long long>(options.max_frame_elements));
   }
-  FTC_ASSIGN_OR_RETURN(UnitPtr unit, LoadUnit(options.unit));
-  if (unit->hash() != p.unit_hash) {
-    return FTC_UNSUPPORTED("unit mismatch: the stream was coded with learned unit %s, but %s is "
-                           "unit %s",
-                           stream_hash.c_str(), options.unit.c_str(),
-                           UnitHashHex(unit->hash()).c_str());
-  }
-  if (!SameShape(unit->code_shape(), p.code) || !SameShape(unit->split_shape(), f.sample)) {
-    return FTC_UNSUPPORTED("unit %s maps %s features to a %s code, but the stream has %s "
-                           "features and a %s code",
-                           options.unit.c_str(), ShapeText(unit->split_shape()).c_str(),
-                           ShapeText(unit->code_shape()).c_str(), ShapeText(f.sample).c_str(),
-                           ShapeText(p.code).c_str());
-  }
+  FTC_ASSIGN_OR_RETURN(UnitPtr unit, UnitForStream(options.unit, p, f.sample));
   FTC_ASSIGN_OR_RETURN(const Codec* inner, InnerCodec(p.inner_id));
   Tensor code;
   Status s = inner->decode(lf.inner, options, &code);
@@ -243,16 +268,7 @@ Status LearnedDecode(const ParsedFrame& f, const DecoderOptions& options, Tensor
     return FTC_INTERNAL("learned: the inner codec decoded a wrong-sized code");
   }
   FTC_RETURN_IF_ERROR(code.Reshape({p.code.c, p.code.h, p.code.w}));
-  Tensor features;
-  FTC_RETURN_IF_ERROR(unit->Restore(code.view(), &features));
-  if (features.dtype() != DType::kF32 || features.num_elements() != f.sample.elements()) {
-    return FTC_INTERNAL("the restoration unit of %s gave a %s %s tensor, expected f32 %s",
-                        options.unit.c_str(), DTypeName(features.dtype()),
-                        ShapeToString(features.shape()).c_str(), ShapeText(f.sample).c_str());
-  }
-  FTC_RETURN_IF_ERROR(features.Reshape({f.sample.c, f.sample.h, f.sample.w}));
-  *out = std::move(features);
-  return Status::Ok();
+  return RestoreCode(*unit, options.unit, code.view(), f.sample, out);
 }
 
 Status LearnedDescribe(const ParsedFrame& f, ParamList* out) {

@@ -3,7 +3,9 @@
 // push() parses and checks a packet, checks it against the stream (the first accepted packet
 // fixes the stream's shape and parameters) and decodes its bands at once into the frame's
 // buffer; a packet is committed only after it decoded completely, so a bad packet never leaves
-// a trace. finish() assembles the tensor, the loss mask and the counts and conceals.
+// a trace. finish() assembles the tensor, the loss mask and the counts and conceals. A learned
+// stream carries the bands of each sample's code (an ans stream of the code): push() needs no
+// unit; finish() conceals the code and then runs the restoration unit on every sample.
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
@@ -14,6 +16,7 @@
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
 #include "codec/core/status_macros.h"
+#include "codec/learned/learned_codec.h"
 #include "codec/packet/packet_internal.h"
 #include "codec/quant/quant.h"
 #include "ftcodec/packet.h"
@@ -57,22 +60,28 @@ struct Decoder::Impl {
   PacketStats stats;
   bool have_stream = false;
   PacketHeader stream;  // the first accepted packet's header
-  SampleShape sample;
+  SampleShape sample;   // the sample the bands cut (learned: the code)
+  SampleShape original;  // the sample of the stream's shape
   BandLayout layout;
-  ans::AnsParams ans;                               // codec ans
+  ans::AnsParams ans;                               // codec ans; learned: the code's
+  bool is_learned = false;
+  learned::LearnedParams learned_params;            // codec learned
+  uint8_t kind_base = 0;                            // section kinds: ans's + kind_base
   DType raw_stored = DType::kF32;                   // codec raw
   std::unordered_map<uint32_t, FrameState> frames;  // frames with at least one packet
 
   // Checks the stream-wide fields of the first packet (codec parameters, memory limits).
   Status AdoptStream(const ParsedPacket& p) {
     const PacketHeader& h = p.header;
-    const int64_t e = p.sample.elements();
-    if (static_cast<int64_t>(h.frame_count) > options.max_tensor_elements / e) {
-      return FTC_LIMIT(
-          "packet: a tensor of %u × %lld elements exceeds the decoder's limit of "
-          "%lld",
-          h.frame_count, static_cast<long long>(e),
-          static_cast<long long>(options.max_tensor_elements));
+    for (const SampleShape& s : {p.sample, p.coded}) {
+      const int64_t e = s.elements();
+      if (static_cast<int64_t>(h.frame_count) > options.max_tensor_elements / e) {
+        return FTC_LIMIT(
+            "packet: a tensor of %u × %lld elements exceeds the decoder's limit of "
+            "%lld",
+            h.frame_count, static_cast<long long>(e),
+            static_cast<long long>(options.max_tensor_elements));
+      }
     }
     if (h.codec_id == kRawCodecId) {
       if (h.params.size() != 1 || h.params[0] > static_cast<uint8_t>(DType::kU8)) {
@@ -83,8 +92,21 @@ struct Decoder::Impl {
         return FTC_CORRUPT("packet: raw u8 storage of a %s tensor", DTypeName(h.dtype));
       }
     } else {
-      Result<ans::AnsParams> a = ans::ParseParams(h.params, p.sample, h.dtype);
-      if (!a.ok()) return a.status().WithContext("packet");
+      const std::vector<uint8_t>* ans_params = &h.params;
+      DType ans_dtype = h.dtype;
+      if (h.codec_id == learned::kCodecId) {
+        // ParsePacket checked the parameters (and that the inner codec is ans).
+        Result<learned::LearnedParams> lp =
+            learned::ParseLearnedParams(h.params.data(), h.params.size());
+        if (!lp.ok()) return lp.status().WithContext("packet");
+        is_learned = true;
+        learned_params = *lp;
+        kind_base = learned::kSectionKindStride * learned::kInnerAns;
+        ans_params = &learned_params.inner_params;
+        ans_dtype = DType::kF32;  // the inner frame's
+      }
+      Result<ans::AnsParams> a = ans::ParseParams(*ans_params, p.coded, ans_dtype);
+      if (!a.ok()) return a.status().WithContext(is_learned ? "packet: learned" : "packet");
       if (a->band_rows != h.band_rows) {
         return FTC_CORRUPT("packet: ans band rows %u differ from the packet's %u", a->band_rows,
                            h.band_rows);
@@ -135,7 +157,7 @@ struct Decoder::Impl {
       std::vector<std::vector<uint16_t>> planes(static_cast<size_t>(width));
       std::vector<const uint16_t*> ptrs;
       for (int k = 0; k < width; ++k) {
-        if (sec[k].kind != ans::kPlaneSection)
+        if (sec[k].kind != kind_base + ans::kPlaneSection)
           return FTC_CORRUPT("packet: section %d is not a plane", k);
         planes[k].resize(static_cast<size_t>(elements));
         Status s = DecodeSymbolSegment(sec[k].data, sec[k].size, shapes, 8, planes[k].data());
@@ -149,8 +171,8 @@ struct Decoder::Impl {
       }
       return Status::Ok();
     }
-    if (sec.size() != 2 || sec[0].kind != ans::kRangesSection ||
-        sec[1].kind != ans::kSymbolsSection) {
+    if (sec.size() != 2 || sec[0].kind != kind_base + ans::kRangesSection ||
+        sec[1].kind != kind_base + ans::kSymbolsSection) {
       return FTC_CORRUPT("packet: expected a ranges section and a symbols section");
     }
     std::vector<uint32_t> channels;
@@ -244,7 +266,8 @@ struct Decoder::Impl {
     if (!have_stream) {
       trial_params.options = options;
       trial_params.stream = h;
-      trial_params.sample = p.sample;
+      trial_params.sample = p.coded;
+      trial_params.original = p.sample;
       trial_params.layout = p.layout;
       Status st = trial_params.AdoptStream(p);
       if (!st.ok()) {
@@ -263,10 +286,14 @@ struct Decoder::Impl {
     if (!have_stream) {
       have_stream = true;
       stream = h;
-      sample = p.sample;
+      sample = p.coded;
+      original = p.sample;
       layout = p.layout;
       ans = trial_params.ans;
       raw_stored = trial_params.raw_stored;
+      is_learned = trial_params.is_learned;
+      learned_params = trial_params.learned_params;
+      kind_base = trial_params.kind_base;
     }
     FrameState& fs = frames[h.frame_index];
     if (fs.packet_count == 0) {
@@ -300,14 +327,31 @@ struct Decoder::Impl {
           static_cast<unsigned long long>(stats.corrupt),
           static_cast<unsigned long long>(stats.foreign));
     }
+    // A learned stream: the unit first (nothing to conceal without it).
+    learned::UnitPtr unit;
+    if (is_learned) {
+      if (!GetLearnedUnitLoader()) {
+        return Status(StatusCode::kNotBuiltIn,
+                      "the packet stream uses codec 'learned', which is not built into this "
+                      "ftcodec (no learned unit loader: restoring the code needs libtorch)");
+      }
+      FTC_ASSIGN_OR_RETURN(unit, learned::UnitForStream(options.unit, learned_params, original));
+    }
     DecodedTensor out;
     out.stats = stats;
     PacketStats& st = out.stats;
     const int64_t e = sample.elements();
     const size_t E = static_cast<size_t>(e);
     const size_t n = stream.frame_count;
-    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(DType::kF32, stream.shape));
-    out.mask.shape = stream.shape;
+    // The values the bands carry: the tensor, or a learned stream's codes (N×C'×H'×W', or
+    // C'×H'×W' for a tensor of rank 1 to 3).
+    Shape coded_shape = stream.shape;
+    if (is_learned) {
+      coded_shape = {sample.c, sample.h, sample.w};
+      if (stream.shape.size() == 4) coded_shape.insert(coded_shape.begin(), stream.shape[0]);
+    }
+    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(DType::kF32, coded_shape));
+    out.mask.shape = coded_shape;
     out.mask.lost.assign(n * E, 0);
     float* x = t.data_as<float>();
     ConcealOptions co = options.conceal;
@@ -364,6 +408,23 @@ struct Decoder::Impl {
     out.mask.lost_count = lost_count;
     st.elements = static_cast<int64_t>(n * E);
     st.lost_elements = lost_count;
+    if (is_learned) {
+      // Restoration, sample by sample, of the concealed codes.
+      FTC_ASSIGN_OR_RETURN(Tensor features, Tensor::Create(DType::kF32, stream.shape));
+      const size_t F = static_cast<size_t>(original.elements());
+      for (size_t i = 0; i < n; ++i) {
+        const TensorView code =
+            TensorView::Contiguous(x + i * E, DType::kF32, {sample.c, sample.h, sample.w});
+        Tensor restored;
+        Status s = learned::RestoreCode(*unit, options.unit, code, original, &restored);
+        if (!s.ok()) {
+          return n > 1 ? s.WithContext(StrFormat("learned: frame %zu", i))
+                       : s.WithContext("learned");
+        }
+        std::memcpy(features.data_as<float>() + i * F, restored.data(), F * sizeof(float));
+      }
+      t = std::move(features);
+    }
     const DType want = options.dtype.value_or(stream.dtype);
     out.tensor = want == DType::kF32 ? std::move(t) : t.ConvertTo(want);
     return out;

@@ -3,8 +3,9 @@
 // docs/format.md, "Packets" (the grouping algorithm is in "How ftcodec's encoder forms packets").
 //
 // Every sample is quantized (or split into byte planes) once; packets then entropy-code subsets
-// of its bands. All decisions compare sizes of packets actually built, so they are as
-// deterministic as the coder.
+// of its bands. Codec learned first reduces each sample to its code with the learned unit, and
+// the code is packetized as an ans tensor ("Learned packets"). All decisions compare sizes of
+// packets actually built, so they are as deterministic as the coder.
 #include <algorithm>
 #include <cstring>
 
@@ -17,6 +18,7 @@
 #include "codec/core/codec.h"
 #include "codec/core/parallel.h"
 #include "codec/core/status_macros.h"
+#include "codec/learned/learned_codec.h"
 #include "codec/packet/packet_internal.h"
 #include "ftcodec/packet.h"
 
@@ -37,20 +39,36 @@ constexpr uint8_t kRawCodecId = 0;
 constexpr uint8_t kAnsCodecId = 1;
 constexpr uint8_t kRawDataSection = 1;
 
-// What one sample offers the packetizer: its symbols (ans) or stored bytes (raw).
+// What one sample offers the packetizer: its symbols (ans, learned) or stored bytes (raw).
 struct SampleSource {
-  SampleShape shape;
+  SampleShape shape;  // the sample the bands cut (learned: the code)
   uint8_t codec_id = 0;
-  ans::SamplePlanes planes;  // ans
+  ans::SamplePlanes planes;  // ans; learned: the code's
+  learned::LearnedParams learned;  // learned: every field but inner_params
   uint8_t raw_stored = 0;    // raw: Stored_DType
   std::vector<uint8_t> raw;  // raw: every element in C order, as Stored_DType
 };
 
+// Codec learned: the unit and the inner ans options (as the learned codec builds them).
+struct LearnedSetup {
+  learned::UnitPtr unit;
+  EncoderOptions inner;
+};
+
 Status MakeSource(const TensorView& sample, const EncoderOptions& o, const Codec& codec,
-                  SampleSource* src) {
+                  const LearnedSetup& ls, SampleSource* src) {
   src->shape = {sample.shape[0], sample.shape[1], sample.shape[2]};
   src->codec_id = codec.id;
   if (codec.id == kAnsCodecId) return ans::MakeSamplePlanes(sample, o, &src->planes);
+  if (codec.id == learned::kCodecId) {
+    Tensor code;
+    FTC_RETURN_IF_ERROR(learned::ReduceSample(*ls.unit, o.unit, sample, &code));
+    src->shape = ls.unit->code_shape();
+    src->learned.unit_hash = ls.unit->hash();
+    src->learned.inner_id = learned::kInnerAns;
+    src->learned.code = src->shape;
+    return ans::MakeSamplePlanes(code.view(), ls.inner, &src->planes);
+  }
   CodecEncodeOutput out;
   FTC_RETURN_IF_ERROR(codec.encode(sample, o, &out));
   if (out.params.size() != 1 || out.sections.size() != 1) {
@@ -61,13 +79,28 @@ Status MakeSource(const TensorView& sample, const EncoderOptions& o, const Codec
   return Status::Ok();
 }
 
-std::vector<uint8_t> CodecParams(const SampleSource& src, uint32_t band_rows) {
-  if (src.codec_id == kRawCodecId) return {src.raw_stored};
+Status CodecParams(const SampleSource& src, uint32_t band_rows, std::vector<uint8_t>* out) {
+  out->clear();
+  if (src.codec_id == kRawCodecId) {
+    out->push_back(src.raw_stored);
+    return Status::Ok();
+  }
   ans::AnsParams p = src.planes.params;
   p.band_rows = band_rows;
-  std::vector<uint8_t> out;
-  ans::WriteParams(p, &out);
-  return out;
+  if (src.codec_id == kAnsCodecId) {
+    ans::WriteParams(p, out);
+    return Status::Ok();
+  }
+  learned::LearnedParams lp = src.learned;
+  ans::WriteParams(p, &lp.inner_params);
+  return learned::WriteLearnedParams(lp, out);
+}
+
+// Section kinds of a packet: ans's, or in a learned packet 16 + ans's (as in learned frames).
+uint8_t SectionKind(const SampleSource& src, uint8_t ans_kind) {
+  return src.codec_id == learned::kCodecId
+             ? static_cast<uint8_t>(learned::kSectionKindStride * learned::kInnerAns + ans_kind)
+             : ans_kind;
 }
 
 // The packet sections for `bands` (increasing) of a sample.
@@ -88,7 +121,7 @@ Status BuildSections(const SampleSource& src, const BandLayout& layout,
   const ans::SamplePlanes& sp = src.planes;
   if (sp.params.mode == ans::Mode::kQuantized) {
     Section ranges;
-    ranges.kind = ans::kRangesSection;
+    ranges.kind = SectionKind(src, ans::kRangesSection);
     ByteWriter w(&ranges.payload);
     if (sp.params.per_channel()) {
       for (uint32_t c : ChannelsOfBands(layout, bands)) {
@@ -116,7 +149,8 @@ Status BuildSections(const SampleSource& src, const BandLayout& layout,
       pos += n;
     }
     Section s;
-    s.kind = sp.params.mode == ans::Mode::kQuantized ? ans::kSymbolsSection : ans::kPlaneSection;
+    s.kind = SectionKind(
+        src, sp.params.mode == ans::Mode::kQuantized ? ans::kSymbolsSection : ans::kPlaneSection);
     FTC_RETURN_IF_ERROR(EncodeSymbolSegment(symbols.data(), shapes, sp.alphabet_bits, &s.payload));
     out->push_back(std::move(s));
   }
@@ -307,19 +341,45 @@ Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const Encode
   FTC_RETURN_IF_ERROR(tensor.Validate());
   FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
   FTC_ASSIGN_OR_RETURN(const Codec* codec, FindCodecByName(options.codec));
-  if (codec->id != kRawCodecId && codec->id != kAnsCodecId) {
-    return FTC_INVALID("codec %s cannot be packetized (packet mode supports --codec ans and raw)",
+  if (codec->id != kRawCodecId && codec->id != kAnsCodecId && codec->id != learned::kCodecId) {
+    return FTC_INVALID("codec %s cannot be packetized (packet mode supports --codec ans, raw and "
+                       "learned)",
                        codec->name);
   }
-  FTC_RETURN_IF_ERROR(codec->check_options(options, tensor.dtype));
+  const bool is_learned = codec->id == learned::kCodecId;
+  LearnedSetup ls;
+  if (is_learned) {
+    if (!options.inner.empty() && options.inner != "ans") {
+      return FTC_INVALID("learned: packet mode needs --inner ans (packets cut the code into "
+                         "bands of an ans stream; --inner %s cannot be packetized)",
+                         options.inner.c_str());
+    }
+    // --band-rows is the code's in packet mode; the frame codec's option check refuses it.
+    EncoderOptions check = options;
+    check.band_rows = 0;
+    FTC_RETURN_IF_ERROR(codec->check_options(check, tensor.dtype));
+    FTC_ASSIGN_OR_RETURN(ls.unit, learned::LoadUnit(options.unit));
+    const std::string inner = learned::InnerName(options, *ls.unit);
+    if (inner != "ans") {
+      return FTC_INVALID("unit %s was trained for inner codec '%s'; packet mode needs --inner ans "
+                         "(and --bits)",
+                         options.unit.c_str(), inner.c_str());
+    }
+    FTC_ASSIGN_OR_RETURN(learned::InnerSetting setting, learned::ResolveInner(options, *ls.unit));
+    ls.inner = setting.options;
+    ls.inner.threads = 1;
+  } else {
+    FTC_RETURN_IF_ERROR(codec->check_options(options, tensor.dtype));
+  }
   const Shape shape = tensor.shape_vector();
-  const SampleShape sample = SampleShapeOf(shape);
+  const SampleShape sample = is_learned ? ls.unit->code_shape() : SampleShapeOf(shape);
   const int64_t n = tensor.rank == 4 ? shape[0] : 1;
   const size_t limit = static_cast<size_t>(popts.packet_size);
 
   std::vector<SampleSource> sources(static_cast<size_t>(n));
   FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-    Status s = MakeSource(SampleView(tensor, i), options, *codec, &sources[static_cast<size_t>(i)]);
+    Status s =
+        MakeSource(SampleView(tensor, i), options, *codec, ls, &sources[static_cast<size_t>(i)]);
     return n > 1 && !s.ok() ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i)))
                             : s;
   }));
@@ -330,12 +390,11 @@ Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const Encode
   base.shape = shape;
   base.codec_id = codec->id;
   base.frame_count = static_cast<uint32_t>(n);
-  auto header_for = [&](int64_t i, uint32_t band_rows) {
-    PacketHeader h = base;
-    h.frame_index = static_cast<uint32_t>(i);
-    h.band_rows = band_rows;
-    h.params = CodecParams(sources[static_cast<size_t>(i)], band_rows);
-    return h;
+  auto header_for = [&](int64_t i, uint32_t band_rows, PacketHeader* h) {
+    *h = base;
+    h->frame_index = static_cast<uint32_t>(i);
+    h->band_rows = band_rows;
+    return CodecParams(sources[static_cast<size_t>(i)], band_rows, &h->params);
   };
 
   // 1. Band rows: the first candidate whose every band fits alone, in every sample.
@@ -354,7 +413,8 @@ Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const Encode
   for (uint32_t r : candidates) {
     const BandLayout layout = BandLayout::Of(sample, r);
     FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-      const PacketHeader h = header_for(i, r);
+      PacketHeader h;
+      FTC_RETURN_IF_ERROR(header_for(i, r, &h));
       bool fits = false;
       Status s =
           EveryBandFits(sources[static_cast<size_t>(i)], h, layout, limit, &fits,
@@ -380,7 +440,8 @@ Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const Encode
           static_cast<long long>(first_bad), bad_band[k], layout.rows_of(bad_band[k]),
           static_cast<long long>(sample.w), bad_size[k], popts.packet_size,
           fewer_rows ? "--band-rows 1 or " : "",
-          codec->id == kAnsCodecId && !options.lossless ? " (or fewer --bits)" : "");
+          (codec->id == kAnsCodecId && !options.lossless) || is_learned ? " (or fewer --bits)"
+                                                                         : "");
     }
   }
   if (!found) return FTC_INTERNAL("no band rows chosen");
@@ -389,7 +450,8 @@ Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const Encode
   // 2./3. Group bands into packets, per sample.
   std::vector<std::vector<Bytes>> packets(static_cast<size_t>(n));
   FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-    const PacketHeader h = header_for(i, band_rows);
+    PacketHeader h;
+    FTC_RETURN_IF_ERROR(header_for(i, band_rows, &h));
     SamplePacketizer pk(sources[static_cast<size_t>(i)], h, layout, limit);
     std::vector<PlannedPacket> plan;
     if (popts.interleave) {

@@ -107,6 +107,9 @@ Status CheckOptions(const BottleneckTrainOptions& o) {
   if (!(o.learning_rate > 0 && o.learning_rate < 10)) return FTC_INVALID("learning rate out of range (0, 10)");
   if (!(o.rate_weight >= 0 && o.rate_weight < 1e6)) return FTC_INVALID("rate weight out of range [0, 1e6)");
   if (o.validation < 0) return FTC_INVALID("validation count must not be negative");
+  if (!(o.distill_weight >= 0 && o.distill_weight < 1e6)) {
+    return FTC_INVALID("distillation weight out of range [0, 1e6)");
+  }
   const std::vector<std::string> built = AvailableCodecs();
   if (std::find(built.begin(), built.end(), o.inner) == built.end()) {
     return Status(StatusCode::kNotBuiltIn,
@@ -258,11 +261,19 @@ struct Batch {
   at::Tensor x, y;  // y: int64 labels, or undefined
 };
 
-// Cross-entropy against labels, or distillation from the teacher's logits.
-at::Tensor TaskLoss(const at::Tensor& logits, const Batch& b, const at::Tensor& teacher) {
-  if (b.y.defined()) return at::cross_entropy_loss(logits, b.y);
+// KL divergence from the unmodified model's predicted distribution to the student's.
+at::Tensor Distillation(const at::Tensor& logits, const at::Tensor& teacher) {
   at::Tensor p = at::softmax(teacher, 1);
   return (p * (at::log_softmax(teacher, 1) - at::log_softmax(logits, 1))).sum(1).mean();
+}
+
+// Cross-entropy against the labels plus `distill` × distillation, or distillation alone when
+// there are no labels.
+at::Tensor TaskLoss(const at::Tensor& logits, const Batch& b, const at::Tensor& teacher,
+                    double distill) {
+  if (!b.y.defined()) return Distillation(logits, teacher);
+  at::Tensor ce = at::cross_entropy_loss(logits, b.y);
+  return distill > 0 ? ce + distill * Distillation(logits, teacher) : ce;
 }
 
 Status WriteTextFile(const std::string& path, const std::string& text) {
@@ -292,7 +303,8 @@ std::string UnitJson(const BottleneckTrainOptions& o, const BottleneckTrainRepor
   j << "    \"epochs\": " << o.epochs << ", \"steps\": " << r.steps
     << ", \"batch_size\": " << o.batch_size << ",\n";
   j << "    \"learning_rate\": " << FormatDouble(o.learning_rate)
-    << ", \"rate_weight\": " << FormatDouble(o.rate_weight) << ",\n";
+    << ", \"rate_weight\": " << FormatDouble(o.rate_weight)
+    << ", \"distill_weight\": " << FormatDouble(o.distill_weight) << ",\n";
   j << "    \"finetune_tail\": " << (o.finetune_tail ? "true" : "false") << ", \"seed\": " << o.seed
     << ",\n";
   j << "    \"train_samples\": " << r.train_samples << ", \"seconds\": " << FormatDouble(r.seconds, 4)
@@ -424,12 +436,12 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
         {
           torch::NoGradGuard ng;
           f = head.forward({batch.x}).toTensor().to(at::kFloat);
-          if (!batch.y.defined()) t_logits = Logits(teacher, f);
+          if (!batch.y.defined() || o.distill_weight > 0) t_logits = Logits(teacher, f);
         }
         at::Tensor z = model.Reduce(f);
         FTC_ASSIGN_OR_RETURN(at::Tensor zq, model.QuantizeSte(z));
         at::Tensor logits = Logits(tail, model.Restore(zq));
-        at::Tensor task = TaskLoss(logits, batch, t_logits);
+        at::Tensor task = TaskLoss(logits, batch, t_logits, o.distill_weight);
         at::Tensor rate = model.RateBits(zq).mean();
         // The entropy model learns from the code as it is (detached); the units pay for bits
         // only with rate_weight > 0.

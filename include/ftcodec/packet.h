@@ -50,7 +50,11 @@ using PacketSink = std::function<void(const uint8_t* data, size_t size)>;
 
 // Encodes a tensor (rank 1..4; rank 4 is N,C,H,W: packets for every sample) into packets of at
 // most options.packet_size bytes, handed to `sink` frame by frame in Packet_Index order.
-// Codecs raw and ans only (others: kInvalidArgument). Nothing reaches `sink` on error.
+// Codecs raw, ans and learned (others: kInvalidArgument). Codec learned: every sample is reduced
+// by the unit (options.unit) and its code is packetized like an ans tensor; the inner codec must
+// be ans (options.inner "ans" with options.bits, or a unit trained for ans: its bits) — inner
+// jpeg is kInvalidArgument; options.band_rows (with auto_band_rows false) counts rows of the code.
+// Nothing reaches `sink` on error.
 Status encode_packets(const TensorView& tensor, const EncoderOptions& options,
                       const PacketOptions& packet_options, const PacketSink& sink);
 Status encode_packets(const TensorView& tensor, const EncoderOptions& options,
@@ -95,6 +99,9 @@ Status conceal_sample(float* data, const uint8_t* lost, int64_t c, int64_t h, in
 // ---- receiver ------------------------------------------------------------------------------
 
 // Which elements no packet delivered: lost[i] == 1 for element i (C order of `shape`).
+// For codec learned the packets carry each sample's code, not the features: the mask is over the
+// codes, shape N×C'×H'×W' (C'×H'×W' for a tensor of rank 1 to 3), and a lost code element
+// affects the restored features wherever the restoration unit lets it reach.
 struct LossMask {
   Shape shape;
   std::vector<uint8_t> lost;
@@ -114,13 +121,14 @@ struct PacketStats {
   uint32_t frames_lost = 0;       // no packet arrived (concealed entirely)
   uint64_t packets_expected = 0;  // sum of Packet_Count over frames with at least one packet
   uint64_t packets_missing = 0;   // of those; frames_lost adds at least one packet each
-  int64_t elements = 0;           // elements of the tensor
-  int64_t lost_elements = 0;      // elements concealed
+  // Elements of the tensor and elements concealed; codec learned: code elements (as the mask).
+  int64_t elements = 0;
+  int64_t lost_elements = 0;
 };
 
 struct DecodedTensor {
   Tensor tensor;  // the original shape; dtype as PacketDecoderOptions::dtype or the original
-  LossMask mask;
+  LossMask mask;  // learned: over the codes (see LossMask)
   PacketStats stats;
 };
 
@@ -132,6 +140,9 @@ struct PacketDecoderOptions {
   // Accept only this stream; default: the stream of the first valid packet.
   std::optional<uint32_t> stream_id;
   ConcealOptions conceal;  // band_rows is taken from the stream
+  // Codec learned: the folder of the learned unit the stream was coded with (needed by finish(),
+  // not by push()).
+  std::string unit;
 };
 
 // Receives the packets of one stream in any order. push() decodes a packet at once; a packet
@@ -139,7 +150,8 @@ struct PacketDecoderOptions {
 // never changes the decoder's state. finish() may be called any number of times. Memory: the
 // decoded samples that arrived, and in finish() the whole tensor and mask (about 5 bytes per
 // element, at most PacketDecoderOptions::max_tensor_elements — set it to what the application
-// expects, since a single hostile packet can claim any shape). Not thread-safe.
+// expects, since a single hostile packet can claim any shape; codec learned: the codes and mask,
+// then 4 bytes per restored element, each count checked against that limit). Not thread-safe.
 class Decoder {
  public:
   explicit Decoder(const PacketDecoderOptions& options = {});
@@ -155,7 +167,12 @@ class Decoder {
   Status push(const uint8_t* data, size_t size);
   Status push(const Bytes& packet) { return push(packet.data(), packet.size()); }
   // The tensor with lost elements concealed, the loss mask and the counts. Fails (kCorruptData)
-  // if no packet was accepted: the shape is unknown.
+  // if no packet was accepted: the shape is unknown. Codec learned: lost code elements are
+  // concealed in the code (latent space; a frame without packets gets the mean code of the
+  // others), then the restoration unit maps every code back to the features. It fails with
+  // kNotBuiltIn without a learned unit loader (libtorch), kInvalidArgument without
+  // PacketDecoderOptions::unit, the loader's error for a unit it cannot load, and kUnsupported
+  // for another unit ("unit mismatch: ...") or shapes the unit does not map.
   Result<DecodedTensor> finish(ConcealMethod method = ConcealMethod::kInpaint) const;
   // Counts so far (the frame and element counts are filled in by finish()).
   const PacketStats& stats() const;
@@ -191,6 +208,11 @@ struct PacketInfo {
   uint32_t band_rows = 0;  // 0 = whole channels
   uint32_t bands = 0;      // bands the packet carries
   bool interleaved = false;
+  // Codec learned: the unit's hash (32 hex digits), the inner codec ("ans") and the code's shape
+  // C',H',W' (what band_rows and bands refer to); empty otherwise.
+  std::string unit;
+  std::string inner;
+  Shape code_shape;
 };
 std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets);
 

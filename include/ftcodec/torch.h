@@ -137,6 +137,9 @@ struct BottleneckTrainOptions {
   // λ of loss = task + λ·rate, rate = bits per code element under a learned per-channel entropy
   // model (a logistic mixture per channel). 0 trains for the task alone.
   double rate_weight = 0.0;
+  // With labels: loss = cross-entropy + distill_weight·KL(unmodified model ‖ model with the
+  // unit). Without labels the task loss is the KL term alone.
+  double distill_weight = 0.0;
   bool finetune_tail = false;  // also train the tail (shipped as tail.pt in the unit folder)
   int64_t validation = 0;      // held-out samples (the last ones); 0 = min(5000, N/10)
   uint64_t seed = 1;

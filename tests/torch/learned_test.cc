@@ -360,5 +360,36 @@ TEST_F(LearnedTest, CliTrainsOnTheReferenceModel) {
             ReadNpy(out.data(), out.size()).value().tensor.shape());
 }
 
+TEST_F(LearnedTest, CliPacketsLoseAndConcealInTheCode) {
+  const std::string unit = dir_ + "/unit";
+  BottleneckTrainOptions o = Options(unit);
+  o.channels = 4;
+  o.stride = 1;  // a 4×4×4 code: 16 one-row bands
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, o).ok());
+  Tensor f = Features(6);
+  test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(f.view()).value());
+  CliRun r = RunCli(dir_, "enc f.npy f.ftc --codec learned --unit unit --inner ans --bits 4");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = RunCli(dir_, "enc f.npy f.ftcp --codec learned --unit unit --inner ans --bits 4 "
+                   "--packet-size 100 --band-rows 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // Every packet: the same tensor as the frame decode.
+  r = RunCli(dir_, "dec f.ftc a.npy --unit unit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = RunCli(dir_, "dec f.ftcp b.npy --unit unit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(test::ReadFileBytes(dir_ + "/a.npy"), test::ReadFileBytes(dir_ + "/b.npy"));
+  // Some packets lost: concealed in the code, restored to the original shape.
+  r = RunCli(dir_, "lose f.ftcp lossy.ftcp --model iid --rate 0.3 --seed 3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = RunCli(dir_, "dec lossy.ftcp c.npy --unit unit --conceal mean");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::vector<uint8_t> c = test::ReadFileBytes(dir_ + "/c.npy");
+  EXPECT_EQ(ReadNpy(c.data(), c.size()).value().tensor.shape(), f.shape());
+  r = RunCli(dir_, "info f.ftcp");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(ProbeLearnedUnit(unit).value().hash), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace ftc

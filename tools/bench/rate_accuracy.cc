@@ -144,6 +144,7 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
   EncoderOptions opts = options;
   opts.threads = 1;
   DecoderOptions dopts;
+  dopts.unit = options.unit;  // codec learned: the same unit decodes
   dopts.dtype = DType::kF32;
   Shape batch_shape = features.shape_vector();
   Result<Tensor> decoded_batch = Tensor::Create(DType::kF32, batch_shape);
