@@ -27,4 +27,16 @@ std::string Thousands(uint64_t v) {
 }
 
 
+Command NotBuiltInCommand(CLI::App* cmd, const char* verb) {
+  cmd->allow_extras();
+  cmd->set_help_flag();
+  const std::string v = verb;
+  return {cmd, [v]() {
+            return Fail(Status(StatusCode::kNotBuiltIn,
+                               "not built in: this ftcodec was built without libtorch "
+                               "(install libtorch-dev and rebuild with -DFTC_WITH_TORCH=ON)"),
+                        v.c_str());
+          }};
+}
+
 }  // namespace ftc::cli

@@ -218,14 +218,7 @@ Command AddBenchCommand(CLI::App& app) {
   cmd->add_flag("--no-progress", a->no_progress, "no progress bar on stderr");
   return {cmd, [a, cmd]() { return RunBench(*a, *cmd, CommandLine()); }};
 #else
-  cmd->allow_extras();
-  cmd->set_help_flag();
-  return {cmd, []() {
-            return Fail(Status(StatusCode::kNotBuiltIn,
-                               "not built in: this ftcodec was built without libtorch "
-                               "(install libtorch-dev and rebuild with -DFTC_WITH_TORCH=ON)"),
-                        "bench");
-          }};
+  return NotBuiltInCommand(cmd, "bench");
 #endif
 }
 

@@ -28,6 +28,9 @@ Command AddBenchCommand(CLI::App& app);
 // `ftcodec train-bottleneck` (tools/cmd_train_bottleneck.cc); built in with libtorch.
 Command AddTrainBottleneckCommand(CLI::App& app);
 
+// A subcommand of a build without libtorch: it accepts anything and says it is not built in
+// (exit 1).
+Command NotBuiltInCommand(CLI::App* cmd, const char* verb);
 // The command line as run, from /proc/self/cmdline (recorded in reports).
 std::string CommandLine();
 // Prints "ftcodec VERB: error: MESSAGE" and returns the exit code for the status.

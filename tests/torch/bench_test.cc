@@ -18,6 +18,7 @@
 #include "ftcodec/npy.h"
 #include "ftcodec/torch.h"
 #include "tests/test_util.h"
+#include "tests/torch/run_cli.h"
 #include "tools/bench/cloud_only.h"
 #include "tools/bench/fmnist_idx.h"
 #include "tools/bench/loss_accuracy.h"
@@ -272,23 +273,8 @@ TEST(ReportTest, CsvHasTheContractColumns) {
 
 // ---- the CLI end to end ----
 
-struct CliRun {
-  int code = -1;
-  std::string out;  // stdout + stderr
-};
-
-CliRun RunCli(const std::string& dir, const std::string& args, const char* program = FTC_CLI_PATH) {
-  const std::string log = dir + "/cli.log";
-  const std::string cmd = std::string("'") + program + "' " + args + " >'" + log + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  CliRun r;
-  r.code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  std::ifstream f(log);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  r.out = ss.str();
-  return r;
-}
+using test::CliRun;
+using test::RunCli;
 
 std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
   std::ifstream f(path);

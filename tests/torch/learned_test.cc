@@ -19,6 +19,7 @@
 #include "ftcodec/npy.h"
 #include "ftcodec/torch.h"
 #include "tests/test_util.h"
+#include "tests/torch/run_cli.h"
 
 namespace ftc {
 namespace {
@@ -42,24 +43,8 @@ std::string SaveModule(const std::string& path, const std::string& source) {
   return path;
 }
 
-struct CliRun {
-  int code = -1;
-  std::string out;  // stdout + stderr
-};
-
-// Runs the CLI in `dir` (relative paths in `args` are relative to it).
-CliRun RunCli(const std::string& dir, const std::string& args) {
-  const std::string log = dir + "/cli.log";
-  const std::string cmd = "cd '" + dir + "' && '" + FTC_CLI_PATH + "' " + args + " >'" + log + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  CliRun r;
-  r.code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  std::ifstream f(log);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  r.out = ss.str();
-  return r;
-}
+using test::CliRun;
+using test::RunCli;
 
 // N random 1×8×8 inputs in [0,1) (fixed seed).
 Tensor TinyInputs(int n, uint32_t seed) {

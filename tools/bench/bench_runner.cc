@@ -54,6 +54,16 @@ Result<std::vector<int>> ParseLabels(const Tensor& lt, int64_t n, const std::str
   return labels;
 }
 
+std::string FormatDuration(double s) {
+  char buf[32];
+  if (s >= 60) {
+    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0fs", s);
+  }
+  return buf;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -110,15 +120,6 @@ Status WriteText(const std::string& path, const std::string& text) {
 }
 
 
-std::string FormatDuration(double s) {
-  char buf[32];
-  if (s >= 60) {
-    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.0fs", s);
-  }
-  return buf;
-}
 
 // A progress bar on stderr, drawn once the run has taken more than two seconds; on a terminal it
 // redraws in place, otherwise it prints a line every 10%.

@@ -53,6 +53,8 @@ Result<ModelFiles> FindBundledModel(const std::string& name_split);
 // models folder, sorted by name (none is not an error).
 std::vector<std::string> FindBundledUnits(const ModelFiles& model);
 
+// "45s", "3m07s".
+std::string FormatDuration(double seconds);
 // A whole .npy file; errors name the file.
 Result<NpyArray> ReadNpyFile(const std::string& path);
 // N class indices from a rank-1 tensor (uint8 or integral floats); `what` names it in errors.
