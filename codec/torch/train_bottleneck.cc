@@ -60,7 +60,11 @@ def forward(self, z: Tensor) -> Tensor:
 )JIT";
 
 // PyTorch's default Conv2d initialisation (kaiming_uniform with a = sqrt(5), i.e. weights and
-// bias uniform in ±1/sqrt(fan_in)).
+// bias uniform in ±1/sqrt(fan_in)). GCC's sanitizer build sees a false "may be used
+// uninitialized" in libtorch's optional<Generator> default argument of uniform_().
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 void AddConv(torch::jit::Module* m, const std::string& w, const std::string& b, int64_t out,
              int64_t in) {
   const double bound = 1.0 / std::sqrt(static_cast<double>(in * 9));
@@ -68,6 +72,7 @@ void AddConv(torch::jit::Module* m, const std::string& w, const std::string& b, 
                         false);
   m->register_parameter(b, torch::empty({out}).uniform_(-bound, bound).requires_grad_(), false);
 }
+#pragma GCC diagnostic pop
 
 void AddBatchNorm(torch::jit::Module* m, int64_t channels) {
   m->register_parameter("bn_weight", torch::ones({channels}).requires_grad_(), false);
