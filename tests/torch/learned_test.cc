@@ -376,5 +376,32 @@ TEST_F(LearnedTest, CliPacketsLoseAndConcealInTheCode) {
   EXPECT_NE(r.out.find(ProbeLearnedUnit(unit).value().hash), std::string::npos) << r.out;
 }
 
+TEST_F(LearnedTest, CliRejectsBadTrainingData) {
+  // Labels that do not match the inputs.
+  const std::string bad = dir_ + "/bad";
+  ASSERT_EQ(std::system(("mkdir '" + bad + "'").c_str()), 0);
+  test::WriteFileBytes(bad + "/inputs.npy", WriteNpy(inputs_.view()).value());
+  Tensor few = Tensor::Create(DType::kU8, {5}).value();
+  test::WriteFileBytes(bad + "/labels.npy", WriteNpy(few.view()).value());
+  CliRun r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data bad --out u");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("labels must be a vector of N = 96"), std::string::npos) << r.out;
+  // A folder with neither inputs.npy nor IDX files.
+  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data nowhere --out u");
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("has no inputs.npy"), std::string::npos) << r.out;
+  // A head whose features are not N×C×H×W.
+  SaveModule(dir_ + "/flat.pt", "\ndef forward(self, x):\n    return x.flatten(1)\n");
+  test::WriteFileBytes(dir_ + "/inputs.npy", WriteNpy(inputs_.view()).value());
+  r = RunCli(dir_, "train-bottleneck --head flat.pt --tail tail.pt --data . --out u");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("needs N×C×H×W"), std::string::npos) << r.out;
+  // Options out of range.
+  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --channels 7 --out u");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("channels 7 out of range 1..6"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/u/unit.json").good());
+}
+
 }  // namespace
 }  // namespace ftc
