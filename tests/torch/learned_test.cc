@@ -403,5 +403,32 @@ TEST_F(LearnedTest, CliRejectsBadTrainingData) {
   EXPECT_FALSE(std::ifstream(dir_ + "/u/unit.json").good());
 }
 
+TEST_F(LearnedTest, TrainsThroughJpeg) {
+  const std::vector<std::string> built = AvailableCodecs();
+  if (std::find(built.begin(), built.end(), "jpeg") == built.end()) GTEST_SKIP() << "no jpeg";
+  const std::string unit = dir_ + "/unit";
+  BottleneckTrainOptions o = Options(unit);
+  o.inner = "jpeg";
+  o.quality = 60;
+  o.stride = 1;  // a 2×4×4 code: the JPEG mosaic is 8×4
+  Result<BottleneckTrainReport> r = TrainBottleneck(inputs_.view(), labels_, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->unit.inner, "jpeg");
+  EXPECT_EQ(r->unit.quality, 60);
+  // Without --inner the stream uses the unit's inner codec and quality.
+  Tensor f = Features(2);
+  EncoderOptions eo;
+  eo.codec = "learned";
+  eo.unit = unit;
+  Bytes code = encode(f.view(), eo).value();
+  StreamInfo info = probe(code.data(), code.size()).value();
+  bool saw_jpeg = false;
+  for (const auto& [k, v] : info.frames[0].params) saw_jpeg |= k == "inner" && v == "jpeg";
+  EXPECT_TRUE(saw_jpeg);
+  DecoderOptions d;
+  d.unit = unit;
+  EXPECT_EQ(decode(code, d).value().shape(), f.shape());
+}
+
 }  // namespace
 }  // namespace ftc
