@@ -116,9 +116,9 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
   (void)r.Skip(4, &ignored);
   uint8_t version, flags, dtype, rank, codec_id, section_count;
   if (!r.U8(&version)) return FTC_CORRUPT("truncated frame header");
-  if (version != kFormatVersion) {
-    return FTC_UNSUPPORTED("unsupported format version %u (this build reads version %u)", version,
-                           kFormatVersion);
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
+    return FTC_UNSUPPORTED("unsupported format version %u (this build reads versions %u to %u)",
+                           version, kOldestFormatVersion, kFormatVersion);
   }
   if (!r.U8(&flags) || !r.U8(&dtype) || !r.U8(&rank) || !r.U8(&codec_id) ||
       !r.U8(&section_count)) {
@@ -156,6 +156,7 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
     return FTC_CORRUPT("invalid section count %u (1 to %d)", section_count, kMaxSections);
   }
   ParsedFrame f;
+  f.header.version = version;
   f.header.dtype = static_cast<DType>(dtype);
   f.header.codec_id = codec_id;
   int64_t total = 1;

@@ -13,7 +13,9 @@
 namespace ftc {
 
 constexpr uint8_t kFrameMagic[4] = {0x89, 'F', 'T', 'C'};
-constexpr uint8_t kFormatVersion = 1;
+// Version 2 added the ans codec's planned mode; version 1 frames (same layout) still decode.
+constexpr uint8_t kFormatVersion = 2;
+constexpr uint8_t kOldestFormatVersion = 1;
 constexpr int kMaxSections = 8;
 constexpr uint64_t kMaxParamsSize = 4096;
 constexpr int64_t kMaxSampleElements = int64_t{1} << 28;
@@ -38,6 +40,7 @@ struct SampleShape {
 SampleShape SampleShapeOf(const Shape& shape);
 
 struct FrameHeader {
+  uint8_t version = kFormatVersion;  // as parsed (WriteFrame always writes kFormatVersion)
   DType dtype = DType::kF32;  // original dtype
   Shape shape;                // original shape (rank = shape.size())
   uint32_t batch_index = 0;  // the (first) sample this frame codes

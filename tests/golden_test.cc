@@ -57,10 +57,18 @@ TEST(GoldenTest, EncodeReproducesAndDecodeMatches) {
     const bool packets = c.flags.find("--packet-size") != std::string::npos;
     const std::string ext = packets ? ".ftcp" : ".ftc";
     const std::string ftc = dir + "/" + c.name + ext, npy = dir + "/" + c.name + ".npy";
-    ASSERT_EQ(RunCli("enc '" + golden + "src/" + c.source + "' '" + ftc + "' " + c.flags), 0);
+    // `--profile NAME` names a profile in src/; the decoder needs it too.
+    std::string flags = c.flags, dec_flags;
+    const size_t at = flags.find("--profile ");
+    if (at != std::string::npos) {
+      flags.insert(at + 10, golden + "src/");
+      const size_t end = flags.find(' ', at + 10);
+      dec_flags = " " + flags.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    }
+    ASSERT_EQ(RunCli("enc '" + golden + "src/" + c.source + "' '" + ftc + "' " + flags), 0);
     EXPECT_EQ(test::ReadFileBytes(ftc), test::ReadFileBytes(golden + c.name + ext))
         << "encoder output changed";
-    ASSERT_EQ(RunCli("dec '" + golden + c.name + ext + "' '" + npy + "'"), 0);
+    ASSERT_EQ(RunCli("dec '" + golden + c.name + ext + "' '" + npy + "'" + dec_flags), 0);
     EXPECT_EQ(test::ReadFileBytes(npy), test::ReadFileBytes(golden + c.name + ".npy"))
         << "decoder output changed";
     // Every golden file probes cleanly and names its codec.

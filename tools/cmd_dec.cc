@@ -9,6 +9,7 @@
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/packet.h"
+#include "ftcodec/profile.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
@@ -16,7 +17,7 @@ namespace ftc::cli {
 namespace {
 
 struct DecArgs {
-  std::string input, output, dtype = "keep", conceal = "inpaint", unit;
+  std::string input, output, dtype = "keep", conceal = "inpaint", unit, profile;
   int threads = 1;
 };
 
@@ -85,6 +86,11 @@ int RunDec(const DecArgs& a) {
   Result<ConcealMethod> method = ParseConcealMethod(a.conceal);
   if (!method.ok()) return Fail(method.status(), verb);
   o.unit = a.unit;
+  if (!a.profile.empty()) {
+    Result<Profile> p = LoadProfile(a.profile);
+    if (!p.ok()) return Fail(p.status(), verb);
+    o.plan = p->plan;
+  }
   Result<std::vector<uint8_t>> in = ReadInput(a.input);
   if (!in.ok()) return Fail(in.status(), verb);
   const bool packets = IsPacketStream(in->data(), in->size());
@@ -114,6 +120,8 @@ Command AddDecCommand(CLI::App& app) {
                   ".ftcp input: how lost elements are filled: zero, mean, linear, inpaint, "
                   "caltec, lowrank")
       ->capture_default_str();
+  cmd->add_option("--profile", a->profile,
+                  "the profile (ftcodec tune) whose per-channel plan the stream was coded with");
   cmd->add_option("--unit", a->unit,
                   "codec learned (.ftc or .ftcp): the folder of the learned unit the stream was "
                   "coded with");

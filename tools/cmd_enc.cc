@@ -2,12 +2,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/packet.h"
+#include "ftcodec/profile.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
@@ -28,6 +30,9 @@ struct EncArgs {
   // Packet mode (a .ftcp output or --packet-size).
   int packet_size = 1200;
   bool interleave = false;
+  // A tune profile (explicit flags override its settings) and rate control.
+  std::string profile;
+  int64_t target_bytes = 0;
 };
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -49,7 +54,52 @@ const FlagScope kFlagScopes[] = {
     {"--bit-depth", {"hevc"}},    {"--layout", {"hevc"}},
     {"--sequence", {"hevc"}},
     {"--unit", {"learned"}},      {"--inner", {"learned"}},
+    {"--target-bytes", {"ans", "jpeg"}},
 };
+
+// Fills *o from the profile, then from the flags given explicitly. A plan is kept only while no
+// flag redefines the quantizer (--codec, --bits, --clip, --per-channel, --lossless).
+int ApplyProfileAndFlags(const EncArgs& a, const CLI::App& cmd, const Profile& p,
+                         EncoderOptions* o) {
+  ApplyProfile(p, o);
+  const char* const kQuantizerFlags[] = {"--bits", "--clip", "--per-channel", "--lossless"};
+  std::string overridden = cmd.count("--codec") && a.codec != p.settings.codec ? "--codec" : "";
+  for (const char* f : kQuantizerFlags) {
+    if (cmd.count(f)) overridden += (overridden.empty() ? "" : ", ") + std::string(f);
+  }
+  if (o->plan && !overridden.empty()) {
+    std::fprintf(stderr, "ftcodec enc: note: %s override the profile: its per-channel plan is "
+                 "not used\n", overridden.c_str());
+    o->plan.reset();
+  }
+  if (cmd.count("--codec")) o->codec = a.codec;
+  if (cmd.count("--bits")) o->bits = a.bits;
+  if (cmd.count("--per-channel")) o->per_channel = a.per_channel;
+  if (cmd.count("--deadzone")) o->deadzone = a.deadzone;
+  if (cmd.count("--band-rows")) o->band_rows = a.band_rows;
+  if (cmd.count("--quality")) o->quality = a.quality;
+  if (cmd.count("--clip")) {
+    Result<ClipSpec> clip = ClipSpec::Parse(a.clip);
+    if (!clip.ok()) return Fail(clip.status(), "enc");
+    o->clip = *clip;
+  }
+  return 0;
+}
+
+// A profile is made for one sample shape: the input's samples must have it.
+Status CheckProfileShape(const Profile& p, const TensorView& view) {
+  Shape have = view.shape_vector();
+  if (view.rank == 4) have.erase(have.begin());
+  while (have.size() < 3) have.insert(have.begin(), 1);
+  Shape want = p.sample_shape;
+  while (want.size() < 3) want.insert(want.begin(), 1);
+  if (want != have) {
+    return Status(StatusCode::kCorruptData,
+                  "profile: sample_shape " + ShapeToString(p.sample_shape) +
+                      " does not match the input's samples " + ShapeToString(have));
+  }
+  return Status::Ok();
+}
 
 int RunEnc(const EncArgs& a, const CLI::App& cmd) {
   const char* verb = "enc";
@@ -137,6 +187,14 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
   o.reorder_channels = a.reorder;
   o.unit = a.unit;
   o.inner = a.inner;
+  std::optional<Profile> profile;
+  if (!a.profile.empty()) {
+    Result<Profile> p = LoadProfile(a.profile);
+    if (!p.ok()) return Fail(p.status(), verb);
+    profile = std::move(p).value();
+    if (int rc = ApplyProfileAndFlags(a, cmd, *profile, &o); rc != 0) return rc;
+  }
+  o.target_bytes = a.target_bytes;
   if (Status s = o.Validate(); !s.ok()) return Fail(s, verb);
 
   Result<std::vector<uint8_t>> in = ReadInput(a.input);
@@ -148,6 +206,9 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
                  a.input.c_str());
   }
   const TensorView view = arr->tensor.view();
+  if (profile) {
+    if (Status s = CheckProfileShape(*profile, view); !s.ok()) return Fail(s, verb);
+  }
   if (packet_mode) {
     PacketOptions po;
     po.packet_size = a.packet_size;
@@ -243,6 +304,13 @@ Command AddEncCommand(CLI::App& app) {
   cmd->add_option("--inner", a->inner,
                   "learned: inner codec for the code, ans | jpeg (default: the one the unit was "
                   "trained for, with its trained bits or quality)");
+  cmd->add_option("--profile", a->profile,
+                  "a profile made by `ftcodec tune`: its codec settings (and per-channel plan); "
+                  "explicit flags override them");
+  cmd->add_option("--target-bytes", a->target_bytes,
+                  "ans/jpeg: every sample's frame is at most N bytes, at the best quality that "
+                  "fits (--bits / --quality / the profile's plan are the finest tried)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   return {cmd, [a, cmd]() { return RunEnc(*a, *cmd); }};
 }
 

@@ -12,6 +12,11 @@ void WriteParams(const AnsParams& p, std::vector<uint8_t>* out) {
     w.U8(static_cast<uint8_t>(p.bits));
     w.U8(p.flags);
     w.U8(p.rounding_q);
+  } else if (p.mode == Mode::kPlanned) {
+    w.U8(static_cast<uint8_t>(p.bits));
+    w.U8(p.rounding_q);
+    w.U8(p.step_shift);
+    w.U64(p.plan_id);
   } else {
     w.U8(static_cast<uint8_t>(p.stored));
   }
@@ -19,14 +24,28 @@ void WriteParams(const AnsParams& p, std::vector<uint8_t>* out) {
 }
 
 Result<AnsParams> ParseParams(const std::vector<uint8_t>& bytes, const SampleShape& s,
-                              DType original) {
+                              DType original, bool allow_planned) {
   ByteReader r(bytes.data(), bytes.size());
   AnsParams p;
   uint8_t mode;
   if (!r.U8(&mode)) return FTC_CORRUPT("ans: empty codec parameters");
-  if (mode > 1) return FTC_CORRUPT("ans: invalid mode %u", mode);
+  if (mode == 2 && !allow_planned) {
+    return FTC_CORRUPT("ans: planned mode is not valid here (a version-1 frame, or a packet)");
+  }
+  if (mode > 2) return FTC_CORRUPT("ans: invalid mode %u", mode);
   p.mode = static_cast<Mode>(mode);
-  if (p.mode == Mode::kQuantized) {
+  if (p.mode == Mode::kPlanned) {
+    uint8_t bits, rq, shift;
+    if (!r.U8(&bits) || !r.U8(&rq) || !r.U8(&shift) || !r.U64(&p.plan_id)) {
+      return FTC_CORRUPT("ans: truncated parameters");
+    }
+    if (bits < 1 || bits > 16) return FTC_CORRUPT("ans: invalid bit depth %u", bits);
+    if (rq > 128) return FTC_CORRUPT("ans: rounding offset %u/256 above 1/2", rq);
+    if (shift > 63) return FTC_CORRUPT("ans: step shift %u above 63", shift);
+    p.bits = bits;
+    p.rounding_q = rq;
+    p.step_shift = shift;
+  } else if (p.mode == Mode::kQuantized) {
     uint8_t bits, flags, rq;
     if (!r.U8(&bits) || !r.U8(&flags) || !r.U8(&rq)) return FTC_CORRUPT("ans: truncated parameters");
     if (bits < 1 || bits > 16) return FTC_CORRUPT("ans: invalid bit depth %u", bits);

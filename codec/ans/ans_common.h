@@ -17,7 +17,8 @@
 
 namespace ftc::ans {
 
-enum class Mode : uint8_t { kQuantized = 0, kLossless = 1 };
+// kPlanned: per-channel steps from a plan named by its id (docs/format.md, "Planned mode").
+enum class Mode : uint8_t { kQuantized = 0, kLossless = 1, kPlanned = 2 };
 
 // Section kinds.
 constexpr uint8_t kRangesSection = 1;
@@ -37,6 +38,9 @@ struct AnsParams {
   uint8_t rounding_q = 128;  // rounding offset = rounding_q / 256, 0..128
   // Lossless mode.
   DType stored = DType::kF32;
+  // Planned mode (also uses bits and rounding_q).
+  uint8_t step_shift = 0;
+  uint64_t plan_id = 0;
   // Both: rows per band, 0 = a whole channel.
   uint32_t band_rows = 0;
 
@@ -45,9 +49,10 @@ struct AnsParams {
 };
 
 void WriteParams(const AnsParams& p, std::vector<uint8_t>* out);
-// Parses and validates Codec_Params against the sample shape and original dtype.
+// Parses and validates Codec_Params against the sample shape and original dtype. The planned
+// mode is valid only where `allow_planned` (frames of format version 2 and later; not packets).
 Result<AnsParams> ParseParams(const std::vector<uint8_t>& bytes, const SampleShape& s,
-                              DType original);
+                              DType original, bool allow_planned = false);
 
 // Band layout of a sample: channel-major, each channel cut into bands of band_rows rows.
 std::vector<BandShape> MakeBands(const SampleShape& s, uint32_t band_rows);

@@ -6,7 +6,9 @@
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
 #include "codec/core/status_macros.h"
+#include "codec/quant/planned_quant.h"
 #include "codec/quant/quant.h"
+#include "ftcodec/profile.h"
 
 namespace ftc::ans {
 namespace {
@@ -68,6 +70,57 @@ Status DecodeLossless(const ParsedFrame& f, const AnsParams& p, Tensor* out) {
   return Status::Ok();
 }
 
+// The plan a planned frame names, from the decoder options.
+Result<const QuantPlan*> PlanFor(const ParsedFrame& f, const AnsParams& p,
+                                 const DecoderOptions& options) {
+  if (!options.plan) {
+    return FTC_INVALID("ans: the frame was coded with plan %s; give the profile that holds it "
+                       "(--profile)",
+                       PlanIdHex(p.plan_id).c_str());
+  }
+  const uint64_t have = options.plan->Id();
+  if (have != p.plan_id) {
+    return FTC_CORRUPT("ans: plan mismatch: the frame was coded with plan %s, the profile's plan "
+                       "is %s",
+                       PlanIdHex(p.plan_id).c_str(), PlanIdHex(have).c_str());
+  }
+  if (static_cast<int64_t>(options.plan->channels.size()) != f.sample.c) {
+    return FTC_CORRUPT("ans: the plan has %zu channels but the frame's sample has %lld",
+                       options.plan->channels.size(), static_cast<long long>(f.sample.c));
+  }
+  return options.plan.get();
+}
+
+Status DecodePlanned(const ParsedFrame& f, const AnsParams& p, const DecoderOptions& options,
+                     Tensor* out) {
+  FTC_ASSIGN_OR_RETURN(const QuantPlan* plan, PlanFor(f, p, options));
+  if (f.sections.size() != 1 || f.sections[0].kind != kSymbolsSection) {
+    return FTC_CORRUPT("ans: a planned frame has one symbols section");
+  }
+  int64_t coded = 0;
+  for (const ChannelQuant& ch : plan->channels) coded += ch.kind != ChannelKind::kDropped;
+  const size_t per = static_cast<size_t>(f.sample.h * f.sample.w);
+  std::vector<uint16_t> symbols(static_cast<size_t>(coded) * per);
+  const SectionRef& sym = f.sections[0];
+  Status s = DecodeSymbolSegment(sym.data, sym.size, MakeBands({coded, f.sample.h, f.sample.w},
+                                                               p.band_rows),
+                                 p.bits, symbols.data());
+  if (!s.ok()) return s.WithContext("ans: symbols");
+  FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(DType::kF32, {f.sample.c, f.sample.h, f.sample.w}));
+  float* dst = out->data_as<float>();
+  const uint16_t* src = symbols.data();
+  for (const ChannelQuant& ch : plan->channels) {
+    if (ch.kind == ChannelKind::kDropped) {
+      std::fill(dst, dst + per, ch.offset);
+    } else {
+      DequantizePlanned(src, per, ch.kind, PlannedStep(ch.step, p.step_shift), ch.offset, dst);
+      src += per;
+    }
+    dst += per;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void JoinLosslessPlanes(const std::vector<const uint16_t*>& planes, int width, int64_t n,
@@ -82,9 +135,11 @@ void JoinLosslessPlanes(const std::vector<const uint16_t*>& planes, int width, i
   }
 }
 
-Status DecodeSample(const ParsedFrame& f, const DecoderOptions&, Tensor* out) {
-  FTC_ASSIGN_OR_RETURN(AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype));
+Status DecodeSample(const ParsedFrame& f, const DecoderOptions& options, Tensor* out) {
+  FTC_ASSIGN_OR_RETURN(AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype,
+                                                f.header.version >= 2));
   if (p.mode == Mode::kLossless) return DecodeLossless(f, p, out);
+  if (p.mode == Mode::kPlanned) return DecodePlanned(f, p, options, out);
   FTC_ASSIGN_OR_RETURN(std::vector<QuantParams> ranges, ReadRanges(f, p));
   const int64_t n = f.sample.elements();
   std::vector<uint16_t> q(static_cast<size_t>(n));
@@ -100,8 +155,18 @@ Status DecodeSample(const ParsedFrame& f, const DecoderOptions&, Tensor* out) {
 }
 
 Status DescribeFrame(const ParsedFrame& f, ParamList* out) {
-  FTC_ASSIGN_OR_RETURN(AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype));
-  if (p.mode == Mode::kLossless) {
+  FTC_ASSIGN_OR_RETURN(AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype,
+                                                f.header.version >= 2));
+  if (p.mode == Mode::kPlanned) {
+    if (f.sections.size() != 1 || f.sections[0].kind != kSymbolsSection) {
+      return FTC_CORRUPT("ans: a planned frame has one symbols section");
+    }
+    out->emplace_back("mode", "planned");
+    out->emplace_back("plan", PlanIdHex(p.plan_id));
+    out->emplace_back("bits", std::to_string(p.bits));
+    out->emplace_back("step_shift", std::to_string(p.step_shift));
+    out->emplace_back("rounding", StrFormat("%u/256", p.rounding_q));
+  } else if (p.mode == Mode::kLossless) {
     out->emplace_back("mode", "lossless");
     out->emplace_back("stored_dtype", DTypeName(p.stored));
   } else {

@@ -6,7 +6,9 @@
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
 #include "codec/core/status_macros.h"
+#include "codec/quant/planned_quant.h"
 #include "codec/quant/quant.h"
+#include "ftcodec/profile.h"
 
 namespace ftc::ans {
 namespace {
@@ -45,6 +47,57 @@ Status LosslessPlanes(const TensorView& sample, const EncoderOptions& o, SampleP
   return Status::Ok();
 }
 
+// Planned mode (docs/format.md): per-channel steps from the plan, one symbol segment over the
+// bands of the coded channels.
+Status EncodePlanned(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out) {
+  const QuantPlan& plan = *o.plan;
+  const SampleShape s{sample.shape[0], sample.shape[1], sample.shape[2]};
+  if (static_cast<int64_t>(plan.channels.size()) != s.c) {
+    return FTC_INVALID("the plan has %zu channels but the sample has %lld (a profile made for "
+                       "another tensor shape?)",
+                       plan.channels.size(), static_cast<long long>(s.c));
+  }
+  const int64_t n = s.elements();
+  const size_t per = static_cast<size_t>(s.h * s.w);
+  std::vector<float> x(static_cast<size_t>(n));
+  GatherF32(sample, 0, n, x.data());
+  float mn, mx;
+  if (!FiniteMinMax(x.data(), x.size(), &mn, &mx)) {
+    return FTC_UNSUPPORTED(
+        "input contains NaN or Inf; the lossy ans codec needs finite values (use --lossless or "
+        "--codec raw)");
+  }
+  AnsParams p;
+  p.mode = Mode::kPlanned;
+  p.band_rows = NormalizedBandRows(o.band_rows, s.h);
+  p.rounding_q = static_cast<uint8_t>(std::lround((0.5 - o.deadzone) * 256.0));
+  p.step_shift = static_cast<uint8_t>(o.step_shift);
+  p.plan_id = plan.Id();
+  std::vector<uint16_t> symbols;
+  symbols.reserve(static_cast<size_t>(n));
+  uint16_t max_symbol = 0;
+  int64_t coded = 0;
+  for (int64_t c = 0; c < s.c; ++c) {
+    const ChannelQuant& ch = plan.channels[static_cast<size_t>(c)];
+    if (ch.kind == ChannelKind::kDropped) continue;
+    const size_t at = symbols.size();
+    symbols.resize(at + per);
+    const float step = PlannedStep(ch.step, o.step_shift);
+    max_symbol = std::max(max_symbol, QuantizePlanned(x.data() + c * per, per, ch, step,
+                                                      p.rounding(), symbols.data() + at));
+    ++coded;
+  }
+  p.bits = 1;
+  while (p.bits < 16 && (max_symbol >> p.bits) != 0) ++p.bits;
+  WriteParams(p, &out->params);
+  Section sec;
+  sec.kind = kSymbolsSection;
+  FTC_RETURN_IF_ERROR(EncodeSymbolSegment(symbols.data(), MakeBands({coded, s.h, s.w}, p.band_rows),
+                                          p.bits, &sec.payload));
+  out->sections.push_back(std::move(sec));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& o, SamplePlanes* out) {
@@ -53,6 +106,10 @@ Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& o, Sampl
   AnsParams& p = out->params;
   p.band_rows = NormalizedBandRows(o.band_rows, s.h);
   if (o.lossless) return LosslessPlanes(sample, o, out);
+  if (o.plan) {
+    return FTC_INVALID("the planned mode (a profile's per-channel plan) cannot be packetized; "
+                       "code frames, or give explicit --bits/--clip to override the plan");
+  }
   const int64_t n = s.elements();
   std::vector<float> x(static_cast<size_t>(n));
   GatherF32(sample, 0, n, x.data());
@@ -83,6 +140,7 @@ Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& o, Sampl
 }
 
 Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out) {
+  if (o.plan && !o.lossless) return EncodePlanned(sample, o, out);
   SamplePlanes sp;
   FTC_RETURN_IF_ERROR(MakeSamplePlanes(sample, o, &sp));
   WriteParams(sp.params, &out->params);

@@ -7,6 +7,7 @@
 #include "codec/core/parallel.h"
 #include "codec/core/status_macros.h"
 #include "ftcodec/ftcodec.h"
+#include "ftcodec/profile.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "ftcodec assumes a little-endian host"
@@ -123,7 +124,70 @@ Result<const Codec*> CodecForFrame(const ParsedFrame& f) {
   return FTC_UNSUPPORTED("unknown codec id %u", f.header.codec_id);
 }
 
+// One sample's frame (sample i of a tensor of `shape`, n samples).
+Status EncodeSampleFrame(const Codec& codec, const TensorView& sample, const EncoderOptions& o,
+                         const Shape& shape, int64_t i, int64_t n, Bytes* out) {
+  CodecEncodeOutput body;
+  FTC_RETURN_IF_ERROR(codec.encode(sample, o, &body));
+  FrameHeader h;
+  h.dtype = sample.dtype;
+  h.shape = shape;
+  h.batch_index = static_cast<uint32_t>(i);
+  h.batch_count = static_cast<uint32_t>(n);
+  h.codec_id = codec.id;
+  h.params = std::move(body.params);
+  out->clear();
+  return WriteFrame(h, body.sections, out);
+}
+
+// Rate control (EncoderOptions::target_bytes): the settings from finest to coarsest are a ladder
+// (ans: bits = o.bits .. 1, or step_shift 0 .. 63 with a plan; jpeg: quality o.quality .. 1);
+// frame sizes shrink along it in practice, so a binary search finds the finest rung that fits.
+// Only a measured fit is ever returned.
+Status EncodeWithinTarget(const Codec& codec, const TensorView& sample, const EncoderOptions& o,
+                          const Shape& shape, int64_t i, int64_t n, Bytes* out) {
+  const bool planned = o.plan != nullptr;
+  const bool jpeg = o.codec == "jpeg";
+  const int rungs = planned ? 64 : jpeg ? o.quality : o.bits;
+  auto at = [&](int rung, Bytes* frame) {
+    EncoderOptions r = o;
+    if (planned) r.step_shift = rung;
+    else if (jpeg) r.quality = o.quality - rung;
+    else r.bits = o.bits - rung;
+    return EncodeSampleFrame(codec, sample, r, shape, i, n, frame);
+  };
+  const size_t target = static_cast<size_t>(o.target_bytes);
+  Bytes frame;
+  FTC_RETURN_IF_ERROR(at(0, &frame));
+  if (frame.size() <= target) {
+    *out = std::move(frame);
+    return Status::Ok();
+  }
+  Bytes coarsest;
+  FTC_RETURN_IF_ERROR(at(rungs - 1, &coarsest));
+  if (coarsest.size() > target) {
+    return FTC_LIMIT("target of %lld bytes per sample cannot be met: the coarsest setting (%s) "
+                     "takes %zu bytes",
+                     static_cast<long long>(o.target_bytes),
+                     planned ? "step shift 63" : jpeg ? "quality 1" : "1 bit", coarsest.size());
+  }
+  int lo = 0, hi = rungs - 1;  // rung lo does not fit, rung hi does
+  *out = std::move(coarsest);
+  while (hi - lo > 1) {
+    const int mid = lo + (hi - lo) / 2;
+    FTC_RETURN_IF_ERROR(at(mid, &frame));
+    if (frame.size() <= target) {
+      hi = mid;
+      *out = frame;
+    } else {
+      lo = mid;
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidateDecoderOptions(const DecoderOptions& o) {
+  if (o.plan) FTC_RETURN_IF_ERROR(o.plan->Validate());
   if (o.threads < 1 || o.threads > 256) return FTC_INVALID("threads %d out of range 1..256", o.threads);
   if (o.max_frame_elements < 1 || o.max_frame_elements > kMaxSampleElements) {
     return FTC_INVALID("max_frame_elements %lld out of range 1..2^28",
@@ -161,17 +225,13 @@ Result<Bytes> encode(const TensorView& tensor, const EncoderOptions& options) {
   const int64_t n = tensor.rank == 4 ? shape[0] : 1;
   std::vector<Bytes> frames(static_cast<size_t>(n));
   FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-    CodecEncodeOutput body;
-    Status s = codec->encode(SampleView(tensor, i), options, &body);
+    const TensorView sample = SampleView(tensor, i);
+    Bytes* frame = &frames[static_cast<size_t>(i)];
+    Status s = options.target_bytes > 0
+                   ? EncodeWithinTarget(*codec, sample, options, shape, i, n, frame)
+                   : EncodeSampleFrame(*codec, sample, options, shape, i, n, frame);
     if (!s.ok()) return n > 1 ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i))) : s;
-    FrameHeader h;
-    h.dtype = tensor.dtype;
-    h.shape = shape;
-    h.batch_index = static_cast<uint32_t>(i);
-    h.batch_count = static_cast<uint32_t>(n);
-    h.codec_id = codec->id;
-    h.params = std::move(body.params);
-    return WriteFrame(h, body.sections, &frames[static_cast<size_t>(i)]);
+    return Status::Ok();
   }));
   size_t total = 0;
   for (const Bytes& f : frames) total += f.size();

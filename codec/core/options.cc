@@ -5,6 +5,7 @@
 #include "codec/core/codec.h"
 #include "codec/core/status_macros.h"
 #include "ftcodec/ftcodec.h"
+#include "ftcodec/profile.h"
 
 namespace ftc {
 namespace {
@@ -100,6 +101,24 @@ Status EncoderOptions::Validate() const {
   }
   if (lossless && clip.kind != ClipSpec::Kind::kNone) {
     return FTC_INVALID("lossless coding takes no clipping range");
+  }
+  // Planned mode and rate control.
+  if (step_shift < 0 || step_shift > 63) {
+    return FTC_INVALID("step_shift %d out of range 0..63", step_shift);
+  }
+  if (plan) {
+    if (codec != "ans") return FTC_INVALID("a quantization plan applies to codec ans only");
+    if (lossless) return FTC_INVALID("lossless coding takes no quantization plan");
+    FTC_RETURN_IF_ERROR(plan->Validate());
+  } else if (step_shift != 0) {
+    return FTC_INVALID("step_shift applies to the planned mode (a profile's plan) only");
+  }
+  if (target_bytes < 0) return FTC_INVALID("target_bytes %lld is negative", static_cast<long long>(target_bytes));
+  if (target_bytes > 0) {
+    if (codec != "ans" && codec != "jpeg") {
+      return FTC_INVALID("target_bytes (rate control) applies to codecs ans and jpeg");
+    }
+    if (lossless) return FTC_INVALID("target_bytes cannot apply to lossless coding");
   }
   // Picture codecs (jpeg, hevc).
   if (quality < 1 || quality > 100) return FTC_INVALID("quality %d out of range 1..100", quality);

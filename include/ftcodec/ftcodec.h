@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +24,9 @@
 namespace ftc {
 
 using Bytes = std::vector<uint8_t>;
+
+// A per-channel quantization plan (ftcodec/profile.h).
+struct QuantPlan;
 
 // "0.1.0"
 const char* VersionString();
@@ -66,6 +70,19 @@ struct EncoderOptions {
   double deadzone = 0.0;  // 0..0.5: rounding offset 0.5−deadzone (0 = mid-point rounding)
   bool lossless = false;  // ans: lossless byte-plane coding of f32/f16/bf16 (ignores bits/clip)
   int band_rows = 0;      // rows per independently decodable band; 0 = whole channel (1..65535)
+  // ans: model-aware planned mode (docs/format.md "Planned mode"): per-channel steps, offsets and
+  // kinds from a profile (ftcodec/profile.h). When set, `bits`, `clip` and `per_channel` are
+  // unused; `deadzone` applies. The decoder needs the same plan (DecoderOptions::plan).
+  std::shared_ptr<const QuantPlan> plan;
+  // Planned mode: every step of the plan is scaled by 2^(step_shift/4), 0..63 (rate control sets
+  // it per sample; 0 = the plan's own steps).
+  int step_shift = 0;
+
+  // Rate control: every sample's frame is at most this many bytes (0 = off), at the best quality
+  // that fits: ans codes with the largest bits <= `bits` that fits (planned mode: the smallest
+  // step shift); jpeg with the largest quality <= `quality`. A sample that does not fit even at
+  // the coarsest setting fails with kLimitExceeded naming the smallest size reached.
+  int64_t target_bytes = 0;
 
   // --- picture codecs (jpeg, hevc): channels packed into pictures (docs/format.md) ---
   int quality = 90;    // jpeg: quality 1..100
@@ -92,6 +109,9 @@ struct DecoderOptions {
   int64_t max_frame_elements = int64_t{1} << 28;
   int threads = 1;  // 1..256
   std::string unit;  // learned: the unit directory (required to decode learned frames)
+  // ans planned mode: the plan the frames name (a profile's plan); frames naming another plan
+  // are refused.
+  std::shared_ptr<const QuantPlan> plan;
 };
 
 // Encodes a tensor (rank 1..4; rank 4 is N,C,H,W and gives N frames).

@@ -1,0 +1,389 @@
+// Profiles as JSON (docs/profiles.md): a strict reader (every field checked, unknown keys
+// refused, errors name the field) and a writer whose output the reader takes back exactly.
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "codec/core/status_macros.h"
+#include "ftcodec/profile.h"
+
+namespace ftc {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr size_t kMaxProfileBytes = size_t{64} << 20;
+constexpr int kMaxDepth = 16;
+
+// Nesting depth of a JSON text (brackets outside strings): refused before parsing, so hostile
+// input cannot make the parser or the destructor recurse deeply.
+int NestingDepth(const std::string& text) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char ch : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (ch == '\\') escaped = true;
+      else if (ch == '"') in_string = false;
+      continue;
+    }
+    if (ch == '"') in_string = true;
+    else if (ch == '[' || ch == '{') max_depth = std::max(max_depth, ++depth);
+    else if (ch == ']' || ch == '}') --depth;
+  }
+  return max_depth;
+}
+
+Status FieldError(const std::string& field, const std::string& what) {
+  return Status(StatusCode::kCorruptData, "profile: " + field + ": " + what);
+}
+
+// Typed getters over one JSON object; each names the field in its error.
+class ObjectReader {
+ public:
+  ObjectReader(const Json& j, std::string path) : j_(j), path_(std::move(path)) {}
+
+  Status CheckKeys(std::initializer_list<const char*> allowed) const {
+    if (!j_.is_object()) return FieldError(Where(""), "expected an object");
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || it.key() == a;
+      if (!ok) return FieldError(Where(it.key()), "unknown field");
+    }
+    return Status::Ok();
+  }
+  bool Has(const char* key) const { return j_.contains(key); }
+  const Json& At(const char* key) const { return j_.at(key); }
+  std::string Where(const std::string& key) const {
+    if (key.empty()) return path_.empty() ? "(top level)" : path_;
+    return path_.empty() ? key : path_ + "." + key;
+  }
+
+  Status Number(const char* key, double* out, bool required = true) const {
+    if (!Has(key)) return required ? FieldError(Where(key), "missing") : Status::Ok();
+    const Json& v = j_.at(key);
+    if (!v.is_number() || !std::isfinite(v.get<double>())) {
+      return FieldError(Where(key), "expected a finite number");
+    }
+    *out = v.get<double>();
+    return Status::Ok();
+  }
+  Status Integer(const char* key, int64_t lo, int64_t hi, int64_t* out,
+                 bool required = true) const {
+    if (!Has(key)) return required ? FieldError(Where(key), "missing") : Status::Ok();
+    const Json& v = j_.at(key);
+    if (!v.is_number_integer()) return FieldError(Where(key), "expected an integer");
+    const int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}
+                          ? INT64_MAX
+                          : v.get<int64_t>();
+    if (x < lo || x > hi) {
+      return FieldError(Where(key), StrFormat("%lld out of range %lld..%lld",
+                                              static_cast<long long>(x),
+                                              static_cast<long long>(lo),
+                                              static_cast<long long>(hi)));
+    }
+    *out = x;
+    return Status::Ok();
+  }
+  Status String(const char* key, std::string* out, bool required = true) const {
+    if (!Has(key)) return required ? FieldError(Where(key), "missing") : Status::Ok();
+    const Json& v = j_.at(key);
+    if (!v.is_string()) return FieldError(Where(key), "expected a string");
+    *out = v.get<std::string>();
+    if (out->size() > 4096) return FieldError(Where(key), "longer than 4096 bytes");
+    return Status::Ok();
+  }
+  Status Bool(const char* key, bool* out) const {
+    if (!Has(key)) return Status::Ok();
+    const Json& v = j_.at(key);
+    if (!v.is_boolean()) return FieldError(Where(key), "expected true or false");
+    *out = v.get<bool>();
+    return Status::Ok();
+  }
+
+ private:
+  const Json& j_;
+  std::string path_;
+};
+
+// An f32 stored as a JSON number: the number must be exactly representable... or round to an f32
+// that writes back the same: any finite double in the f32 range is accepted and rounded.
+Status ToF32(double d, const std::string& field, float* out) {
+  if (!(std::fabs(d) <= 3.4028234663852886e38)) return FieldError(field, "outside the f32 range");
+  *out = static_cast<float>(d);
+  return Status::Ok();
+}
+
+Status ParseChannel(const Json& j, size_t c, ChannelQuant* ch) {
+  const std::string path = StrFormat("plan.channels[%zu]", c);
+  ObjectReader r(j, path);
+  FTC_RETURN_IF_ERROR(r.CheckKeys({"kind", "step", "offset", "clip"}));
+  std::string kind;
+  FTC_RETURN_IF_ERROR(r.String("kind", &kind));
+  if (kind == "dropped") ch->kind = ChannelKind::kDropped;
+  else if (kind == "nonneg") ch->kind = ChannelKind::kNonNegative;
+  else if (kind == "signed") ch->kind = ChannelKind::kSigned;
+  else if (kind == "nonpos") ch->kind = ChannelKind::kNonPositive;
+  else return FieldError(r.Where("kind"), "expected dropped, nonneg, signed or nonpos");
+  double step = 0, offset = 0;
+  FTC_RETURN_IF_ERROR(r.Number("step", &step));
+  FTC_RETURN_IF_ERROR(r.Number("offset", &offset));
+  FTC_RETURN_IF_ERROR(ToF32(step, r.Where("step"), &ch->step));
+  FTC_RETURN_IF_ERROR(ToF32(offset, r.Where("offset"), &ch->offset));
+  if (r.Has("clip")) {
+    const Json& clip = r.At("clip");
+    if (!clip.is_array() || clip.size() != 2 || !clip[0].is_number() || !clip[1].is_number()) {
+      return FieldError(r.Where("clip"), "expected [lo, hi]");
+    }
+    FTC_RETURN_IF_ERROR(ToF32(clip[0].get<double>(), r.Where("clip"), &ch->clip_lo));
+    FTC_RETURN_IF_ERROR(ToF32(clip[1].get<double>(), r.Where("clip"), &ch->clip_hi));
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const QuantPlan>> ParsePlan(const Json& j) {
+  ObjectReader r(j, "plan");
+  FTC_RETURN_IF_ERROR(r.CheckKeys({"id", "channels"}));
+  std::string id;  // optional (a hand-written plan); when present it must match the channels
+  FTC_RETURN_IF_ERROR(r.String("id", &id, false));
+  if (!r.Has("channels") || !r.At("channels").is_array()) {
+    return FieldError("plan.channels", "expected an array");
+  }
+  const Json& channels = r.At("channels");
+  auto plan = std::make_shared<QuantPlan>();
+  plan->channels.resize(channels.size());
+  for (size_t c = 0; c < channels.size(); ++c) {
+    FTC_RETURN_IF_ERROR(ParseChannel(channels[c], c, &plan->channels[c]));
+  }
+  Status valid = plan->Validate();
+  if (!valid.ok()) return Status(StatusCode::kCorruptData, "profile: " + valid.message());
+  const std::string actual = PlanIdHex(plan->Id());
+  if (!id.empty() && id != actual) {
+    return FieldError("plan.id", "is " + id.substr(0, 32) + " but the channels hash to " + actual +
+                                     " (the plan was edited or damaged)");
+  }
+  return std::shared_ptr<const QuantPlan>(std::move(plan));
+}
+
+Status ParseSettings(const Json& j, EncoderOptions* o) {
+  ObjectReader r(j, "settings");
+  FTC_RETURN_IF_ERROR(r.CheckKeys(
+      {"codec", "bits", "clip", "per_channel", "deadzone", "band_rows", "quality"}));
+  FTC_RETURN_IF_ERROR(r.String("codec", &o->codec));
+  if (o->codec != "ans" && o->codec != "jpeg" && o->codec != "hevc") {
+    return FieldError("settings.codec", "'" + o->codec.substr(0, 40) +
+                                            "': expected ans, jpeg or hevc");
+  }
+  int64_t v = 0;
+  v = o->bits;
+  FTC_RETURN_IF_ERROR(r.Integer("bits", 1, 16, &v, false));
+  o->bits = static_cast<int>(v);
+  v = o->band_rows;
+  FTC_RETURN_IF_ERROR(r.Integer("band_rows", 0, 65535, &v, false));
+  o->band_rows = static_cast<int>(v);
+  v = o->quality;
+  FTC_RETURN_IF_ERROR(r.Integer("quality", 1, 100, &v, false));
+  o->quality = static_cast<int>(v);
+  FTC_RETURN_IF_ERROR(r.Bool("per_channel", &o->per_channel));
+  double dz = o->deadzone;
+  FTC_RETURN_IF_ERROR(r.Number("deadzone", &dz, false));
+  if (!(dz >= 0 && dz <= 0.5)) return FieldError("settings.deadzone", "out of range 0..0.5");
+  o->deadzone = dz;
+  if (r.Has("clip")) {
+    std::string clip;
+    FTC_RETURN_IF_ERROR(r.String("clip", &clip));
+    Result<ClipSpec> spec = ClipSpec::Parse(clip);
+    if (!spec.ok()) return FieldError("settings.clip", spec.status().message());
+    o->clip = *spec;
+  }
+  return Status::Ok();
+}
+
+Status ParseCalibration(const Json& j, ProfileCalibration* c) {
+  ObjectReader r(j, "calibration");
+  FTC_RETURN_IF_ERROR(r.CheckKeys({"data", "samples", "top1_uncompressed", "top1",
+                                   "bytes_per_sample", "bits_per_element", "max_drop",
+                                   "target_bytes"}));
+  FTC_RETURN_IF_ERROR(r.String("data", &c->data, false));
+  FTC_RETURN_IF_ERROR(r.Integer("samples", 0, INT64_MAX, &c->samples, false));
+  FTC_RETURN_IF_ERROR(r.Number("top1_uncompressed", &c->top1_uncompressed, false));
+  FTC_RETURN_IF_ERROR(r.Number("top1", &c->top1, false));
+  FTC_RETURN_IF_ERROR(r.Number("bytes_per_sample", &c->bytes_per_sample, false));
+  FTC_RETURN_IF_ERROR(r.Number("bits_per_element", &c->bits_per_element, false));
+  FTC_RETURN_IF_ERROR(r.Number("max_drop", &c->max_drop, false));
+  FTC_RETURN_IF_ERROR(r.Integer("target_bytes", 0, INT64_MAX, &c->target_bytes, false));
+  return Status::Ok();
+}
+
+Status ParseShape(const Json& j, Shape* shape) {
+  if (!j.is_array() || j.empty() || j.size() > 3) {
+    return FieldError("sample_shape", "expected 1 to 3 dimensions, e.g. [64, 14, 14]");
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_number_integer() || j[i].get<int64_t>() < 1 ||
+        j[i].get<int64_t>() > 0x7FFFFFFF) {
+      return FieldError(StrFormat("sample_shape[%zu]", i), "expected an integer 1..2^31-1");
+    }
+    shape->push_back(j[i].get<int64_t>());
+  }
+  return Status::Ok();
+}
+
+Status ParseTop(const Json& j, Profile* p) {
+  ObjectReader r(j, "");
+  if (!j.is_object()) return FieldError("(top level)", "expected an object");
+  int64_t version = 0;
+  if (!r.Has("ftcodec_profile")) {
+    return FieldError("ftcodec_profile", "missing (not an ftcodec profile)");
+  }
+  FTC_RETURN_IF_ERROR(r.Integer("ftcodec_profile", 0, INT64_MAX, &version));
+  if (version != Profile::kVersion) {
+    return Status(StatusCode::kUnsupported,
+                  StrFormat("profile: ftcodec_profile: version %lld is not supported (this build "
+                            "reads version %d)",
+                            static_cast<long long>(version), Profile::kVersion));
+  }
+  FTC_RETURN_IF_ERROR(r.CheckKeys({"ftcodec_profile", "model", "head_hash", "tail_hash",
+                                   "input_scale", "sample_shape", "settings", "plan",
+                                   "calibration", "command"}));
+  FTC_RETURN_IF_ERROR(r.String("model", &p->model, false));
+  FTC_RETURN_IF_ERROR(r.String("head_hash", &p->head_hash, false));
+  FTC_RETURN_IF_ERROR(r.String("tail_hash", &p->tail_hash, false));
+  FTC_RETURN_IF_ERROR(r.String("command", &p->command, false));
+  FTC_RETURN_IF_ERROR(r.Number("input_scale", &p->input_scale, false));
+  if (!r.Has("sample_shape")) return FieldError("sample_shape", "missing");
+  FTC_RETURN_IF_ERROR(ParseShape(r.At("sample_shape"), &p->sample_shape));
+  if (!r.Has("settings")) return FieldError("settings", "missing");
+  FTC_RETURN_IF_ERROR(ParseSettings(r.At("settings"), &p->settings));
+  if (r.Has("plan") && !r.At("plan").is_null()) {
+    FTC_ASSIGN_OR_RETURN(p->plan, ParsePlan(r.At("plan")));
+  }
+  if (r.Has("calibration")) FTC_RETURN_IF_ERROR(ParseCalibration(r.At("calibration"), &p->calibration));
+  return p->Validate();
+}
+
+// Shortest decimal that reads back as the same f32.
+Json F32Json(float v) {
+  char buf[32];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return Json(std::strtod(buf, nullptr));
+}
+
+}  // namespace
+
+Status Profile::Validate() const {
+  if (!(std::isfinite(input_scale) && input_scale > 0)) {
+    return FieldError("input_scale", "expected a finite number > 0");
+  }
+  if (sample_shape.empty() || sample_shape.size() > 3) {
+    return FieldError("sample_shape", "expected 1 to 3 dimensions");
+  }
+  if (settings.codec == "ans" && plan) {
+    const int64_t c = sample_shape.size() == 3 ? sample_shape[0] : 1;
+    if (static_cast<int64_t>(plan->channels.size()) != c) {
+      return FieldError("plan.channels", StrFormat("has %zu channels but sample_shape has %lld",
+                                                   plan->channels.size(),
+                                                   static_cast<long long>(c)));
+    }
+  } else if (plan) {
+    return FieldError("plan", "a plan needs settings.codec ans");
+  }
+  return Status::Ok();
+}
+
+Result<Profile> ParseProfile(const std::string& text) {
+  if (text.size() > kMaxProfileBytes) return FTC_LIMIT("profile: larger than 64 MiB");
+  if (NestingDepth(text) > kMaxDepth) {
+    return FTC_CORRUPT("profile: nested more than %d levels deep", kMaxDepth);
+  }
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return FTC_CORRUPT("profile: not valid JSON");
+  Profile p;
+  try {
+    FTC_RETURN_IF_ERROR(ParseTop(j, &p));
+  } catch (const std::exception& e) {  // defensive: every access above is type-checked first
+    return FTC_CORRUPT("profile: %s", e.what());
+  }
+  return p;
+}
+
+Result<Profile> LoadProfile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(StatusCode::kIoError, "cannot open profile '" + path + "'");
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxProfileBytes) {
+      return Status(StatusCode::kLimitExceeded, "profile '" + path + "' is larger than 64 MiB");
+    }
+  }
+  if (in.bad()) return Status(StatusCode::kIoError, "cannot read profile '" + path + "'");
+  Result<Profile> p = ParseProfile(text);
+  if (!p.ok()) return p.status().WithContext(path);
+  return p;
+}
+
+std::string ProfileToJson(const Profile& p) {
+  Json j = Json::object();
+  j["ftcodec_profile"] = p.version;
+  j["model"] = p.model;
+  if (!p.head_hash.empty()) j["head_hash"] = p.head_hash;
+  if (!p.tail_hash.empty()) j["tail_hash"] = p.tail_hash;
+  j["input_scale"] = p.input_scale;
+  j["sample_shape"] = p.sample_shape;
+  Json s = Json::object();
+  s["codec"] = p.settings.codec;
+  s["bits"] = p.settings.bits;
+  s["clip"] = p.settings.clip.ToString();
+  s["per_channel"] = p.settings.per_channel;
+  s["deadzone"] = p.settings.deadzone;
+  s["band_rows"] = p.settings.band_rows;
+  if (p.settings.codec != "ans") s["quality"] = p.settings.quality;
+  j["settings"] = s;
+  if (p.plan) {
+    Json channels = Json::array();
+    for (const ChannelQuant& ch : p.plan->channels) {
+      Json c = Json::object();
+      c["kind"] = ChannelKindName(ch.kind);
+      c["step"] = F32Json(ch.step);
+      c["offset"] = F32Json(ch.offset);
+      if (std::isfinite(ch.clip_lo) && std::isfinite(ch.clip_hi)) {
+        c["clip"] = Json::array({F32Json(ch.clip_lo), F32Json(ch.clip_hi)});
+      }
+      channels.push_back(c);
+    }
+    j["plan"] = Json{{"id", PlanIdHex(p.plan->Id())}, {"channels", channels}};
+  }
+  const ProfileCalibration& c = p.calibration;
+  j["calibration"] = Json{{"data", c.data},
+                          {"samples", c.samples},
+                          {"top1_uncompressed", c.top1_uncompressed},
+                          {"top1", c.top1},
+                          {"bytes_per_sample", c.bytes_per_sample},
+                          {"bits_per_element", c.bits_per_element},
+                          {"max_drop", c.max_drop},
+                          {"target_bytes", c.target_bytes}};
+  j["command"] = p.command;
+  // Invalid UTF-8 in a string (a file name) is replaced, so the output is always valid JSON.
+  return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+void ApplyProfile(const Profile& p, EncoderOptions* o) {
+  o->codec = p.settings.codec;
+  o->bits = p.settings.bits;
+  o->clip = p.settings.clip;
+  o->per_channel = p.settings.per_channel;
+  o->deadzone = p.settings.deadzone;
+  o->band_rows = p.settings.band_rows;
+  o->quality = p.settings.quality;
+  o->plan = p.plan;
+}
+
+}  // namespace ftc
