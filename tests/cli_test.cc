@@ -247,3 +247,108 @@ TEST_F(CliTest, InfoDescribesPacketStreams) {
 
 }  // namespace
 }  // namespace ftc
+
+namespace ftc {
+namespace {
+
+class ProfileCliTest : public CliTest {
+ protected:
+  std::string Golden(const std::string& name) const {
+    return "'" + test::SourcePath("data/golden/" + name) + "'";
+  }
+  void WriteText(const std::string& name, const std::string& text) const {
+    std::ofstream(Path(name)) << text;
+  }
+};
+
+TEST_F(ProfileCliTest, EncAndDecWithAProfile) {
+  const std::string plan = Golden("src/plan_relu_8ch.json");
+  RunResult e = Run("enc " + Golden("src/g_relu_2x8x7x9.npy") + " " + Path("a.ftc") +
+                    " --profile " + plan);
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(test::ReadFileBytes(Path("a.ftc")),
+            test::ReadFileBytes(test::SourcePath("data/golden/ans_plan_relu.ftc")));
+  // Planned frames need the plan: a usage error naming the plan id without it.
+  RunResult d = Run("dec " + Path("a.ftc") + " " + Path("a.npy"));
+  EXPECT_EQ(d.exit_code, 1) << d.err;
+  EXPECT_NE(d.err.find("--profile"), std::string::npos) << d.err;
+  EXPECT_FALSE(Exists(Path("a.npy")));
+  // Another plan: exit 2, "plan mismatch".
+  RunResult m = Run("dec " + Path("a.ftc") + " " + Path("a.npy") + " --profile " +
+                    Golden("src/plan_bn_4ch.json"));
+  EXPECT_EQ(m.exit_code, 2) << m.err;
+  EXPECT_NE(m.err.find("plan mismatch"), std::string::npos) << m.err;
+  RunResult ok = Run("dec " + Path("a.ftc") + " " + Path("a.npy") + " --profile " + plan);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  // --bits overrides the profile's quantizer: the plan is not used, and a note says so.
+  RunResult o = Run("enc " + Golden("src/g_relu_2x8x7x9.npy") + " " + Path("b.ftc") +
+                    " --profile " + plan + " --bits 3");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.err.find("not used"), std::string::npos) << o.err;
+  RunResult i = Run("info " + Path("b.ftc"));
+  EXPECT_NE(i.out.find("mode=quantized, bits=3"), std::string::npos) << i.out;
+}
+
+TEST_F(ProfileCliTest, BadProfilesExit2NamingTheField) {
+  const std::string src = Golden("src/g_relu_2x8x7x9.npy");
+  // Made for another tensor shape.
+  RunResult s = Run("enc " + src + " " + Path("a.ftc") + " --profile " +
+                    Golden("src/plan_bn_4ch.json"));
+  EXPECT_EQ(s.exit_code, 2) << s.err;
+  EXPECT_NE(s.err.find("sample_shape 4x6x6 does not match the input's samples 8x7x9"),
+            std::string::npos)
+      << s.err;
+  struct Case {
+    const char* text;
+    const char* want;
+  } cases[] = {
+      {"{\"ftcodec_profile\": 1, \"sample_shape\": [8, 7, 9], \"settings\": {\"codec\": \"ans\", "
+       "\"bits\": 99}}",
+       "settings.bits"},
+      {"{\"ftcodec_profile\": 2, \"sample_shape\": [8, 7, 9]}", "version 2 is not supported"},
+      {"{\"ftcodec_profile\": 1, \"sample_shape\": [8, 7, 9], \"settings\": {\"codec\": \"ans\"},"
+       " \"plan\": {\"channels\": [{\"kind\": \"signed\", \"step\": 0.5, \"offset\": 0}]}}",
+       "plan.channels"},
+      {"not json", "not valid JSON"},
+  };
+  for (const Case& c : cases) {
+    WriteText("p.json", c.text);
+    RunResult r = Run("enc " + src + " " + Path("a.ftc") + " --profile " + Path("p.json"));
+    EXPECT_EQ(r.exit_code, 2) << c.text << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.want), std::string::npos) << r.err;
+    EXPECT_FALSE(Exists(Path("a.ftc")));
+  }
+  RunResult missing = Run("enc " + src + " " + Path("a.ftc") + " --profile " + Path("none.json"));
+  EXPECT_EQ(missing.exit_code, 3) << missing.err;
+}
+
+TEST_F(ProfileCliTest, TargetBytesIsNeverExceeded) {
+  const std::string src = "'" + test::SourcePath("data/features/fmnist_s1_relu.npy") + "'";
+  for (const char* target : {"700", "1500", "3000"}) {
+    RunResult e = Run("enc " + src + " " + Path("a.ftc") + " --codec ans --bits 8 --target-bytes " +
+                      target);
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    RunResult i = Run("info --json " + Path("a.ftc"));
+    ASSERT_EQ(i.exit_code, 0);
+    // Every frame's size: the "size" after each frame's "index".
+    size_t at = 0;
+    int frames = 0;
+    while ((at = i.out.find("\"index\": ", at)) != std::string::npos) {
+      at = i.out.find("\"size\": ", at);
+      ASSERT_NE(at, std::string::npos);
+      at += 8;
+      EXPECT_LE(std::strtol(i.out.c_str() + at, nullptr, 10), std::atol(target));
+      ++frames;
+    }
+    EXPECT_GE(frames, 32);
+  }
+  RunResult tiny = Run("enc " + src + " " + Path("b.ftc") + " --codec ans --target-bytes 30");
+  EXPECT_EQ(tiny.exit_code, 2) << tiny.err;
+  EXPECT_NE(tiny.err.find("cannot be met"), std::string::npos) << tiny.err;
+  EXPECT_FALSE(Exists(Path("b.ftc")));
+  RunResult raw = Run("enc " + src + " " + Path("b.ftc") + " --codec raw --target-bytes 3000");
+  EXPECT_EQ(raw.exit_code, 1) << raw.err;
+}
+
+}  // namespace
+}  // namespace ftc

@@ -190,6 +190,11 @@ Command AddBenchCommand(CLI::App& app) {
                   "jpeg/hevc clipping variants (default none,3sigma)");
   cmd->add_option("--jpeg-quality", a->qualities, "jpeg qualities (default 5,10,20,30,50,70,90)");
   cmd->add_option("--hevc-qp", a->qps, "hevc QPs (default 22,27,32,37,42,47)");
+  cmd->add_option("--profile", c.profiles,
+                  "a profile made by `ftcodec tune` to measure as an extra point (repeatable)");
+  cmd->add_option("--input-scale", c.input_scale,
+                  "multiply the input pixels by S before the head (1/255 for a head that "
+                  "expects [0, 1]); default: the bundled model's, else 1");
   cmd->add_option("--units", a->units,
                   "learned unit folders for codec learned (default with --model: the bundled "
                   "units data/units/NAME_SPLIT_*)");

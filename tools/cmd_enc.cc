@@ -101,8 +101,17 @@ Status CheckProfileShape(const Profile& p, const TensorView& view) {
   return Status::Ok();
 }
 
-int RunEnc(const EncArgs& a, const CLI::App& cmd) {
+int RunEnc(const EncArgs& args, const CLI::App& cmd) {
   const char* verb = "enc";
+  // A profile is read first: without --codec, its codec is the one the other flags apply to.
+  std::optional<Profile> profile;
+  EncArgs a = args;
+  if (!a.profile.empty()) {
+    Result<Profile> p = LoadProfile(a.profile);
+    if (!p.ok()) return Fail(p.status(), verb);
+    profile = std::move(p).value();
+    if (!cmd.count("--codec")) a.codec = profile->settings.codec;
+  }
   EncoderOptions o;
   o.codec = a.codec;
   o.threads = a.threads;
@@ -187,14 +196,10 @@ int RunEnc(const EncArgs& a, const CLI::App& cmd) {
   o.reorder_channels = a.reorder;
   o.unit = a.unit;
   o.inner = a.inner;
-  std::optional<Profile> profile;
-  if (!a.profile.empty()) {
-    Result<Profile> p = LoadProfile(a.profile);
-    if (!p.ok()) return Fail(p.status(), verb);
-    profile = std::move(p).value();
+  if (profile) {
     if (int rc = ApplyProfileAndFlags(a, cmd, *profile, &o); rc != 0) return rc;
   }
-  o.target_bytes = a.target_bytes;
+  if (cmd.count("--target-bytes")) o.target_bytes = a.target_bytes;
   if (Status s = o.Validate(); !s.ok()) return Fail(s, verb);
 
   Result<std::vector<uint8_t>> in = ReadInput(a.input);

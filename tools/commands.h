@@ -25,6 +25,9 @@ Command AddLoseCommand(CLI::App& app);
 // Built in with libtorch (FTC_HAVE_TORCH); otherwise it only says it is not built in (exit 1).
 Command AddBenchCommand(CLI::App& app);
 
+// `ftcodec tune` (tools/cmd_tune.cc); built in with libtorch.
+Command AddTuneCommand(CLI::App& app);
+
 // `ftcodec train-bottleneck` (tools/cmd_train_bottleneck.cc); built in with libtorch.
 Command AddTrainBottleneckCommand(CLI::App& app);
 

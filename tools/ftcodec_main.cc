@@ -25,6 +25,7 @@ int Main(int argc, char** argv) {
   // `bench` needs libtorch (FTC_HAVE_TORCH); without it the command says it is not built in.
   commands.push_back(AddBenchCommand(app));
   commands.push_back(AddTrainBottleneckCommand(app));
+  commands.push_back(AddTuneCommand(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -171,7 +171,8 @@ Result<std::shared_ptr<const QuantPlan>> ParsePlan(const Json& j) {
 Status ParseSettings(const Json& j, EncoderOptions* o) {
   ObjectReader r(j, "settings");
   FTC_RETURN_IF_ERROR(r.CheckKeys(
-      {"codec", "bits", "clip", "per_channel", "deadzone", "band_rows", "quality"}));
+      {"codec", "bits", "clip", "per_channel", "deadzone", "band_rows", "quality",
+       "target_bytes"}));
   FTC_RETURN_IF_ERROR(r.String("codec", &o->codec));
   if (o->codec != "ans" && o->codec != "jpeg" && o->codec != "hevc") {
     return FieldError("settings.codec", "'" + o->codec.substr(0, 40) +
@@ -188,6 +189,7 @@ Status ParseSettings(const Json& j, EncoderOptions* o) {
   FTC_RETURN_IF_ERROR(r.Integer("quality", 1, 100, &v, false));
   o->quality = static_cast<int>(v);
   FTC_RETURN_IF_ERROR(r.Bool("per_channel", &o->per_channel));
+  FTC_RETURN_IF_ERROR(r.Integer("target_bytes", 0, int64_t{1} << 40, &o->target_bytes, false));
   double dz = o->deadzone;
   FTC_RETURN_IF_ERROR(r.Number("deadzone", &dz, false));
   if (!(dz >= 0 && dz <= 0.5)) return FieldError("settings.deadzone", "out of range 0..0.5");
@@ -346,6 +348,7 @@ std::string ProfileToJson(const Profile& p) {
   s["deadzone"] = p.settings.deadzone;
   s["band_rows"] = p.settings.band_rows;
   if (p.settings.codec != "ans") s["quality"] = p.settings.quality;
+  if (p.settings.target_bytes > 0) s["target_bytes"] = p.settings.target_bytes;
   j["settings"] = s;
   if (p.plan) {
     Json channels = Json::array();
@@ -383,6 +386,7 @@ void ApplyProfile(const Profile& p, EncoderOptions* o) {
   o->deadzone = p.settings.deadzone;
   o->band_rows = p.settings.band_rows;
   o->quality = p.settings.quality;
+  o->target_bytes = p.settings.target_bytes;
   o->plan = p.plan;
 }
 

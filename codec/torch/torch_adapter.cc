@@ -5,6 +5,7 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -197,6 +198,7 @@ struct SplitModel::Impl {
   std::optional<torch::jit::Module> head;
   torch::jit::Module tail;
   std::string head_path, tail_path;
+  double input_scale = 1.0;
   mutable Shape feature_shape;
 };
 
@@ -213,6 +215,10 @@ Result<SplitModel> SplitModel::Load(const std::string& head_path, const std::str
   FTC_ASSIGN_OR_RETURN(impl->tail, LoadModule(tail_path));
   impl->head_path = head_path;
   impl->tail_path = tail_path;
+  if (!(options.input_scale > 0 && std::isfinite(options.input_scale))) {
+    return FTC_INVALID("input scale %g: expected a finite number > 0", options.input_scale);
+  }
+  impl->input_scale = options.input_scale;
   SplitModel m(std::move(impl));
   if (!options.probe_input_shape.empty()) {
     at::Tensor x;
@@ -245,7 +251,16 @@ const Shape& SplitModel::feature_shape() const { return impl_->feature_shape; }
 Result<at::Tensor> SplitModel::RunHead(const at::Tensor& input) const {
   if (!impl_->head) return FTC_INVALID("this split model was loaded without a head");
   const std::string what = BaseName(impl_->head_path);
-  FTC_ASSIGN_OR_RETURN(at::Tensor f, Forward(*impl_->head, what, input));
+  at::Tensor scaled = input;
+  if (impl_->input_scale != 1.0) {
+    try {
+      c10::InferenceMode inference;
+      scaled = input.to(at::kFloat) * impl_->input_scale;
+    } catch (const std::exception& e) {
+      return FTC_INVALID("%s: cannot scale the input: %s", what.c_str(), Summarize(e).c_str());
+    }
+  }
+  FTC_ASSIGN_OR_RETURN(at::Tensor f, Forward(*impl_->head, what, scaled));
   const int64_t n = input.dim() > 0 ? input.size(0) : -1;
   if (f.dim() < 2 || f.dim() > kMaxRank || f.size(0) != n) {
     return FTC_INVALID(
@@ -295,6 +310,34 @@ Result<Tensor> SplitModel::Head(const TensorView& input) const {
   FTC_ASSIGN_OR_RETURN(at::Tensor f, RunHead(x));
   FTC_ASSIGN_OR_RETURN(TensorView fv, ViewOf(f));
   return Tensor::CopyOf(fv);
+}
+
+Result<std::vector<double>> SplitModel::FeatureSensitivity(const TensorView& features,
+                                                           const std::vector<int>& labels) const {
+  const std::string what = BaseName(impl_->tail_path);
+  if (features.rank < 2 || static_cast<size_t>(features.shape[0]) != labels.size()) {
+    return FTC_INVALID("FeatureSensitivity: features must be N first with one label per sample");
+  }
+  FTC_ASSIGN_OR_RETURN(at::Tensor f, CopyToTorch(features));
+  try {
+    at::AutoGradMode grad_mode(true);
+    at::Tensor x = f.to(at::kFloat).detach().requires_grad_(true);
+    torch::jit::Module& tail = const_cast<torch::jit::Module&>(impl_->tail);
+    at::Tensor logits = tail.forward({x}).toTensor();
+    std::vector<int64_t> l(labels.begin(), labels.end());
+    at::Tensor target = at::tensor(l, at::TensorOptions().dtype(at::kLong));
+    at::Tensor loss = at::cross_entropy_loss(logits.to(at::kFloat), target, {},
+                                             at::Reduction::Sum);
+    loss.backward();
+    at::Tensor g = x.grad().pow(2);
+    at::Tensor per = x.dim() == 4 ? g.mean({0, 2, 3}) : g.mean().reshape({1});
+    per = per.to(at::kDouble).contiguous();
+    const double* p = per.data_ptr<double>();
+    return std::vector<double>(p, p + per.numel());
+  } catch (const std::exception& e) {
+    return FTC_INVALID("%s: gradient of the loss failed on features %s: %s", what.c_str(),
+                       ShapeOf(f).c_str(), Summarize(e).c_str());
+  }
 }
 
 Result<std::vector<int>> SplitModel::Classify(const TensorView& features) const {

@@ -57,6 +57,10 @@ struct SplitModelOptions {
   // If not empty, Load() runs the head on zeros of this shape (e.g. {1, 1, 28, 28}) and the tail
   // on the result, and rejects a pair whose outputs have the wrong rank or batch size.
   Shape probe_input_shape;
+  // The head's input is multiplied by this first (1 = as given). A head that expects pixels in
+  // [0, 1] fed 0..255 IDX pixels needs 1/255: bench, tune and train-bottleneck take it as
+  // --input-scale, and a bundled model's NAME.json records it ("input_scale").
+  double input_scale = 1.0;
 };
 
 // A model cut in two TorchScript files (torch.jit.script/trace(...).save(...)):
@@ -88,6 +92,14 @@ class SplitModel {
   Result<at::Tensor> RunHead(const at::Tensor& input) const;
   // features -> N×K logits (float32). Checks the output is rank 2 with the input's batch size.
   Result<at::Tensor> RunTail(const at::Tensor& features) const;
+
+  // How much the task loss depends on each channel of the features: the mean over samples and
+  // positions of the squared gradient of the cross-entropy (with `labels`) with respect to the
+  // features, per channel (dimension 1 of N×C×H×W features; one value for features of another
+  // rank, whose samples are one channel). The first-order sensitivity that model-aware
+  // quantization allocates steps by.
+  Result<std::vector<double>> FeatureSensitivity(const TensorView& features,
+                                                 const std::vector<int>& labels) const;
 
   // libtorch-free conveniences (the view is wrapped without a copy; u8 input becomes float32).
   Result<Tensor> Head(const TensorView& input) const;

@@ -17,8 +17,13 @@
 #include <optional>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+#include <xxhash.h>
+
+#include "codec/core/status_macros.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
+#include "ftcodec/profile.h"
 #include "ftcodec/torch.h"
 #include "tools/bench/cloud_only.h"
 #include "tools/bench/fmnist_idx.h"
@@ -394,11 +399,73 @@ Result<ModelFiles> FindBundledModel(const std::string& name_split) {
   std::string tried;
   for (const std::string& d : dirs) {
     ModelFiles m{d + "/" + stem + "_head.pt", d + "/" + stem + "_tail.pt", name + ":" + split};
-    if (IsFile(m.head) && IsFile(m.tail)) return m;
+    if (IsFile(m.head) && IsFile(m.tail)) {
+      const std::string meta = d + "/" + name + ".json";
+      if (IsFile(meta)) {
+        std::ifstream in(meta);
+        nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+        if (j.is_discarded() || !j.is_object()) {
+          return Status(StatusCode::kCorruptData, meta + ": not valid JSON");
+        }
+        if (j.contains("input_scale")) {
+          if (!j["input_scale"].is_number() || !(j["input_scale"].get<double>() > 0)) {
+            return Status(StatusCode::kCorruptData, meta + ": input_scale must be a number > 0");
+          }
+          m.input_scale = j["input_scale"].get<double>();
+        }
+      }
+      return m;
+    }
     tried += "\n  " + d;
   }
   return Status(StatusCode::kIoError, "bundled model '" + name + ":" + split + "' not found (" +
                                           stem + "_head.pt / _tail.pt) in:" + tried);
+}
+
+Result<SettingSpec> ProfileSetting(const std::string& path, const std::string& head,
+                                   const std::string& tail, std::vector<std::string>* notes) {
+  FTC_ASSIGN_OR_RETURN(Profile p, LoadProfile(path));
+  for (const auto& [file, want] : {std::pair{head, p.head_hash}, std::pair{tail, p.tail_hash}}) {
+    if (file.empty() || want.empty()) continue;
+    FTC_ASSIGN_OR_RETURN(std::string have, FileHash(file));
+    if (have != want) {
+      notes->push_back("profile " + path + " was made for another model (" + file +
+                       " differs from the file it was tuned with)");
+    }
+  }
+  SettingSpec spec;
+  spec.codec = "profile";  // its own family in the summary, beside the plain sweep's best
+  spec.series = "profile";
+  spec.setting = std::filesystem::path(path).stem().string();
+  ApplyProfile(p, &spec.options);
+  return spec;
+}
+
+Status CheckAboveChance(double top1, int classes, double input_scale) {
+  const double chance = 100.0 / std::max(classes, 2);
+  if (top1 >= 2 * chance) return Status::Ok();
+  return Status(StatusCode::kCorruptData,
+                StrFormat("the unmodified model reaches only %.2f%% top-1 on these samples "
+                          "(chance: %.1f%%): are the inputs on the scale the head expects? The "
+                          "input scale is %g; a head that expects pixels in [0, 1] needs "
+                          "--input-scale 0.00392156862745098 (1/255) for 0..255 pixels",
+                          top1, chance, input_scale));
+}
+
+Result<std::string> FileHash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(StatusCode::kIoError, "cannot open '" + path + "'");
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_128bits_reset(st);
+  std::vector<char> buf(1 << 16);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+    XXH3_128bits_update(st, buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  const XXH128_hash_t h = XXH3_128bits_digest(st);
+  XXH3_freeState(st);
+  if (in.bad()) return Status(StatusCode::kIoError, "cannot read '" + path + "'");
+  return StrFormat("%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                   static_cast<unsigned long long>(h.low64));
 }
 
 std::vector<std::string> FindBundledUnits(const ModelFiles& model) {
@@ -429,6 +496,7 @@ Status RunBench(const BenchConfig& c) {
   // The model.
   std::string head = c.head, tail = c.tail;
   std::vector<std::string> bundled_units;
+  double input_scale = c.input_scale > 0 ? c.input_scale : 1.0;
   report.model = c.model;
   if (!c.model.empty()) {
     if (!c.head.empty() || !c.tail.empty()) {
@@ -439,6 +507,7 @@ Status RunBench(const BenchConfig& c) {
     head = m->head;
     tail = m->tail;
     report.model = m->name;
+    if (!(c.input_scale > 0)) input_scale = m->input_scale;
     if (c.sweep.units.empty()) bundled_units = FindBundledUnits(*m);
   }
   if (tail.empty()) {
@@ -463,6 +532,7 @@ Status RunBench(const BenchConfig& c) {
 
   SplitModelOptions mo;
   mo.threads = c.threads;
+  mo.input_scale = input_scale;
   if (!features_mode) {
     const Shape& s = samples->images->images.shape();
     mo.probe_input_shape = {1, s[1], s[2], s[3]};
@@ -483,6 +553,11 @@ Status RunBench(const BenchConfig& c) {
   if (sweep_config.units.empty()) sweep_config.units = bundled_units;
   Result<std::vector<SettingSpec>> sweep = BuildSweep(sweep_config, &report.notes);
   if (!sweep.ok()) return sweep.status();
+  for (const std::string& path : c.profiles) {
+    Result<SettingSpec> spec = ProfileSetting(path, head, tail, &report.notes);
+    if (!spec.ok()) return spec.status();
+    sweep->push_back(std::move(*spec));
+  }
   std::vector<SettingTally> tallies(sweep->size());
   std::vector<std::string> failed(sweep->size());  // why a setting was left out
 
@@ -601,6 +676,14 @@ Status RunBench(const BenchConfig& c) {
       }
       t->predictions.clear();
       tallies[k].Merge(*t);
+      if (k == 0 && first == 0) {
+        // Inputs on the wrong scale give near-chance accuracy: stop before the long sweep.
+        int classes = 0;
+        for (int l : samples->labels) classes = std::max(classes, l + 1);
+        FTC_RETURN_IF_ERROR(CheckAboveChance(
+            100.0 * static_cast<double>(t->correct) / static_cast<double>(count), classes,
+            input_scale));
+      }
       progress.Add(static_cast<double>(count), spec.series + " " + spec.setting);
     }
   }

@@ -29,6 +29,11 @@ struct BenchConfig {
   int64_t limit = 0;     // samples (0 = all)
   int threads = 0;       // libtorch threads (0 = hardware concurrency)
   int chunk = 500;       // samples per head/tail batch
+  // What raw 0..255 pixels are multiplied by before the head; 0 = the bundled model's
+  // (NAME.json "input_scale"), else 1.
+  double input_scale = 0;
+  // Profiles (ftcodec tune) to measure as extra points, series "profile".
+  std::vector<std::string> profiles;
   bool progress = true;  // progress bar on stderr
   std::string command;   // the command line, recorded in the JSON
   SweepConfig sweep;
@@ -45,13 +50,29 @@ struct BenchConfig {
 // Where a bundled model's files are: NAME_SPLIT_head.pt and NAME_SPLIT_tail.pt in the first of
 // $FTC_MODEL_DIR, <source>/data/models, <exe>/../data/models, <exe>/../share/ftcodec/models,
 // ./data/models that has them. SPLIT defaults to "s1".
+// NAME.json beside them may give "input_scale" (what raw 0..255 pixels are multiplied by before
+// the head; 1 when absent).
 struct ModelFiles {
   std::string head, tail, name;
+  double input_scale = 1.0;
 };
 Result<ModelFiles> FindBundledModel(const std::string& name_split);
 // The bundled learned units of a bundled model: the folders data/units/NAME_SPLIT_* beside its
 // models folder, sorted by name (none is not an error).
 std::vector<std::string> FindBundledUnits(const ModelFiles& model);
+
+// A profile (ftcodec tune) as a point of the sweep, family and series "profile"; a profile made
+// for other head/tail files (their hashes differ) adds a note, not an error.
+Result<SettingSpec> ProfileSetting(const std::string& path, const std::string& head,
+                                   const std::string& tail, std::vector<std::string>* notes);
+
+// Refuses (kCorruptData, exit 2) an uncompressed top-1 near chance on the calibration or test
+// samples — the usual sign of inputs on the wrong scale (a head that expects [0, 1] fed 0..255
+// pixels) — with the figure and the fix. `classes` is the number of classes (chance = 1/classes).
+Status CheckAboveChance(double top1_percent, int classes, double input_scale);
+
+// XXH3-128 of a file's bytes, 32 hex digits (profiles record the head's and tail's).
+Result<std::string> FileHash(const std::string& path);
 
 // "45s", "3m07s".
 std::string FormatDuration(double seconds);

@@ -145,6 +145,7 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
   opts.threads = 1;
   DecoderOptions dopts;
   dopts.unit = options.unit;  // codec learned: the same unit decodes
+  dopts.plan = options.plan;  // ans planned mode: the same plan decodes
   dopts.dtype = DType::kF32;
   Shape batch_shape = features.shape_vector();
   Result<Tensor> decoded_batch = Tensor::Create(DType::kF32, batch_shape);
