@@ -268,7 +268,7 @@ TEST(ReportTest, CsvHasTheContractColumns) {
   EXPECT_NE(gp.find("set logscale x"), std::string::npos);
   EXPECT_NE(gp.find("pngcairo"), std::string::npos);
   EXPECT_NE(gp.find("set terminal svg"), std::string::npos);
-  EXPECT_NE(gp.find("title 'ans none'"), std::string::npos);
+  EXPECT_NE(gp.find("title \"ans none\""), std::string::npos);
 }
 
 // ---- the CLI end to end ----

@@ -99,3 +99,25 @@ TEST(TuneTest, UsageErrors) {
 
 }  // namespace
 }  // namespace ftc
+
+namespace ftc {
+namespace {
+
+// --out is never given to a shell: quotes, spaces and shell syntax in it are just a folder name.
+TEST(BenchOutTest, OutputFolderWithQuotesIsNotAShellCommand) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = test::MakeTempDir();
+  const std::string out = "q'; touch PWNED; echo 'it''s out";
+  test::CliRun r = test::RunCli(dir,
+                                "bench --model fmnist_resnet:s1 --limit 20 --quick --codecs ans "
+                                "--bits 2 --clips none --out \"" + out + "\"");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_FALSE(std::ifstream(dir + "/PWNED").good()) << "the folder name ran as a command";
+  EXPECT_TRUE(std::ifstream(dir + "/" + out + "/rate_accuracy.csv").good());
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    EXPECT_TRUE(std::ifstream(dir + "/" + out + "/rate_accuracy.png").good()) << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace ftc

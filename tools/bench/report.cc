@@ -1,5 +1,13 @@
 #include "tools/bench/report.h"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -274,22 +282,51 @@ std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
   return o.str();
 }
 
+// A gnuplot double-quoted string: backslash escapes, so any path survives (gnuplot's
+// single-quoted strings cannot hold two quotes in a row).
 std::string GpString(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
 }
 
+// Runs gnuplot on the script without a shell: the paths are argv entries, never parsed, so any
+// character in --out is safe. stderr goes to STEM.gnuplot.log (removed on success).
 Result<bool> RunGnuplotScript(const std::string& script, const std::string& stem) {
   const std::string gp = stem + ".gp";
   if (Status s = WriteFileAtomically(gp, script); !s.ok()) return s;
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) return false;
-  const std::string cmd = "gnuplot '" + gp + "' 2>'" + stem + ".gnuplot.log'";
-  if (std::system(cmd.c_str()) != 0) {
-    return Status(StatusCode::kIoError,
-                  "gnuplot failed on " + gp + " (see " + stem + ".gnuplot.log)");
+  const std::string log = stem + ".gnuplot.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::string program = "gnuplot";
+  std::vector<char*> argv = {program.data(), const_cast<char*>(gp.c_str()), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc == ENOENT) {
+    std::remove(log.c_str());
+    return false;  // gnuplot is not installed
   }
-  std::remove((stem + ".gnuplot.log").c_str());
+  if (rc != 0) {
+    return Status(StatusCode::kIoError, "cannot run gnuplot: " + std::string(std::strerror(rc)));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status(StatusCode::kIoError, "gnuplot failed on " + gp + " (see " + log + ")");
+  }
+  std::remove(log.c_str());
   return true;
 }
 
