@@ -130,9 +130,11 @@ Result<Calibration> Calibrate(const SplitModel& model, const LabeledImages& data
 // mean of r_c/σ_c is 1 (alpha is then the step in units of σ, on average). γ = 0 gives steps
 // proportional to each channel's spread; γ = 1 the high-rate optimum for a loss that is a
 // sensitivity-weighted sum of squared errors (Pareto allocation: step² ∝ 1/w). Channels whose
-// values would all quantize to level 0 are dropped (decoded as their calibration mean).
+// values would all quantize to level 0 are dropped (decoded as their calibration mean). Level 0
+// is 0 (exact zeros, post-ReLU sparsity kept); with `centered`, a signed channel's level 0 is its
+// calibration mean instead (a pre-activation channel that is not zero-centred).
 std::shared_ptr<const QuantPlan> MakePlan(const std::vector<ChannelStats>& ch, double gamma,
-                                          double alpha, double rounding) {
+                                          double alpha, double rounding, bool centered) {
   double max_w = 0;
   for (const ChannelStats& s : ch) max_w = std::max(max_w, s.sensitivity);
   std::vector<double> r(ch.size(), 0.0);
@@ -151,9 +153,11 @@ std::shared_ptr<const QuantPlan> MakePlan(const std::vector<ChannelStats>& ch, d
   for (size_t c = 0; c < ch.size(); ++c) {
     const ChannelStats& s = ch[c];
     ChannelQuant q;
-    q.offset = 0;
+    const bool is_signed = s.min < 0 && s.max > 0;
+    const double offset = centered && is_signed ? static_cast<float>(s.mean) : 0.0;
+    q.offset = static_cast<float>(offset);
     const double step = r[c] > 0 ? alpha * r[c] / norm : 0;
-    const double reach = std::max(std::fabs(s.min), std::fabs(s.max));
+    const double reach = std::max(std::fabs(s.min - offset), std::fabs(s.max - offset));
     const bool all_zero = !(step > 0) || (1 - rounding) * step >= reach;
     const double clamped = std::min(std::max(step, std::ldexp(1.0, -90)), std::ldexp(1.0, 70));
     if (all_zero) {
@@ -272,11 +276,12 @@ class Search {
     return Status::Ok();
   }
 
-  EncoderOptions PlannedOptions(double gamma, double deadzone, double alpha) const {
+  EncoderOptions PlannedOptions(double gamma, double deadzone, double alpha,
+                                bool centered) const {
     EncoderOptions o;
     o.codec = "ans";
     o.deadzone = deadzone;
-    o.plan = MakePlan(cal_.channels, gamma, alpha, 0.5 - deadzone);
+    o.plan = MakePlan(cal_.channels, gamma, alpha, 0.5 - deadzone, centered);
     return o;
   }
 
@@ -284,34 +289,40 @@ class Search {
   // (log-bisection) that still meets the drop; in target mode a fine α that rate control
   // coarsens per sample.
   Status Planned() {
-    for (double gamma : {0.5, 1.0}) {
-      for (double dz : {0.0, 0.2}) {
-        const std::string name = StrFormat("plan g%.1f dz%.1f", gamma, dz);
-        if (config_.target_bytes > 0) {
-          FTC_RETURN_IF_ERROR(
-              Try(name + " a2^-6", PlannedOptions(gamma, dz, std::ldexp(1.0, -6)), true).status());
-          continue;
-        }
-        // log2 alpha: lo meets the goal, hi does not. Steps of about σ are usually fine enough;
-        // if not, try once much finer.
-        double lo = -1, hi = 3;
-        FTC_ASSIGN_OR_RETURN(TuneTrial fine,
-                             Try(StrFormat("%s a2^%.2f", name.c_str(), lo),
-                                 PlannedOptions(gamma, dz, std::exp2(lo)), true));
-        if (!Meets(fine)) {
-          hi = lo;
-          lo = -6;
-          FTC_ASSIGN_OR_RETURN(fine, Try(StrFormat("%s a2^%.2f", name.c_str(), lo),
-                                         PlannedOptions(gamma, dz, std::exp2(lo)), true));
-          if (!Meets(fine)) continue;
-        }
-        for (int it = 0; it < 6; ++it) {
-          const double mid = (lo + hi) / 2;
-          FTC_ASSIGN_OR_RETURN(TuneTrial t, Try(StrFormat("%s a2^%.2f", name.c_str(), mid),
-                                                PlannedOptions(gamma, dz, std::exp2(mid)), true));
-          (Meets(t) ? lo : hi) = mid;
+    bool any_signed = false;
+    for (const ChannelStats& s : cal_.channels) any_signed = any_signed || (s.min < 0 && s.max > 0);
+    for (bool centered : {false, true}) {
+      if (centered && !any_signed) continue;
+      for (double gamma : {0.5, 1.0}) {
+        for (double dz : {0.0, 0.2}) {
+          FTC_RETURN_IF_ERROR(PlannedSeries(gamma, dz, centered));
         }
       }
+    }
+    return Status::Ok();
+  }
+
+  Status PlannedSeries(double gamma, double dz, bool centered) {
+    const std::string name = StrFormat("plan g%.1f dz%.1f%s", gamma, dz, centered ? " c" : "");
+    auto at = [&](double log2_alpha) {
+      return Try(StrFormat("%s a2^%.2f", name.c_str(), log2_alpha),
+                 PlannedOptions(gamma, dz, std::exp2(log2_alpha), centered), true);
+    };
+    if (config_.target_bytes > 0) return at(-6).status();
+    // log2 alpha: lo meets the goal, hi does not. Steps of about σ are usually fine enough; if
+    // not, try once much finer.
+    double lo = -1, hi = 3;
+    FTC_ASSIGN_OR_RETURN(TuneTrial fine, at(lo));
+    if (!Meets(fine)) {
+      hi = lo;
+      lo = -6;
+      FTC_ASSIGN_OR_RETURN(fine, at(lo));
+      if (!Meets(fine)) return Status::Ok();
+    }
+    for (int it = 0; it < 6; ++it) {
+      const double mid = (lo + hi) / 2;
+      FTC_ASSIGN_OR_RETURN(TuneTrial t, at(mid));
+      (Meets(t) ? lo : hi) = mid;
     }
     return Status::Ok();
   }
