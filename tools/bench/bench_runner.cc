@@ -441,7 +441,8 @@ Result<SettingSpec> ProfileSetting(const std::string& path, const std::string& h
   return spec;
 }
 
-Status CheckAboveChance(double top1, int classes, double input_scale) {
+Status CheckAboveChance(double top1, int classes, double input_scale, int64_t samples) {
+  if (samples < kChanceCheckSamples) return Status::Ok();  // too few to mean anything
   const double chance = 100.0 / std::max(classes, 2);
   if (top1 >= 2 * chance) return Status::Ok();
   return Status(StatusCode::kCorruptData,
@@ -676,13 +677,13 @@ Status RunBench(const BenchConfig& c) {
       }
       t->predictions.clear();
       tallies[k].Merge(*t);
-      if (k == 0 && first == 0) {
+      if (k == 0 && first == 0 && count >= kChanceCheckSamples) {
         // Inputs on the wrong scale give near-chance accuracy: stop before the long sweep.
         int classes = 0;
         for (int l : samples->labels) classes = std::max(classes, l + 1);
         FTC_RETURN_IF_ERROR(CheckAboveChance(
             100.0 * static_cast<double>(t->correct) / static_cast<double>(count), classes,
-            input_scale));
+            input_scale, count));
       }
       progress.Add(static_cast<double>(count), spec.series + " " + spec.setting);
     }

@@ -369,7 +369,8 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
   FTC_ASSIGN_OR_RETURN(Calibration cal, Calibrate(model, data));
   int classes = 0;
   for (int l : cal.labels) classes = std::max(classes, l + 1);
-  FTC_RETURN_IF_ERROR(CheckAboveChance(cal.reference_top1, classes, input_scale));
+  FTC_RETURN_IF_ERROR(CheckAboveChance(cal.reference_top1, classes, input_scale,
+                                       static_cast<int64_t>(cal.labels.size())));
   std::fprintf(stderr, "ftcodec tune: features %s per sample, unmodified top-1 %.2f%%; goal: %s\n",
                ShapeToString(cal.sample_shape).c_str(), cal.reference_top1,
                c.max_drop >= 0 ? StrFormat("fewest bytes within %.2f points", c.max_drop).c_str()
