@@ -86,10 +86,14 @@ install(TARGETS ftcodec_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONEN
 find_program(HELP2MAN help2man)
 if(HELP2MAN)
   add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/ftcodec.1
+    COMMAND ${CMAKE_COMMAND} -DCLI=$<TARGET_FILE:ftcodec_cli>
+            -DOUT=${PROJECT_BINARY_DIR}/ftcodec.1.include
+            -P ${PROJECT_SOURCE_DIR}/cmake/man_subcommands.cmake
     COMMAND ${HELP2MAN} --no-info --no-discard-stderr
             --name "compress neural-network feature tensors"
+            --include ${PROJECT_BINARY_DIR}/ftcodec.1.include
             --output ${PROJECT_BINARY_DIR}/ftcodec.1 $<TARGET_FILE:ftcodec_cli>
-    DEPENDS ftcodec_cli VERBATIM)
+    DEPENDS ftcodec_cli ${PROJECT_SOURCE_DIR}/cmake/man_subcommands.cmake VERBATIM)
   add_custom_target(ftcodec_man ALL DEPENDS ${PROJECT_BINARY_DIR}/ftcodec.1)
   install(FILES ${PROJECT_BINARY_DIR}/ftcodec.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
           COMPONENT cli)
