@@ -100,3 +100,8 @@ if(HELP2MAN)
 else()
   message(STATUS "ftcodec: help2man not found (Debian: help2man): no man page")
 endif()
+
+# bash completion (bash-completion loads it on demand from this folder).
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/completion/ftcodec.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME ftcodec
+        COMPONENT cli)

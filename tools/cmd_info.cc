@@ -163,7 +163,13 @@ Command AddInfoCommand(CLI::App& app) {
       "info", "Show the frames and parameters of a .ftc stream, or the packets of a .ftcp");
   cmd->add_option("FILE", *path, "input .ftc or .ftcp ('-' for stdin)")->required();
   cmd->add_flag("--json", *json, "machine-readable output");
-  return {cmd, [path, json]() { return RunInfo(*path, *json); }};
+  AddVerbosityFlags(cmd, "print nothing: the exit code says whether FILE is valid",
+                    "accepted for symmetry: info prints every detail by default");
+  return {cmd, [path, json]() {
+            // -q: the checks without the report (stdout only; errors still go to stderr).
+            if (Quiet() && std::freopen("/dev/null", "w", stdout) == nullptr) return 3;
+            return RunInfo(*path, *json);
+          }};
 }
 
 }  // namespace ftc::cli
