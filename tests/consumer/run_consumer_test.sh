@@ -22,6 +22,7 @@ case $mode in
     cmake --build "$tmp/build" >/dev/null
     "$tmp/build/consumer"
     [ $torch = OFF ] || "$tmp/build/consumer_torch"
+    "$prefix/bin/ftcodec" --version  # the installed CLI finds what it links
     # The Python package, where it was built: importable from the prefix's dist-packages.
     module=$(find "$prefix" -name '_ftcodec*.so' | head -n 1)
     if [ -n "$module" ]; then
