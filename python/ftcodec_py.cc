@@ -89,7 +89,8 @@ ftc::TensorView ViewOf(const py::array& a, bool bf16) {
   for (ssize_t i = 0; i < rank; ++i) {
     const ssize_t s = a.strides(i);
     if (s < 0 || s % item != 0) {
-      Throw(ftc::StatusCode::kInvalidArgument, "strides must be non-negative multiples of the item size");
+      Throw(ftc::StatusCode::kInvalidArgument,
+            "strides must be non-negative multiples of the item size");
     }
     shape.push_back(a.shape(i));
     strides.push_back(s / item);
@@ -100,9 +101,9 @@ ftc::TensorView ViewOf(const py::array& a, bool bf16) {
 // A decoded tensor as a NumPy array that owns it (no copy).
 py::array ToNumpy(ftc::Tensor&& t) {
   if (t.dtype() == ftc::DType::kBF16) t = t.ConvertTo(ftc::DType::kF32);
-  py::dtype dt = t.dtype() == ftc::DType::kF32   ? py::dtype::of<float>()
-                 : t.dtype() == ftc::DType::kU8  ? py::dtype::of<uint8_t>()
-                                                 : py::dtype("float16");
+  py::dtype dt = t.dtype() == ftc::DType::kF32  ? py::dtype::of<float>()
+                 : t.dtype() == ftc::DType::kU8 ? py::dtype::of<uint8_t>()
+                                                : py::dtype("float16");
   auto* owner = new ftc::Tensor(std::move(t));
   py::capsule base(owner, [](void* p) { delete static_cast<ftc::Tensor*>(p); });
   std::vector<ssize_t> shape(owner->shape().begin(), owner->shape().end());
@@ -154,27 +155,48 @@ ftc::EncoderOptions EncoderOptionsOf(const py::dict& kw, const py::object& profi
   for (const auto& item : kw) {
     const std::string k = py::str(item.first);
     const py::handle v = item.second;
-    if (k == "codec") o.codec = v.cast<std::string>();
-    else if (k == "bits") o.bits = v.cast<int>();
-    else if (k == "clip") o.clip = ClipArg(v);
-    else if (k == "per_channel") o.per_channel = v.cast<bool>();
-    else if (k == "deadzone") o.deadzone = v.cast<double>();
-    else if (k == "lossless") o.lossless = v.cast<bool>();
-    else if (k == "band_rows") o.band_rows = v.cast<int>();
-    else if (k == "quality") o.quality = v.cast<int>();
-    else if (k == "qp") o.qp = v.cast<int>();
-    else if (k == "preset") o.preset = v.cast<std::string>();
-    else if (k == "bit_depth") o.bit_depth = v.cast<int>();
-    else if (k == "layout") o.layout = v.cast<std::string>();
-    else if (k == "sequence") o.sequence = v.cast<bool>();
-    else if (k == "reorder_channels") o.reorder_channels = v.cast<bool>();
-    else if (k == "threads") o.threads = Threads(v.cast<int>());
-    else if (k == "target_bytes") o.target_bytes = v.cast<int64_t>();
-    else if (k == "step_shift") o.step_shift = v.cast<int>();
-    else if (k == "store_dtype") o.store_dtype = DTypeArg(py::reinterpret_borrow<py::object>(v));
-    else if (k == "unit") o.unit = v.cast<std::string>();
-    else if (k == "inner") o.inner = v.cast<std::string>();
-    else Throw(ftc::StatusCode::kInvalidArgument, "unknown encoder option '" + k + "'");
+    if (k == "codec")
+      o.codec = v.cast<std::string>();
+    else if (k == "bits")
+      o.bits = v.cast<int>();
+    else if (k == "clip")
+      o.clip = ClipArg(v);
+    else if (k == "per_channel")
+      o.per_channel = v.cast<bool>();
+    else if (k == "deadzone")
+      o.deadzone = v.cast<double>();
+    else if (k == "lossless")
+      o.lossless = v.cast<bool>();
+    else if (k == "band_rows")
+      o.band_rows = v.cast<int>();
+    else if (k == "quality")
+      o.quality = v.cast<int>();
+    else if (k == "qp")
+      o.qp = v.cast<int>();
+    else if (k == "preset")
+      o.preset = v.cast<std::string>();
+    else if (k == "bit_depth")
+      o.bit_depth = v.cast<int>();
+    else if (k == "layout")
+      o.layout = v.cast<std::string>();
+    else if (k == "sequence")
+      o.sequence = v.cast<bool>();
+    else if (k == "reorder_channels")
+      o.reorder_channels = v.cast<bool>();
+    else if (k == "threads")
+      o.threads = Threads(v.cast<int>());
+    else if (k == "target_bytes")
+      o.target_bytes = v.cast<int64_t>();
+    else if (k == "step_shift")
+      o.step_shift = v.cast<int>();
+    else if (k == "store_dtype")
+      o.store_dtype = DTypeArg(py::reinterpret_borrow<py::object>(v));
+    else if (k == "unit")
+      o.unit = v.cast<std::string>();
+    else if (k == "inner")
+      o.inner = v.cast<std::string>();
+    else
+      Throw(ftc::StatusCode::kInvalidArgument, "unknown encoder option '" + k + "'");
   }
   ThrowIfError(o.Validate());
   return o;
@@ -400,11 +422,17 @@ class PyDecoder {
 py::array SimulateLoss(size_t count, const std::string& model, double rate, double burst,
                        const py::object& trace, uint64_t seed) {
   ftc::LossModel m;
-  if (model == "none") m.kind = ftc::LossModel::Kind::kNone;
-  else if (model == "iid") m.kind = ftc::LossModel::Kind::kIid;
-  else if (model == "ge") m.kind = ftc::LossModel::Kind::kGilbertElliott;
-  else if (model == "trace") m.kind = ftc::LossModel::Kind::kTrace;
-  else Throw(ftc::StatusCode::kInvalidArgument, "unknown loss model '" + model + "' (none, iid, ge, trace)");
+  if (model == "none")
+    m.kind = ftc::LossModel::Kind::kNone;
+  else if (model == "iid")
+    m.kind = ftc::LossModel::Kind::kIid;
+  else if (model == "ge")
+    m.kind = ftc::LossModel::Kind::kGilbertElliott;
+  else if (model == "trace")
+    m.kind = ftc::LossModel::Kind::kTrace;
+  else
+    Throw(ftc::StatusCode::kInvalidArgument,
+          "unknown loss model '" + model + "' (none, iid, ge, trace)");
   m.rate = rate;
   m.burst = burst;
   if (!trace.is_none()) {
@@ -438,7 +466,8 @@ py::dict SettingsDict(const ftc::EncoderOptions& s) {
 }  // namespace
 
 PYBIND11_MODULE(_ftcodec, m) {
-  m.doc() = "ftcodec: a codec for neural-network feature tensors (binding; use the ftcodec package)";
+  m.doc() =
+      "ftcodec: a codec for neural-network feature tensors (binding; use the ftcodec package)";
 
   m.def("_set_error_class", [](py::object cls) {
     Py_XDECREF(g_error_class);
@@ -504,7 +533,8 @@ PYBIND11_MODULE(_ftcodec, m) {
       .def_property_readonly("input_scale", [](const ftc::Profile& p) { return p.input_scale; })
       .def_property_readonly("sample_shape",
                              [](const ftc::Profile& p) { return ShapeTuple(p.sample_shape); })
-      .def_property_readonly("settings", [](const ftc::Profile& p) { return SettingsDict(p.settings); })
+      .def_property_readonly("settings",
+                             [](const ftc::Profile& p) { return SettingsDict(p.settings); })
       .def_property_readonly("plan_id",
                              [](const ftc::Profile& p) -> py::object {
                                if (!p.plan) return py::none();

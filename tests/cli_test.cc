@@ -297,7 +297,8 @@ TEST_F(CliTest, ThreadsZeroMeansAllCores) {
 
 TEST_F(CliTest, MisspelledSubcommandGetsASuggestion) {
   const std::pair<const char*, const char*> typos[] = {
-      {"ecn", "enc"}, {"decc", "dec"}, {"ifno", "info"}, {"tun", "tune"}, {"train", "train-bottleneck"}};
+      {"ecn", "enc"}, {"decc", "dec"},  {"ifno", "info"},
+      {"tun", "tune"}, {"train", "train-bottleneck"}};
   for (const auto& [typo, meant] : typos) {
     RunResult r = Run(std::string(typo) + " a b");
     EXPECT_EQ(r.exit_code, 1) << typo;

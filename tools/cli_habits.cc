@@ -49,8 +49,10 @@ int CheckOutput(const std::string& output, const std::vector<std::string>& input
                 const char* verb) {
   if (output == "-") {
     if (isatty(STDOUT_FILENO) && !force) {
-      return Usage("refusing to write binary data to a terminal (redirect standard output, or "
-                   "give -f/--force)", verb);
+      return Usage(
+          "refusing to write binary data to a terminal (redirect standard output, or "
+          "give -f/--force)",
+          verb);
     }
     return 0;
   }
@@ -68,8 +70,10 @@ int CheckOutput(const std::string& output, const std::vector<std::string>& input
 
 void AddVerbosityFlags(CLI::App* cmd, const std::string& quiet_help,
                        const std::string& verbose_help) {
-  cmd->add_flag_callback("-q,--quiet", [] { g_verbosity = -1; }, quiet_help);
-  cmd->add_flag_callback("-v,--verbose", [] { g_verbosity = 1; }, verbose_help);
+  cmd->add_flag_callback(
+      "-q,--quiet", [] { g_verbosity = -1; }, quiet_help);
+  cmd->add_flag_callback(
+      "-v,--verbose", [] { g_verbosity = 1; }, verbose_help);
 }
 bool Quiet() { return g_verbosity < 0; }
 bool Verbose() { return g_verbosity > 0; }

@@ -86,7 +86,8 @@ int RunLose(const LoseArgs& a, const CLI::App& cmd) {
     for (size_t i = 0; i < n; ++i) {
       if ((*lost)[i]) which += (which.empty() ? "" : " ") + std::to_string(i);
     }
-    std::fprintf(stderr, "ftcodec lose: dropped packets: %s\n", which.empty() ? "none" : which.c_str());
+    std::fprintf(stderr, "ftcodec lose: dropped packets: %s\n",
+                 which.empty() ? "none" : which.c_str());
   }
   if (Quiet()) return 0;
   std::string how;

@@ -42,7 +42,7 @@ int main() {
     std::fprintf(stderr, "round trip: max error %g > %g\n", worst, step / 2);
     return 1;
   }
-  std::printf("ftcodec %s: %zu floats -> %zu bytes, max error %g\n", ftc::VersionString(),
-              x.size(), code->size(), worst);
+  std::printf("ftcodec %s: %zu floats -> %zu bytes, max error %g\n", ftc::VersionString(), x.size(),
+              code->size(), worst);
   return 0;
 }
