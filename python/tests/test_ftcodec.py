@@ -246,6 +246,29 @@ def test_corrupt_packet_raises_and_decoder_stays_usable(features):
     assert d.stats["corrupt"] == 1
 
 
+def test_foreign_packets_are_refused(features):
+    ours = ftcodec.encode_packets(features[:1], codec="raw", packet_size=600)
+    theirs = ftcodec.encode_packets(features[1:2] + 1, codec="raw", packet_size=600)
+    d = ftcodec.Decoder()
+    d.push(ours[0])
+    with pytest.raises(ftcodec.Error) as e:
+        d.push(theirs[0])
+    assert e.value.code == "invalid_argument"
+    assert d.stats["foreign"] == 1
+    pinned = ftcodec.Decoder(stream_id=ftcodec.probe(ftcodec.write_packet_stream(theirs))
+                             ["packets"][0]["stream_id"])
+    with pytest.raises(ftcodec.Error):
+        pinned.push(ours[0])
+
+
+def test_learned_codec_is_not_in_the_python_module(features):
+    assert "learned" not in ftcodec.available_codecs()
+    assert {"raw", "ans"} <= set(ftcodec.available_codecs())
+    with pytest.raises(ftcodec.Error) as e:
+        ftcodec.encode(features, codec="learned", unit="/nonexistent")
+    assert e.value.code == "not_built_in"
+
+
 def test_finish_without_packets_raises():
     with pytest.raises(ftcodec.Error) as e:
         ftcodec.Decoder().finish()
