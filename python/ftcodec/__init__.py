@@ -26,9 +26,12 @@ class Error(ValueError, RuntimeError):
     """An ftcodec failure: .code is the stable status name, .message says what is wrong."""
 
     def __init__(self, code, message):
-        super().__init__(f"{code}: {message}")
+        super().__init__(code, message)  # args as given, so that the error pickles
         self.code = code
         self.message = message
+
+    def __str__(self):
+        return f"{self.code}: {self.message}"
 
 
 _ftcodec._set_error_class(Error)

@@ -123,8 +123,15 @@ def test_big_endian_input_is_converted():
 # ---- errors --------------------------------------------------------------------------------
 
 def test_error_class_is_value_and_runtime_error():
+    import pickle
+
     assert issubclass(ftcodec.Error, ValueError)
     assert issubclass(ftcodec.Error, RuntimeError)
+    with pytest.raises(ValueError) as e:
+        ftcodec.decode(b"garbage")
+    assert str(e.value) == f"corrupt_data: {e.value.message}"
+    again = pickle.loads(pickle.dumps(e.value))
+    assert (again.code, again.message) == (e.value.code, e.value.message)
 
 
 def test_corrupt_input_raises_corrupt_data(features):
