@@ -403,3 +403,20 @@ def test_readme_quick_start_runs(monkeypatch, capsys):
     assert scope["top1"] >= 0.8  # the uncompressed model reaches ~93%
     assert len(scope["code"]) < scope["features"].numel() * 4 / 6
     assert "bytes per image" in capsys.readouterr().out
+
+
+def test_inputs_are_viewed_not_copied(features):
+    # What the binding is handed shares memory with the caller's data (NumPy strided views,
+    # torch tensors and their bf16 bit patterns); only layouts it cannot view are copied.
+    view = features[:, ::2]
+    a, bf16 = ftcodec._as_array(view)
+    assert np.shares_memory(a, features) and not bf16
+    flipped, _ = ftcodec._as_array(features[:, :, ::-1])  # negative strides: a copy
+    assert not np.shares_memory(flipped, features)
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(features.copy())
+    a, _ = ftcodec._as_array(t[:, 1::3].transpose(2, 3))
+    assert np.shares_memory(a, t.numpy())
+    b = t.to(torch.bfloat16)
+    a, bf16 = ftcodec._as_array(b)
+    assert bf16 and a.dtype == np.int16 and a.ctypes.data == b.data_ptr()
