@@ -16,6 +16,7 @@ namespace ftc::cli {
 namespace {
 
 int g_verbosity = 0;
+bool g_force = false;
 
 // Same file: the same device and inode (a hard link, "./x" and "x", a symlink to it ...).
 bool SameFile(const std::string& a, const std::string& b) {
@@ -45,8 +46,15 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-int CheckOutput(const std::string& output, const std::vector<std::string>& inputs, bool force,
+void AddOutputFlags(CLI::App* cmd) {
+  cmd->add_flag_callback(
+      "-f,--force", [] { g_force = true; },
+      "replace an existing OUTPUT; write binary data to a terminal");
+}
+
+int CheckOutput(const std::string& output, const std::vector<std::string>& inputs,
                 const char* verb) {
+  const bool force = g_force;
   if (output == "-") {
     if (isatty(STDOUT_FILENO) && !force) {
       return Usage(
@@ -69,9 +77,17 @@ int CheckOutput(const std::string& output, const std::vector<std::string>& input
 }
 
 void AddVerbosityFlags(CLI::App* cmd, const std::string& quiet_help,
-                       const std::string& verbose_help) {
+                       const std::string& verbose_help, bool quiet_silences_stdout) {
   cmd->add_flag_callback(
-      "-q,--quiet", [] { g_verbosity = -1; }, quiet_help);
+      "-q,--quiet",
+      [quiet_silences_stdout] {
+        g_verbosity = -1;
+        if (quiet_silences_stdout) {
+          std::fflush(stdout);
+          if (std::freopen("/dev/null", "w", stdout) == nullptr) std::fclose(stdout);
+        }
+      },
+      quiet_help);
   cmd->add_flag_callback(
       "-v,--verbose", [] { g_verbosity = 1; }, verbose_help);
 }
@@ -81,6 +97,21 @@ bool Verbose() { return g_verbosity > 0; }
 int ResolveThreads(int threads) {
   if (threads != 0) return threads;
   return static_cast<int>(std::min(256u, std::max(1u, std::thread::hardware_concurrency())));
+}
+
+int CheckSubcommandName(int argc, char** argv, const std::vector<Command>& commands) {
+  if (argc < 2 || argv[1][0] == '-') return 0;
+  std::vector<std::string> names;
+  for (const Command& c : commands) names.push_back(c.app->get_name());
+  const std::string word = argv[1];
+  if (std::find(names.begin(), names.end(), word) != names.end()) return 0;
+  const std::string guess = SuggestSubcommand(word, names);
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::fprintf(stderr, "ftcodec: error: unknown command '%s'%s (commands: %s; see --help)\n",
+               word.c_str(), guess.empty() ? "" : ("; did you mean '" + guess + "'?").c_str(),
+               list.c_str());
+  return 1;
 }
 
 std::string SuggestSubcommand(const std::string& word, const std::vector<std::string>& names) {

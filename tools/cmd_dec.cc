@@ -19,7 +19,6 @@ namespace {
 struct DecArgs {
   std::string input, output, dtype = "keep", conceal = "inpaint", unit, profile;
   int threads = 1;
-  bool force = false;
 };
 
 // A .ftcp file: every packet that arrived, lost elements concealed; a summary on stderr.
@@ -74,7 +73,7 @@ Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, std::optional
 
 int RunDec(const DecArgs& a) {
   const char* verb = "dec";
-  if (int rc = CheckOutput(a.output, {a.input, a.profile}, a.force, verb); rc != 0) return rc;
+  if (int rc = CheckOutput(a.output, {a.input, a.profile}, verb); rc != 0) return rc;
   DecoderOptions o;
   o.threads = ResolveThreads(a.threads);
   if (a.dtype != "keep") {
@@ -119,6 +118,9 @@ Command AddDecCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("dec", "Decode a .ftc stream or a .ftcp packet stream into a .npy tensor");
   cmd->add_option("INPUT", a->input, "input .ftc or .ftcp ('-' for stdin)")->required();
   cmd->add_option("OUTPUT", a->output, "output .npy ('-' for stdout)")->required();
+  AddOutputFlags(cmd);
+  AddVerbosityFlags(cmd, "no summary or notes on stderr (warnings stay)",
+                    "also the decoded dtype and shape");
   cmd->add_option("--dtype", a->dtype, "output dtype keep|f32|f16|bf16")->capture_default_str();
   cmd->add_option("--threads", a->threads, "frames decoded in parallel (0 = all cores, 1..256)")
       ->capture_default_str();
@@ -131,10 +133,6 @@ Command AddDecCommand(CLI::App& app) {
   cmd->add_option("--unit", a->unit,
                   "codec learned (.ftc or .ftcp): the folder of the learned unit the stream was "
                   "coded with");
-  cmd->add_flag("-f,--force", a->force,
-                "replace an existing OUTPUT; write binary data to a terminal");
-  AddVerbosityFlags(cmd, "no summary or notes on stderr (warnings stay)",
-                    "also the decoded dtype and shape");
   return {cmd, [a]() { return RunDec(*a); }};
 }
 

@@ -33,7 +33,6 @@ struct EncArgs {
   // A tune profile (explicit flags override its settings) and rate control.
   std::string profile;
   int64_t target_bytes = 0;
-  bool force = false;
 };
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -104,9 +103,7 @@ Status CheckProfileShape(const Profile& p, const TensorView& view) {
 
 int RunEnc(const EncArgs& args, const CLI::App& cmd) {
   const char* verb = "enc";
-  if (int rc = CheckOutput(args.output, {args.input, args.profile}, args.force, verb); rc != 0) {
-    return rc;
-  }
+  if (int rc = CheckOutput(args.output, {args.input, args.profile}, verb); rc != 0) return rc;
   // A profile is read first: without --codec, its codec is the one the other flags apply to.
   std::optional<Profile> profile;
   EncArgs a = args;
@@ -329,8 +326,7 @@ Command AddEncCommand(CLI::App& app) {
                   "ans/jpeg: every sample's frame is at most N bytes, at the best quality that "
                   "fits (--bits / --quality / the profile's plan are the finest tried)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-  cmd->add_flag("-f,--force", a->force,
-                "replace an existing OUTPUT; write binary data to a terminal");
+  AddOutputFlags(cmd);
   AddVerbosityFlags(cmd, "no summary or notes on stderr", "also the size of every frame");
   return {cmd, [a, cmd]() { return RunEnc(*a, *cmd); }};
 }

@@ -16,12 +16,11 @@ struct LoseArgs {
   std::string input, output, model = "iid", trace;
   double rate = 0, burst = 1;
   uint64_t seed = 1;
-  bool force = false;
 };
 
 int RunLose(const LoseArgs& a, const CLI::App& cmd) {
   const char* verb = "lose";
-  if (int rc = CheckOutput(a.output, {a.input, a.trace}, a.force, verb); rc != 0) return rc;
+  if (int rc = CheckOutput(a.output, {a.input, a.trace}, verb); rc != 0) return rc;
   LossModel m;
   const bool has_trace = cmd.count("--trace") > 0;
   if (has_trace) {
@@ -133,8 +132,7 @@ Command AddLoseCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--trace", a->trace,
                   "file of 0/1 per packet, whitespace separated (1 = lost); replaces --model");
-  cmd->add_flag("-f,--force", a->force,
-                "replace an existing OUTPUT; write binary data to a terminal");
+  AddOutputFlags(cmd);
   AddVerbosityFlags(cmd, "no summary on stderr", "also the index of every dropped packet");
   return {cmd, [a, cmd]() { return RunLose(*a, *cmd); }};
 }

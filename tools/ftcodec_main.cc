@@ -3,8 +3,6 @@
 // Exit codes: 0 ok; 1 usage error, invalid option combination, codec not built in;
 // 2 bad or corrupt input data; 3 I/O error.
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -28,21 +26,7 @@ int Main(int argc, char** argv) {
   commands.push_back(AddBenchCommand(app));
   commands.push_back(AddTrainBottleneckCommand(app));
   commands.push_back(AddTuneCommand(app));
-  // A word where the subcommand belongs that names none: say which one it probably meant.
-  if (argc >= 2 && argv[1][0] != '-') {
-    std::vector<std::string> names;
-    for (const Command& c : commands) names.push_back(c.app->get_name());
-    const std::string word = argv[1];
-    if (std::find(names.begin(), names.end(), word) == names.end()) {
-      const std::string guess = SuggestSubcommand(word, names);
-      std::string list;
-      for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-      std::fprintf(stderr, "ftcodec: error: unknown command '%s'%s (commands: %s; see --help)\n",
-                   word.c_str(), guess.empty() ? "" : ("; did you mean '" + guess + "'?").c_str(),
-                   list.c_str());
-      return 1;
-    }
-  }
+  if (int rc = CheckSubcommandName(argc, argv, commands); rc != 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
