@@ -2,11 +2,14 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
@@ -149,8 +152,183 @@ TEST_F(CliTest, UsageErrorsExit1) {
   RunResult bits = Run("enc '" + in + "' '" + Path("o.ftc") + "' --codec raw --bits 4");
   EXPECT_EQ(bits.exit_code, 1);
   EXPECT_NE(bits.err.find("--bits applies to --codec ans only"), std::string::npos) << bits.err;
-  EXPECT_EQ(Run("enc '" + in + "' '" + Path("o.ftc") + "' --threads 0").exit_code, 1);
+  EXPECT_EQ(Run("enc '" + in + "' '" + Path("o.ftc") + "' --threads -1").exit_code, 1);
+  EXPECT_EQ(Run("enc '" + in + "' '" + Path("o.ftc") + "' --threads 257").exit_code, 1);
   EXPECT_FALSE(Exists(Path("o.ftc")));
+}
+
+// ---- habits shared with zstd and cjxl ---------------------------------------------------------
+
+TEST_F(CliTest, OutputThatIsTheInputIsRefused) {
+  const std::string in = WriteSample("x.npy");
+  const std::vector<uint8_t> before = test::ReadFileBytes(in);
+  for (const std::string& out : {in, dir_ + "/./x.npy"}) {
+    for (const char* force : {"", " -f"}) {  // -f replaces outputs, never an input
+      RunResult r = Run(std::string("enc") + force + " '" + in + "' '" + out + "'");
+      EXPECT_EQ(r.exit_code, 1) << out << force;
+      EXPECT_NE(r.err.find("is the input"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_EQ(test::ReadFileBytes(in), before);
+  ASSERT_EQ(symlink(in.c_str(), Path("link.npy").c_str()), 0);  // the same file by another name
+  EXPECT_EQ(Run("enc -f '" + Path("link.npy") + "' '" + in + "'").exit_code, 1);
+  ASSERT_EQ(Run("enc '" + in + "' '" + Path("x.ftcp") + "' --codec ans").exit_code, 0);
+  EXPECT_EQ(Run("dec -f '" + Path("x.ftcp") + "' '" + Path("x.ftcp") + "'").exit_code, 1);
+  EXPECT_EQ(Run("lose -f '" + Path("x.ftcp") + "' '" + Path("x.ftcp") + "' --rate 0.5").exit_code,
+            1);
+  EXPECT_EQ(test::ReadFileBytes(in), before);
+}
+
+TEST_F(CliTest, ExistingOutputIsReplacedOnlyWithForce) {
+  const std::string in = WriteSample("x.npy");
+  ASSERT_EQ(Run("enc '" + in + "' '" + Path("x.ftcp") + "' --codec ans").exit_code, 0);
+  const std::vector<uint8_t> old = {1, 2, 3};
+  const std::string cmds[] = {
+      "enc '" + in + "' '" + Path("o.out") + "'",
+      "dec '" + Path("x.ftcp") + "' '" + Path("o.out") + "'",
+      "lose '" + Path("x.ftcp") + "' '" + Path("o.out") + "' --rate 0.5",
+  };
+  for (const std::string& cmd : cmds) {
+    test::WriteFileBytes(Path("o.out"), old);
+    RunResult r = Run(cmd);
+    EXPECT_EQ(r.exit_code, 1) << cmd;
+    EXPECT_NE(r.err.find("'" + Path("o.out") + "' exists"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("-f/--force"), std::string::npos) << r.err;
+    EXPECT_EQ(test::ReadFileBytes(Path("o.out")), old) << cmd;
+    for (const char* force : {" -f", " --force"}) {
+      test::WriteFileBytes(Path("o.out"), old);
+      RunResult f = Run(cmd + force);
+      EXPECT_EQ(f.exit_code, 0) << cmd << force << f.err;
+      EXPECT_NE(test::ReadFileBytes(Path("o.out")), old) << cmd << force;
+    }
+  }
+}
+
+TEST_F(CliTest, BinaryOutputToATerminalIsRefused) {
+  if (std::system("script -qec true /dev/null >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "script(1) cannot make a terminal here";
+  }
+  const std::string in = WriteSample("x.npy");
+  // script(1) runs the command with its stdout on a pseudo-terminal; -e passes its exit code.
+  const auto on_tty = [&](const std::string& args) {
+    return Shell("script -qec \"" + std::string(FTC_CLI_PATH) + " " + args + "\" /dev/null > '" +
+                 Path("tty.txt") + "'");
+  };
+  RunResult r = on_tty("enc '" + in + "' -");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(ReadText(Path("tty.txt")).find("terminal"), std::string::npos)
+      << ReadText(Path("tty.txt"));
+  ASSERT_EQ(Run("enc '" + in + "' '" + Path("x.ftc") + "'").exit_code, 0);
+  EXPECT_EQ(on_tty("dec '" + Path("x.ftc") + "' -").exit_code, 1);
+  EXPECT_EQ(on_tty("enc -f '" + in + "' - --codec raw").exit_code, 0);  // forced
+  // A pipe or a file is fine.
+  EXPECT_EQ(Shell(std::string(FTC_CLI_PATH) + " enc '" + in + "' - | cat > /dev/null").exit_code,
+            0);
+}
+
+TEST_F(CliTest, QuietAndVerboseOnEverySubcommand) {
+  std::vector<std::string> subcommands = {"enc", "dec", "info", "lose"};
+#ifdef FTC_CLI_HAS_TORCH
+  for (const char* c : {"bench", "tune", "train-bottleneck"}) subcommands.push_back(c);
+#endif
+  for (const std::string& c : subcommands) {
+    RunResult h = Run(c + " --help");
+    EXPECT_EQ(h.exit_code, 0) << c;
+    EXPECT_NE(h.out.find("-q,--quiet"), std::string::npos) << c << "\n" << h.out;
+    EXPECT_NE(h.out.find("-v,--verbose"), std::string::npos) << c << "\n" << h.out;
+  }
+#ifdef FTC_CLI_HAS_TORCH
+  // The old spellings stay.
+  EXPECT_NE(Run("bench --help").out.find("--no-progress"), std::string::npos);
+#endif
+  const std::string in = WriteSample("x.npy");
+  RunResult q = Run("enc -q '" + in + "' '" + Path("x.ftc") + "' --codec ans");
+  EXPECT_EQ(q.exit_code, 0);
+  EXPECT_EQ(q.err, "");
+  RunResult v = Run("enc --verbose '" + in + "' '" + Path("y.ftc") + "' --codec ans");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.err.find("frame 1: "), std::string::npos) << v.err;
+  EXPECT_NE(v.err.find("bits/element"), std::string::npos) << v.err;
+  EXPECT_EQ(test::ReadFileBytes(Path("x.ftc")), test::ReadFileBytes(Path("y.ftc")));
+  ASSERT_EQ(Run("enc -q '" + in + "' '" + Path("x.ftcp") + "' --codec ans").exit_code, 0);
+  std::ofstream(Path("trace.txt")) << "1 0\n";  // the first of the two packets is lost
+  RunResult lq = Run("lose -q '" + Path("x.ftcp") + "' '" + Path("l.ftcp") + "' --trace '" +
+                     Path("trace.txt") + "'");
+  EXPECT_EQ(lq.exit_code, 0);
+  EXPECT_EQ(lq.err, "");
+  RunResult lv = Run("lose -v '" + Path("x.ftcp") + "' '" + Path("m.ftcp") + "' --rate 0.5");
+  EXPECT_NE(lv.err.find("dropped packets: "), std::string::npos) << lv.err;
+  RunResult dq = Run("dec -q '" + Path("x.ftcp") + "' '" + Path("x.npy2") + "'");
+  EXPECT_EQ(dq.exit_code, 0);
+  EXPECT_EQ(dq.err, "");
+  RunResult dv = Run("dec -v '" + Path("x.ftc") + "' '" + Path("y.npy") + "'");
+  EXPECT_NE(dv.err.find("f32 2x3x5x7"), std::string::npos) << dv.err;
+  // A warning is not a summary: it stays with -q.
+  RunResult dw = Run("dec -q '" + Path("l.ftcp") + "' '" + Path("l.npy") + "'");
+  EXPECT_EQ(dw.exit_code, 0);
+  EXPECT_NE(dw.err.find("warning"), std::string::npos) << dw.err;
+  // info -q: no report, the exit code says whether the file is valid.
+  RunResult iq = Run("info -q '" + Path("x.ftc") + "'");
+  EXPECT_EQ(iq.exit_code, 0);
+  EXPECT_EQ(iq.out, "");
+  std::vector<uint8_t> b = test::ReadFileBytes(Path("x.ftc"));
+  b.resize(b.size() - 3);
+  test::WriteFileBytes(Path("cut.ftc"), b);
+  RunResult ic = Run("info -q '" + Path("cut.ftc") + "'");
+  EXPECT_EQ(ic.exit_code, 2);
+  EXPECT_EQ(ic.out, "");
+}
+
+TEST_F(CliTest, ThreadsZeroMeansAllCores) {
+  const std::string in = WriteSample("x.npy");
+  ASSERT_EQ(Run("enc '" + in + "' '" + Path("a.ftc") + "' --codec ans --threads 1").exit_code, 0);
+  RunResult r = Run("enc '" + in + "' '" + Path("b.ftc") + "' --codec ans --threads 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::ReadFileBytes(Path("a.ftc")), test::ReadFileBytes(Path("b.ftc")));
+  RunResult d = Run("dec '" + Path("b.ftc") + "' '" + Path("b.npy") + "' --threads 0");
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(Run("dec '" + Path("b.ftc") + "' '" + Path("c.npy") + "' --threads -1").exit_code, 1);
+#ifdef FTC_CLI_HAS_TORCH
+  for (const char* c : {"bench", "tune", "train-bottleneck"}) {
+    EXPECT_NE(Run(std::string(c) + " --help").out.find("0 = "), std::string::npos) << c;
+  }
+#endif
+}
+
+TEST_F(CliTest, MisspelledSubcommandGetsASuggestion) {
+  const std::pair<const char*, const char*> typos[] = {
+      {"ecn", "enc"}, {"decc", "dec"},  {"ifno", "info"},
+      {"tun", "tune"}, {"train", "train-bottleneck"}};
+  for (const auto& [typo, meant] : typos) {
+    RunResult r = Run(std::string(typo) + " a b");
+    EXPECT_EQ(r.exit_code, 1) << typo;
+    EXPECT_NE(r.err.find(std::string("did you mean '") + meant + "'?"), std::string::npos)
+        << r.err;
+  }
+  RunResult none = Run("xyzzy");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("unknown command 'xyzzy'"), std::string::npos) << none.err;
+  EXPECT_EQ(none.err.find("did you mean"), std::string::npos) << none.err;
+}
+
+TEST_F(CliTest, BashCompletion) {
+  const std::string script = test::SourcePath("scripts/completion/ftcodec.bash");
+  const auto complete = [&](const std::string& words) {
+    const std::string cmd = "bash -c 'source \"" + script + "\"; COMP_WORDS=(" +
+                            std::string(FTC_CLI_PATH) + " " + words +
+                            "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ftcodec; "
+                            "echo \"${COMPREPLY[*]}\"' > '" + Path("c.txt") + "'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return ReadText(Path("c.txt"));
+  };
+  EXPECT_EQ(complete("e"), "enc\n");
+  EXPECT_EQ(complete("l"), "lose\n");
+  const std::string enc = complete("enc x.npy --b");
+  EXPECT_NE(enc.find("--bits"), std::string::npos) << enc;
+  EXPECT_NE(enc.find("--band-rows"), std::string::npos) << enc;
+  EXPECT_EQ(complete("enc x.npy --codec a"), "ans\n");
+  EXPECT_EQ(complete("dec x.ftcp --conceal lo"), "lowrank\n");
+  EXPECT_NE(complete("dec --f").find("--force"), std::string::npos);
 }
 
 TEST_F(CliTest, IoErrorsExit3) {
@@ -176,9 +354,9 @@ TEST_F(CliTest, CorruptInputExit2AndNoPartialOutput) {
   EXPECT_NE(d.err.find("checksum mismatch"), std::string::npos) << d.err;
   EXPECT_FALSE(Exists(Path("out.npy")));
   EXPECT_EQ(CountStrayFiles("x.npy;x.ftc;bad.ftc;"), 0);
-  // An existing output file is left untouched by a failed run.
+  // An existing output file is left untouched by a failed run (-f: replacing it is allowed).
   test::WriteFileBytes(Path("keep.npy"), {1, 2, 3});
-  EXPECT_EQ(Run("dec '" + Path("bad.ftc") + "' '" + Path("keep.npy") + "'").exit_code, 2);
+  EXPECT_EQ(Run("dec -f '" + Path("bad.ftc") + "' '" + Path("keep.npy") + "'").exit_code, 2);
   EXPECT_EQ(test::ReadFileBytes(Path("keep.npy")), (std::vector<uint8_t>{1, 2, 3}));
   // Truncated file, info too.
   b = test::ReadFileBytes(Path("x.ftc"));
@@ -325,8 +503,8 @@ TEST_F(ProfileCliTest, BadProfilesExit2NamingTheField) {
 TEST_F(ProfileCliTest, TargetBytesIsNeverExceeded) {
   const std::string src = "'" + test::SourcePath("data/features/fmnist_s1_relu.npy") + "'";
   for (const char* target : {"700", "1500", "3000"}) {
-    RunResult e = Run("enc " + src + " " + Path("a.ftc") + " --codec ans --bits 8 --target-bytes " +
-                      target);
+    RunResult e = Run("enc -f " + src + " " + Path("a.ftc") +
+                      " --codec ans --bits 8 --target-bytes " + target);
     ASSERT_EQ(e.exit_code, 0) << e.err;
     RunResult i = Run("info --json " + Path("a.ftc"));
     ASSERT_EQ(i.exit_code, 0);

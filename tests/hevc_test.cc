@@ -449,14 +449,14 @@ TEST_F(HevcCliTest, EncodeDecodeInfoBothLayouts) {
   for (const auto& [layout, min_psnr] :
        {std::pair<std::string, double>{"mosaic", 44.0}, {"frames", 36.0}}) {
     SCOPED_TRACE(layout);
-    ASSERT_EQ(Run("enc '" + in + "' '" + Path("x.ftc") +
+    ASSERT_EQ(Run("enc -f '" + in + "' '" + Path("x.ftc") +
                       "' --codec hevc --qp 22 --bit-depth 10 "
                       "--layout " +
                       layout,
                   &out, &err),
               0)
         << err;
-    ASSERT_EQ(Run("dec '" + Path("x.ftc") + "' '" + Path("y.npy") + "'", &out, &err), 0) << err;
+    ASSERT_EQ(Run("dec -f '" + Path("x.ftc") + "' '" + Path("y.npy") + "'", &out, &err), 0) << err;
     EXPECT_GT(Psnr(x, LoadNpy(Path("y.npy"))), min_psnr);
     ASSERT_EQ(Run("info '" + Path("x.ftc") + "'", &out, &err), 0) << err;
     EXPECT_NE(out.find("codec hevc"), std::string::npos) << out;

@@ -264,7 +264,7 @@ TEST_F(PacketCliTest, ExitCodes) {
             1);
   EXPECT_EQ(Cli("lose " + Path("x.ftcp") + " " + Path("o.ftcp") + " --rate 0.1 --burst 3").code, 1);
   EXPECT_EQ(Cli("dec " + Path("x.ftcp") + " " + Path("o.npy") + " --conceal telea").code, 1);
-  Run r = Cli("enc " + Path("x.npy") + " " + Path("x.ftc") + " --interleave");
+  Run r = Cli("enc -f " + Path("x.npy") + " " + Path("x.ftc") + " --interleave");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("packet mode"), std::string::npos) << r.err;
   for (const std::string codec : {"jpeg", "hevc"}) {
@@ -286,8 +286,8 @@ TEST_F(PacketCliTest, ExitCodes) {
       EXPECT_NE(r.err.find("cannot be packetized"), std::string::npos) << r.err;
     }
   }
-  EXPECT_EQ(Cli("enc " + Path("x.npy") + " " + Path("x.ftcp") + " --packet-size 10").code, 1);
-  r = Cli("enc " + Path("x.npy") + " " + Path("x.ftcp") +
+  EXPECT_EQ(Cli("enc -f " + Path("x.npy") + " " + Path("x.ftcp") + " --packet-size 10").code, 1);
+  r = Cli("enc -f " + Path("x.npy") + " " + Path("x.ftcp") +
           " --codec ans --bits 16 --packet-size 64");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("--packet-size"), std::string::npos) << r.err;

@@ -220,7 +220,8 @@ Command AddBenchCommand(CLI::App& app) {
   cmd->add_option("--loss-codec", a->loss_codec,
                   "with --loss: ans:BITS[:CLIP[/pc][/dzD]] or raw")
       ->capture_default_str();
-  cmd->add_flag("--no-progress", a->no_progress, "no progress bar on stderr");
+  cmd->add_flag("-q,--quiet,--no-progress", a->no_progress, "no progress bar on stderr");
+  cmd->add_flag("-v,--verbose", "accepted for symmetry: progress and a summary are the default");
   return {cmd, [a, cmd]() { return RunBench(*a, *cmd, CommandLine()); }};
 #else
   return NotBuiltInCommand(cmd, "bench");

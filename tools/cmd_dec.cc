@@ -62,7 +62,7 @@ Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, std::optional
                  Thousands(static_cast<uint64_t>(s.elements)).c_str(), code ? "code " : "",
                  100.0 * static_cast<double>(s.lost_elements) / static_cast<double>(s.elements),
                  ConcealMethodName(method), code ? ", then restored by the unit" : "");
-  } else {
+  } else if (!Quiet()) {
     std::fprintf(stderr, "ftcodec dec: %s packets, none lost%s\n",
                  Thousands(s.accepted).c_str(),
                  s.duplicates > 0 ? (" (" + Thousands(s.duplicates) + " duplicates ignored)").c_str()
@@ -73,8 +73,9 @@ Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, std::optional
 
 int RunDec(const DecArgs& a) {
   const char* verb = "dec";
+  if (int rc = CheckOutput(a.output, {a.input, a.profile}, verb); rc != 0) return rc;
   DecoderOptions o;
-  o.threads = a.threads;
+  o.threads = ResolveThreads(a.threads);
   if (a.dtype != "keep") {
     Result<DType> t = ParseDType(a.dtype);
     if (!t.ok() || *t == DType::kU8) {
@@ -82,7 +83,7 @@ int RunDec(const DecArgs& a) {
     }
     o.dtype = *t;
   }
-  if (a.threads < 1 || a.threads > 256) return Usage("--threads must be 1..256", verb);
+  if (o.threads < 1 || o.threads > 256) return Usage("--threads must be 0..256", verb);
   Result<ConcealMethod> method = ParseConcealMethod(a.conceal);
   if (!method.ok()) return Fail(method.status(), verb);
   o.unit = a.unit;
@@ -97,12 +98,16 @@ int RunDec(const DecArgs& a) {
   Result<Tensor> t = packets ? DecodePacketFile(*in, o.dtype, *method, a.unit)
                              : decode(in->data(), in->size(), o);
   if (!t.ok()) return Fail(t.status(), verb);
-  if (t->dtype() == DType::kBF16) {
+  if (t->dtype() == DType::kBF16 && !Quiet()) {
     std::fprintf(stderr, "ftcodec dec: note: NumPy has no bfloat16; writing float32 (exact)\n");
   }
   Result<std::vector<uint8_t>> npy = WriteNpy(t->view());
   if (!npy.ok()) return Fail(npy.status(), verb);
   if (Status s = WriteOutput(a.output, *npy); !s.ok()) return Fail(s, verb);
+  if (Verbose()) {
+    std::fprintf(stderr, "ftcodec dec: %s %s\n", DTypeName(t->dtype()),
+                 ShapeToString(t->shape()).c_str());
+  }
   return 0;
 }
 
@@ -113,8 +118,11 @@ Command AddDecCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("dec", "Decode a .ftc stream or a .ftcp packet stream into a .npy tensor");
   cmd->add_option("INPUT", a->input, "input .ftc or .ftcp ('-' for stdin)")->required();
   cmd->add_option("OUTPUT", a->output, "output .npy ('-' for stdout)")->required();
+  AddOutputFlags(cmd);
+  AddVerbosityFlags(cmd, "no summary or notes on stderr (warnings stay)",
+                    "also the decoded dtype and shape");
   cmd->add_option("--dtype", a->dtype, "output dtype keep|f32|f16|bf16")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "frames decoded in parallel (1..256)")
+  cmd->add_option("--threads", a->threads, "frames decoded in parallel (0 = all cores, 1..256)")
       ->capture_default_str();
   cmd->add_option("--conceal", a->conceal,
                   ".ftcp input: how lost elements are filled: zero, mean, linear, inpaint, "

@@ -103,6 +103,7 @@ Status CheckProfileShape(const Profile& p, const TensorView& view) {
 
 int RunEnc(const EncArgs& args, const CLI::App& cmd) {
   const char* verb = "enc";
+  if (int rc = CheckOutput(args.output, {args.input, args.profile}, verb); rc != 0) return rc;
   // A profile is read first: without --codec, its codec is the one the other flags apply to.
   std::optional<Profile> profile;
   EncArgs a = args;
@@ -114,7 +115,7 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
   }
   EncoderOptions o;
   o.codec = a.codec;
-  o.threads = a.threads;
+  o.threads = ResolveThreads(a.threads);
   if (Status s = o.Validate(); !s.ok() && a.codec != "raw") {
     // Report an unknown or missing codec before anything codec-specific.
     if (s.code() == StatusCode::kNotBuiltIn || s.message().find("unknown codec") == 0) {
@@ -206,7 +207,7 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
   if (!in.ok()) return Fail(in.status(), verb);
   Result<NpyArray> arr = ReadNpy(in->data(), in->size());
   if (!arr.ok()) return Fail(arr.status().WithContext(a.input == "-" ? "<stdin>" : a.input), verb);
-  if (arr->converted_from_f64) {
+  if (arr->converted_from_f64 && !Quiet()) {
     std::fprintf(stderr, "ftcodec enc: note: %s holds float64; converted to float32\n",
                  a.input.c_str());
   }
@@ -231,6 +232,7 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
       largest = std::max(largest, p.size());
     }
     const int64_t samples = view.rank == 4 ? view.shape[0] : 1;
+    if (Quiet()) return 0;
     std::fprintf(stderr,
                  "ftcodec enc: %s packets (%.3g per sample, largest %s of %d bytes), %s bytes of "
                  "packets, %.4g bits/element [%s %s, codec %s%s]\n",
@@ -248,6 +250,14 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
   const int64_t elements = view.num_elements();
   const int64_t samples = view.rank == 4 ? view.shape[0] : 1;
   const double bpe = 8.0 * static_cast<double>(code->size()) / static_cast<double>(elements);
+  if (Quiet()) return 0;
+  if (Verbose()) {
+    Result<StreamInfo> info = probe(*code);
+    for (size_t i = 0; info.ok() && i < info->frames.size(); ++i) {
+      std::fprintf(stderr, "ftcodec enc: frame %zu: %s bytes\n", i,
+                   Thousands(info->frames[i].size).c_str());
+    }
+  }
   std::fprintf(stderr,
                "ftcodec enc: %s bytes (%s per sample), %.4g bits/element, %.2fx smaller than f32 "
                "[%s %s, codec %s]\n",
@@ -269,7 +279,7 @@ Command AddEncCommand(CLI::App& app) {
   cmd->add_option("--codec", a->codec, "codec: " + codecs)->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "raw (and ans --lossless): stored dtype keep|f32|f16|bf16")
       ->capture_default_str();
-  cmd->add_option("--threads", a->threads, "frames coded in parallel (1..256)")
+  cmd->add_option("--threads", a->threads, "frames coded in parallel (0 = all cores, 1..256)")
       ->capture_default_str();
   cmd->add_option("--bits", a->bits, "ans (and learned --inner ans): quantizer bit depth 1..16")
       ->capture_default_str();
@@ -316,6 +326,8 @@ Command AddEncCommand(CLI::App& app) {
                   "ans/jpeg: every sample's frame is at most N bytes, at the best quality that "
                   "fits (--bits / --quality / the profile's plan are the finest tried)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  AddOutputFlags(cmd);
+  AddVerbosityFlags(cmd, "no summary or notes on stderr", "also the size of every frame");
   return {cmd, [a, cmd]() { return RunEnc(*a, *cmd); }};
 }
 

@@ -161,6 +161,9 @@ Command AddInfoCommand(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
       "info", "Show the frames and parameters of a .ftc stream, or the packets of a .ftcp");
+  // -q: the checks without the report (errors still go to stderr).
+  AddVerbosityFlags(cmd, "print nothing: the exit code says whether FILE is valid",
+                    "accepted for symmetry: info prints every detail by default", true);
   cmd->add_option("FILE", *path, "input .ftc or .ftcp ('-' for stdin)")->required();
   cmd->add_flag("--json", *json, "machine-readable output");
   return {cmd, [path, json]() { return RunInfo(*path, *json); }};

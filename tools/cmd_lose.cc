@@ -20,6 +20,7 @@ struct LoseArgs {
 
 int RunLose(const LoseArgs& a, const CLI::App& cmd) {
   const char* verb = "lose";
+  if (int rc = CheckOutput(a.output, {a.input, a.trace}, verb); rc != 0) return rc;
   LossModel m;
   const bool has_trace = cmd.count("--trace") > 0;
   if (has_trace) {
@@ -79,6 +80,15 @@ int RunLose(const LoseArgs& a, const CLI::App& cmd) {
   if (!out.ok()) return Fail(out.status(), verb);
   if (Status s = WriteOutput(a.output, *out); !s.ok()) return Fail(s, verb);
   const size_t dropped = n - kept.size();
+  if (Verbose()) {
+    std::string which;
+    for (size_t i = 0; i < n; ++i) {
+      if ((*lost)[i]) which += (which.empty() ? "" : " ") + std::to_string(i);
+    }
+    std::fprintf(stderr, "ftcodec lose: dropped packets: %s\n",
+                 which.empty() ? "none" : which.c_str());
+  }
+  if (Quiet()) return 0;
   std::string how;
   char buf[128];
   switch (m.kind) {
@@ -122,6 +132,8 @@ Command AddLoseCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--trace", a->trace,
                   "file of 0/1 per packet, whitespace separated (1 = lost); replaces --model");
+  AddOutputFlags(cmd);
+  AddVerbosityFlags(cmd, "no summary on stderr", "also the index of every dropped packet");
   return {cmd, [a, cmd]() { return RunLose(*a, *cmd); }};
 }
 

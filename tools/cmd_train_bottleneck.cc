@@ -201,7 +201,7 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
                   "reproduce the model's predictions), or with (Fashion-)MNIST IDX files")
       ->capture_default_str();
   cmd->add_option("--out", o.out_dir, "unit folder to write")->required();
-  cmd->add_flag("--force", o.overwrite, "replace an existing unit folder");
+  cmd->add_flag("-f,--force", o.overwrite, "replace an existing unit folder");
   cmd->add_option("--channels", o.channels, "channels C' of the code")->capture_default_str();
   cmd->add_option("--stride", o.stride, "1, or 2 to halve the code's height and width")
       ->check(CLI::IsMember({1, 2}))
@@ -235,7 +235,8 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
   cmd->add_option("--threads", o.threads, "libtorch threads (0 = hardware concurrency)")
       ->capture_default_str();
   cmd->add_flag("--json", a->json, "print the result as JSON on stdout");
-  cmd->add_flag("--quiet", a->quiet, "no progress or summary on stderr");
+  cmd->add_flag("-q,--quiet", a->quiet, "no progress or summary on stderr");
+  cmd->add_flag("-v,--verbose", "accepted for symmetry: progress and a summary are the default");
   return {cmd, [a]() { return RunTrain(*a, CommandLine()); }};
 #else
   return NotBuiltInCommand(cmd, "train-bottleneck");

@@ -100,6 +100,7 @@ Command AddTuneCommand(CLI::App& app) {
   cmd->add_option("--out", a->out, "the profile to write (JSON)")->required();
   cmd->add_flag("-f,--force", a->force, "replace an existing --out");
   cmd->add_flag("-q,--quiet", a->quiet, "no line per setting tried");
+  cmd->add_flag("-v,--verbose", "accepted for symmetry: progress and a summary are the default");
   return {cmd, [a, cmd]() { return RunTuneCommand(*a, *cmd); }};
 #else
   return NotBuiltInCommand(cmd, "tune");

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ftcodec/status.h"
 #include "tools/json_string.h"
@@ -42,6 +43,31 @@ int Fail(const Status& s, const char* verb);
 int Usage(const std::string& message, const char* verb);
 // 1234567 -> "1,234,567".
 std::string Thousands(uint64_t v);
+
+// ---- habits shared by the subcommands (tools/cli_habits.cc) ----
+// -f/--force: CheckOutput lets an existing output be replaced and binary data go to a terminal.
+void AddOutputFlags(CLI::App* cmd);
+// Checks an output before any work is done; returns 0 if it may be written, else prints why and
+// returns 1: it is one of `inputs` (the same file, whatever the path); it exists and -f was not
+// given; it is "-" (standard output) on a terminal and -f was not given (outputs are binary).
+int CheckOutput(const std::string& output, const std::vector<std::string>& inputs,
+                const char* verb);
+// -q/--quiet (no summary, notes or progress on stderr; warnings and errors stay) and
+// -v/--verbose (more detail where the subcommand has it). With quiet_silences_stdout, -q also
+// sends standard output to /dev/null (a report-only command that then only checks).
+void AddVerbosityFlags(CLI::App* cmd,
+                       const std::string& quiet_help = "no summary or notes on stderr",
+                       const std::string& verbose_help = "more detail on stderr",
+                       bool quiet_silences_stdout = false);
+bool Quiet();
+bool Verbose();
+// --threads: 0 means every core (at most 256); other values are returned as they are.
+int ResolveThreads(int threads);
+// argv[1] where a subcommand belongs but naming none: prints the error with a suggestion and
+// returns 1 (0 otherwise).
+int CheckSubcommandName(int argc, char** argv, const std::vector<Command>& commands);
+// The subcommand a misspelled word probably meant ("ecn" -> "enc"), or "".
+std::string SuggestSubcommand(const std::string& word, const std::vector<std::string>& names);
 
 }  // namespace ftc::cli
 

@@ -26,6 +26,7 @@ int Main(int argc, char** argv) {
   commands.push_back(AddBenchCommand(app));
   commands.push_back(AddTrainBottleneckCommand(app));
   commands.push_back(AddTuneCommand(app));
+  if (int rc = CheckSubcommandName(argc, argv, commands); rc != 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
