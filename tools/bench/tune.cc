@@ -221,16 +221,20 @@ class Search {
     return trial;
   }
 
-  // The drop goal, with a guard: at most 2·P percent of the predictions may change. The model
-  // fits its training samples better than new ones (larger margins), so the same setting costs
-  // more top-1 on new data than on the calibration samples; the changed predictions measure that
-  // damage directly (measured on the bundled ResNet: the test split's drop was 0.2–0.6 points
-  // worse than the train split's, its share of changed predictions 1.0–1.3× as large).
+  // The drop goal, judged by a pessimistic bound: drop + 1.5·SE <= P, where SE = 100·sqrt(k)/n
+  // is the standard error of a paired difference of top-1 when k of the n predictions changed.
+  // The bound covers the noise of a finite calibration set and the optimism of calibrating on
+  // training samples (the model fits them better, so the same setting costs more top-1 on new
+  // data: on the bundled ResNet the test split's drop was 0.2–0.6 points worse than the train
+  // split's; the bound separated the settings that held on the test split from those that did
+  // not).
   bool Meets(const TuneTrial& t) const {
-    return config_.max_drop < 0 || (cal_.reference_top1 - t.top1 <= config_.max_drop &&
-                                    t.flips <= kFlipBudget * config_.max_drop);
+    if (config_.max_drop < 0) return true;
+    const double n = static_cast<double>(cal_.labels.size());
+    const double se = 100.0 * std::sqrt(t.flips / 100.0 * n) / n;
+    return cal_.reference_top1 - t.top1 + kConfidence * se <= config_.max_drop;
   }
-  static constexpr double kFlipBudget = 2.0;
+  static constexpr double kConfidence = 1.5;
   // Better for the goal: fewer bytes within the drop, or (target mode) higher top-1.
   bool Better(const TuneTrial& a, const TuneTrial& b) const {
     if (config_.max_drop >= 0) {
