@@ -20,11 +20,7 @@ std::vector<uint8_t> ConstantSymbolSegment(int lanes) {
   return out;
 }
 
-namespace {
-
-// One packet of 1-bit `ans` zeros (range [0, 1]) covering `band_count` bands of
-// a tensor of `shape`, as a .ftcp file.
-std::vector<uint8_t> AnsZerosStream(const Shape &shape, uint32_t band_rows, bool interleaved,
+std::vector<uint8_t> AnsZerosStream(const Shape& shape, uint32_t band_rows, bool interleaved,
                                     uint32_t packet_count, uint32_t band_count) {
   PacketHeader h;
   h.flags = interleaved ? kPacketFlagInterleaved : 0;
@@ -50,8 +46,6 @@ std::vector<uint8_t> AnsZerosStream(const Shape &shape, uint32_t band_rows, bool
   WritePacket(h, {ranges, symbols}, &packet);
   return WritePacketStream({packet}).value();
 }
-
-}  // namespace
 
 HostileInput HugeSampleStream() {
   return {"huge_sample.ftcp", "one packet: a sample of 2^28 elements (1x16384x16384, one band)",
