@@ -5,6 +5,7 @@
 
 #include "bitstream/byte_io.h"
 #include "bitstream/crc32c.h"
+#include "codec/core/decoder_limits.h"
 #include "codec/core/status_macros.h"
 #include "codec/learned/learned_params.h"
 
@@ -92,6 +93,16 @@ std::vector<uint32_t> InterleavedBands(uint32_t k, uint32_t packet_count, uint32
   return bands;
 }
 
+uint32_t InterleavedBandCount(uint32_t k, uint32_t packet_count, uint32_t band_total) {
+  // Bands i = q·P + ((ρ − q) mod P): one for every whole row q < floor(T / P), and one in the
+  // last, partial row if its position is below T mod P.
+  const uint64_t p = packet_count;
+  const uint64_t rho = uint64_t{k} * ModInverse(InterleaveStride(packet_count), p) % p;
+  const uint64_t rows = band_total / p;
+  const uint64_t last = (rho + p - rows % p) % p;
+  return static_cast<uint32_t>(rows + (last < band_total % p ? 1 : 0));
+}
+
 bool HasPacketMagic(const uint8_t* data, size_t size) {
   return size >= 4 && std::memcmp(data, kPacketMagic, 4) == 0;
 }
@@ -136,6 +147,13 @@ void WritePacket(const PacketHeader& h, const std::vector<Section>& sections,
 }
 
 Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_sample_elements) {
+  DecoderLimits limits;
+  limits.max_sample_elements = std::clamp<int64_t>(max_sample_elements, 1, kMaxSampleElements);
+  return ParsePacket(data, size, limits);
+}
+
+Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits) {
+  const int64_t max_sample_elements = limits.max_sample_elements;
   if (size > kMaxPacketSize) {
     return FTC_CORRUPT("packet of %zu bytes exceeds the limit of %zu", size, kMaxPacketSize);
   }
@@ -238,8 +256,13 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_s
                        static_cast<long long>(p.coded.h),
                        h.codec_id == learned::kCodecId ? " of the code" : "");
   }
+  // Band_Total = C·ceil(H/R') <= C·H < 2^28 fits in 32 bits (checked above).
   p.layout = BandLayout::Of(p.coded, h.band_rows);
   const uint32_t bands = p.layout.total;
+  if (bands > limits.max_bands) {
+    return FTC_LIMIT("packet: %u bands per sample exceed the decoder's limit of %lld", bands,
+                     static_cast<long long>(limits.max_bands));
+  }
   if (h.packet_count < 1 || h.packet_count > bands) {
     return FTC_CORRUPT("packet: packet count %u outside 1..%u (the bands)", h.packet_count, bands);
   }
@@ -250,16 +273,29 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_s
     return FTC_CORRUPT("packet: band count %u outside 1..%u", h.band_count, bands);
   }
   if (h.interleaved()) {
+    const uint32_t n = InterleavedBandCount(h.packet_index, h.packet_count, bands);
+    if (n != h.band_count) {
+      return FTC_CORRUPT("packet: band count %u, the interleaved layout gives %u", h.band_count, n);
+    }
+  } else if (h.first_band >= bands || h.band_count > bands - h.first_band) {
+    return FTC_CORRUPT("packet: bands %u..%u beyond the %u bands", h.first_band,
+                       h.first_band + h.band_count - 1, bands);
+  }
+  // What the packet makes a receiver allocate: its bands and (at most) band_count full bands of
+  // elements, within the expansion allowance of its bytes.
+  const int64_t carried = int64_t{h.band_count} * (1 + int64_t{p.layout.rows} * p.coded.w);
+  if (carried > ExpansionAllowance(limits, size)) {
+    return FTC_LIMIT(
+        "packet: %u bands of up to %lld elements in %zu bytes exceed the decoder's expansion "
+        "limit (%lld elements + %lld per byte; DecoderLimits::expansion_ratio, ftcodec "
+        "--max-elements)",
+        h.band_count, static_cast<long long>(int64_t{p.layout.rows} * p.coded.w), size,
+        static_cast<long long>(limits.expansion_slack),
+        static_cast<long long>(limits.expansion_ratio));
+  }
+  if (h.interleaved()) {
     p.bands = InterleavedBands(h.packet_index, h.packet_count, bands);
-    if (p.bands.size() != h.band_count) {
-      return FTC_CORRUPT("packet: band count %u, the interleaved layout gives %zu", h.band_count,
-                         p.bands.size());
-    }
   } else {
-    if (h.first_band >= bands || h.band_count > bands - h.first_band) {
-      return FTC_CORRUPT("packet: bands %u..%u beyond the %u bands", h.first_band,
-                         h.first_band + h.band_count - 1, bands);
-    }
     p.bands.resize(h.band_count);
     for (uint32_t i = 0; i < h.band_count; ++i) p.bands[i] = h.first_band + i;
   }

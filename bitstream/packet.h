@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bitstream/frame.h"
+#include "ftcodec/ftcodec.h"
 #include "ftcodec/status.h"
 #include "ftcodec/tensor.h"
 
@@ -62,6 +63,8 @@ uint32_t InterleaveStride(uint32_t packet_count);
 uint32_t InterleaveSlot(uint32_t band, uint32_t packet_count, uint32_t stride);
 // Bands of packet k of P in the interleaved layout, increasing (band_total bands in all).
 std::vector<uint32_t> InterleavedBands(uint32_t k, uint32_t packet_count, uint32_t band_total);
+// How many bands InterleavedBands(k, packet_count, band_total) returns, without listing them.
+uint32_t InterleavedBandCount(uint32_t k, uint32_t packet_count, uint32_t band_total);
 
 struct ParsedPacket {
   PacketHeader header;
@@ -78,8 +81,12 @@ struct ParsedPacket {
 void WritePacket(const PacketHeader& header, const std::vector<Section>& sections,
                  std::vector<uint8_t>* out);
 
-// Parses and checks one whole packet (`size` is its length). Checks the sample (and a learned
-// packet's code) against `max_sample_elements`; section payloads are not interpreted.
+// Parses and checks one whole packet (`size` is its length); section payloads are not
+// interpreted. Before it lists the bands it checks the sample (and a learned packet's code)
+// against limits.max_sample_elements, Band_Total against limits.max_bands, and the packet's
+// bands plus elements against its expansion allowance (docs/format.md, "Decoder limits").
+Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits);
+// As above with the default limits, except max_sample_elements.
 Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_sample_elements);
 
 bool HasPacketMagic(const uint8_t* data, size_t size);

@@ -517,3 +517,87 @@ TEST(PacketTest, ParserRejectsHostileHeaders) {
 
 }  // namespace
 }  // namespace ftc
+
+namespace ftc {
+namespace {
+
+TEST(PacketTest, TheStreamMostPacketsAgreeOnIsDecoded) {
+  const std::vector<float> x = SmoothTensor(1, 8, 14, 14);
+  const std::vector<float> y = SmoothTensor(2, 4, 6, 6, false, 3);
+  const TensorView vx = TensorView::Contiguous(x.data(), DType::kF32, {1, 8, 14, 14});
+  const TensorView vy = TensorView::Contiguous(y.data(), DType::kF32, {2, 4, 6, 6});
+  PacketOptions po;
+  po.packet_size = 150;
+  const std::vector<Bytes> px = encode_packets(vx, AnsOptions(), po).value();
+  const std::vector<Bytes> py = encode_packets(vy, AnsOptions(), po).value();
+  ASSERT_GE(px.size(), 3u);
+  const uint32_t id_x = ParsePacket(px[0].data(), px[0].size(), 1 << 20)->header.stream_id;
+  const uint32_t id_y = ParsePacket(py[0].data(), py[0].size(), 1 << 20)->header.stream_id;
+  ASSERT_NE(id_x, id_y);
+  // One stale packet of stream y first: it leads until stream x has more packets.
+  Decoder d;
+  ASSERT_TRUE(d.push(py[0]).ok());
+  Status s = d.push(px[0]);  // a tie: the earlier stream leads
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("different stream"), std::string::npos) << s.message();
+  for (size_t i = 1; i < px.size(); ++i) EXPECT_TRUE(d.push(px[i]).ok()) << i;
+  EXPECT_EQ(d.stats().accepted, px.size());
+  EXPECT_EQ(d.stats().foreign, 1u);
+  EXPECT_EQ(d.stats().stream_id, id_x);
+  Result<DecodedTensor> r = d.finish();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(SameBytes(r->tensor, Reference(vx, AnsOptions())));
+  EXPECT_EQ(r->mask.lost_count, 0);
+  EXPECT_EQ(r->stats.stream_id, id_x);
+  EXPECT_EQ(r->stats.other_streams, 1u);
+  EXPECT_EQ(r->stats.other_stream_ids, std::vector<uint32_t>{id_y});
+  const PacketStats& st = r->stats;
+  EXPECT_EQ(st.accepted + st.duplicates + st.corrupt + st.foreign + st.inconsistent, st.pushed);
+  // The stream id option picks the other one.
+  PacketDecoderOptions only_y;
+  only_y.stream_id = id_y;
+  Decoder e(only_y);
+  EXPECT_TRUE(e.push(py[0]).ok());
+  for (const Bytes& p : px) EXPECT_EQ(e.push(p).code(), StatusCode::kInvalidArgument);
+  r = e.finish(ConcealMethod::kZero);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tensor.shape(), (Shape{2, 4, 6, 6}));
+  EXPECT_EQ(r->stats.foreign, px.size());
+}
+
+TEST(PacketTest, PacketsOfOneFrameMustCarryTheSameRanges) {
+  // Two tensors with the same Stream_Id and options: their packets agree on every stream-wide
+  // field, but the quantizer ranges of a frame differ.
+  for (bool per_channel : {false, true}) {
+    SCOPED_TRACE(per_channel ? "per channel" : "per frame");
+    const std::vector<float> x = SmoothTensor(1, 6, 10, 10);
+    std::vector<float> y = x;
+    for (float& v : y) v *= 2;
+    const TensorView vx = TensorView::Contiguous(x.data(), DType::kF32, {1, 6, 10, 10});
+    const TensorView vy = TensorView::Contiguous(y.data(), DType::kF32, {1, 6, 10, 10});
+    PacketOptions po;
+    po.packet_size = 150;
+    po.stream_id = 42;
+    po.interleave = true;
+    const EncoderOptions o = AnsOptions(4, per_channel);
+    const std::vector<Bytes> px = encode_packets(vx, o, po).value();
+    const std::vector<Bytes> py = encode_packets(vy, o, po).value();
+    ASSERT_EQ(px.size(), py.size());
+    ASSERT_GE(px.size(), 2u);
+    Decoder d;
+    ASSERT_TRUE(d.push(px[0]).ok());
+    Status s = d.push(py[1]);  // a packet index not yet received, from the other tensor
+    EXPECT_EQ(s.code(), StatusCode::kCorruptData);
+    EXPECT_NE(s.message().find(per_channel ? "its quantizer range of channel"
+                                           : "its quantizer range differs"),
+              std::string::npos)
+        << s.message();
+    EXPECT_EQ(d.stats().inconsistent, 1u);
+    EXPECT_EQ(d.stats().accepted, 1u);
+    for (size_t i = 1; i < px.size(); ++i) EXPECT_TRUE(d.push(px[i]).ok());
+    EXPECT_TRUE(SameBytes(d.finish()->tensor, Reference(vx, o)));
+  }
+}
+
+}  // namespace
+}  // namespace ftc

@@ -1,4 +1,6 @@
 // Helpers shared by the CLI subcommands.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -26,6 +28,71 @@ std::string Thousands(uint64_t v) {
   return s;
 }
 
+std::string ShortToken(const std::string& text) {
+  constexpr size_t kMax = 80;
+  size_t n = std::min(text.size(), kMax);
+  if (n < text.size()) {
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  }
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (n < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+void AddMaxElementsOption(CLI::App* cmd, int64_t* max_elements) {
+  cmd->add_option("--max-elements", *max_elements,
+                  "decode tensors of up to N elements whatever the input's size (default: 2^28, "
+                  "and for packet streams at most 2^20 + 1024 per byte of packets)");
+}
+
+Result<DecoderLimits> LimitsFromFlags(int64_t max_elements, int64_t max_conceal_work) {
+  DecoderLimits l;
+  if (max_elements != 0) {
+    if (max_elements < 1 || max_elements > (int64_t{1} << 40)) {
+      return Status(StatusCode::kInvalidArgument,
+                    "--max-elements must be 1..2^40 (got " + std::to_string(max_elements) + ")");
+    }
+    l = DecoderLimits::ForElements(max_elements);
+  }
+  if (max_conceal_work < 0) {
+    return Status(StatusCode::kInvalidArgument, "--max-conceal-work must be positive");
+  }
+  l.max_conceal_work = max_conceal_work;
+  return l;
+}
+
+Result<uint32_t> ParseStreamId(const std::string& text) {
+  std::string digits = text;
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+    digits = digits.substr(2);
+  }
+  uint32_t v = 0;
+  bool ok = !digits.empty() && digits.size() <= 8;
+  for (char c : digits) {
+    if (!ok) break;
+    const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                  : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+                  : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                              : -1;
+    ok = d >= 0;
+    v = (v << 4) | static_cast<uint32_t>(d < 0 ? 0 : d);
+  }
+  if (!ok) {
+    return Status(StatusCode::kInvalidArgument,
+                  "--stream-id '" + ShortToken(text) + "': expected 1 to 8 hex digits");
+  }
+  return v;
+}
 
 Command NotBuiltInCommand(CLI::App* cmd, const char* verb) {
   cmd->allow_extras();

@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -76,7 +78,37 @@ Status WriteOutput(const std::string& path, const std::vector<uint8_t>& bytes) {
     }
     return Status::Ok();
   }
-  std::string tmpl = path + ".tmp-XXXXXX";
+  struct stat st;
+  const bool exists = stat(path.c_str(), &st) == 0;
+  if (exists && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    // A character device, FIFO or socket (or a symlink to one): written in place, as a stream;
+    // never replaced by a regular file.
+    const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return IoError("cannot open", path, errno);
+    bool ok = WriteAll(fd, bytes.data(), bytes.size());
+    int err = errno;
+    if (close(fd) != 0 && ok) {
+      ok = false;
+      err = errno;
+    }
+    if (!ok) return IoError("cannot write", path, err);
+    return Status::Ok();
+  }
+  // A regular file (or a new one): a temporary file beside it, renamed into place. Through a
+  // symlink the target file is replaced and the link kept.
+  std::string target = path;
+  struct stat lst;
+  if (exists && S_ISREG(st.st_mode) && lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    char resolved[PATH_MAX];
+    if (realpath(path.c_str(), resolved) != nullptr) target = resolved;
+  }
+  const size_t slash = target.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "" : target.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+  // The temporary name must fit NAME_MAX like the name itself: a long name is shortened.
+  static const char kSuffix[] = ".tmp-XXXXXX";
+  const size_t keep = std::min(base.size(), size_t{NAME_MAX} - (sizeof(kSuffix) - 1));
+  std::string tmpl = dir + base.substr(0, keep) + kSuffix;
   const int fd = mkstemp(&tmpl[0]);
   if (fd < 0) return IoError("cannot create", path, errno);
   bool ok = WriteAll(fd, bytes.data(), bytes.size());
@@ -91,7 +123,7 @@ Status WriteOutput(const std::string& path, const std::vector<uint8_t>& bytes) {
     ok = false;
     err = errno;
   }
-  if (ok && rename(tmpl.c_str(), path.c_str()) != 0) {
+  if (ok && rename(tmpl.c_str(), target.c_str()) != 0) {
     ok = false;
     err = errno;
   }

@@ -17,17 +17,15 @@ namespace ftc::cli {
 namespace {
 
 struct DecArgs {
-  std::string input, output, dtype = "keep", conceal = "inpaint", unit, profile;
+  std::string input, output, dtype = "keep", conceal = "inpaint", unit, profile, stream_id;
   int threads = 1;
+  int64_t max_elements = 0, max_conceal_work = 0;
 };
 
 // A .ftcp file: every packet that arrived, lost elements concealed; a summary on stderr.
-Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, std::optional<DType> dtype,
-                                ConcealMethod method, const std::string& unit) {
+Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, PacketDecoderOptions o,
+                                ConcealMethod method) {
   PacketStreamContents contents = ReadPacketStream(bytes.data(), bytes.size());
-  PacketDecoderOptions o;
-  o.dtype = dtype;
-  o.unit = unit;
   Decoder d(o);
   for (const Bytes& p : contents.packets) d.push(p).IgnoreError();
   Result<DecodedTensor> r = d.finish(method);
@@ -44,11 +42,27 @@ Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, std::optional
                  Thousands(contents.damaged_bytes).c_str());
   }
   if (s.corrupt + s.foreign + s.inconsistent > 0) {
+    std::fprintf(
+        stderr,
+        "ftcodec dec: warning: dropped %s corrupt%s, %s foreign and %s inconsistent "
+        "packets\n",
+        Thousands(s.corrupt).c_str(),
+        s.over_limit > 0 ? (" (" + Thousands(s.over_limit) + " over the limits)").c_str() : "",
+        Thousands(s.foreign).c_str(), Thousands(s.inconsistent).c_str());
+  }
+  if (s.other_streams > 0) {
+    std::string ids;
+    for (uint32_t id : s.other_stream_ids) {
+      char buf[16];
+      std::snprintf(buf, sizeof(buf), "%s%08x", ids.empty() ? "" : ", ", id);
+      ids += buf;
+    }
+    if (s.other_stream_ids.size() < s.other_streams) ids += ", ...";
     std::fprintf(stderr,
-                 "ftcodec dec: warning: dropped %s corrupt, %s foreign and %s inconsistent "
-                 "packets\n",
-                 Thousands(s.corrupt).c_str(), Thousands(s.foreign).c_str(),
-                 Thousands(s.inconsistent).c_str());
+                 "ftcodec dec: warning: decoded stream %08x (%s packets); packets of %u other "
+                 "stream%s (%s) were ignored as foreign (--stream-id picks one)\n",
+                 s.stream_id, Thousands(s.accepted).c_str(), s.other_streams,
+                 s.other_streams == 1 ? "" : "s", ids.c_str());
   }
   // Codec learned: the mask and the counts are over the codes, not the features.
   const bool code = r->mask.shape != r->tensor.shape();
@@ -79,7 +93,8 @@ int RunDec(const DecArgs& a) {
   if (a.dtype != "keep") {
     Result<DType> t = ParseDType(a.dtype);
     if (!t.ok() || *t == DType::kU8) {
-      return Usage("--dtype must be keep, f32, f16 or bf16 (got '" + a.dtype + "')", verb);
+      return Usage("--dtype must be keep, f32, f16 or bf16 (got '" + ShortToken(a.dtype) + "')",
+                   verb);
     }
     o.dtype = *t;
   }
@@ -92,11 +107,26 @@ int RunDec(const DecArgs& a) {
     if (!p.ok()) return Fail(p.status(), verb);
     o.plan = p->plan;
   }
+  Result<DecoderLimits> limits = LimitsFromFlags(a.max_elements, a.max_conceal_work);
+  if (!limits.ok()) return Fail(limits.status(), verb);
+  o.limits = *limits;
+  PacketDecoderOptions po;
+  po.dtype = o.dtype;
+  po.unit = a.unit;
+  po.limits = *limits;
+  if (!a.stream_id.empty()) {
+    Result<uint32_t> id = ParseStreamId(a.stream_id);
+    if (!id.ok()) return Fail(id.status(), verb);
+    po.stream_id = *id;
+  }
   Result<std::vector<uint8_t>> in = ReadInput(a.input);
   if (!in.ok()) return Fail(in.status(), verb);
   const bool packets = IsPacketStream(in->data(), in->size());
-  Result<Tensor> t = packets ? DecodePacketFile(*in, o.dtype, *method, a.unit)
-                             : decode(in->data(), in->size(), o);
+  if (!packets && !a.stream_id.empty()) {
+    return Usage("--stream-id applies to .ftcp packet streams only", verb);
+  }
+  Result<Tensor> t =
+      packets ? DecodePacketFile(*in, po, *method) : decode(in->data(), in->size(), o);
   if (!t.ok()) return Fail(t.status(), verb);
   if (t->dtype() == DType::kBF16 && !Quiet()) {
     std::fprintf(stderr, "ftcodec dec: note: NumPy has no bfloat16; writing float32 (exact)\n");
@@ -133,6 +163,13 @@ Command AddDecCommand(CLI::App& app) {
   cmd->add_option("--unit", a->unit,
                   "codec learned (.ftc or .ftcp): the folder of the learned unit the stream was "
                   "coded with");
+  AddMaxElementsOption(cmd, &a->max_elements);
+  cmd->add_option("--max-conceal-work", a->max_conceal_work,
+                  ".ftcp input: concealment budget in operations (default: 2^31 + 2^20 per "
+                  "byte of the stream's packets)");
+  cmd->add_option("--stream-id", a->stream_id,
+                  ".ftcp input: decode the stream of this Stream_Id (8 hex digits, as `info` "
+                  "shows it; default: the stream most packets belong to)");
   return {cmd, [a]() { return RunDec(*a); }};
 }
 

@@ -14,9 +14,10 @@ namespace ftc::cli {
 namespace {
 
 // A .ftcp packet stream: one line (or JSON object) per packet.
-int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bool json) {
+int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bool json,
+                  const DecoderLimits& limits) {
   const PacketStreamContents contents = ReadPacketStream(bytes.data(), bytes.size());
-  const std::vector<PacketInfo> packets = ProbePackets(contents.packets);
+  const std::vector<PacketInfo> packets = ProbePackets(contents.packets, limits);
   size_t valid = 0, largest = 0;
   for (const PacketInfo& p : packets) {
     valid += p.valid;
@@ -85,15 +86,24 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
                  contents.damaged_bytes);
   }
   if (packets.empty()) return Fail(Status(StatusCode::kCorruptData, "no packet in the stream"), "info");
+  if (valid == 0) {
+    // Nothing a decoder could use (the first packet's problem says why).
+    return Fail(Status(StatusCode::kCorruptData,
+                       "no valid packet in the stream (" + std::to_string(packets.size()) +
+                           " invalid; packet 0: " + packets[0].error + ")"),
+                "info");
+  }
   return 0;
 }
 
-int RunInfo(const std::string& path, bool json) {
+int RunInfo(const std::string& path, bool json, int64_t max_elements) {
   const char* verb = "info";
+  Result<DecoderLimits> limits = LimitsFromFlags(max_elements, 0);
+  if (!limits.ok()) return Fail(limits.status(), verb);
   Result<std::vector<uint8_t>> in = ReadInput(path);
   if (!in.ok()) return Fail(in.status(), verb);
-  if (IsPacketStream(in->data(), in->size())) return RunPacketInfo(path, *in, json);
-  Result<StreamInfo> info = probe(in->data(), in->size());
+  if (IsPacketStream(in->data(), in->size())) return RunPacketInfo(path, *in, json, *limits);
+  Result<StreamInfo> info = probe(in->data(), in->size(), *limits);
   if (!info.ok()) return Fail(info.status(), verb);
   const FrameInfo& f0 = info->frames[0];
   // Elements a frame codes (several samples for a multi-sample frame).
@@ -166,7 +176,9 @@ Command AddInfoCommand(CLI::App& app) {
                     "accepted for symmetry: info prints every detail by default", true);
   cmd->add_option("FILE", *path, "input .ftc or .ftcp ('-' for stdin)")->required();
   cmd->add_flag("--json", *json, "machine-readable output");
-  return {cmd, [path, json]() { return RunInfo(*path, *json); }};
+  auto max_elements = std::make_shared<int64_t>(0);
+  AddMaxElementsOption(cmd, max_elements.get());
+  return {cmd, [path, json, max_elements]() { return RunInfo(*path, *json, *max_elements); }};
 }
 
 }  // namespace ftc::cli

@@ -25,7 +25,7 @@ int RunLose(const LoseArgs& a, const CLI::App& cmd) {
   const bool has_trace = cmd.count("--trace") > 0;
   if (has_trace) {
     if (cmd.count("--model") && a.model != "trace") {
-      return Usage("--trace replaces --model " + a.model, verb);
+      return Usage("--trace replaces --model " + ShortToken(a.model), verb);
     }
     if (cmd.count("--rate") || cmd.count("--burst")) {
       return Usage("--trace takes no --rate or --burst", verb);
@@ -45,7 +45,7 @@ int RunLose(const LoseArgs& a, const CLI::App& cmd) {
   } else if (a.model == "trace") {
     return Usage("--model trace needs --trace FILE", verb);
   } else {
-    return Usage("--model must be iid, ge or trace (got '" + a.model + "')", verb);
+    return Usage("--model must be iid, ge or trace (got '" + ShortToken(a.model) + "')", verb);
   }
   if (Status s = m.Validate(); !s.ok()) return Fail(s, verb);
   if (has_trace) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ftcodec/ftcodec.h"
 #include "ftcodec/status.h"
 #include "tools/json_string.h"
 
@@ -43,6 +44,16 @@ int Fail(const Status& s, const char* verb);
 int Usage(const std::string& message, const char* verb);
 // 1234567 -> "1,234,567".
 std::string Thousands(uint64_t v);
+// User text (an option's value, a file's token) for an error message: at most 80 bytes of it,
+// control bytes as \xNN, and "... (N bytes)" when cut.
+std::string ShortToken(const std::string& text);
+// Adds --max-elements N to a command (0 = the default limits).
+void AddMaxElementsOption(CLI::App* cmd, int64_t* max_elements);
+// The decoder limits for --max-elements (0: the defaults) and --max-conceal-work (0: automatic);
+// kInvalidArgument for values out of range.
+Result<DecoderLimits> LimitsFromFlags(int64_t max_elements, int64_t max_conceal_work);
+// A Stream_Id as `info` prints it: 1 to 8 hex digits, optionally after 0x.
+Result<uint32_t> ParseStreamId(const std::string& text);
 
 // ---- habits shared by the subcommands (tools/cli_habits.cc) ----
 // -f/--force: CheckOutput lets an existing output be replaced and binary data go to a terminal.

@@ -3,6 +3,10 @@
 // Exit codes: 0 ok; 1 usage error, invalid option combination, codec not built in;
 // 2 bad or corrupt input data; 3 I/O error.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <ios>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -34,7 +38,20 @@ int Main(int argc, char** argv) {
     return code == 0 ? 0 : 1;
   }
   for (const Command& c : commands) {
-    if (c.app->parsed()) return c.run();
+    if (!c.app->parsed()) continue;
+    // The library returns every error as a Status; this keeps an exception from anywhere else
+    // (an allocation of the CLI itself) from aborting the process: bad input data, exit 2.
+    try {
+      return c.run();
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "ftcodec %s: error: out of memory\n", c.app->get_name().c_str());
+    } catch (const std::ios_base::failure& e) {
+      std::fprintf(stderr, "ftcodec %s: error: %s\n", c.app->get_name().c_str(), e.what());
+      return 3;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ftcodec %s: error: %s\n", c.app->get_name().c_str(), e.what());
+    }
+    return 2;
   }
   return 1;
 }

@@ -132,7 +132,7 @@ Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& o, Sampl
   for (int64_t c = 0; c < channels; ++c) {
     const float* xc = x.data() + c * per;
     Result<QuantParams> qp = ComputeQuantRange(xc, per, o.clip, p.bits, p.rounding());
-    if (!qp.ok()) return qp.status();
+    if (!qp.ok()) return QuantRangeError(qp.status(), xc, per, o.clip);
     out->ranges.push_back(*qp);
     Quantize(xc, per, *qp, q.data() + c * per);
   }

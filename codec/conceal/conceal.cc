@@ -37,7 +37,7 @@ Result<ConcealMethod> ParseConcealMethod(const std::string& name) {
   return FTC_INVALID(
       "unknown concealment method '%s' (zero, mean, linear, inpaint, caltec, "
       "lowrank)",
-      name.c_str());
+      ErrorToken(name).c_str());
 }
 
 std::vector<std::string> ConcealMethodNames() {
@@ -98,11 +98,35 @@ void LinearFill(const Plane& p, float fallback) {
   }
 }
 
+// Inpaint's pixel updates: at most 2^26 per channel and 2^28 per sample (or one sweep).
 constexpr int64_t kMaxInpaintUpdates = int64_t{1} << 26;
+constexpr int64_t kMaxInpaintSampleUpdates = int64_t{1} << 28;
 // caltec examines at most this many other channels (the nearest by index) for each lost band.
 constexpr int64_t kMaxCaltecCandidates = 1024;
 
-void Inpaint(const Plane& p, float fallback, const ConcealOptions& o) {
+int64_t InpaintSweeps(int64_t holes, int64_t n, int64_t sample_holes, const ConcealOptions& o) {
+  int64_t cap = o.inpaint_max_iterations > 0 ? o.inpaint_max_iterations : 4 * n + 100;
+  cap = std::min(cap, kMaxInpaintUpdates / std::max<int64_t>(holes, 1));
+  cap = std::min(cap, kMaxInpaintSampleUpdates / std::max<int64_t>(sample_holes, 1));
+  return std::max<int64_t>(1, cap);
+}
+
+int64_t InpaintWork(const uint8_t* lost, int64_t c, int64_t h, int64_t w, const ConcealOptions& o) {
+  const int64_t plane = h * w, n = std::max(h, w);
+  int64_t per_channel = 0, all = 0;
+  for (int64_t ch = 0; ch < c; ++ch) {
+    int64_t holes = 0;
+    for (int64_t i = ch * plane; i < (ch + 1) * plane; ++i) holes += lost[i] != 0;
+    if (holes == 0 || holes == plane) continue;  // nothing to do, or the sample's mean
+    all += holes;
+    // Without the per-sample cap: each channel's work only grows with its holes.
+    per_channel += holes * InpaintSweeps(holes, n, 0, o);
+  }
+  // With it: at most one sweep or 2^28 updates in all.
+  return std::min(per_channel, std::max(all, kMaxInpaintSampleUpdates));
+}
+
+void Inpaint(const Plane& p, float fallback, const ConcealOptions& o, int64_t max_sweeps) {
   LinearFill(p, fallback);
   float lo = std::numeric_limits<float>::infinity(), hi = -lo;
   std::vector<int64_t> holes;
@@ -117,11 +141,10 @@ void Inpaint(const Plane& p, float fallback, const ConcealOptions& o) {
   if (holes.empty() || !(hi > lo) || !std::isfinite(hi - lo)) return;  // constant: done
   const double tol = o.inpaint_tolerance * (static_cast<double>(hi) - lo);
   const int64_t n = std::max(p.h, p.w);
-  // Sweep cap, and at most kMaxInpaintUpdates pixel updates per channel (bounded time on huge
-  // channels, at the price of an unconverged fill there).
-  int64_t cap = o.inpaint_max_iterations > 0 ? o.inpaint_max_iterations : 4 * n + 100;
-  cap = std::max<int64_t>(
-      1, std::min<int64_t>(cap, kMaxInpaintUpdates / static_cast<int64_t>(holes.size())));
+  // The sweep cap (bounded time on huge channels and samples, at the price of an unconverged
+  // fill there).
+  const int64_t cap =
+      std::min(max_sweeps, InpaintSweeps(static_cast<int64_t>(holes.size()), n, 0, o));
   const double kPi = 3.14159265358979323846;
   const double omega = 2.0 / (1.0 + std::sin(kPi / static_cast<double>(n + 1)));
   for (int64_t it = 0; it < cap; ++it) {
@@ -256,11 +279,57 @@ void Caltec(float* x, const uint8_t* lost, int64_t c, const Bands& b, std::vecto
   }
 }
 
+// An upper bound of Caltec's work: for every lost band of a channel that has a received band,
+// the candidate channels' correlations over a band, then the fit and the fill.
+int64_t CaltecWork(const uint8_t* lost, int64_t c, const Bands& b) {
+  const int64_t plane = b.h * b.w;
+  const int64_t span = std::min<int64_t>(c - 1, kMaxCaltecCandidates);
+  const int64_t band = b.rows * b.w;  // the largest band
+  int64_t lost_bands = 0;
+  for (int64_t ch = 0; ch < c; ++ch) {
+    int64_t received = 0, missing = 0;
+    for (int64_t k = 0; k < b.count; ++k) {
+      if (BandReceived(lost, ch * plane + b.first(k), b.size(k))) {
+        ++received;
+      } else {
+        ++missing;
+      }
+    }
+    if (received > 0) lost_bands += missing;
+  }
+  return lost_bands * (span + 2) * 3 * band;
+}
+
 }  // namespace
 }  // namespace conceal
 
-Status conceal_sample(float* data, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
-                      ConcealMethod method, const ConcealOptions& o) {
+int64_t estimate_conceal_work(const uint8_t* lost, int64_t c, int64_t h, int64_t w,
+                              ConcealMethod method, const ConcealOptions& o) {
+  if (c < 1 || h < 1 || w < 1 || c > (int64_t{1} << 31) / h / w) return 0;
+  switch (method) {
+    case ConcealMethod::kZero:
+    case ConcealMethod::kMean:
+    case ConcealMethod::kLinear:
+      return 0;
+    case ConcealMethod::kInpaint:
+      return conceal::InpaintWork(lost, c, h, w, o);
+    case ConcealMethod::kCaltec: {
+      const int64_t rows = o.band_rows <= 0 || o.band_rows >= h ? h : o.band_rows;
+      const conceal::Bands bands{rows, (h + rows - 1) / rows, h, w};
+      // Inpainting what caltec leaves: fewer holes per channel than the mask has.
+      return conceal::CaltecWork(lost, c, bands) + conceal::InpaintWork(lost, c, h, w, o);
+    }
+    case ConcealMethod::kLowRank:
+      // lowrank runs or (if it cannot) inpaint does, never both.
+      return std::max(conceal::LowRankWork(c, h, w, o), conceal::InpaintWork(lost, c, h, w, o));
+  }
+  return 0;
+}
+
+namespace {
+
+Status ConcealSample(float* data, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
+                     ConcealMethod method, const ConcealOptions& o) {
   using conceal::Plane;
   if (c < 1 || h < 1 || w < 1 || c > (int64_t{1} << 31) / h / w) {
     return FTC_INVALID("conceal: invalid sample shape %lldx%lldx%lld", static_cast<long long>(c),
@@ -284,6 +353,17 @@ Status conceal_sample(float* data, const uint8_t* lost, int64_t c, int64_t h, in
   auto plane_of = [&](int64_t ch, const uint8_t* mask) {
     return Plane{data + ch * plane, mask + ch * plane, h, w};
   };
+  // Inpaint's per-sample sweep cap for a mask: 2^28 updates over the holes of the channels that
+  // received something (InpaintSweeps).
+  auto sweeps = [&](const uint8_t* mask) {
+    int64_t holes = 0;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      int64_t n = 0;
+      for (int64_t i = ch * plane; i < (ch + 1) * plane; ++i) n += mask[i] != 0;
+      if (n < plane) holes += n;
+    }
+    return std::max<int64_t>(1, conceal::kMaxInpaintSampleUpdates / std::max<int64_t>(holes, 1));
+  };
   // Channels that received nothing get the sample mean (zero: 0); returns true if handled.
   auto empty_channel = [&](const Plane& p, double* mean) {
     if (conceal::ReceivedMean(p, mean)) return false;
@@ -298,7 +378,8 @@ Status conceal_sample(float* data, const uint8_t* lost, int64_t c, int64_t h, in
       return Status::Ok();
     case ConcealMethod::kMean:
     case ConcealMethod::kLinear:
-    case ConcealMethod::kInpaint:
+    case ConcealMethod::kInpaint: {
+      const int64_t max_sweeps = method == ConcealMethod::kInpaint ? sweeps(lost) : 0;
       for (int64_t ch = 0; ch < c; ++ch) {
         const Plane p = plane_of(ch, lost);
         double mean;
@@ -308,30 +389,39 @@ Status conceal_sample(float* data, const uint8_t* lost, int64_t c, int64_t h, in
         } else if (method == ConcealMethod::kLinear) {
           conceal::LinearFill(p, static_cast<float>(mean));
         } else {
-          conceal::Inpaint(p, static_cast<float>(mean), o);
+          conceal::Inpaint(p, static_cast<float>(mean), o, max_sweeps);
         }
       }
       return Status::Ok();
+    }
     case ConcealMethod::kCaltec: {
       const int64_t rows = o.band_rows == 0 || o.band_rows >= h ? h : o.band_rows;
       const conceal::Bands bands{rows, (h + rows - 1) / rows, h, w};
       std::vector<uint8_t> rest;
       conceal::Caltec(data, lost, c, bands, &rest);
+      const int64_t max_sweeps = sweeps(rest.data());
       for (int64_t ch = 0; ch < c; ++ch) {
         const Plane p = plane_of(ch, rest.data());
         double mean;
         if (empty_channel(p, &mean)) continue;
-        conceal::Inpaint(p, static_cast<float>(mean), o);
+        conceal::Inpaint(p, static_cast<float>(mean), o, max_sweeps);
       }
       return Status::Ok();
     }
     case ConcealMethod::kLowRank:
       if (!conceal::LowRankComplete(data, lost, c, h, w, o)) {
-        return conceal_sample(data, lost, c, h, w, ConcealMethod::kInpaint, o);
+        return ConcealSample(data, lost, c, h, w, ConcealMethod::kInpaint, o);
       }
       return Status::Ok();
   }
   return FTC_INVALID("conceal: unknown method %d", static_cast<int>(method));
+}
+
+}  // namespace
+
+Status conceal_sample(float* data, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
+                      ConcealMethod method, const ConcealOptions& o) {
+  return CatchExceptions("conceal", [&] { return ConcealSample(data, lost, c, h, w, method, o); });
 }
 
 }  // namespace ftc

@@ -27,10 +27,19 @@ void FillLost(const Plane& p, float v);
 // edge); `fallback` where a column received nothing.
 void LinearFill(const Plane& p, float fallback);
 // Laplace inpainting with SOR, started from LinearFill. Needs at least one received element.
-void Inpaint(const Plane& p, float fallback, const ConcealOptions& o);
+// At most `max_sweeps` sweeps (besides the method's own caps: InpaintSweeps).
+void Inpaint(const Plane& p, float fallback, const ConcealOptions& o, int64_t max_sweeps);
+// Inpaint's sweep cap for a channel of `holes` lost elements (and n = max(H, W)), when the
+// sample inpaints `sample_holes` elements in all.
+int64_t InpaintSweeps(int64_t holes, int64_t n, int64_t sample_holes, const ConcealOptions& o);
+// An upper bound of Inpaint's updates on every channel of a sample with this mask that received
+// something (also for any mask with fewer lost elements per channel).
+int64_t InpaintWork(const uint8_t* lost, int64_t c, int64_t h, int64_t w, const ConcealOptions& o);
 // HaLRTC on the whole sample; false if the work budget does not allow a single iteration.
 bool LowRankComplete(float* x, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
                      const ConcealOptions& o);
+// LowRankComplete's planned work (operations) for a C×H×W sample, or 0 if it would not run.
+int64_t LowRankWork(int64_t c, int64_t h, int64_t w, const ConcealOptions& o);
 
 // Eigen-decomposition of a symmetric n×n matrix (row-major, destroyed) by cyclic Jacobi
 // rotations: eigenvalues to `values`, eigenvectors as the columns of `vectors` (row-major n×n;

@@ -14,6 +14,7 @@
 // ρ starts at α/‖X‖_F (τ = ‖X‖_F >= σ_max: everything thresholded) and grows ×1.2 per iteration.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "codec/conceal/conceal_internal.h"
@@ -184,29 +185,52 @@ void Shrink(std::vector<double>* a_io, int64_t rows, int64_t cols, double tau,
 
 }  // namespace
 
-bool LowRankComplete(float* data, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
-                     const ConcealOptions& o) {
-  const int64_t e = c * h * w;
-  std::vector<Unfolding> modes;
+namespace {
+
+// The unfoldings of a C×H×W sample (modes of size 1 left out) and the planned iterations; false
+// if not even one iteration fits the budget.
+bool Plan(int64_t c, int64_t h, int64_t w, const ConcealOptions& o, std::vector<Unfolding>* modes,
+          int* iterations, double* work) {
   const int64_t dims[3] = {c, h, w};
   for (int m = 0; m < 3; ++m) {
-    if (dims[m] > 1) modes.push_back({m, {c, h, w}});
+    if (dims[m] > 1) modes->push_back({m, {c, h, w}});
   }
-  if (modes.empty()) return false;
+  if (modes->empty()) return false;
   // Work (in units of about one multiply-add; a Jacobi rotation's strided column writes count
   // several): Gram k²n, projection and reconstruction 2k²n, and about 10 cold Jacobi sweeps of
   // ~15k³ in the first iteration, ~3 warm sweeps plus the warm start later.
   double first = 0, later = 0;
-  for (const Unfolding& u : modes) {
+  for (const Unfolding& u : *modes) {
     const double k = static_cast<double>(std::min(u.rows(), u.cols()));
     const double n = static_cast<double>(std::max(u.rows(), u.cols()));
     first += 3 * k * k * n + 150 * k * k * k;
     later += 3 * k * k * n + 50 * k * k * k;
   }
-  if (first > o.lowrank_flop_budget) return false;
-  const int iterations = static_cast<int>(std::min<double>(
+  if (!(first <= o.lowrank_flop_budget)) return false;
+  *iterations = static_cast<int>(std::min<double>(
       o.lowrank_max_iterations, 1 + std::floor((o.lowrank_flop_budget - first) / later)));
-  if (iterations < 1) return false;
+  if (*iterations < 1) return false;
+  *work = first + later * (*iterations - 1);
+  return true;
+}
+
+}  // namespace
+
+int64_t LowRankWork(int64_t c, int64_t h, int64_t w, const ConcealOptions& o) {
+  std::vector<Unfolding> modes;
+  int iterations = 0;
+  double work = 0;
+  if (!Plan(c, h, w, o, &modes, &iterations, &work)) return 0;
+  return work >= 9e18 ? INT64_MAX : static_cast<int64_t>(std::ceil(work));
+}
+
+bool LowRankComplete(float* data, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
+                     const ConcealOptions& o) {
+  const int64_t e = c * h * w;
+  std::vector<Unfolding> modes;
+  int iterations = 0;
+  double planned = 0;
+  if (!Plan(c, h, w, o, &modes, &iterations, &planned)) return false;
 
   double sum2 = 0;
   int64_t known = 0;

@@ -4,6 +4,7 @@
 
 #include "bitstream/frame.h"
 #include "codec/core/codec.h"
+#include "codec/core/decoder_limits.h"
 #include "codec/core/parallel.h"
 #include "codec/core/status_macros.h"
 #include "ftcodec/ftcodec.h"
@@ -193,12 +194,10 @@ Status ValidateDecoderOptions(const DecoderOptions& o) {
     return FTC_INVALID("max_frame_elements %lld out of range 1..2^28",
                        static_cast<long long>(o.max_frame_elements));
   }
-  return Status::Ok();
+  return o.limits.Validate();
 }
 
-}  // namespace
-
-Result<Bytes> encode(const TensorView& tensor, const EncoderOptions& options) {
+Result<Bytes> Encode(const TensorView& tensor, const EncoderOptions& options) {
   FTC_RETURN_IF_ERROR(options.Validate());
   FTC_RETURN_IF_ERROR(tensor.Validate());
   FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
@@ -241,13 +240,18 @@ Result<Bytes> encode(const TensorView& tensor, const EncoderOptions& options) {
   return out;
 }
 
-Result<Tensor> decode(const uint8_t* data, size_t size, const DecoderOptions& options) {
-  FTC_RETURN_IF_ERROR(ValidateDecoderOptions(options));
+Result<Tensor> Decode(const uint8_t* data, size_t size, const DecoderOptions& in) {
+  FTC_RETURN_IF_ERROR(ValidateDecoderOptions(in));
+  DecoderOptions options = in;
+  options.max_frame_elements = std::min(in.max_frame_elements, in.limits.max_sample_elements);
   FTC_ASSIGN_OR_RETURN(std::vector<ParsedFrame> frames,
                        ParseStream(data, size, options.max_frame_elements));
   FTC_ASSIGN_OR_RETURN(const Codec* codec, CodecForFrame(frames[0]));
   const FrameHeader& h = frames[0].header;
   const DType out_type = options.dtype ? *options.dtype : h.dtype;
+  int64_t total = 1;
+  for (int64_t d : h.shape) total *= d;  // at most 2^40 (ParseFrame)
+  FTC_RETURN_IF_ERROR(CheckOutputSize(options.limits, total, DTypeSize(out_type), "the tensor"));
   FTC_ASSIGN_OR_RETURN(Tensor out, Tensor::Create(out_type, h.shape));
   const int64_t e = frames[0].sample.elements();
   const size_t sample_bytes = static_cast<size_t>(e) * DTypeSize(out_type);
@@ -268,9 +272,10 @@ Result<Tensor> decode(const uint8_t* data, size_t size, const DecoderOptions& op
   return out;
 }
 
-Result<StreamInfo> probe(const uint8_t* data, size_t size) {
+Result<StreamInfo> Probe(const uint8_t* data, size_t size, const DecoderLimits& limits) {
+  FTC_RETURN_IF_ERROR(limits.Validate());
   FTC_ASSIGN_OR_RETURN(std::vector<ParsedFrame> frames,
-                       ParseStream(data, size, kMaxSampleElements));
+                       ParseStream(data, size, limits.max_sample_elements));
   FTC_ASSIGN_OR_RETURN(const Codec* codec, CodecForFrame(frames[0]));
   StreamInfo info;
   uint64_t offset = 0;
@@ -298,6 +303,24 @@ Result<StreamInfo> probe(const uint8_t* data, size_t size) {
   }
   info.total_size = offset;
   return info;
+}
+
+}  // namespace
+
+Result<Bytes> encode(const TensorView& tensor, const EncoderOptions& options) {
+  return CatchExceptions("encode", [&] { return Encode(tensor, options); });
+}
+
+Result<Tensor> decode(const uint8_t* data, size_t size, const DecoderOptions& options) {
+  return CatchExceptions("decode", [&] { return Decode(data, size, options); });
+}
+
+Result<StreamInfo> probe(const uint8_t* data, size_t size, const DecoderLimits& limits) {
+  return CatchExceptions("probe", [&] { return Probe(data, size, limits); });
+}
+
+Result<StreamInfo> probe(const uint8_t* data, size_t size) {
+  return probe(data, size, DecoderLimits());
 }
 
 }  // namespace ftc

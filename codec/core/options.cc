@@ -30,9 +30,12 @@ Result<ClipSpec> ClipSpec::Parse(const std::string& text) {
   if (colon != std::string::npos) {
     double a = 0, b = 0;
     if (!ParseNumber(text.substr(0, colon), &a) || !ParseNumber(text.substr(colon + 1), &b)) {
-      return FTC_INVALID("--clip '%s': expected a range A:B of two finite numbers", text.c_str());
+      return FTC_INVALID("--clip '%s': expected a range A:B of two finite numbers",
+                         ErrorToken(text).c_str());
     }
-    if (!(a < b)) return FTC_INVALID("--clip '%s': A must be less than B", text.c_str());
+    if (!(a < b)) {
+      return FTC_INVALID("--clip '%s': A must be less than B", ErrorToken(text).c_str());
+    }
     c.kind = Kind::kRange;
     c.a = a;
     c.b = b;
@@ -43,7 +46,7 @@ Result<ClipSpec> ClipSpec::Parse(const std::string& text) {
     double k = 0;
     if (!ParseNumber(text.substr(0, text.size() - sigma.size()), &k) || !(k > 0) || k > 1000) {
       return FTC_INVALID("--clip '%s': expected Ksigma with 0 < K <= 1000, e.g. 3sigma",
-                         text.c_str());
+                         ErrorToken(text).c_str());
     }
     c.kind = Kind::kSigma;
     c.a = k;
@@ -52,7 +55,8 @@ Result<ClipSpec> ClipSpec::Parse(const std::string& text) {
   if (text.size() > 1 && text[0] == 'p') {
     double p = 0;
     if (!ParseNumber(text.substr(1), &p) || !(p > 50) || p > 100) {
-      return FTC_INVALID("--clip '%s': expected pP with 50 < P <= 100, e.g. p99.9", text.c_str());
+      return FTC_INVALID("--clip '%s': expected pP with 50 < P <= 100, e.g. p99.9",
+                         ErrorToken(text).c_str());
     }
     c.kind = Kind::kPercentile;
     c.a = p;
@@ -61,7 +65,7 @@ Result<ClipSpec> ClipSpec::Parse(const std::string& text) {
   return FTC_INVALID(
       "--clip '%s' not understood (expected none, A:B, Ksigma such as 3sigma, or pP such as "
       "p99.9)",
-      text.c_str());
+      ErrorToken(text).c_str());
 }
 
 std::string ClipSpec::ToString() const {
@@ -129,15 +133,16 @@ Status EncoderOptions::Validate() const {
   bool preset_known = false;
   for (const char* p : kPresets) preset_known = preset_known || preset == p;
   if (!preset_known) {
-    return FTC_INVALID("preset '%s' unknown (ultrafast, superfast, veryfast, faster, fast, "
-                       "medium, slow, slower, veryslow, placebo)",
-                       preset.c_str());
+    return FTC_INVALID(
+        "preset '%s' unknown (ultrafast, superfast, veryfast, faster, fast, "
+        "medium, slow, slower, veryslow, placebo)",
+        ErrorToken(preset).c_str());
   }
   if (bit_depth != 0 && bit_depth != 8 && bit_depth != 10) {
     return FTC_INVALID("bit depth %d: expected 8 or 10", bit_depth);
   }
   if (layout != "mosaic" && layout != "frames") {
-    return FTC_INVALID("layout '%s': expected mosaic or frames", layout.c_str());
+    return FTC_INVALID("layout '%s': expected mosaic or frames", ErrorToken(layout).c_str());
   }
   if (layout == "frames" && codec != "hevc") {
     return FTC_INVALID("layout frames (channels as video frames) needs codec hevc");
@@ -148,7 +153,7 @@ Status EncoderOptions::Validate() const {
   // Learned bottleneck.
   if (!inner.empty() && inner != "ans" && inner != "jpeg") {
     return FTC_INVALID("inner codec '%s': expected ans or jpeg (or empty: the unit's own)",
-                       inner.c_str());
+                       ErrorToken(inner).c_str());
   }
   if (!unit.empty() && codec != "learned") {
     return FTC_INVALID("unit (a learned unit's folder) applies to codec learned only");

@@ -1,7 +1,9 @@
+#include "ftcodec/status.h"
+
+#include <algorithm>
 #include <cstdio>
 
 #include "codec/core/status_macros.h"
-#include "ftcodec/status.h"
 
 namespace ftc {
 
@@ -55,6 +57,24 @@ Status MakeStatus(StatusCode code, const char* fmt, ...) {
   std::string s = VFormat(fmt, ap);
   va_end(ap);
   return Status(code, std::move(s));
+}
+
+std::string ErrorToken(const std::string& text) {
+  size_t n = std::min(text.size(), kErrorTokenBytes);
+  if (n < text.size()) {
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  }
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      out += StrFormat("\\x%02x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (n < text.size()) out += StrFormat("... (%zu bytes)", text.size());
+  return out;
 }
 
 }  // namespace ftc

@@ -3,7 +3,10 @@
 #define FTCODEC_CODEC_CORE_STATUS_MACROS_H_
 
 #include <cstdarg>
+#include <exception>
+#include <new>
 #include <string>
+#include <utility>
 
 #include "ftcodec/status.h"
 
@@ -13,6 +16,35 @@ namespace ftc {
 std::string StrFormat(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 Status MakeStatus(StatusCode code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Untrusted text (a token of an input, an option's value) for an error message: at most
+// kErrorTokenBytes bytes of it (cut between UTF-8 characters), control bytes as \xNN, and
+// "... (N bytes)" when it was cut.
+inline constexpr size_t kErrorTokenBytes = 80;
+std::string ErrorToken(const std::string& text);
+
+// Runs fn() (which returns a Status or a Result) so that no exception escapes: std::bad_alloc
+// becomes kLimitExceeded ("WHAT: out of memory"), any other exception kInternal. on_exception()
+// runs first when one was caught. For the public entry points: no exception crosses the API.
+template <typename Fn, typename OnException>
+auto CatchExceptions(const char* what, Fn&& fn, OnException&& on_exception) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    on_exception();
+    return Status(StatusCode::kLimitExceeded, std::string(what) + ": out of memory");
+  } catch (const std::exception& e) {
+    on_exception();
+    return Status(StatusCode::kInternal, std::string(what) + ": unexpected error: " + e.what());
+  } catch (...) {
+    on_exception();
+    return Status(StatusCode::kInternal, std::string(what) + ": unexpected error");
+  }
+}
+template <typename Fn>
+auto CatchExceptions(const char* what, Fn&& fn) -> decltype(fn()) {
+  return CatchExceptions(what, std::forward<Fn>(fn), [] {});
+}
 
 }  // namespace ftc
 

@@ -33,7 +33,8 @@ Result<DType> ParseDType(const std::string& name) {
   if (name == "f16") return DType::kF16;
   if (name == "bf16") return DType::kBF16;
   if (name == "u8") return DType::kU8;
-  return FTC_INVALID("unknown dtype '%s' (expected f32, f16, bf16 or u8)", name.c_str());
+  return FTC_INVALID("unknown dtype '%s' (expected f32, f16, bf16 or u8)",
+                     ErrorToken(name).c_str());
 }
 
 static uint32_t FloatBits(float f) {
@@ -198,11 +199,13 @@ Result<Tensor> Tensor::Create(DType dtype, const Shape& shape) {
     }
     n *= shape[i];
   }
-  Tensor t;
-  t.dtype_ = dtype;
-  t.shape_ = shape;
-  t.bytes_.assign(static_cast<size_t>(n) * DTypeSize(dtype), 0);
-  return t;
+  return CatchExceptions("tensor", [&]() -> Result<Tensor> {
+    Tensor t;
+    t.dtype_ = dtype;
+    t.shape_ = shape;
+    t.bytes_.assign(static_cast<size_t>(n) * DTypeSize(dtype), 0);
+    return t;
+  });
 }
 
 Result<Tensor> Tensor::CopyOf(const TensorView& view) {

@@ -105,7 +105,7 @@ Result<PackedSamples> PackedSamples::Create(const TensorView& view, const Encode
             "values (use --codec raw or ans --lossless)",
             limits.codec);
       }
-      return q.status();
+      return QuantRangeError(q.status(), xk, per, o.clip);
     }
     rw.F32(q->lo);
     rw.F32(q->hi);

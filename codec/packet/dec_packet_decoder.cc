@@ -1,13 +1,23 @@
 // Packet mode, receiver side: ftc::Decoder (include/ftcodec/packet.h).
 //
-// push() parses and checks a packet, checks it against the stream (the first accepted packet
-// fixes the stream's shape and parameters) and decodes its bands at once into the frame's
-// buffer; a packet is committed only after it decoded completely, so a bad packet never leaves
-// a trace. finish() assembles the tensor, the loss mask and the counts and conceals. A learned
-// stream carries the bands of each sample's code (an ans stream of the code): push() needs no
-// unit; finish() conceals the code and then runs the restoration unit on every sample.
+// push() parses and checks a packet and decodes its bands at once; a packet is kept only after
+// it decoded completely, so a bad packet never leaves a trace. Packets are grouped into
+// candidate streams: those with one Stream_Id whose stream-wide fields (layout, shape, codec and
+// its parameters) agree with the first packet of the group. The stream decoded is the candidate
+// most accepted packets belong to (the earlier one on a tie), or only packets of
+// PacketDecoderOptions::stream_id; the others count as foreign (another Stream_Id) or
+// inconsistent (the same Stream_Id). Within a frame, packets must agree on Packet_Count, must not
+// overlap, and must carry the same quantizer range for a channel (or the frame).
+//
+// Memory: only what accepted packets decoded (their bands' elements), within the expansion
+// allowance of their bytes (DecoderLimits); finish() checks the whole tensor, the output and the
+// concealment work against the limits before it allocates or conceals anything. A learned stream
+// carries the bands of each sample's code (an ans stream of the code): push() needs no unit;
+// finish() conceals the code and then runs the restoration unit on every sample.
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <unordered_map>
 
 #include "bitstream/byte_io.h"
@@ -15,6 +25,7 @@
 #include "bitstream/symbol_coder.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
+#include "codec/core/decoder_limits.h"
 #include "codec/core/status_macros.h"
 #include "codec/learned/learned_codec.h"
 #include "codec/packet/packet_internal.h"
@@ -26,15 +37,8 @@ namespace {
 
 constexpr uint8_t kRawCodecId = 0;
 constexpr uint8_t kRawDataSection = 1;
-
-struct FrameState {
-  uint32_t packet_count = 0;    // 0: no packet yet
-  uint32_t packets = 0;         // accepted
-  std::vector<float> values;    // the sample (allocated with the first packet)
-  std::vector<uint32_t> owner;  // per band: accepting packet index + 1, 0 = not received
-  // Packet_Index -> (checksum, size) of the accepted packet, to tell duplicates from conflicts.
-  std::unordered_map<uint32_t, std::pair<uint32_t, size_t>> accepted;
-};
+// Stream ids listed in PacketStats::other_stream_ids.
+constexpr size_t kMaxListedStreams = 16;
 
 float LoadStored(const uint8_t* p, DType t) {
   switch (t) {
@@ -53,36 +57,67 @@ float LoadStored(const uint8_t* p, DType t) {
   return 0;
 }
 
-}  // namespace
+uint32_t PacketChecksum(const uint8_t* data, size_t size) {
+  return static_cast<uint32_t>(data[size - 4]) | (static_cast<uint32_t>(data[size - 3]) << 8) |
+         (static_cast<uint32_t>(data[size - 2]) << 16) |
+         (static_cast<uint32_t>(data[size - 1]) << 24);
+}
 
-struct Decoder::Impl {
-  PacketDecoderOptions options;
-  PacketStats stats;
-  bool have_stream = false;
-  PacketHeader stream;  // the first accepted packet's header
+// A quantizer range as stored (bit patterns: -0 and +0 differ, as in the stream).
+struct StoredRange {
+  uint32_t lo = 0, hi = 0;
+  bool operator==(const StoredRange& o) const { return lo == o.lo && hi == o.hi; }
+};
+
+// What a packet decoded to.
+struct Payload {
+  std::vector<float> values;  // the packet elements, band after band
+  // ans quantized mode: (channel, range) for per-channel ranges, else (0, the frame's range).
+  std::vector<std::pair<uint32_t, StoredRange>> ranges;
+};
+
+// An accepted packet.
+struct ReceivedPacket {
+  uint32_t checksum = 0;
+  size_t size = 0;
+  std::vector<uint32_t> bands;  // increasing
+  std::vector<float> values;    // band after band
+};
+
+struct FrameState {
+  uint32_t packet_count = 0;
+  std::map<uint32_t, ReceivedPacket> packets;  // by Packet_Index
+  // Contiguous layout: first band -> (one past the last band, Packet_Index) of each packet.
+  std::map<uint32_t, std::pair<uint32_t, uint32_t>> runs;
+  // The quantizer ranges the accepted packets carried (keys as in Payload::ranges).
+  std::map<uint32_t, StoredRange> ranges;
+};
+
+// The packets of one Stream_Id that agree with the stream-wide fields of its first packet.
+struct Candidate {
+  uint64_t order = 0;   // creation order (ties go to the older candidate)
+  PacketHeader stream;  // the first packet's header
   SampleShape sample;   // the sample the bands cut (learned: the code)
   SampleShape original;  // the sample of the stream's shape
   BandLayout layout;
-  ans::AnsParams ans;                               // codec ans; learned: the code's
+  ans::AnsParams ans;  // codec ans; learned: the code's
   bool is_learned = false;
-  learned::LearnedParams learned_params;            // codec learned
-  uint8_t kind_base = 0;                            // section kinds: ans's + kind_base
-  DType raw_stored = DType::kF32;                   // codec raw
-  std::unordered_map<uint32_t, FrameState> frames;  // frames with at least one packet
+  learned::LearnedParams learned_params;  // codec learned
+  uint8_t kind_base = 0;                  // section kinds: ans's + kind_base
+  DType raw_stored = DType::kF32;         // codec raw
+  std::map<uint32_t, FrameState> frames;  // frames with at least one packet
+  uint64_t accepted = 0, duplicates = 0, inconsistent = 0;
+  uint64_t bytes = 0;  // of the accepted packets
 
-  // Checks the stream-wide fields of the first packet (codec parameters, memory limits).
-  Status AdoptStream(const ParsedPacket& p) {
+  uint64_t total() const { return accepted + duplicates + inconsistent; }
+
+  // Takes the stream-wide fields of its first packet and checks the codec parameters.
+  Status Adopt(const ParsedPacket& p) {
     const PacketHeader& h = p.header;
-    for (const SampleShape& s : {p.sample, p.coded}) {
-      const int64_t e = s.elements();
-      if (static_cast<int64_t>(h.frame_count) > options.max_tensor_elements / e) {
-        return FTC_LIMIT(
-            "packet: a tensor of %u × %lld elements exceeds the decoder's limit of "
-            "%lld",
-            h.frame_count, static_cast<long long>(e),
-            static_cast<long long>(options.max_tensor_elements));
-      }
-    }
+    stream = h;
+    sample = p.coded;
+    original = p.sample;
+    layout = p.layout;
     if (h.codec_id == kRawCodecId) {
       if (h.params.size() != 1 || h.params[0] > static_cast<uint8_t>(DType::kU8)) {
         return FTC_CORRUPT("packet: invalid raw codec parameters");
@@ -91,32 +126,32 @@ struct Decoder::Impl {
       if (raw_stored == DType::kU8 && h.dtype != DType::kU8) {
         return FTC_CORRUPT("packet: raw u8 storage of a %s tensor", DTypeName(h.dtype));
       }
-    } else {
-      const std::vector<uint8_t>* ans_params = &h.params;
-      DType ans_dtype = h.dtype;
-      if (h.codec_id == learned::kCodecId) {
-        // ParsePacket checked the parameters (and that the inner codec is ans).
-        Result<learned::LearnedParams> lp =
-            learned::ParseLearnedParams(h.params.data(), h.params.size());
-        if (!lp.ok()) return lp.status().WithContext("packet");
-        is_learned = true;
-        learned_params = *lp;
-        kind_base = learned::kSectionKindStride * learned::kInnerAns;
-        ans_params = &learned_params.inner_params;
-        ans_dtype = DType::kF32;  // the inner frame's
-      }
-      Result<ans::AnsParams> a = ans::ParseParams(*ans_params, p.coded, ans_dtype);
-      if (!a.ok()) return a.status().WithContext(is_learned ? "packet: learned" : "packet");
-      if (a->band_rows != h.band_rows) {
-        return FTC_CORRUPT("packet: ans band rows %u differ from the packet's %u", a->band_rows,
-                           h.band_rows);
-      }
-      ans = *a;
+      return Status::Ok();
     }
+    const std::vector<uint8_t>* ans_params = &h.params;
+    DType ans_dtype = h.dtype;
+    if (h.codec_id == learned::kCodecId) {
+      // ParsePacket checked the parameters (and that the inner codec is ans).
+      Result<learned::LearnedParams> lp =
+          learned::ParseLearnedParams(h.params.data(), h.params.size());
+      if (!lp.ok()) return lp.status().WithContext("packet");
+      is_learned = true;
+      learned_params = *lp;
+      kind_base = learned::kSectionKindStride * learned::kInnerAns;
+      ans_params = &learned_params.inner_params;
+      ans_dtype = DType::kF32;  // the inner frame's
+    }
+    Result<ans::AnsParams> a = ans::ParseParams(*ans_params, p.coded, ans_dtype);
+    if (!a.ok()) return a.status().WithContext(is_learned ? "packet: learned" : "packet");
+    if (a->band_rows != h.band_rows) {
+      return FTC_CORRUPT("packet: ans band rows %u differ from the packet's %u", a->band_rows,
+                         h.band_rows);
+    }
+    ans = *a;
     return Status::Ok();
   }
 
-  // Which stream-wide field differs from the stream, or nullptr.
+  // Which stream-wide field of `h` differs from the stream's, or nullptr.
   const char* Mismatch(const PacketHeader& h) const {
     if (h.flags != stream.flags) return "layout flags";
     if (h.dtype != stream.dtype || h.shape != stream.shape) return "shape or dtype";
@@ -126,15 +161,17 @@ struct Decoder::Impl {
     return nullptr;
   }
 
-  // Decodes the packet's elements (band order) as f32.
-  Status DecodePayload(const ParsedPacket& p, std::vector<float>* out) const {
+  // Decodes the packet's elements (band order) as f32, and the ranges it carries.
+  Status DecodePayload(const ParsedPacket& p, Payload* out) const {
     int64_t elements = 0;
     std::vector<BandShape> shapes;
+    shapes.reserve(p.bands.size());
     for (uint32_t b : p.bands) {
       elements += layout.elements(b);
       shapes.push_back({layout.rows_of(b), static_cast<uint32_t>(sample.w)});
     }
-    out->resize(static_cast<size_t>(elements));
+    std::vector<float>& values = out->values;
+    values.resize(static_cast<size_t>(elements));
     const std::vector<SectionRef>& sec = p.sections;
     if (stream.codec_id == kRawCodecId) {
       const size_t es = DTypeSize(raw_stored);
@@ -143,7 +180,7 @@ struct Decoder::Impl {
         return FTC_CORRUPT("packet: raw data section missing or of the wrong size");
       }
       for (int64_t i = 0; i < elements; ++i) {
-        (*out)[static_cast<size_t>(i)] =
+        values[static_cast<size_t>(i)] =
             LoadStored(sec[0].data + static_cast<size_t>(i) * es, raw_stored);
       }
       return Status::Ok();
@@ -167,7 +204,7 @@ struct Decoder::Impl {
       std::vector<uint8_t> bytes(static_cast<size_t>(elements) * width);
       ans::JoinLosslessPlanes(ptrs, width, elements, bytes.data());
       for (int64_t i = 0; i < elements; ++i) {
-        (*out)[static_cast<size_t>(i)] = LoadStored(bytes.data() + i * width, ans.stored);
+        values[static_cast<size_t>(i)] = LoadStored(bytes.data() + i * width, ans.stored);
       }
       return Status::Ok();
     }
@@ -191,6 +228,10 @@ struct Decoder::Impl {
       ranges[g].rounding = ans.rounding();
       Status s = ValidateQuantParams(ranges[g]);
       if (!s.ok()) return FTC_CORRUPT("packet: range %zu is invalid: %s", g, s.message().c_str());
+      StoredRange bits;
+      std::memcpy(&bits.lo, &ranges[g].lo, 4);
+      std::memcpy(&bits.hi, &ranges[g].hi, 4);
+      out->ranges.emplace_back(ans.per_channel() ? channels[g] : 0, bits);
     }
     std::vector<uint16_t> symbols(static_cast<size_t>(elements));
     Status s = DecodeSymbolSegment(sec[1].data, sec[1].size, shapes, ans.bits, symbols.data());
@@ -201,246 +242,445 @@ struct Decoder::Impl {
         while (channels[g] != layout.channel(b)) ++g;
       }
       const size_t n = static_cast<size_t>(layout.elements(b));
-      Dequantize(symbols.data() + pos, n, ranges[g], out->data() + pos);
+      Dequantize(symbols.data() + pos, n, ranges[g], values.data() + pos);
       pos += n;
     }
     return Status::Ok();
   }
 
+  // Frame-level checks of an accepted-to-be packet before it is decoded: a duplicate (*duplicate
+  // set, Ok), or kCorruptData for a conflicting, miscounted or overlapping packet.
+  Status CheckFrame(const ParsedPacket& p, uint32_t checksum, size_t size, bool* duplicate) const {
+    *duplicate = false;
+    const PacketHeader& h = p.header;
+    auto found = frames.find(h.frame_index);
+    if (found == frames.end()) return Status::Ok();
+    const FrameState& f = found->second;
+    auto it = f.packets.find(h.packet_index);
+    if (it != f.packets.end()) {
+      if (it->second.checksum == checksum && it->second.size == size) {
+        *duplicate = true;
+        return Status::Ok();
+      }
+      return FTC_CORRUPT("packet: frame %u packet %u differs from the one already received",
+                         h.frame_index, h.packet_index);
+    }
+    if (f.packet_count != h.packet_count) {
+      return FTC_CORRUPT("packet: frame %u has %u packets, this packet says %u", h.frame_index,
+                         f.packet_count, h.packet_count);
+    }
+    // Interleaved packets of one Packet_Count never overlap; contiguous runs may.
+    if (!h.interleaved()) {
+      const uint32_t first = h.first_band, end = h.first_band + h.band_count;
+      auto next = f.runs.upper_bound(first);
+      if (next != f.runs.end() && next->first < end) {
+        return FTC_CORRUPT("packet: frame %u packet %u overlaps packet %u", h.frame_index,
+                           h.packet_index, next->second.second);
+      }
+      if (next != f.runs.begin() && std::prev(next)->second.first > first) {
+        return FTC_CORRUPT("packet: frame %u packet %u overlaps packet %u", h.frame_index,
+                           h.packet_index, std::prev(next)->second.second);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // kCorruptData if the packet's quantizer ranges differ from those other packets of its frame
+  // carried.
+  Status CheckRanges(uint32_t frame, const Payload& payload) const {
+    auto found = frames.find(frame);
+    if (found == frames.end()) return Status::Ok();
+    for (const auto& [key, range] : payload.ranges) {
+      auto it = found->second.ranges.find(key);
+      if (it != found->second.ranges.end() && !(it->second == range)) {
+        if (ans.per_channel()) {
+          return FTC_CORRUPT(
+              "packet: frame %u: its quantizer range of channel %u differs from "
+              "the one other packets of the frame carry",
+              frame, key);
+        }
+        return FTC_CORRUPT(
+            "packet: frame %u: its quantizer range differs from the one other "
+            "packets of the frame carry",
+            frame);
+      }
+    }
+    return Status::Ok();
+  }
+
+  void Commit(const ParsedPacket& p, uint32_t checksum, size_t size, Payload&& payload) {
+    const PacketHeader& h = p.header;
+    FrameState& f = frames[h.frame_index];
+    if (f.packet_count == 0) f.packet_count = h.packet_count;
+    for (const auto& [key, range] : payload.ranges) f.ranges.emplace(key, range);
+    if (!h.interleaved()) {
+      f.runs[h.first_band] = {h.first_band + h.band_count, h.packet_index};
+    }
+    ReceivedPacket& r = f.packets[h.packet_index];
+    r.checksum = checksum;
+    r.size = size;
+    r.bands = p.bands;
+    r.values = std::move(payload.values);
+    ++accepted;
+    bytes += size;
+  }
+};
+
+bool Leads(const Candidate& a, const Candidate& b) {
+  return a.accepted > b.accepted || (a.accepted == b.accepted && a.order < b.order);
+}
+
+}  // namespace
+
+struct Decoder::Impl {
+  PacketDecoderOptions options;
+  DecoderLimits limits;  // options.limits with the older caps of options folded in
+  Status options_status;
+  // Counts outside the candidates: every push lands in exactly one of these or in one
+  // candidate's accepted, duplicates or inconsistent.
+  uint64_t pushed = 0, corrupt = 0, foreign_unkept = 0;
+  uint64_t over_limit = 0;  // of corrupt: beyond a limit
+  Status first_rejection;   // why the first dropped packet was dropped
+  std::vector<std::unique_ptr<Candidate>> candidates;
+  std::unordered_map<uint32_t, uint64_t> id_total;  // Stream_Id -> packets of its candidates
+  uint64_t all_total = 0;
+  Candidate* leader = nullptr;
+  uint64_t stored_units = 0;    // bands and elements of every accepted packet
+  uint64_t accepted_bytes = 0;  // of every accepted packet
+  PacketStats stats;
+
+  void Init(const PacketDecoderOptions& o) {
+    options = o;
+    limits = o.limits;
+    limits.max_sample_elements =
+        std::min(limits.max_sample_elements,
+                 std::clamp<int64_t>(o.max_frame_elements, 1, kMaxSampleElements));
+    limits.max_tensor_elements =
+        std::min(limits.max_tensor_elements,
+                 std::clamp<int64_t>(o.max_tensor_elements, 1, kMaxTensorElements));
+    options_status = o.limits.Validate();
+    UpdateStats();
+  }
+
+  void UpdateStats() {
+    stats.pushed = pushed;
+    stats.corrupt = corrupt;
+    stats.over_limit = over_limit;
+    if (!leader) {
+      stats.accepted = stats.duplicates = stats.inconsistent = 0;
+      stats.foreign = foreign_unkept + all_total;
+      return;
+    }
+    const uint64_t same_id = id_total[leader->stream.stream_id];
+    stats.accepted = leader->accepted;
+    stats.duplicates = leader->duplicates;
+    stats.inconsistent = leader->inconsistent + (same_id - leader->total());
+    stats.foreign = foreign_unkept + (all_total - same_id);
+    stats.stream_id = leader->stream.stream_id;
+  }
+
+  Candidate* FindCandidate(const PacketHeader& h) {
+    for (const std::unique_ptr<Candidate>& c : candidates) {
+      if (c->stream.stream_id == h.stream_id && c->Mismatch(h) == nullptr) return c.get();
+    }
+    return nullptr;
+  }
+
+  // The status push() returns for a packet kept by `c`: Ok if `c` is the stream decoded.
+  Status Verdict(const Candidate& c) const {
+    if (&c == leader) return Status::Ok();
+    if (c.stream.stream_id != leader->stream.stream_id) {
+      return FTC_INVALID(
+          "packet from a different stream (id %08x; the stream with the most "
+          "packets is %08x)",
+          c.stream.stream_id, leader->stream.stream_id);
+    }
+    return FTC_CORRUPT("packet: its %s disagree with the stream's first packet",
+                       leader->Mismatch(c.stream));
+  }
+
   Status Push(const uint8_t* data, size_t size) {
-    ++stats.pushed;
-    const int64_t max_e = std::min(options.max_frame_elements, kMaxSampleElements);
-    Result<ParsedPacket> parsed = ParsePacket(data, size, max_e);
+    ++pushed;
+    // Every push lands in one count, an exception included (the packet is then dropped).
+    const uint64_t corrupt_before = corrupt;
+    Status s = CatchExceptions(
+        "packet", [&] { return PushPacket(data, size); }, [&] { ++corrupt; });
+    if (corrupt != corrupt_before) {
+      if (s.code() == StatusCode::kLimitExceeded) ++over_limit;
+      if (first_rejection.ok()) {
+        first_rejection = s.WithContext(
+            StrFormat("packet %llu was dropped", static_cast<unsigned long long>(pushed)));
+      }
+    }
+    UpdateStats();
+    return s;
+  }
+
+  Status PushPacket(const uint8_t* data, size_t size) {
+    if (!options_status.ok()) {
+      ++corrupt;
+      return options_status;
+    }
+    Result<ParsedPacket> parsed = ParsePacket(data, size, limits);
     if (!parsed.ok()) {
-      ++stats.corrupt;
+      ++corrupt;
       return parsed.status();
     }
     const ParsedPacket& p = *parsed;
     const PacketHeader& h = p.header;
-    const uint32_t id = have_stream ? stream.stream_id : options.stream_id.value_or(h.stream_id);
-    if (h.stream_id != id) {
-      ++stats.foreign;
+    if (options.stream_id && h.stream_id != *options.stream_id) {
+      ++foreign_unkept;
       return FTC_INVALID("packet from a different stream (id %08x, expected %08x)", h.stream_id,
-                         id);
+                         *options.stream_id);
     }
-    if (have_stream) {
-      if (const char* what = Mismatch(h)) {
-        ++stats.inconsistent;
-        return FTC_CORRUPT("packet: its %s disagree with the stream's first packet", what);
-      }
-    }
-    // Frame-level checks, before anything changes.
-    auto found = frames.find(h.frame_index);
-    const FrameState* f = found == frames.end() ? nullptr : &found->second;
-    if (f) {
-      auto it = f->accepted.find(h.packet_index);
-      if (it != f->accepted.end()) {
-        const uint32_t crc = static_cast<uint32_t>(data[size - 4]) |
-                             (static_cast<uint32_t>(data[size - 3]) << 8) |
-                             (static_cast<uint32_t>(data[size - 2]) << 16) |
-                             (static_cast<uint32_t>(data[size - 1]) << 24);
-        if (it->second.first == crc && it->second.second == size) {
-          ++stats.duplicates;
-          return Status::Ok();
-        }
-        ++stats.inconsistent;
-        return FTC_CORRUPT("packet: frame %u packet %u differs from the one already received",
-                           h.frame_index, h.packet_index);
-      }
-      if (f->packet_count != h.packet_count) {
-        ++stats.inconsistent;
-        return FTC_CORRUPT("packet: frame %u has %u packets, this packet says %u", h.frame_index,
-                           f->packet_count, h.packet_count);
-      }
-      for (uint32_t b : p.bands) {
-        if (f->owner[b] != 0) {
-          ++stats.inconsistent;
-          return FTC_CORRUPT("packet: frame %u packet %u overlaps packet %u", h.frame_index,
-                             h.packet_index, f->owner[b] - 1);
-        }
-      }
-    }
-    // Decode with the stream's parameters; the first packet with those it would establish.
-    const Impl* self = this;
-    Impl trial_params;
-    if (!have_stream) {
-      trial_params.options = options;
-      trial_params.stream = h;
-      trial_params.sample = p.coded;
-      trial_params.original = p.sample;
-      trial_params.layout = p.layout;
-      Status st = trial_params.AdoptStream(p);
+    Candidate* c = FindCandidate(h);
+    std::unique_ptr<Candidate> fresh;
+    if (!c) {
+      fresh = std::make_unique<Candidate>();
+      fresh->order = candidates.size();
+      Status st = fresh->Adopt(p);
       if (!st.ok()) {
-        ++stats.corrupt;
+        ++corrupt;
         return st;
       }
-      self = &trial_params;
+      c = fresh.get();
     }
-    std::vector<float> values;
-    Status st = self->DecodePayload(p, &values);
+    const uint32_t checksum = PacketChecksum(data, size);
+    bool duplicate = false;
+    Status st = c->CheckFrame(p, checksum, size, &duplicate);
+    if (!st.ok() || duplicate) {
+      // Only a kept candidate can hold the frame that makes a packet a duplicate or a conflict.
+      ++all_total;
+      ++id_total[h.stream_id];
+      if (duplicate) {
+        ++c->duplicates;
+        return Verdict(*c);
+      }
+      ++c->inconsistent;
+      return c == leader ? st : Verdict(*c);
+    }
+    // Memory before decoding: what every accepted packet holds stays within the expansion
+    // allowance of their bytes.
+    int64_t elements = 0;
+    for (uint32_t b : p.bands) elements += c->layout.elements(b);
+    const uint64_t units = stored_units + p.bands.size() + static_cast<uint64_t>(elements);
+    if (units > static_cast<uint64_t>(ExpansionAllowance(limits, accepted_bytes + size))) {
+      ++corrupt;
+      return FTC_LIMIT(
+          "packet: the accepted packets would hold %llu bands and elements in %llu "
+          "bytes, beyond the decoder's expansion limit (%lld + %lld per byte; "
+          "DecoderLimits::expansion_ratio, ftcodec --max-elements)",
+          static_cast<unsigned long long>(units),
+          static_cast<unsigned long long>(accepted_bytes + size),
+          static_cast<long long>(limits.expansion_slack),
+          static_cast<long long>(limits.expansion_ratio));
+    }
+    Payload payload;
+    st = c->DecodePayload(p, &payload);
     if (!st.ok()) {
-      ++stats.corrupt;
+      ++corrupt;
       return st;
     }
-    // Commit.
-    if (!have_stream) {
-      have_stream = true;
-      stream = h;
-      sample = p.coded;
-      original = p.sample;
-      layout = p.layout;
-      ans = trial_params.ans;
-      raw_stored = trial_params.raw_stored;
-      is_learned = trial_params.is_learned;
-      learned_params = trial_params.learned_params;
-      kind_base = trial_params.kind_base;
+    st = c->CheckRanges(h.frame_index, payload);
+    if (!st.ok()) {
+      if (fresh) return FTC_INTERNAL("a new stream with a frame");
+      ++all_total;
+      ++id_total[h.stream_id];
+      ++c->inconsistent;
+      return c == leader ? st : Verdict(*c);
     }
-    FrameState& fs = frames[h.frame_index];
-    if (fs.packet_count == 0) {
-      fs.packet_count = h.packet_count;
-      fs.values.assign(static_cast<size_t>(sample.elements()), 0.0f);
-      fs.owner.assign(layout.total, 0);
-    }
-    size_t pos = 0;
-    for (uint32_t b : p.bands) {
-      const size_t n = static_cast<size_t>(layout.elements(b));
-      std::memcpy(fs.values.data() + layout.offset(b), values.data() + pos, n * sizeof(float));
-      pos += n;
-      fs.owner[b] = h.packet_index + 1;
-    }
-    const uint32_t crc = static_cast<uint32_t>(data[size - 4]) |
-                         (static_cast<uint32_t>(data[size - 3]) << 8) |
-                         (static_cast<uint32_t>(data[size - 2]) << 16) |
-                         (static_cast<uint32_t>(data[size - 1]) << 24);
-    fs.accepted[h.packet_index] = {crc, size};
-    ++fs.packets;
-    ++stats.accepted;
-    return Status::Ok();
+    c->Commit(p, checksum, size, std::move(payload));
+    if (fresh) candidates.push_back(std::move(fresh));
+    ++all_total;
+    ++id_total[h.stream_id];
+    stored_units = units;
+    accepted_bytes += size;
+    if (!leader || Leads(*c, *leader)) leader = c;
+    return Verdict(*c);
   }
 
   Result<DecodedTensor> Finish(ConcealMethod method) const {
-    if (!have_stream) {
-      return FTC_CORRUPT(
+    FTC_RETURN_IF_ERROR(options_status);
+    if (!leader) {
+      Status none = FTC_CORRUPT(
           "no packet arrived (%llu pushed, %llu corrupt, %llu from other "
           "streams): the tensor's shape is unknown",
           static_cast<unsigned long long>(stats.pushed),
           static_cast<unsigned long long>(stats.corrupt),
           static_cast<unsigned long long>(stats.foreign));
+      if (first_rejection.ok()) return none;
+      // Every packet beyond a limit: that is the error.
+      const StatusCode code =
+          over_limit == pushed ? StatusCode::kLimitExceeded : StatusCode::kCorruptData;
+      return Status(code, none.message() + "; " + first_rejection.message());
     }
-    // A learned stream: the unit first (nothing to conceal without it).
+    const Candidate& c = *leader;
+    const SampleShape& sample = c.sample;
+    const BandLayout& layout = c.layout;
+    const int64_t e = sample.elements();
+    const int64_t n = c.stream.frame_count;
+    const int64_t total = n * e;  // n < 2^32, e <= 2^28: no overflow
+    const DType want = options.dtype.value_or(c.stream.dtype);
+    // The limits, before anything is allocated: the bands hold what the bytes describe, and the
+    // tensor (learned: the codes, then the features) fits the caps.
+    if (total > ExpansionAllowance(limits, c.bytes)) {
+      return FTC_LIMIT(
+          "a tensor of %lld elements (%lld samples of %lld) is more than the %llu bytes of "
+          "its %llu accepted packets can describe (the decoder's expansion limit: %lld + %lld "
+          "per byte; DecoderLimits::expansion_ratio, ftcodec --max-elements)",
+          static_cast<long long>(total), static_cast<long long>(n), static_cast<long long>(e),
+          static_cast<unsigned long long>(c.bytes), static_cast<unsigned long long>(c.accepted),
+          static_cast<long long>(limits.expansion_slack),
+          static_cast<long long>(limits.expansion_ratio));
+    }
+    if (c.is_learned) {
+      FTC_RETURN_IF_ERROR(CheckOutputSize(limits, total, sizeof(float), "the learned codes"));
+      FTC_RETURN_IF_ERROR(CheckOutputSize(limits, n * c.original.elements(), DTypeSize(want),
+                                          "the restored tensor"));
+    } else {
+      FTC_RETURN_IF_ERROR(CheckOutputSize(limits, total, DTypeSize(want), "the tensor"));
+    }
+    // A learned stream: the unit next (nothing to conceal without it).
     learned::UnitPtr unit;
-    if (is_learned) {
+    if (c.is_learned) {
       if (!GetLearnedUnitLoader()) {
         return Status(StatusCode::kNotBuiltIn,
                       "the packet stream uses codec 'learned', which is not built into this "
                       "ftcodec (no learned unit loader: restoring the code needs libtorch)");
       }
-      FTC_ASSIGN_OR_RETURN(unit, learned::UnitForStream(options.unit, learned_params, original));
+      FTC_ASSIGN_OR_RETURN(unit,
+                           learned::UnitForStream(options.unit, c.learned_params, c.original));
     }
     DecodedTensor out;
     out.stats = stats;
     PacketStats& st = out.stats;
-    const int64_t e = sample.elements();
     const size_t E = static_cast<size_t>(e);
-    const size_t n = stream.frame_count;
+    const size_t N = static_cast<size_t>(n);
     // The values the bands carry: the tensor, or a learned stream's codes (N×C'×H'×W', or
     // C'×H'×W' for a tensor of rank 1 to 3).
-    Shape coded_shape = stream.shape;
-    if (is_learned) {
+    Shape coded_shape = c.stream.shape;
+    if (c.is_learned) {
       coded_shape = {sample.c, sample.h, sample.w};
-      if (stream.shape.size() == 4) coded_shape.insert(coded_shape.begin(), stream.shape[0]);
+      if (c.stream.shape.size() == 4) coded_shape.insert(coded_shape.begin(), c.stream.shape[0]);
     }
     FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(DType::kF32, coded_shape));
     out.mask.shape = coded_shape;
-    out.mask.lost.assign(n * E, 0);
+    out.mask.lost.assign(N * E, 1);
     float* x = t.data_as<float>();
     ConcealOptions co = options.conceal;
     co.band_rows = static_cast<int>(layout.rows);
     st.frames = static_cast<uint32_t>(n);
     st.frames_complete = st.frames_partial = st.frames_lost = 0;
     st.packets_expected = st.packets_missing = 0;
-    for (size_t i = 0; i < n; ++i) {
+    // What arrived, the loss masks, and the concealment work they call for.
+    std::vector<size_t> partial;
+    int64_t work = 0, lost_in_partial = 0;
+    for (const auto& [index, f] : c.frames) {
+      const size_t i = index;
+      float* xi = x + i * E;
       uint8_t* lost = out.mask.lost.data() + i * E;
-      auto found = frames.find(static_cast<uint32_t>(i));
-      if (found == frames.end()) {
-        ++st.frames_lost;
-        std::fill(lost, lost + E, 1);
+      for (const auto& [k, r] : f.packets) {
+        size_t pos = 0;
+        for (uint32_t b : r.bands) {
+          const size_t off = static_cast<size_t>(layout.offset(b));
+          const size_t m = static_cast<size_t>(layout.elements(b));
+          std::memcpy(xi + off, r.values.data() + pos, m * sizeof(float));
+          std::fill(lost + off, lost + off + m, 0);
+          pos += m;
+        }
+      }
+      st.packets_expected += f.packet_count;
+      st.packets_missing += f.packet_count - f.packets.size();
+      const int64_t lost_count = std::count(lost, lost + E, 1);
+      if (lost_count == 0) {
+        ++st.frames_complete;
         continue;
       }
-      const FrameState& f = found->second;
-      st.packets_expected += f.packet_count;
-      st.packets_missing += f.packet_count - f.packets;
-      if (f.packets == f.packet_count) {
-        ++st.frames_complete;
-      } else {
-        ++st.frames_partial;
-      }
-      std::memcpy(x + i * E, f.values.data(), E * sizeof(float));
-      bool any = false;
-      for (uint32_t b = 0; b < layout.total; ++b) {
-        if (f.owner[b] != 0) continue;
-        any = true;
-        std::fill(lost + layout.offset(b), lost + layout.offset(b) + layout.elements(b), 1);
-      }
-      if (any) {
-        FTC_RETURN_IF_ERROR(
-            conceal_sample(x + i * E, lost, sample.c, sample.h, sample.w, method, co));
-      }
+      ++st.frames_partial;
+      partial.push_back(i);
+      lost_in_partial += lost_count;
+      const int64_t w = estimate_conceal_work(lost, sample.c, sample.h, sample.w, method, co);
+      work = w > INT64_MAX - work ? INT64_MAX : work + w;
+    }
+    st.frames_lost = static_cast<uint32_t>(n - static_cast<int64_t>(c.frames.size()));
+    const int64_t budget = ConcealWorkAllowance(limits, c.bytes);
+    if (work > budget) {
+      return FTC_LIMIT(
+          "concealing %lld lost elements in %zu samples by %s would take about %lld operations, "
+          "beyond the decoder's limit of %lld (DecoderLimits::max_conceal_work, ftcodec dec "
+          "--max-conceal-work; or a cheaper --conceal method)",
+          static_cast<long long>(lost_in_partial), partial.size(), ConcealMethodName(method),
+          static_cast<long long>(work), static_cast<long long>(budget));
+    }
+    for (size_t i : partial) {
+      FTC_RETURN_IF_ERROR(conceal_sample(x + i * E, out.mask.lost.data() + i * E, sample.c,
+                                         sample.h, sample.w, method, co));
     }
     if (st.frames_lost > 0) {
       // Frames that lost every packet: the element-wise mean of the frames that have data.
       std::vector<double> mean(E, 0.0);
-      const size_t have = n - st.frames_lost;
+      const size_t have = c.frames.size();
       if (method != ConcealMethod::kZero && have > 0) {
-        for (size_t i = 0; i < n; ++i) {
-          if (!frames.count(static_cast<uint32_t>(i))) continue;
-          for (size_t j = 0; j < E; ++j) mean[j] += x[i * E + j];
+        for (const auto& [index, f] : c.frames) {
+          const float* xi = x + size_t{index} * E;
+          for (size_t j = 0; j < E; ++j) mean[j] += xi[j];
         }
         for (double& v : mean) v /= static_cast<double>(have);
       }
-      for (size_t i = 0; i < n; ++i) {
-        if (frames.count(static_cast<uint32_t>(i))) continue;
+      for (size_t i = 0; i < N; ++i) {
+        if (c.frames.count(static_cast<uint32_t>(i))) continue;
         for (size_t j = 0; j < E; ++j) x[i * E + j] = static_cast<float>(mean[j]);
       }
     }
     int64_t lost_count = 0;
     for (uint8_t v : out.mask.lost) lost_count += v;
     out.mask.lost_count = lost_count;
-    st.elements = static_cast<int64_t>(n * E);
+    st.elements = total;
     st.lost_elements = lost_count;
-    if (is_learned) {
+    // The other streams, most packets first.
+    std::vector<std::pair<uint64_t, uint32_t>> others;
+    for (const auto& [id, count] : id_total) {
+      if (id != c.stream.stream_id) others.emplace_back(count, id);
+    }
+    std::sort(others.begin(), others.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    for (size_t k = 0; k < others.size() && k < kMaxListedStreams; ++k) {
+      st.other_stream_ids.push_back(others[k].second);
+    }
+    st.other_streams = static_cast<uint32_t>(others.size());
+    if (c.is_learned) {
       // Restoration, sample by sample, of the concealed codes.
-      FTC_ASSIGN_OR_RETURN(Tensor features, Tensor::Create(DType::kF32, stream.shape));
-      const size_t F = static_cast<size_t>(original.elements());
-      for (size_t i = 0; i < n; ++i) {
+      FTC_ASSIGN_OR_RETURN(Tensor features, Tensor::Create(DType::kF32, c.stream.shape));
+      const size_t F = static_cast<size_t>(c.original.elements());
+      for (size_t i = 0; i < N; ++i) {
         const TensorView code =
             TensorView::Contiguous(x + i * E, DType::kF32, {sample.c, sample.h, sample.w});
         Tensor restored;
-        Status s = learned::RestoreCode(*unit, options.unit, code, original, &restored);
+        Status s = learned::RestoreCode(*unit, options.unit, code, c.original, &restored);
         if (!s.ok()) {
-          return n > 1 ? s.WithContext(StrFormat("learned: frame %zu", i))
+          return N > 1 ? s.WithContext(StrFormat("learned: frame %zu", i))
                        : s.WithContext("learned");
         }
         std::memcpy(features.data_as<float>() + i * F, restored.data(), F * sizeof(float));
       }
       t = std::move(features);
     }
-    const DType want = options.dtype.value_or(stream.dtype);
     out.tensor = want == DType::kF32 ? std::move(t) : t.ConvertTo(want);
     return out;
   }
 };
 
-Decoder::Decoder(const PacketDecoderOptions& options) : impl_(new Impl) {
-  impl_->options = options;
-}
+Decoder::Decoder(const PacketDecoderOptions& options) : impl_(new Impl) { impl_->Init(options); }
 Decoder::~Decoder() = default;
 Decoder::Decoder(Decoder&&) noexcept = default;
 Decoder& Decoder::operator=(Decoder&&) noexcept = default;
 
 Status Decoder::push(const uint8_t* data, size_t size) { return impl_->Push(data, size); }
 
-Result<DecodedTensor> Decoder::finish(ConcealMethod method) const { return impl_->Finish(method); }
+Result<DecodedTensor> Decoder::finish(ConcealMethod method) const {
+  return CatchExceptions("finish", [&] { return impl_->Finish(method); });
+}
 
 const PacketStats& Decoder::stats() const { return impl_->stats; }
 

@@ -334,8 +334,10 @@ std::vector<uint32_t> ChannelsOfBands(const BandLayout& layout,
   return channels;
 }
 
-Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const EncoderOptions& options,
-                                          const PacketOptions& popts) {
+namespace {
+
+Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const EncoderOptions& options,
+                                         const PacketOptions& popts) {
   FTC_RETURN_IF_ERROR(options.Validate());
   FTC_RETURN_IF_ERROR(popts.Validate());
   FTC_RETURN_IF_ERROR(tensor.Validate());
@@ -492,6 +494,14 @@ Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const Encode
     }
   }
   return all;
+}
+
+}  // namespace
+
+Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const EncoderOptions& options,
+                                          const PacketOptions& packet_options) {
+  return CatchExceptions("encode_packets",
+                         [&] { return EncodePackets(tensor, options, packet_options); });
 }
 
 Status encode_packets(const TensorView& tensor, const EncoderOptions& options,

@@ -113,7 +113,7 @@ Result<std::vector<uint8_t>> ParseLossTrace(const std::string& text) {
     const std::string token = text.substr(i, j - i);
     if (token != "0" && token != "1") {
       return FTC_INVALID("loss trace entry %zu is '%s', expected 0 or 1", trace.size() + 1,
-                         token.c_str());
+                         ErrorToken(token).c_str());
     }
     trace.push_back(token == "1");
     i = j;
@@ -121,7 +121,9 @@ Result<std::vector<uint8_t>> ParseLossTrace(const std::string& text) {
   return trace;
 }
 
-Result<std::vector<uint8_t>> SimulateLoss(const LossModel& model, size_t count, uint64_t seed) {
+namespace {
+
+Result<std::vector<uint8_t>> SimulateLossOf(const LossModel& model, size_t count, uint64_t seed) {
   FTC_RETURN_IF_ERROR(model.Validate());
   std::vector<uint8_t> lost(count, 0);
   SplitMix64 rng(seed);
@@ -153,6 +155,14 @@ Result<std::vector<uint8_t>> SimulateLoss(const LossModel& model, size_t count, 
       break;
   }
   return lost;
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> SimulateLoss(const LossModel& model, size_t count, uint64_t seed) {
+  return CatchExceptions("loss simulation", [&]() -> Result<std::vector<uint8_t>> {
+    return SimulateLossOf(model, count, seed);
+  });
 }
 
 Result<DecodedTensor> DecodeAfterLoss(const std::vector<Bytes>& packets, const LossModel& model,

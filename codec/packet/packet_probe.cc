@@ -7,12 +7,18 @@
 namespace ftc {
 
 std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets) {
+  return ProbePackets(packets, DecoderLimits());
+}
+
+std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets,
+                                     const DecoderLimits& limits) {
   std::vector<PacketInfo> out;
   out.reserve(packets.size());
   for (const Bytes& b : packets) {
     PacketInfo info;
     info.size = b.size();
-    Result<ParsedPacket> p = ParsePacket(b.data(), b.size(), int64_t{1} << 28);
+    Result<ParsedPacket> p = limits.Validate().ok() ? ParsePacket(b.data(), b.size(), limits)
+                                                    : Result<ParsedPacket>(limits.Validate());
     if (!p.ok()) {
       info.error = p.status().message();
       out.push_back(std::move(info));

@@ -67,6 +67,10 @@ bool FiniteMinMax(const float* x, size_t n, float* min, float* max);
 // for every kind. The result is valid (ValidateQuantParams) and deterministic.
 Result<QuantParams> ComputeQuantRange(const float* x, size_t n, const ClipSpec& clip, int bits,
                                       float rounding);
+// What an encoder reports when ComputeQuantRange(x, n, clip, ...) failed with `error`: finite
+// data whose range overflows f32 (hi - lo > FLT_MAX, e.g. values spanning ±3e38) is bad input
+// data (kUnsupported, like NaN or Inf); any other error is returned as it is.
+Status QuantRangeError(const Status& error, const float* x, size_t n, const ClipSpec& clip);
 
 // Scalar definitions of Quantize / Dequantize (the specification the SIMD kernels match bit for
 // bit); exported for tests and benchmarks.

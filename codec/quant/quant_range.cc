@@ -128,4 +128,16 @@ Result<QuantParams> ComputeQuantRange(const float* x, size_t n, const ClipSpec& 
   return p;
 }
 
+Status QuantRangeError(const Status& error, const float* x, size_t n, const ClipSpec& clip) {
+  float min = 0, max = 0;
+  if (clip.kind != ClipSpec::Kind::kRange && FiniteMinMax(x, n, &min, &max) &&
+      !std::isfinite(max - min)) {
+    return FTC_UNSUPPORTED(
+        "input values span [%g, %g]: the quantizer's range (max - min) overflows f32; lossy "
+        "codecs need a narrower span (use --lossless or raw, or a --clip range)",
+        min, max);
+  }
+  return error;
+}
+
 }  // namespace ftc

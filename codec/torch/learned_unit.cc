@@ -24,7 +24,8 @@ namespace ftc {
 namespace {
 
 using torch_internal::Forward;
-using torch_internal::LoadModule;
+using torch_internal::LoadModuleFromBytes;
+using torch_internal::ReadModelFile;
 using torch_internal::ShapeOf;
 using torch_internal::Summarize;
 
@@ -32,13 +33,9 @@ std::string JoinPath(const std::string& dir, const char* name) {
   return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
-Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status(StatusCode::kIoError, path + ": cannot open (missing or unreadable)");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) return Status(StatusCode::kIoError, path + ": read error");
-  return bytes;
-}
+// The most elements a unit's feature or code shape may have: the unit is run once on a zero
+// sample of its feature shape when it is loaded.
+constexpr int64_t kMaxUnitSampleElements = int64_t{1} << 24;
 
 std::string SampleShapeString(const SampleShape& s) {
   return ShapeToString({s.c, s.h, s.w});
@@ -58,8 +55,13 @@ Result<SampleShape> ShapeAttribute(const torch::jit::Module& m, const char* name
     }
   }
   SampleShape s{d[0], d[1], d[2]};
-  if (s.elements() > kMaxSampleElements) {
-    return FTC_CORRUPT("%s: attribute '%s' describes more than 2^28 elements", what.c_str(), name);
+  // Checked before anything of this shape is allocated or run.
+  if (s.elements() > kMaxUnitSampleElements) {
+    return FTC_LIMIT(
+        "%s: attribute '%s' is %lldx%lldx%lld, more than the %lld elements a unit "
+        "may take or give",
+        what.c_str(), name, static_cast<long long>(s.c), static_cast<long long>(s.h),
+        static_cast<long long>(s.w), static_cast<long long>(kMaxUnitSampleElements));
   }
   return s;
 }
@@ -71,18 +73,27 @@ Result<int64_t> IntAttribute(const torch::jit::Module& m, const char* name, cons
   return v.toInt();
 }
 
+// True if `path` is a regular file (following symlinks), without reading it.
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 class TorchLearnedUnit final : public LearnedUnitHandle {
  public:
+  // A unit folder is untrusted input: regular files of bounded size, read once (the modules are
+  // loaded from the bytes that were hashed), shapes checked before anything runs; every error
+  // names the file.
   static Result<std::shared_ptr<TorchLearnedUnit>> Load(const std::string& dir) {
     auto u = std::shared_ptr<TorchLearnedUnit>(new TorchLearnedUnit());
     u->dir_ = dir;
     const std::string reduce_path = JoinPath(dir, kReduceFile);
     const std::string restore_path = JoinPath(dir, kRestoreFile);
-    FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> reduce_bytes, ReadWholeFile(reduce_path));
-    FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> restore_bytes, ReadWholeFile(restore_path));
+    FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> reduce_bytes, ReadModelFile(reduce_path));
+    FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> restore_bytes, ReadModelFile(restore_path));
     u->hash_ = HashUnitFiles(reduce_bytes, restore_bytes);
-    FTC_ASSIGN_OR_RETURN(u->reduce_, LoadModule(reduce_path));
-    FTC_ASSIGN_OR_RETURN(u->restore_, LoadModule(restore_path));
+    FTC_ASSIGN_OR_RETURN(u->reduce_, LoadModuleFromBytes(reduce_bytes, reduce_path));
+    FTC_ASSIGN_OR_RETURN(u->restore_, LoadModuleFromBytes(restore_bytes, restore_path));
     const torch::jit::Module& r = u->reduce_;
     FTC_ASSIGN_OR_RETURN(int64_t version, IntAttribute(r, "ftcodec_unit", reduce_path));
     if (version != kUnitVersion) {
@@ -107,15 +118,22 @@ class TorchLearnedUnit final : public LearnedUnitHandle {
     }
     u->bits_ = static_cast<int>(bits);
     u->quality_ = static_cast<int>(quality);
-    // The two files must fit together: run them once on zeros.
+    // The two files must fit together: run them once on zeros. A unit that fails here is a
+    // broken unit folder (bad data), whatever the reason.
     try {
       at::Tensor zeros = at::zeros({1, u->split_.c, u->split_.h, u->split_.w});
-      FTC_ASSIGN_OR_RETURN(at::Tensor code, u->RunChecked(u->reduce_, kReduceFile, zeros, u->code_));
-      FTC_RETURN_IF_ERROR(u->RunChecked(u->restore_, kRestoreFile, code, u->split_).status());
+      Result<at::Tensor> code = u->RunChecked(u->reduce_, kReduceFile, zeros, u->code_);
+      Status s = code.status();
+      if (s.ok()) s = u->RunChecked(u->restore_, kRestoreFile, *code, u->split_).status();
+      if (!s.ok()) {
+        return Status(StatusCode::kCorruptData,
+                      dir + ": " + kReduceFile + " and " + kRestoreFile +
+                          " do not work together as a unit: " + s.message());
+      }
     } catch (const std::exception& e) {
       return FTC_CORRUPT("%s: %s", dir.c_str(), Summarize(e).c_str());
     }
-    u->has_tail_ = ReadWholeFile(JoinPath(dir, kTailFile)).ok();
+    u->has_tail_ = IsRegularFile(JoinPath(dir, kTailFile));
     return u;
   }
 
@@ -213,7 +231,9 @@ Result<std::shared_ptr<TorchLearnedUnit>> LoadCached(const std::string& dir) {
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache.find(key);
   if (it != cache.end() && it->second.stamps == stamps) return it->second.unit;
-  FTC_ASSIGN_OR_RETURN(std::shared_ptr<TorchLearnedUnit> unit, TorchLearnedUnit::Load(dir));
+  FTC_ASSIGN_OR_RETURN(std::shared_ptr<TorchLearnedUnit> unit, CatchExceptions("learned unit", [&] {
+                         return TorchLearnedUnit::Load(dir);
+                       }));
   cache[key] = CacheEntry{stamps, unit};
   return unit;
 }

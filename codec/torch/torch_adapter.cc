@@ -2,13 +2,19 @@
 // modules). The only translation unit of the library that includes the TorchScript headers
 // (~15 s to compile): keep it that way.
 #include <ATen/Parallel.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <torch/script.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -84,14 +90,60 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-Result<torch::jit::Module> LoadModule(const std::string& path) {
-  {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) return Status(StatusCode::kIoError, path + ": cannot open (missing or unreadable)");
+Result<std::vector<uint8_t>> ReadModelFile(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return Status(StatusCode::kIoError,
+                  path + ": cannot open (missing or unreadable): " + std::strerror(errno));
   }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);
+    return Status(StatusCode::kIoError, path + ": cannot read: " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                              : "not a regular file";
+    return FTC_CORRUPT("%s: is %s, not a regular file (a TorchScript file is expected)",
+                       path.c_str(), kind);
+  }
+  if (st.st_size > kMaxModelFileBytes) {
+    close(fd);
+    return FTC_LIMIT("%s: %lld bytes exceed the limit of %lld bytes for a TorchScript file",
+                     path.c_str(), static_cast<long long>(st.st_size),
+                     static_cast<long long>(kMaxModelFileBytes));
+  }
+  // The size fstat reported, and never more than the limit even if the file grows meanwhile.
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return Status(StatusCode::kIoError, path + ": read error: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  bytes.resize(got);
+  return bytes;
+}
+
+Result<torch::jit::Module> LoadModuleFromBytes(const std::vector<uint8_t>& bytes,
+                                               const std::string& path) {
   torch::jit::Module m;
   try {
-    m = torch::jit::load(path, c10::Device(c10::kCPU));
+    std::istringstream in(std::string(bytes.begin(), bytes.end()), std::ios::binary);
+    m = torch::jit::load(in, c10::Device(c10::kCPU));
   } catch (const std::exception& e) {
     return FTC_CORRUPT(
         "%s: not a TorchScript file (save it with torch.jit.script(m).save() or "
@@ -103,6 +155,11 @@ Result<torch::jit::Module> LoadModule(const std::string& path) {
   }
   m.eval();
   return m;
+}
+
+Result<torch::jit::Module> LoadModule(const std::string& path) {
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadModelFile(path));
+  return LoadModuleFromBytes(bytes, path);
 }
 
 // Runs forward(x) and returns its tensor output; `what` names the file in errors.

@@ -6,8 +6,10 @@
 
 #include <torch/script.h>
 
+#include <cstdint>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "ftcodec/status.h"
 
@@ -18,7 +20,17 @@ std::string Summarize(const std::exception& e);
 // "1×64×14×14".
 std::string ShapeOf(const at::Tensor& t);
 std::string BaseName(const std::string& path);
-// Loads a TorchScript file on the CPU in eval mode; errors name the file.
+// The largest TorchScript file ftcodec reads (a unit or model file is a few MB).
+inline constexpr int64_t kMaxModelFileBytes = int64_t{1} << 28;
+// Reads a model file as untrusted input: a regular file only (kCorruptData for a directory,
+// device or FIFO, also behind a symlink), at most kMaxModelFileBytes (kLimitExceeded, checked
+// before reading), kIoError if it is missing or unreadable. Errors name the file.
+Result<std::vector<uint8_t>> ReadModelFile(const std::string& path);
+// Loads a TorchScript module from a file's bytes (`path` names it in errors) on the CPU in eval
+// mode.
+Result<torch::jit::Module> LoadModuleFromBytes(const std::vector<uint8_t>& bytes,
+                                               const std::string& path);
+// ReadModelFile, then LoadModuleFromBytes.
 Result<torch::jit::Module> LoadModule(const std::string& path);
 // forward(x) in inference mode, returning its tensor output; `what` names the file in errors.
 Result<at::Tensor> Forward(const torch::jit::Module& m, const std::string& what,

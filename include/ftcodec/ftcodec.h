@@ -102,16 +102,52 @@ struct EncoderOptions {
   Status Validate() const;
 };
 
+// What a decoder may spend on one input (docs/format.md, "Decoder limits"). Every count a stream
+// claims is checked against these before anything is allocated or computed; an input beyond one
+// fails with kLimitExceeded and a message naming the limit. The defaults suit a server decoding
+// untrusted input: memory and work stay proportional to what the input's bytes can honestly
+// describe. Raise them to decode huge tensors (ForElements; `ftcodec dec --max-elements N`).
+struct DecoderLimits {
+  // Elements of one sample (a .ftc frame, a packet's sample or learned code), 1..2^28.
+  int64_t max_sample_elements = int64_t{1} << 28;
+  // Elements of the whole decoded tensor, all samples (learned packets: the codes and the
+  // restored features each), 1..2^40.
+  int64_t max_tensor_elements = int64_t{1} << 28;
+  // Bands of one sample of a packet stream (Band_Total), 1..2^31-1.
+  int64_t max_bands = int64_t{1} << 24;
+  // Bytes of the decoded tensor in its output dtype, 1..2^42.
+  int64_t max_output_bytes = int64_t{1} << 30;
+  // Packet streams: the elements and bands a packet carries, and the tensor the accepted packets
+  // of a stream describe, are at most expansion_slack + expansion_ratio × their bytes (cf. the
+  // .ftc expansion limit, 2^16 + 1024 elements per byte of a frame). 0 turns this bound off.
+  int64_t expansion_ratio = 1024;              // 0..2^20
+  int64_t expansion_slack = int64_t{1} << 20;  // 0..2^40
+  // Packet streams: concealment work for the whole stream, in operations (about one
+  // multiply-add each), as estimated from the loss pattern before anything is concealed
+  // (estimate_conceal_work in ftcodec/packet.h); a stream that needs more fails. 0 (default):
+  // 2^31 + 2^20 per byte of the stream's accepted packets.
+  int64_t max_conceal_work = 0;
+
+  // kInvalidArgument naming a field out of range.
+  Status Validate() const;
+  // Limits that accept a tensor of up to `elements` elements whatever the input's size (the
+  // expansion bound off; samples of at most min(elements, 2^28); output of 4 bytes per element);
+  // what `ftcodec dec --max-elements` sets. `elements` is 1..2^40.
+  static DecoderLimits ForElements(int64_t elements);
+};
+
 struct DecoderOptions {
   // Output dtype; std::nullopt restores the original dtype recorded in the stream.
   std::optional<DType> dtype;
-  // Refuse frames with more elements than this (memory cap per frame), 1..2^28.
+  // Refuse frames with more elements than this (memory cap per frame), 1..2^28. The smaller of
+  // this and limits.max_sample_elements applies.
   int64_t max_frame_elements = int64_t{1} << 28;
   int threads = 1;  // 1..256
   std::string unit;  // learned: the unit directory (required to decode learned frames)
   // ans planned mode: the plan the frames name (a profile's plan); frames naming another plan
   // are refused.
   std::shared_ptr<const QuantPlan> plan;
+  DecoderLimits limits;
 };
 
 // Encodes a tensor (rank 1..4; rank 4 is N,C,H,W and gives N frames).
@@ -148,6 +184,8 @@ struct StreamInfo {
 
 // Reads and checks every header and checksum without decoding payloads.
 Result<StreamInfo> probe(const uint8_t* data, size_t size);
+// As above, refusing frames of more than limits.max_sample_elements elements.
+Result<StreamInfo> probe(const uint8_t* data, size_t size, const DecoderLimits& limits);
 inline Result<StreamInfo> probe(const Bytes& bytes) { return probe(bytes.data(), bytes.size()); }
 
 }  // namespace ftc

@@ -92,9 +92,16 @@ struct ConcealOptions {
 };
 
 // Conceals the elements of one C×H×W f32 sample where lost[i] != 0 (received elements are left
-// as they are). `data` and `lost` hold C·H·W values in C order.
+// as they are). `data` and `lost` hold C·H·W values in C order. Every method's work is linear in
+// the lost elements or capped (docs/format.md, "Loss and concealment").
 Status conceal_sample(float* data, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
                       ConcealMethod method, const ConcealOptions& options = {});
+// An upper bound of the work conceal_sample does beyond a few passes over the sample, in
+// operations (about one multiply-add each), from the loss mask alone: inpaint's sweeps, caltec's
+// search for reference channels, lowrank's iterations. 0 for zero, mean and linear, and when
+// nothing is lost. What Decoder::finish checks against DecoderLimits::max_conceal_work.
+int64_t estimate_conceal_work(const uint8_t* lost, int64_t c, int64_t h, int64_t w,
+                              ConcealMethod method, const ConcealOptions& options = {});
 
 // ---- receiver ------------------------------------------------------------------------------
 
@@ -112,9 +119,11 @@ struct PacketStats {
   uint64_t pushed = 0;            // push() calls
   uint64_t accepted = 0;          // packets decoded and used
   uint64_t duplicates = 0;        // identical to one already accepted; ignored
-  uint64_t corrupt = 0;           // failed the checksum or a format check; dropped
-  uint64_t foreign = 0;           // from a different stream; rejected
-  uint64_t inconsistent = 0;      // same stream id, but disagreeing with accepted packets; rejected
+  uint64_t corrupt = 0;           // failed the checksum, a format check or a limit; dropped
+  uint64_t over_limit = 0;        // of those: beyond a DecoderLimits bound
+  uint64_t foreign = 0;           // of another Stream_Id than the stream decoded; not used
+  uint64_t inconsistent = 0;      // same stream id, but disagreeing with accepted packets; not used
+  uint32_t stream_id = 0;         // the stream decoded (once a packet was accepted)
   uint32_t frames = 0;            // frames (samples) of the tensor; this and below: finish()
   uint32_t frames_complete = 0;   // every packet arrived
   uint32_t frames_partial = 0;    // some packets arrived
@@ -124,6 +133,8 @@ struct PacketStats {
   // Elements of the tensor and elements concealed; codec learned: code elements (as the mask).
   int64_t elements = 0;
   int64_t lost_elements = 0;
+  uint32_t other_streams = 0;              // other Stream_Ids among the valid packets
+  std::vector<uint32_t> other_stream_ids;  // of those, the 16 with the most packets, most first
 };
 
 struct DecodedTensor {
@@ -134,10 +145,15 @@ struct DecodedTensor {
 
 struct PacketDecoderOptions {
   std::optional<DType> dtype;  // output dtype; default: the original
-  // Memory caps, checked before anything is allocated (kLimitExceeded otherwise).
+  // What the decoder may allocate and compute (ftcodec/ftcodec.h; docs/format.md, "Decoder
+  // limits"), checked before anything is allocated or concealed (kLimitExceeded otherwise).
+  DecoderLimits limits;
+  // Older memory caps, kept for compatibility: the smaller of each and its limits field applies
+  // (limits.max_sample_elements, limits.max_tensor_elements).
   int64_t max_frame_elements = int64_t{1} << 28;
-  int64_t max_tensor_elements = int64_t{1} << 28;
-  // Accept only this stream; default: the stream of the first valid packet.
+  int64_t max_tensor_elements = int64_t{1} << 40;
+  // Decode only this stream; default: the stream most accepted packets belong to (the earliest
+  // on a tie).
   std::optional<uint32_t> stream_id;
   ConcealOptions conceal;  // band_rows is taken from the stream
   // Codec learned: the folder of the learned unit the stream was coded with (needed by finish(),
@@ -145,13 +161,18 @@ struct PacketDecoderOptions {
   std::string unit;
 };
 
-// Receives the packets of one stream in any order. push() decodes a packet at once; a packet
-// that is corrupt, foreign or inconsistent is dropped (counted; push returns the reason) and
-// never changes the decoder's state. finish() may be called any number of times. Memory: the
-// decoded samples that arrived, and in finish() the whole tensor and mask (about 5 bytes per
-// element, at most PacketDecoderOptions::max_tensor_elements — set it to what the application
-// expects, since a single hostile packet can claim any shape; codec learned: the codes and mask,
-// then 4 bytes per restored element, each count checked against that limit). Not thread-safe.
+// Receives the packets of a stream in any order. push() decodes a packet at once; a packet that
+// is corrupt or over a limit is dropped (counted; push returns the reason) and never changes the
+// decoder's state. Valid packets are grouped by Stream_Id and stream-wide fields; the stream
+// decoded is the group most accepted packets belong to (or PacketDecoderOptions::stream_id), so
+// a stale packet of another stream cannot take over: push() reports a packet outside the
+// current leading group as foreign (another Stream_Id) or inconsistent (the same Stream_Id, other
+// fields), and stats() counts relative to it. Packets of one frame must agree on Packet_Count and
+// their quantizer ranges and must not overlap (inconsistent otherwise). finish() may be called
+// any number of times. Memory: the decoded bands that arrived, at most
+// DecoderLimits::expansion_slack + expansion_ratio per byte of accepted packets; in finish() the
+// whole tensor and mask (about 5 bytes per element; codec learned: the codes and mask, then 4
+// bytes per restored element), each checked against the limits first. Not thread-safe.
 class Decoder {
  public:
   explicit Decoder(const PacketDecoderOptions& options = {});
@@ -161,13 +182,14 @@ class Decoder {
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 
-  // Ok for an accepted packet or a duplicate; kCorruptData (bad checksum, malformed,
-  // inconsistent), kInvalidArgument (a different stream), kUnsupported or kLimitExceeded
-  // otherwise. The decoder stays usable whatever push returns.
+  // Ok for an accepted packet or a duplicate of the leading stream; kCorruptData (bad checksum,
+  // malformed, inconsistent), kInvalidArgument (a different stream), kUnsupported or
+  // kLimitExceeded otherwise. The decoder stays usable whatever push returns.
   Status push(const uint8_t* data, size_t size);
   Status push(const Bytes& packet) { return push(packet.data(), packet.size()); }
   // The tensor with lost elements concealed, the loss mask and the counts. Fails (kCorruptData)
-  // if no packet was accepted: the shape is unknown. Codec learned: lost code elements are
+  // if no packet was accepted: the shape is unknown; kLimitExceeded if the tensor, the output
+  // or the concealment work exceeds the limits. Codec learned: lost code elements are
   // concealed in the code (latent space; a frame without packets gets the mean code of the
   // others), then the restoration unit maps every code back to the features. It fails with
   // kNotBuiltIn without a learned unit loader (libtorch), kInvalidArgument without
@@ -215,6 +237,10 @@ struct PacketInfo {
   Shape code_shape;
 };
 std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets);
+// As above, checking each packet against `limits` like a decoder (a packet beyond one is invalid,
+// its error naming the limit).
+std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets,
+                                     const DecoderLimits& limits);
 
 // [u32 length][packet] for every packet. Packets must be 1..65535 bytes (kInvalidArgument).
 Result<Bytes> WritePacketStream(const std::vector<Bytes>& packets);

@@ -263,6 +263,96 @@ TEST_F(LearnedTest, RejectsBrokenUnitFolders) {
   EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
 }
 
+// A reduction unit's TorchScript file with the attributes ftcodec reads and `source`'s forward.
+void SaveReduceUnit(const std::string& path, const std::vector<int64_t>& split,
+                    const std::vector<int64_t>& code, const std::string& source) {
+  torch::jit::Module m("m");
+  m.register_attribute("ftcodec_unit", c10::IntType::get(), int64_t{1});
+  m.register_attribute("split_shape", c10::ListType::ofInts(), c10::List<int64_t>(split));
+  m.register_attribute("code_shape", c10::ListType::ofInts(), c10::List<int64_t>(code));
+  m.register_attribute("inner", c10::StringType::get(), std::string("ans"));
+  m.register_attribute("bits", c10::IntType::get(), int64_t{2});
+  m.register_attribute("quality", c10::IntType::get(), int64_t{90});
+  m.define(source);
+  m.save(path);
+}
+
+// Unit folders are untrusted input: every broken one is refused with kCorruptData or
+// kLimitExceeded naming the file (CLI exit 2), before anything large is read, allocated or run.
+TEST_F(LearnedTest, UnitFoldersAreReadAsUntrustedInput) {
+  const std::string u = dir_ + "/u";
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, Options(u)).ok());
+  Tensor f = Features(2);
+  test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(f.view()).value());
+  ASSERT_EQ(RunCli(dir_, "enc f.npy f.ftc --codec learned --unit u").code, 0);
+  auto copy_unit = [&](const std::string& name) {
+    const std::string d = dir_ + "/" + name;
+    EXPECT_EQ(std::system(("cp -r '" + u + "' '" + d + "'").c_str()), 0);
+    return d;
+  };
+  struct Case {
+    std::string name, setup, file, error;
+    StatusCode code;
+  };
+  const std::vector<Case> cases = {
+      {"dir", "rm '$U/reduce.pt' && mkdir '$U/reduce.pt'", "reduce.pt",
+       "is a directory, not a regular file", StatusCode::kCorruptData},
+      {"zero", "rm '$U/reduce.pt' && ln -s /dev/zero '$U/reduce.pt'", "reduce.pt",
+       "is a character device, not a regular file", StatusCode::kCorruptData},
+      {"fifo", "rm '$U/restore.pt' && mkfifo '$U/restore.pt'", "restore.pt",
+       "is a FIFO, not a regular file", StatusCode::kCorruptData},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string d = copy_unit(c.name);
+    std::string setup = c.setup;
+    for (size_t k; (k = setup.find("$U")) != std::string::npos;) setup.replace(k, 2, d);
+    ASSERT_EQ(std::system(setup.c_str()), 0);
+    Result<LearnedUnitInfo> p = ProbeLearnedUnit(d);
+    EXPECT_EQ(p.status().code(), c.code);
+    EXPECT_NE(p.status().message().find(d + "/" + c.file + ": " + c.error), std::string::npos)
+        << p.status().message();
+    CliRun r = RunCli(dir_, "enc f.npy o.ftc --codec learned --unit " + c.name);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find(c.file), std::string::npos) << r.out;
+    r = RunCli(dir_, "dec f.ftc o.npy --unit " + c.name);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find(c.error), std::string::npos) << r.out;
+  }
+  // A unit declaring a huge feature shape: refused before a zero sample of it is made.
+  const std::string huge = copy_unit("huge");
+  SaveReduceUnit(huge + "/reduce.pt", {256, 1024, 1024}, {2, 2, 2},
+                 "\ndef forward(self, x):\n    return x[:, :2, :2, :2]\n");
+  Result<LearnedUnitInfo> p = ProbeLearnedUnit(huge);
+  EXPECT_EQ(p.status().code(), StatusCode::kLimitExceeded);
+  EXPECT_NE(p.status().message().find(huge + "/reduce.pt: attribute 'split_shape' is "
+                                             "256x1024x1024, more than the 16777216 elements"),
+            std::string::npos)
+      << p.status().message();
+  CliRun r = RunCli(dir_, "enc f.npy o.ftc --codec learned --unit huge");
+  EXPECT_EQ(r.code, 2) << r.out;
+  // Reduction and restoration files that do not fit together (restore.pt fails on the code).
+  const std::string odd = copy_unit("odd");
+  SaveModule(odd + "/restore.pt", "\ndef forward(self, x):\n    return torch.mm(x, x)\n");
+  p = ProbeLearnedUnit(odd);
+  EXPECT_EQ(p.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(p.status().message().find("reduce.pt and restore.pt do not work together as a unit"),
+            std::string::npos)
+      << p.status().message();
+  EXPECT_NE(p.status().message().find(odd + "/restore.pt"), std::string::npos)
+      << p.status().message();
+  r = RunCli(dir_, "enc f.npy o.ftc --codec learned --unit odd");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("do not work together"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/o.ftc").good());
+  // A tail.pt that is an endless device does not hang the probe (it is only looked at).
+  const std::string tail = copy_unit("tail");
+  ASSERT_EQ(std::system(("ln -sf /dev/zero '" + tail + "/tail.pt'").c_str()), 0);
+  p = ProbeLearnedUnit(tail);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->has_tail);
+}
+
 TEST_F(LearnedTest, RefusesToReplaceAFolderThatIsNotAUnit) {
   const std::string other = dir_ + "/other";
   ASSERT_EQ(std::system(("mkdir '" + other + "' && touch '" + other + "/precious'").c_str()), 0);
