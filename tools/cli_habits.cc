@@ -71,7 +71,12 @@ int CheckOutput(const std::string& output, const std::vector<std::string>& input
   }
   struct stat st;
   if (!force && lstat(output.c_str(), &st) == 0) {
-    return Usage("'" + output + "' exists (give -f/--force to replace it)", verb);
+    // A character device or FIFO (or a symlink to one) is written as a stream, not replaced
+    // (WriteOutput): `dec x.ftc /dev/null` needs no -f.
+    struct stat target;
+    const bool streamed =
+        stat(output.c_str(), &target) == 0 && (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode));
+    if (!streamed) return Usage("'" + output + "' exists (give -f/--force to replace it)", verb);
   }
   return 0;
 }
