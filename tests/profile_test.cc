@@ -216,6 +216,10 @@ TEST(ProfileTest, CorruptFieldsAreRejectedByName) {
                  StatusCode::kCorruptData, "plan.channels");  // 3 channels for 4
   ExpectRejected(Edit(json, "\"sample_shape\": [\n  3,", "\"sample_shape\": [\n  0,"),
                  StatusCode::kCorruptData, "sample_shape[0]");
+  // Each dimension is valid, the sample is beyond the decoder's limit (3 x 2^31-1 x 5).
+  ExpectRejected(Edit(json, "\"sample_shape\": [\n  3,\n  4,",
+                      "\"sample_shape\": [\n  3,\n  2147483647,"),
+                 StatusCode::kCorruptData, "limit of 268435456 elements per sample");
   Profile negative = MakeProfile();
   negative.input_scale = -1;
   ExpectRejected(ProfileToJson(negative), StatusCode::kCorruptData, "input_scale");

@@ -93,6 +93,9 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
                            " invalid; packet 0: " + packets[0].error + ")"),
                 "info");
   }
+  // What a decoder would refuse before allocating (a valid packet may still describe more than
+  // its stream's bytes can hold).
+  if (Status st = CheckPacketStreamLimits(packets, limits); !st.ok()) return Fail(st, "info");
   return 0;
 }
 

@@ -1,5 +1,9 @@
 // ProbePackets: header-level description of packets, for `ftcodec info`.
+#include <map>
+
 #include "bitstream/packet.h"
+#include "codec/core/decoder_limits.h"
+#include "codec/core/status_macros.h"
 #include "codec/core/codec.h"
 #include "codec/learned/learned_params.h"
 #include "ftcodec/packet.h"
@@ -51,6 +55,46 @@ std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets,
     out.push_back(std::move(info));
   }
   return out;
+}
+
+Status CheckPacketStreamLimits(const std::vector<PacketInfo>& infos, const DecoderLimits& limits) {
+  FTC_RETURN_IF_ERROR(limits.Validate());
+  // The stream most valid packets agree on, as a decoder picks it.
+  std::map<uint32_t, size_t> votes;
+  for (const PacketInfo& p : infos) votes[p.stream_id] += p.valid ? 1 : 0;
+  uint32_t leader = 0;
+  size_t most = 0;
+  for (const auto& [id, n] : votes) {
+    if (n > most) leader = id, most = n;
+  }
+  if (most == 0) return Status::Ok();
+  uint64_t bytes = 0;
+  const PacketInfo* first = nullptr;
+  for (const PacketInfo& p : infos) {
+    if (!p.valid || p.stream_id != leader) continue;
+    bytes += p.size;
+    if (!first) first = &p;
+  }
+  // Header fields are checked by ParsePacket (each dimension and the sample fit the limits), so
+  // these products stay far below 2^63.
+  int64_t elements = 1;
+  if (!first->code_shape.empty()) {
+    elements = first->frame_count;
+    for (int64_t d : first->code_shape) elements *= d;
+  } else {
+    for (int64_t d : first->shape) elements *= d;
+  }
+  if (elements > ExpansionAllowance(limits, bytes)) {
+    return FTC_LIMIT(
+        "stream %08x: a tensor of %lld elements is more than the %llu bytes of its %zu valid "
+        "packets can describe (the decoder's expansion limit: %lld + %lld per byte; "
+        "DecoderLimits::expansion_ratio, ftcodec --max-elements)",
+        leader, static_cast<long long>(elements), static_cast<unsigned long long>(bytes), most,
+        static_cast<long long>(limits.expansion_slack),
+        static_cast<long long>(limits.expansion_ratio));
+  }
+  return CheckOutputSize(limits, elements, first->code_shape.empty() ? DTypeSize(first->dtype) : 4,
+                         "the tensor");
 }
 
 }  // namespace ftc

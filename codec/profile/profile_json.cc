@@ -286,6 +286,18 @@ Status Profile::Validate() const {
   if (sample_shape.empty() || sample_shape.size() > 3) {
     return FieldError("sample_shape", "expected 1 to 3 dimensions");
   }
+  // A sample no decoder would accept under the default limits (DecoderLimits): refused here, so
+  // nothing downstream multiplies or allocates from an absurd shape.
+  int64_t elements = 1;
+  for (int64_t d : sample_shape) {
+    if (d < 1 || d > DecoderLimits().max_sample_elements ||
+        elements > DecoderLimits().max_sample_elements / d) {
+      return FieldError("sample_shape",
+                        StrFormat("more than the decoder's limit of %lld elements per sample",
+                                  static_cast<long long>(DecoderLimits().max_sample_elements)));
+    }
+    elements *= d;
+  }
   if (settings.codec == "ans" && plan) {
     const int64_t c = sample_shape.size() == 3 ? sample_shape[0] : 1;
     if (static_cast<int64_t>(plan->channels.size()) != c) {

@@ -1,6 +1,7 @@
 // Learned bottleneck units on libtorch: loading a unit folder, its content hash, and running the
 // reduction and restoration units for codec `learned` (codec/learned). Registers the loader with
 // the codec table at start-up (see learned_register.cc for why that object is always linked).
+#include <cerrno>
 #include <sys/stat.h>
 #include <xxhash.h>
 
@@ -89,6 +90,18 @@ class TorchLearnedUnit final : public LearnedUnitHandle {
     u->dir_ = dir;
     const std::string reduce_path = JoinPath(dir, kReduceFile);
     const std::string restore_path = JoinPath(dir, kRestoreFile);
+    // A folder that exists but lacks one of the two files is a broken unit (data), not an I/O
+    // problem; a folder that does not exist is (ReadModelFile's kIoError).
+    struct stat dst;
+    if (stat(dir.c_str(), &dst) == 0 && S_ISDIR(dst.st_mode)) {
+      for (const std::string* path : {&reduce_path, &restore_path}) {
+        struct stat fst;
+        if (lstat(path->c_str(), &fst) != 0 && errno == ENOENT) {
+          return FTC_CORRUPT("%s: missing (a unit folder holds %s and %s)", path->c_str(),
+                             kReduceFile, kRestoreFile);
+        }
+      }
+    }
     FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> reduce_bytes, ReadModelFile(reduce_path));
     FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> restore_bytes, ReadModelFile(restore_path));
     u->hash_ = HashUnitFiles(reduce_bytes, restore_bytes);

@@ -241,6 +241,11 @@ std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets);
 // its error naming the limit).
 std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets,
                                      const DecoderLimits& limits);
+// The stream-level limits a decoder applies before it allocates, on ProbePackets' result: the
+// tensor of the stream most valid packets agree on must fit the expansion limit of those
+// packets' bytes and the output caps (kLimitExceeded naming the figures). Ok when no packet is
+// valid.
+Status CheckPacketStreamLimits(const std::vector<PacketInfo>& infos, const DecoderLimits& limits);
 
 // [u32 length][packet] for every packet. Packets must be 1..65535 bytes (kInvalidArgument).
 Result<Bytes> WritePacketStream(const std::vector<Bytes>& packets);

@@ -237,8 +237,11 @@ TEST_F(LearnedTest, RejectsBrokenUnitFolders) {
                             .c_str()),
             0);
   Result<LearnedUnitInfo> p = ProbeLearnedUnit(missing);
-  EXPECT_EQ(p.status().code(), StatusCode::kIoError);
-  EXPECT_NE(p.status().message().find("restore.pt"), std::string::npos) << p.status().message();
+  EXPECT_EQ(p.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(p.status().message().find(missing + "/restore.pt: missing"), std::string::npos)
+      << p.status().message();
+  // No folder at all: an I/O error.
+  EXPECT_EQ(ProbeLearnedUnit(dir_ + "/nowhere").status().code(), StatusCode::kIoError);
 
   const std::string garbage = dir_ + "/garbage";
   ASSERT_EQ(std::system(("cp -r '" + u + "' '" + garbage + "'").c_str()), 0);
