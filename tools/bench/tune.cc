@@ -129,7 +129,8 @@ Result<Calibration> Calibrate(const SplitModel& model, const LabeledImages& data
 // A plan: step_c = alpha · r_c, r_c = σ_c^(1−γ) · w_c^(−γ/2), normalised so that the geometric
 // mean of r_c/σ_c is 1 (alpha is then the step in units of σ, on average). γ = 0 gives steps
 // proportional to each channel's spread; γ = 1 the high-rate optimum for a loss that is a
-// sensitivity-weighted sum of squared errors (Pareto allocation: step² ∝ 1/w). Channels whose
+// sensitivity-weighted sum of squared errors (Pareto allocation: step² ∝ 1/w); γ < 0 one step
+// for all channels (the geometric mean of their σ times alpha). Channels whose
 // values would all quantize to level 0 are dropped (decoded as their calibration mean). Level 0
 // is 0 (exact zeros, post-ReLU sparsity kept); with `centered`, a signed channel's level 0 is its
 // calibration mean instead (a pre-activation channel that is not zero-centred).
@@ -143,7 +144,8 @@ std::shared_ptr<const QuantPlan> MakePlan(const std::vector<ChannelStats>& ch, d
   for (size_t c = 0; c < ch.size(); ++c) {
     if (!(ch[c].std > 0)) continue;
     const double w = std::max(ch[c].sensitivity, max_w * 1e-9 + 1e-30);
-    r[c] = std::pow(ch[c].std, 1 - gamma) * std::pow(w, -gamma / 2);
+    // gamma < 0: one step for every channel (a plain uniform quantizer, any step size).
+    r[c] = gamma < 0 ? 1.0 : std::pow(ch[c].std, 1 - gamma) * std::pow(w, -gamma / 2);
     log_sum += std::log(r[c] / ch[c].std);
     ++live;
   }
@@ -297,7 +299,7 @@ class Search {
     for (const ChannelStats& s : cal_.channels) any_signed = any_signed || (s.min < 0 && s.max > 0);
     for (bool centered : {false, true}) {
       if (centered && !any_signed) continue;
-      for (double gamma : {0.5, 1.0}) {
+      for (double gamma : {-1.0, 0.5, 1.0}) {
         for (double dz : {0.0, 0.2}) {
           FTC_RETURN_IF_ERROR(PlannedSeries(gamma, dz, centered));
         }
@@ -307,7 +309,9 @@ class Search {
   }
 
   Status PlannedSeries(double gamma, double dz, bool centered) {
-    const std::string name = StrFormat("plan g%.1f dz%.1f%s", gamma, dz, centered ? " c" : "");
+    const std::string name =
+        gamma < 0 ? StrFormat("plan uniform dz%.1f%s", dz, centered ? " c" : "")
+                  : StrFormat("plan g%.1f dz%.1f%s", gamma, dz, centered ? " c" : "");
     auto at = [&](double log2_alpha) {
       return Try(StrFormat("%s a2^%.2f", name.c_str(), log2_alpha),
                  PlannedOptions(gamma, dz, std::exp2(log2_alpha), centered), true);

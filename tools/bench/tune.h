@@ -21,7 +21,7 @@ struct TuneConfig {
   std::string head, tail, model;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";  // IDX files
   std::string split = "train";  // calibration data; the test split is for measuring
-  int64_t limit = 2000;         // calibration samples (0 = all)
+  int64_t limit = 5000;         // calibration samples (0 = all)
   // What raw 0..255 pixels are multiplied by before the head; 0 = the bundled model's (its
   // NAME.json), else 1.
   double input_scale = 0;
