@@ -47,6 +47,20 @@ Status LosslessPlanes(const TensorView& sample, const EncoderOptions& o, SampleP
   return Status::Ok();
 }
 
+// The sample as f32; the lossy modes need finite values.
+Result<std::vector<float>> FiniteSampleF32(const TensorView& sample) {
+  const int64_t n = sample.shape[0] * sample.shape[1] * sample.shape[2];
+  std::vector<float> x(static_cast<size_t>(n));
+  GatherF32(sample, 0, n, x.data());
+  float mn, mx;
+  if (!FiniteMinMax(x.data(), x.size(), &mn, &mx)) {
+    return FTC_UNSUPPORTED(
+        "input contains NaN or Inf; the lossy ans codec needs finite values (use --lossless or "
+        "--codec raw)");
+  }
+  return x;
+}
+
 // Planned mode (docs/format.md): per-channel steps from the plan, one symbol segment over the
 // bands of the coded channels.
 Status EncodePlanned(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out) {
@@ -57,16 +71,9 @@ Status EncodePlanned(const TensorView& sample, const EncoderOptions& o, CodecEnc
                        "another tensor shape?)",
                        plan.channels.size(), static_cast<long long>(s.c));
   }
-  const int64_t n = s.elements();
   const size_t per = static_cast<size_t>(s.h * s.w);
-  std::vector<float> x(static_cast<size_t>(n));
-  GatherF32(sample, 0, n, x.data());
-  float mn, mx;
-  if (!FiniteMinMax(x.data(), x.size(), &mn, &mx)) {
-    return FTC_UNSUPPORTED(
-        "input contains NaN or Inf; the lossy ans codec needs finite values (use --lossless or "
-        "--codec raw)");
-  }
+  FTC_ASSIGN_OR_RETURN(std::vector<float> x, FiniteSampleF32(sample));
+  const int64_t n = s.elements();
   AnsParams p;
   p.mode = Mode::kPlanned;
   p.band_rows = NormalizedBandRows(o.band_rows, s.h);
@@ -111,14 +118,7 @@ Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& o, Sampl
                        "code frames, or give explicit --bits/--clip to override the plan");
   }
   const int64_t n = s.elements();
-  std::vector<float> x(static_cast<size_t>(n));
-  GatherF32(sample, 0, n, x.data());
-  float mn, mx;
-  if (!FiniteMinMax(x.data(), x.size(), &mn, &mx)) {
-    return FTC_UNSUPPORTED(
-        "input contains NaN or Inf; the lossy ans codec needs finite values (use --lossless or "
-        "--codec raw)");
-  }
+  FTC_ASSIGN_OR_RETURN(std::vector<float> x, FiniteSampleF32(sample));
   p.bits = o.bits;
   p.flags = static_cast<uint8_t>((o.per_channel ? kFlagPerChannel : 0) |
                                  (static_cast<uint8_t>(o.clip.kind) << kFlagClipShift));
