@@ -19,7 +19,7 @@
 
 #include "bitstream/rans_common.h"
 #include "bitstream/symbol_coder.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 namespace {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bitstream/byte_io.h"
-#include "bitstream/crc32c.h"
-#include "codec/core/status_macros.h"
+#include "base/byte_io.h"
+#include "base/crc32c.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 

@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "bitstream/byte_io.h"
-#include "codec/core/status_macros.h"
+#include "base/byte_io.h"
+#include "base/status_macros.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "npy.cc assumes a little-endian host (tensor memory is written as '<' data)"

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bitstream/byte_io.h"
-#include "bitstream/crc32c.h"
-#include "codec/core/decoder_limits.h"
-#include "codec/core/status_macros.h"
+#include "base/byte_io.h"
+#include "base/crc32c.h"
+#include "bitstream/decoder_limits.h"
+#include "base/status_macros.h"
 #include "codec/learned/learned_params.h"
 
 namespace ftc {

@@ -6,7 +6,7 @@
 #include <limits>
 #include <random>
 
-#include "bitstream/byte_io.h"
+#include "base/byte_io.h"
 #include "bitstream/frame.h"
 #include "codec/quant/quant.h"
 #include "ftcodec/ftcodec.h"

@@ -7,8 +7,8 @@
 #include <limits>
 #include <random>
 
-#include "bitstream/byte_io.h"
-#include "bitstream/crc32c.h"
+#include "base/byte_io.h"
+#include "base/crc32c.h"
 #include "bitstream/frame.h"
 #include "ftcodec/ftcodec.h"
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "bitstream/crc32c.h"
+#include "base/crc32c.h"
 #include "bitstream/frame.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "bitstream/byte_io.h"
+#include "base/byte_io.h"
 #include "bitstream/packet.h"
 #include "bitstream/symbol_coder.h"
 #include "codec/ans/ans_common.h"

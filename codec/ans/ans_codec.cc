@@ -1,7 +1,7 @@
 // The table entry of codec `ans`.
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 namespace {

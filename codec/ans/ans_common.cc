@@ -1,7 +1,7 @@
 #include "codec/ans/ans_common.h"
 
-#include "bitstream/byte_io.h"
-#include "codec/core/status_macros.h"
+#include "base/byte_io.h"
+#include "base/status_macros.h"
 
 namespace ftc::ans {
 

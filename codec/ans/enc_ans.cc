@@ -2,10 +2,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "bitstream/byte_io.h"
+#include "base/byte_io.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/quant/planned_quant.h"
 #include "codec/quant/quant.h"
 #include "ftcodec/profile.h"

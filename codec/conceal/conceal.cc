@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "codec/conceal/conceal_internal.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "ftcodec/packet.h"
 
 namespace ftc {

@@ -4,9 +4,9 @@
 
 #include "bitstream/frame.h"
 #include "codec/core/codec.h"
-#include "codec/core/decoder_limits.h"
-#include "codec/core/parallel.h"
-#include "codec/core/status_macros.h"
+#include "bitstream/decoder_limits.h"
+#include "base/parallel.h"
+#include "base/status_macros.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/profile.h"
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "codec/core/codec.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/learned/learned_unit.h"
 
 namespace ftc {

@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "codec/core/codec.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/profile.h"
 

@@ -21,7 +21,7 @@ extern "C" {
 #include <string>
 #include <vector>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/hevc/hevc_common.h"
 
 namespace ftc::hevc {

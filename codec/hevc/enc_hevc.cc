@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/hevc/hevc_common.h"
 
 namespace ftc::hevc {

@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/jpeg/jpeg_common.h"
 
 namespace ftc::jpeg {

@@ -1,7 +1,7 @@
 // The table entry of codec `jpeg`, its option checks, parameters and `ftcodec info` lines.
 #include <string>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/jpeg/jpeg_common.h"
 
 namespace ftc {

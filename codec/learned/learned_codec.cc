@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "codec/core/codec.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/learned/learned_codec.h"
 
 namespace ftc {

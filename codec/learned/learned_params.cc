@@ -3,8 +3,8 @@
 
 #include <cstring>
 
-#include "bitstream/byte_io.h"
-#include "codec/core/status_macros.h"
+#include "base/byte_io.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 

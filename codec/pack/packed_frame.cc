@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "bitstream/crc32c.h"
-#include "codec/core/status_macros.h"
+#include "base/crc32c.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 namespace {

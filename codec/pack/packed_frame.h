@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "bitstream/byte_io.h"
+#include "base/byte_io.h"
 #include "bitstream/frame.h"
 #include "codec/core/codec.h"
 #include "codec/pack/pack.h"

@@ -20,13 +20,13 @@
 #include <memory>
 #include <unordered_map>
 
-#include "bitstream/byte_io.h"
+#include "base/byte_io.h"
 #include "bitstream/packet.h"
 #include "bitstream/symbol_coder.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
-#include "codec/core/decoder_limits.h"
-#include "codec/core/status_macros.h"
+#include "bitstream/decoder_limits.h"
+#include "base/status_macros.h"
 #include "codec/learned/learned_codec.h"
 #include "codec/packet/packet_internal.h"
 #include "codec/quant/quant.h"

@@ -9,15 +9,15 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bitstream/byte_io.h"
-#include "bitstream/crc32c.h"
+#include "base/byte_io.h"
+#include "base/crc32c.h"
 #include "bitstream/packet.h"
 #include "bitstream/symbol_coder.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
 #include "codec/core/codec.h"
-#include "codec/core/parallel.h"
-#include "codec/core/status_macros.h"
+#include "base/parallel.h"
+#include "base/status_macros.h"
 #include "codec/learned/learned_codec.h"
 #include "codec/packet/packet_internal.h"
 #include "ftcodec/packet.h"

@@ -6,7 +6,7 @@
 
 #include "bitstream/frame.h"
 #include "bitstream/packet.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "ftcodec/packet.h"
 
 namespace ftc {

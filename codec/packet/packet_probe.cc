@@ -2,8 +2,8 @@
 #include <map>
 
 #include "bitstream/packet.h"
-#include "codec/core/decoder_limits.h"
-#include "codec/core/status_macros.h"
+#include "bitstream/decoder_limits.h"
+#include "base/status_macros.h"
 #include "codec/core/codec.h"
 #include "codec/learned/learned_params.h"
 #include "ftcodec/packet.h"

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "ftcodec/profile.h"
 
 namespace ftc {

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "bitstream/byte_io.h"
-#include "codec/core/status_macros.h"
+#include "base/byte_io.h"
+#include "base/status_macros.h"
 #include "ftcodec/profile.h"
 
 namespace ftc {

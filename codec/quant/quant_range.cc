@@ -10,7 +10,7 @@
 #include <cmath>
 #include <vector>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/quant/quant.h"
 
 namespace ftc {

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "codec/core/codec.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 namespace {

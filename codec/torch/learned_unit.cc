@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/learned/learned_unit.h"
 #include "codec/torch/learned_files.h"
 #include "codec/torch/torch_util.h"

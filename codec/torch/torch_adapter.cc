@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/torch/torch_util.h"
 #include "ftcodec/torch.h"
 

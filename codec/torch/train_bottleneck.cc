@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "codec/torch/bottleneck_model.h"
 #include "codec/torch/learned_files.h"
 #include "codec/torch/torch_util.h"

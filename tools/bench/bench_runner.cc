@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <xxhash.h>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/profile.h"

@@ -7,7 +7,7 @@
 #include <memory>
 #include <utility>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 #include "ftcodec/torch.h"
 #include "tools/bench/bench_runner.h"
 #include "tools/bench/fmnist_idx.h"

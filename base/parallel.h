@@ -1,6 +1,6 @@
 // A tiny deterministic parallel-for over independent items (frames).
-#ifndef FTCODEC_CODEC_CORE_PARALLEL_H_
-#define FTCODEC_CODEC_CORE_PARALLEL_H_
+#ifndef FTCODEC_BASE_PARALLEL_H_
+#define FTCODEC_BASE_PARALLEL_H_
 
 #include <atomic>
 #include <cstdint>
@@ -45,4 +45,4 @@ inline Status ParallelFor(int64_t n, int threads, const std::function<Status(int
 
 }  // namespace ftc
 
-#endif  // FTCODEC_CODEC_CORE_PARALLEL_H_
+#endif  // FTCODEC_BASE_PARALLEL_H_

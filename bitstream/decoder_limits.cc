@@ -1,10 +1,10 @@
 // DecoderLimits (include/ftcodec/ftcodec.h) and the checks the decoders share.
-#include "codec/core/decoder_limits.h"
+#include "bitstream/decoder_limits.h"
 
 #include <algorithm>
 
 #include "bitstream/frame.h"
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 namespace {

@@ -1,6 +1,6 @@
 // CRC32C (Castagnoli), as used for every checksum in the container (docs/format.md).
-#ifndef FTCODEC_BITSTREAM_CRC32C_H_
-#define FTCODEC_BITSTREAM_CRC32C_H_
+#ifndef FTCODEC_BASE_CRC32C_H_
+#define FTCODEC_BASE_CRC32C_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -14,4 +14,4 @@ inline uint32_t Crc32c(const uint8_t* data, size_t size) { return Crc32cExtend(0
 
 }  // namespace ftc
 
-#endif  // FTCODEC_BITSTREAM_CRC32C_H_
+#endif  // FTCODEC_BASE_CRC32C_H_

@@ -1,7 +1,7 @@
 // Checks against DecoderLimits (include/ftcodec/ftcodec.h) that the frame and packet decoders
 // share (docs/format.md, "Decoder limits").
-#ifndef FTCODEC_CODEC_CORE_DECODER_LIMITS_H_
-#define FTCODEC_CODEC_CORE_DECODER_LIMITS_H_
+#ifndef FTCODEC_BITSTREAM_DECODER_LIMITS_H_
+#define FTCODEC_BITSTREAM_DECODER_LIMITS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -22,4 +22,4 @@ Status CheckOutputSize(const DecoderLimits& limits, int64_t elements, size_t ele
 
 }  // namespace ftc
 
-#endif  // FTCODEC_CODEC_CORE_DECODER_LIMITS_H_
+#endif  // FTCODEC_BITSTREAM_DECODER_LIMITS_H_

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 

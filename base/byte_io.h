@@ -1,8 +1,8 @@
 // Little-endian byte writing and bounds-checked reading, plus canonical LEB128 varints.
 // ByteReader never reads past its end: every getter returns false instead, and the caller turns
 // that into a Status naming the field.
-#ifndef FTCODEC_BITSTREAM_BYTE_IO_H_
-#define FTCODEC_BITSTREAM_BYTE_IO_H_
+#ifndef FTCODEC_BASE_BYTE_IO_H_
+#define FTCODEC_BASE_BYTE_IO_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -115,4 +115,4 @@ class ByteReader {
 
 }  // namespace ftc
 
-#endif  // FTCODEC_BITSTREAM_BYTE_IO_H_
+#endif  // FTCODEC_BASE_BYTE_IO_H_

@@ -1,4 +1,4 @@
-#include "bitstream/crc32c.h"
+#include "base/crc32c.h"
 
 #include <array>
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <limits>
 
-#include "codec/core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace ftc {
 

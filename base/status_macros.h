@@ -1,6 +1,6 @@
 // Internal helpers that keep error paths to one line.
-#ifndef FTCODEC_CODEC_CORE_STATUS_MACROS_H_
-#define FTCODEC_CODEC_CORE_STATUS_MACROS_H_
+#ifndef FTCODEC_BASE_STATUS_MACROS_H_
+#define FTCODEC_BASE_STATUS_MACROS_H_
 
 #include <cstdarg>
 #include <exception>
@@ -70,4 +70,4 @@ auto CatchExceptions(const char* what, Fn&& fn) -> decltype(fn()) {
 #define FTC_LIMIT(...) ::ftc::MakeStatus(::ftc::StatusCode::kLimitExceeded, __VA_ARGS__)
 #define FTC_INTERNAL(...) ::ftc::MakeStatus(::ftc::StatusCode::kInternal, __VA_ARGS__)
 
-#endif  // FTCODEC_CODEC_CORE_STATUS_MACROS_H_
+#endif  // FTCODEC_BASE_STATUS_MACROS_H_
