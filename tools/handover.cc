@@ -170,7 +170,7 @@ enum class StreamNeed { kLean, kFull, kUnknown };
 
 // Reads the input stream (not consuming standard input) and says which executable decodes it;
 // *codec names the codec when kFull. kUnknown: an input that cannot be read twice (a FIFO, a
-// device); kLean also when the input cannot be read (the subcommand then reports that).
+// device); kLean also when a named input cannot be read (the subcommand then reports that).
 Result<StreamNeed> StreamNeeds(const std::string& path, std::string* codec) {
   std::vector<uint8_t> bytes;
   if (path == "-") {
@@ -178,7 +178,7 @@ Result<StreamNeed> StreamNeeds(const std::string& path, std::string* codec) {
     const bool regular = fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
     const off_t start = regular ? lseek(STDIN_FILENO, 0, SEEK_CUR) : -1;
     Result<std::vector<uint8_t>> in = ReadInput("-");
-    if (!in.ok()) return StreamNeed::kLean;  // nothing was read: the subcommand reports it
+    if (!in.ok()) return in.status();  // as the subcommand would report it (exit 3)
     bytes = std::move(in).value();
     if (start >= 0 && lseek(STDIN_FILENO, start, SEEK_SET) == start) {
       // A regular file: rewound.
