@@ -77,32 +77,51 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/ftcodec.pc.in ${PROJECT_BINARY_DIR}/f
 install(FILES ${PROJECT_BINARY_DIR}/ftcodec.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
         COMPONENT dev)
 
-# The CLI, finding a shared libftcodec next to it in the prefix.
+# The CLI: the lean `ftcodec` and, beside it in bin/ (where `ftcodec` looks for it first),
+# `ftcodec-full`, which finds a shared libftcodec next to it in the prefix.
 file(RELATIVE_PATH ftc_bin_to_lib "/prefix/${CMAKE_INSTALL_BINDIR}" "/prefix/${CMAKE_INSTALL_LIBDIR}")
-set_target_properties(ftcodec_cli PROPERTIES INSTALL_RPATH "$ORIGIN/${ftc_bin_to_lib}")
 install(TARGETS ftcodec_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
+if(TARGET ftcodec_full_cli)
+  set_target_properties(ftcodec_full_cli PROPERTIES INSTALL_RPATH "$ORIGIN/${ftc_bin_to_lib}")
+  install(TARGETS ftcodec_full_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
+  set(ftc_full_cli_name ftcodec-full)
+  set(ftc_full_cli_target ftcodec_full_cli)
+else()
+  set(ftc_full_cli_name "")
+  set(ftc_full_cli_target "")
+endif()
 
-# Man page ftcodec(1), made from the CLI's --help and --version by help2man.
+# Man page ftcodec(1), made from the CLI's --help and --version by help2man (the lean
+# `ftcodec`; it hands `bench --help` and the like to ftcodec-full, which the page also covers).
 # (Not in sanitizer builds: running the instrumented CLI at build time is not worth the risk.)
 find_program(HELP2MAN help2man)
 if(HELP2MAN AND NOT FTC_SANITIZE)
   add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/ftcodec.1
     COMMAND ${CMAKE_COMMAND} -DCLI=$<TARGET_FILE:ftcodec_cli>
-            -DOUT=${PROJECT_BINARY_DIR}/ftcodec.1.include
+            -DOUT=${PROJECT_BINARY_DIR}/ftcodec.1.include -DFULL=${ftc_full_cli_name}
             -P ${PROJECT_SOURCE_DIR}/cmake/man_subcommands.cmake
     COMMAND ${HELP2MAN} --no-info --no-discard-stderr
             --name "compress neural-network feature tensors"
             --include ${PROJECT_BINARY_DIR}/ftcodec.1.include
             --output ${PROJECT_BINARY_DIR}/ftcodec.1 $<TARGET_FILE:ftcodec_cli>
-    DEPENDS ftcodec_cli ${PROJECT_SOURCE_DIR}/cmake/man_subcommands.cmake VERBATIM)
+    DEPENDS ftcodec_cli ${ftc_full_cli_target} ${PROJECT_SOURCE_DIR}/cmake/man_subcommands.cmake
+    VERBATIM)
   add_custom_target(ftcodec_man ALL DEPENDS ${PROJECT_BINARY_DIR}/ftcodec.1)
   install(FILES ${PROJECT_BINARY_DIR}/ftcodec.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
           COMPONENT cli)
+  if(ftc_full_cli_name)
+    # ftcodec-full(1): the same page.
+    file(WRITE ${PROJECT_BINARY_DIR}/ftcodec-full.1 ".so man1/ftcodec.1\n")
+    install(FILES ${PROJECT_BINARY_DIR}/ftcodec-full.1
+            DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT cli)
+  endif()
 else()
   message(STATUS "ftcodec: no man page (help2man missing (Debian: help2man) or FTC_SANITIZE=ON)")
 endif()
 
-# bash completion (bash-completion loads it on demand from this folder).
-install(FILES ${PROJECT_SOURCE_DIR}/scripts/completion/ftcodec.bash
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME ftcodec
-        COMPONENT cli)
+# bash completion (bash-completion loads it on demand from this folder, by command name).
+foreach(ftc_cli_name ftcodec ${ftc_full_cli_name})
+  install(FILES ${PROJECT_SOURCE_DIR}/scripts/completion/ftcodec.bash
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME ${ftc_cli_name}
+          COMPONENT cli)
+endforeach()

@@ -170,7 +170,8 @@ Command AddDecCommand(CLI::App& app) {
   cmd->add_option("--stream-id", a->stream_id,
                   ".ftcp input: decode the stream of this Stream_Id (8 hex digits, as `info` "
                   "shows it; default: the stream most packets belong to)");
-  return {cmd, [a]() { return RunDec(*a); }};
+  return {cmd, [a]() { return RunDec(*a); },
+          [a, cmd]() { return JobNeeds{"", "", a->input, cmd->count("--unit") > 0}; }};
 }
 
 }  // namespace ftc::cli

@@ -272,7 +272,7 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
 Command AddEncCommand(CLI::App& app) {
   auto a = std::make_shared<EncArgs>();
   std::string codecs;
-  for (const std::string& c : AvailableCodecs()) codecs += (codecs.empty() ? "" : ", ") + c;
+  for (const std::string& c : CliCodecs()) codecs += (codecs.empty() ? "" : ", ") + c;
   CLI::App* cmd = app.add_subcommand("enc", "Encode a .npy tensor into a .ftc stream");
   cmd->add_option("INPUT", a->input, "input .npy ('-' for stdin)")->required();
   cmd->add_option("OUTPUT", a->output, "output .ftc, or .ftcp for packets ('-' for stdout)")->required();
@@ -328,7 +328,11 @@ Command AddEncCommand(CLI::App& app) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   AddOutputFlags(cmd);
   AddVerbosityFlags(cmd, "no summary or notes on stderr", "also the size of every frame");
-  return {cmd, [a, cmd]() { return RunEnc(*a, *cmd); }};
+  return {cmd, [a, cmd]() { return RunEnc(*a, *cmd); },
+          [a, cmd]() {
+            return JobNeeds{cmd->count("--codec") ? a->codec : "", a->profile, "",
+                            cmd->count("--unit") > 0};
+          }};
 }
 
 }  // namespace ftc::cli

@@ -181,7 +181,8 @@ Command AddInfoCommand(CLI::App& app) {
   cmd->add_flag("--json", *json, "machine-readable output");
   auto max_elements = std::make_shared<int64_t>(0);
   AddMaxElementsOption(cmd, max_elements.get());
-  return {cmd, [path, json, max_elements]() { return RunInfo(*path, *json, *max_elements); }};
+  return {cmd, [path, json, max_elements]() { return RunInfo(*path, *json, *max_elements); },
+          [path]() { return JobNeeds{"", "", *path, false}; }};
 }
 
 }  // namespace ftc::cli

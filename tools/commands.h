@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ftcodec/ftcodec.h"
@@ -14,9 +15,23 @@
 
 namespace ftc::cli {
 
+// What a parsed job needs from the build, for the lean `ftcodec` to decide whether it runs the
+// job itself or hands it over to `ftcodec-full` (tools/handover.cc).
+struct JobNeeds {
+  std::string codec;    // named on the command line (enc --codec), else ""
+  std::string profile;  // enc: a profile whose codec applies when --codec is not given
+  std::string stream;   // dec, info: the input .ftc/.ftcp ("-" = stdin) whose codec decides
+  bool unit = false;    // --unit: a learned unit (libtorch)
+};
+
 struct Command {
+  Command(CLI::App* app, std::function<int()> run, std::function<JobNeeds()> needs = nullptr)
+      : app(app), run(std::move(run)), needs(std::move(needs)) {}
+
   CLI::App* app = nullptr;
   std::function<int()> run;  // returns the exit code
+  // Set by the subcommands whose job may need a codec of the full executable (enc, dec, info).
+  std::function<JobNeeds()> needs;
 };
 
 Command AddEncCommand(CLI::App& app);
@@ -32,6 +47,25 @@ Command AddTuneCommand(CLI::App& app);
 
 // `ftcodec train-bottleneck` (tools/cmd_train_bottleneck.cc); built in with libtorch.
 Command AddTrainBottleneckCommand(CLI::App& app);
+
+// ---- the two executables (tools/handover.cc) ----
+// The lean `ftcodec` links no backend that loads libtorch or FFmpeg; it hands a job over to
+// `ftcodec-full` (execv with the same argv) when the job needs what it lacks. In `ftcodec-full`
+// (and in a build that has no such backend) these never hand over.
+//
+// The codecs this CLI codes: the library's, and in the lean `ftcodec` also those of
+// `ftcodec-full` (raw, ans, jpeg, hevc, learned, as built).
+std::vector<std::string> CliCodecs();
+// Before parsing: a subcommand that runs only in `ftcodec-full` (bench, tune, train-bottleneck,
+// which need libtorch) is handed over. Returns -1 when the job stays here, else the exit code
+// of a failed hand-over (the error printed; 1 when `ftcodec-full` is missing).
+int HandOverSubcommand(int argc, char** argv);
+// After parsing, before running: a job whose codec (named, from a profile, or the input
+// stream's) or learned unit this executable lacks is handed over. Reads the input stream to
+// find its codec; standard input is read whole and put back as file descriptor 0 (a memory
+// file), so that whichever executable runs the job reads the same bytes. Returns as
+// HandOverSubcommand does.
+int HandOverJob(const char* verb, const JobNeeds& needs, char** argv);
 
 // A subcommand of a build without libtorch: it accepts anything and says it is not built in
 // (exit 1).

@@ -1,4 +1,6 @@
-// The `ftcodec` command-line tool. Uses only the public API (include/ftcodec).
+// The `ftcodec` command-line tool. Uses only the public API (include/ftcodec). Built twice: as
+// the lean `ftcodec`, which hands jobs it cannot run over to `ftcodec-full` (tools/handover.cc),
+// and as `ftcodec-full`, with every backend.
 //
 // Exit codes: 0 ok; 1 usage error, invalid option combination, codec not built in;
 // 2 bad or corrupt input data; 3 I/O error.
@@ -17,10 +19,11 @@ namespace ftc::cli {
 namespace {
 
 int Main(int argc, char** argv) {
+  if (int rc = HandOverSubcommand(argc, argv); rc >= 0) return rc;
   CLI::App app{"ftcodec: compress neural-network feature tensors (.npy <-> .ftc)"};
   app.require_subcommand(1);
   std::string codecs;
-  for (const std::string& c : AvailableCodecs()) codecs += (codecs.empty() ? "" : ", ") + c;
+  for (const std::string& c : CliCodecs()) codecs += (codecs.empty() ? "" : ", ") + c;
   app.set_version_flag("--version", std::string("ftcodec ") + VersionString() + " (format " +
                                         std::to_string(FormatVersion()) + "; codecs: " + codecs +
                                         ")");
@@ -42,6 +45,9 @@ int Main(int argc, char** argv) {
     // The library returns every error as a Status; this keeps an exception from anywhere else
     // (an allocation of the CLI itself) from aborting the process: bad input data, exit 2.
     try {
+      if (c.needs) {
+        if (int rc = HandOverJob(c.app->get_name().c_str(), c.needs(), argv); rc >= 0) return rc;
+      }
       return c.run();
     } catch (const std::bad_alloc&) {
       std::fprintf(stderr, "ftcodec %s: error: out of memory\n", c.app->get_name().c_str());

@@ -1,5 +1,6 @@
-# bash completion for ftcodec. Installed as share/bash-completion/completions/ftcodec; to try it
-# from the source tree: source scripts/completion/ftcodec.bash
+# bash completion for ftcodec and ftcodec-full. Installed as share/bash-completion/completions/
+# ftcodec and .../ftcodec-full; to try it from the source tree:
+# source scripts/completion/ftcodec.bash
 #
 # The subcommands and their options are read from `ftcodec --help` and `ftcodec CMD --help`, so
 # the completion follows the binary it completes (and its build: bench, tune and
@@ -54,4 +55,4 @@ _ftcodec() {
   fi
   COMPREPLY=($(compgen -f -- "$cur"))
 }
-complete -o filenames -F _ftcodec ftcodec
+complete -o filenames -F _ftcodec ftcodec ftcodec-full

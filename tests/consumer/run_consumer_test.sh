@@ -23,6 +23,16 @@ case $mode in
     "$tmp/build/consumer"
     [ $torch = OFF ] || "$tmp/build/consumer_torch"
     "$prefix/bin/ftcodec" --version  # the installed CLI finds what it links
+    if [ -e "$build/ftcodec-full" ]; then
+      # The full executable is installed beside the lean one, which hands jobs over to it.
+      [ -x "$prefix/bin/ftcodec-full" ] || { echo "not installed: bin/ftcodec-full" >&2; exit 1; }
+      "$prefix/bin/ftcodec-full" --version
+      if [ $torch = ON ]; then
+        # Only ftcodec-full defines tune's options; the lean ftcodec lists the subcommand.
+        env -u FTCODEC_FULL "$prefix/bin/ftcodec" tune --help | grep -q -- --max-drop ||
+          { echo "the installed ftcodec did not hand 'tune' over" >&2; exit 1; }
+      fi
+    fi
     # The Python package, where it was built: importable from the prefix's dist-packages.
     module=$(find "$prefix" -name '_ftcodec*.so' | head -n 1)
     if [ -n "$module" ]; then
@@ -34,6 +44,9 @@ print("python package from the prefix:", ftcodec.__file__)'
     fi
     if command -v help2man >/dev/null; then
       [ -s "$prefix/share/man/man1/ftcodec.1" ] || { echo "man page not installed" >&2; exit 1; }
+      if [ -e "$build/ftcodec-full" ] && [ ! -s "$prefix/share/man/man1/ftcodec-full.1" ]; then
+        echo "man page ftcodec-full.1 not installed" >&2; exit 1
+      fi
     fi
     ;;
   pkg-config)
