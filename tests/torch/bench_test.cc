@@ -6,6 +6,7 @@
 #include <torch/script.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -269,6 +270,65 @@ TEST(ReportTest, CsvHasTheContractColumns) {
   EXPECT_NE(gp.find("pngcairo"), std::string::npos);
   EXPECT_NE(gp.find("set terminal svg"), std::string::npos);
   EXPECT_NE(gp.find("title \"ans none\""), std::string::npos);
+}
+
+// A report whose rows all have the given top-1 (the reference included).
+BenchReport ReportWithTop1(double top1) {
+  BenchReport r;
+  r.model = "m";
+  r.samples = 200;
+  r.elements_per_sample = 90;
+  r.feature_shape = {10, 3, 3};
+  r.reference_top1 = top1;
+  const char* const settings[] = {"f32", "b2", "b4"};
+  for (int i = 0; i < 3; ++i) {
+    SettingMetrics m;
+    m.spec = {i == 0 ? "raw" : "ans", i == 0 ? "raw" : "ans none", settings[i], {}, i == 0, false,
+              {}};
+    m.samples = 200;
+    m.top1 = i == 1 ? std::max(0.0, top1 - 0.5) : top1;
+    m.bytes_per_sample = 400.0 / (i + 1);
+    r.rows.push_back(m);
+  }
+  return r;
+}
+
+// The plot script is valid whatever the top-1, including 0 and under 1% (the line 1 point below
+// the reference used to lose its value there: "plot 0.5 with lines ..., with lines ...").
+TEST(ReportTest, PlotScriptIsValidForAnyTop1) {
+  const bool have_gnuplot = std::system("command -v gnuplot >/dev/null 2>&1") == 0;
+  const std::string dir = test::MakeTempDir();
+  for (double top1 : {0.0, 0.25, 0.5, 0.99, 1.0, 1.5, 50.0, 99.5, 100.0}) {
+    SCOPED_TRACE(top1);
+    const BenchReport r = ReportWithTop1(top1);
+    const std::string gp = GnuplotScript(r, dir + "/p.png", dir + "/p.svg");
+    EXPECT_EQ(gp.find(", with"), std::string::npos) << gp;
+    EXPECT_EQ(gp.find("plot  with"), std::string::npos) << gp;
+    EXPECT_EQ(gp.find("nan"), std::string::npos) << gp;
+    EXPECT_EQ(gp.find("inf"), std::string::npos) << gp;
+    const size_t at = gp.find("set yrange [");
+    ASSERT_NE(at, std::string::npos) << gp;
+    double lo = -1, hi = -1;
+    ASSERT_EQ(std::sscanf(gp.c_str() + at, "set yrange [%lf:%lf]", &lo, &hi), 2) << gp;
+    EXPECT_GE(lo, 0);
+    EXPECT_LE(hi, 100);
+    EXPECT_LT(lo, hi);
+    EXPECT_LE(lo, top1 - 0.5 < 0 ? 0 : top1 - 0.5) << "every point is in range";
+    EXPECT_GE(hi, top1);
+    EXPECT_EQ(gp.find("1 point below") != std::string::npos, top1 >= 1.0) << gp;
+    if (have_gnuplot) {
+      std::remove((dir + "/p.png").c_str());
+      Result<bool> made = WritePlot(r, dir + "/p");
+      if (!made.ok()) {
+        std::stringstream log;
+        log << std::ifstream(dir + "/p.gnuplot.log").rdbuf();
+        FAIL() << made.status().ToString() << "\n" << log.str() << "\n" << gp;
+      }
+      EXPECT_TRUE(*made);
+      EXPECT_TRUE(std::ifstream(dir + "/p.png").good());
+    }
+  }
+  std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 // ---- the CLI end to end ----
