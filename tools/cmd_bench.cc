@@ -171,7 +171,9 @@ Command AddBenchCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--split", c.split, "data split: test | train")->capture_default_str();
   cmd->add_option("--features", c.features, "features computed elsewhere: N×C×H×W .npy");
-  cmd->add_option("--labels", c.labels, "labels for --features: N class indices (uint8 .npy)");
+  cmd->add_option("--labels", c.labels,
+                  "labels for --features: N class indices (.npy of uint8, int32, int64 or any "
+                  "integer dtype, or whole floats)");
   cmd->add_option("--out", c.out_dir, "output directory (CSV, JSON, plot)")->capture_default_str();
   cmd->add_option("--limit", c.limit, "use the first N samples (0 = all)")->capture_default_str();
   cmd->add_option("--threads", c.threads, "libtorch threads (0 = hardware concurrency)")

@@ -15,6 +15,7 @@
 #ifdef FTC_HAVE_TORCH
 #include "ftcodec/torch.h"
 #include "tools/bench/bench_runner.h"
+#include "tools/bench/dataset.h"
 #include "tools/bench/fmnist_idx.h"
 #endif
 
@@ -53,9 +54,7 @@ Result<TrainData> LoadTrainData(const std::string& dir, int64_t limit) {
     int64_t n = x->tensor.shape()[0];
     const fs::path labels = fs::path(dir) / "labels.npy";
     if (fs::exists(labels, ec)) {
-      Result<NpyArray> l = bench::ReadNpyFile(labels.string());
-      if (!l.ok()) return l.status();
-      Result<std::vector<int>> v = bench::ParseLabels(l->tensor, n, labels.string());
+      Result<std::vector<int>> v = bench::ReadLabelsFile(labels.string(), n);
       if (!v.ok()) return v.status();
       d.labels = std::move(*v);
     }

@@ -443,6 +443,50 @@ TEST_F(BenchCliTest, RunsOnFeaturesAndLabels) {
   EXPECT_EQ(ReadCsv(out + "/rate_accuracy.csv")[1][3], "100");  // the first 12 are right
 }
 
+// N samples of C×3×3 whose channel hot[i] is hot (the sum tail predicts it).
+Tensor HotFeatures(const std::vector<int>& hot, int c) {
+  const int n = static_cast<int>(hot.size());
+  Tensor t = Tensor::Create(DType::kF32, {n, c, 3, 3}).value();
+  float* p = t.data_as<float>();
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < 9; ++j) p[(i * c + hot[i]) * 9 + j] = 1.0f + 0.1f * static_cast<float>(j);
+  }
+  return t;
+}
+
+// Labels in any integer dtype, and more than 256 classes.
+TEST_F(BenchCliTest, LabelsMayBeInt32OrInt64WithManyClasses) {
+  std::vector<int> hot;
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 16; ++i) {
+    hot.push_back(299 - 3 * i);                            // classes 254..299 of 300
+    labels.push_back(i < 12 ? hot.back() : hot.back() - 1);  // 12 of 16 right
+  }
+  test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(HotFeatures(hot, 300).view()).value());
+  for (const char* descr : {"<i8", "<i4", ">i8", "<u2"}) {
+    test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy(descr, labels));
+    CliRun r = RunCli(dir_, "bench --tail '" + tail_ +
+                                "' --features f.npy --labels l.npy --codecs raw --out out -q");
+    ASSERT_EQ(r.code, 0) << descr << "\n" << r.out;
+    const auto csv = ReadCsv(dir_ + "/out/rate_accuracy.csv");
+    ASSERT_GE(csv.size(), 2u) << r.out;
+    EXPECT_EQ(csv[1][3], "75") << descr << ": top-1 is 12 of 16";
+  }
+  // A label that is no class index: exit 2, naming the value and where it is.
+  labels[5] = -3;
+  test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy("<i8", labels));
+  CliRun r = RunCli(dir_, "bench --tail '" + tail_ +
+                              "' --features f.npy --labels l.npy --codecs raw --out out -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("label -3 at index 5"), std::string::npos) << r.out;
+  // Labels that do not match the features.
+  test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy("<i8", {1, 2, 3}));
+  r = RunCli(dir_, "bench --tail '" + tail_ +
+                       "' --features f.npy --labels l.npy --codecs raw --out out -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("labels must be a vector of N = 16"), std::string::npos) << r.out;
+}
+
 TEST_F(BenchCliTest, ReportsUsageAndFileErrors) {
   CliRun r = RunCli(dir_, "bench --features x.npy --tail '" + tail_ + "'");
   EXPECT_EQ(r.code, 1) << r.out;

@@ -477,7 +477,7 @@ TEST_F(LearnedTest, CliRejectsBadTrainingData) {
   Tensor few = Tensor::Create(DType::kU8, {5}).value();
   test::WriteFileBytes(bad + "/labels.npy", WriteNpy(few.view()).value());
   CliRun r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data bad --out u");
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.code, 2) << r.out;  // bad data
   EXPECT_NE(r.out.find("labels must be a vector of N = 96"), std::string::npos) << r.out;
   // A folder with neither inputs.npy nor IDX files.
   r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data nowhere --out u");

@@ -26,38 +26,11 @@
 #include "ftcodec/profile.h"
 #include "ftcodec/torch.h"
 #include "tools/bench/cloud_only.h"
+#include "tools/bench/dataset.h"
 #include "tools/bench/fmnist_idx.h"
 #include "tools/bench/report.h"
 
 namespace ftc::bench {
-
-Result<NpyArray> ReadNpyFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status(StatusCode::kIoError, path + ": cannot open");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  Result<NpyArray> a = ReadNpy(bytes.data(), bytes.size());
-  if (!a.ok()) return a.status().WithContext(path);
-  return a;
-}
-
-Result<std::vector<int>> ParseLabels(const Tensor& lt, int64_t n, const std::string& what) {
-  if (lt.rank() != 1 || lt.shape()[0] != n) {
-    return Status(StatusCode::kInvalidArgument,
-                  what + ": labels must be a vector of N = " + std::to_string(n) +
-                      " class indices, got " + ShapeToString(lt.shape()));
-  }
-  std::vector<int> labels;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = LoadAsFloat(lt.view(), i);
-    if (!(v >= 0) || v != std::floor(v) || v > 1e6) {
-      return Status(StatusCode::kInvalidArgument,
-                    what + ": label " + std::to_string(i) +
-                        " is not a class index (save labels as uint8 or integral floats)");
-    }
-    labels.push_back(static_cast<int>(v));
-  }
-  return labels;
-}
 
 std::string FormatDuration(double s) {
   char buf[32];
@@ -191,8 +164,6 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
   if (!c.features.empty()) {
     Result<NpyArray> f = ReadNpyFile(c.features);
     if (!f.ok()) return f.status();
-    Result<NpyArray> l = ReadNpyFile(c.labels);
-    if (!l.ok()) return l.status();
     if (f->tensor.dtype() == DType::kU8 || f->tensor.rank() < 2) {
       return Status(StatusCode::kInvalidArgument,
                     c.features + ": features must be float, N first (N×C×H×W), got " +
@@ -200,7 +171,7 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
                         ShapeToString(f->tensor.shape()));
     }
     const int64_t n = f->tensor.shape()[0];
-    Result<std::vector<int>> labels = ParseLabels(l->tensor, n, c.labels);
+    Result<std::vector<int>> labels = ReadLabelsFile(c.labels, n);
     if (!labels.ok()) return labels.status();
     s.labels = std::move(*labels);
     s.features = std::move(f->tensor);

@@ -23,7 +23,7 @@ struct BenchConfig {
   // Samples: Fashion-MNIST IDX files in `data_dir` (gzipped or not) ...
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string split = "test";
-  // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N, uint8 .npy).
+  // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N integers, .npy).
   std::string features, labels;
   std::string out_dir = "ftcodec-bench";
   int64_t limit = 0;     // samples (0 = all)
@@ -79,10 +79,6 @@ Result<std::string> FileHash(const std::string& path);
 
 // "45s", "3m07s".
 std::string FormatDuration(double seconds);
-// A whole .npy file; errors name the file.
-Result<NpyArray> ReadNpyFile(const std::string& path);
-// N class indices from a rank-1 tensor (uint8 or integral floats); `what` names it in errors.
-Result<std::vector<int>> ParseLabels(const Tensor& labels, int64_t n, const std::string& what);
 
 // Runs the whole benchmark and writes <out>/rate_accuracy.{csv,json,gp,png,svg}. Progress, the
 // table and the summary go to stderr.
