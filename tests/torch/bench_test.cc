@@ -487,6 +487,61 @@ TEST_F(BenchCliTest, LabelsMayBeInt32OrInt64WithManyClasses) {
   EXPECT_NE(r.out.find("labels must be a vector of N = 16"), std::string::npos) << r.out;
 }
 
+// An IDX data set of `n` images shaped like the fixture's, with these labels.
+void WriteIdxSet(const std::string& dir, const std::string& prefix,
+                 const std::vector<uint8_t>& labels) {
+  const uint8_t n = static_cast<uint8_t>(labels.size());
+  std::vector<uint8_t> images = {0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, 28, 0, 0, 0, 28};
+  for (int i = 0; i < n; ++i) {
+    for (int p = 0; p < 784; ++p) images.push_back(static_cast<uint8_t>((p * (i + 5)) % 256));
+  }
+  std::vector<uint8_t> idx_labels = {0, 0, 8, 1, 0, 0, 0, n};
+  for (uint8_t l : labels) idx_labels.push_back(l);
+  ASSERT_EQ(std::system(("mkdir -p '" + dir + "'").c_str()), 0);
+  test::WriteFileBytes(dir + "/" + prefix + "-images-idx3-ubyte", images);
+  test::WriteFileBytes(dir + "/" + prefix + "-labels-idx1-ubyte", idx_labels);
+}
+
+// A label beyond the tail's classes is bad data (exit 2) naming the value and its index, in
+// bench (data and features, rate and loss) and tune — not a silent 0% top-1.
+TEST_F(BenchCliTest, LabelsOutsideTheTailsClassesAreBadData) {
+  std::vector<uint8_t> labels(20, 3);
+  labels[7] = 12;  // the tiny tail has 10 classes
+  const std::string bad = dir_ + "/bad";
+  WriteIdxSet(bad, "t10k", labels);
+  WriteIdxSet(bad, "train", labels);
+  const std::string model = "--head '" + head_ + "' --tail '" + tail_ + "' ";
+  const char* const message = "label 12 at index 7 is outside the tail's 10 classes (0..9)";
+  for (const char* extra : {"", " --loss iid:0.1 --conceal zero --loss-seeds 1"}) {
+    CliRun r = RunCli(dir_, "bench " + model + "--data bad --codecs raw --out out -q" + extra);
+    EXPECT_EQ(r.code, 2) << extra << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("t10k-labels-idx1-ubyte"), std::string::npos) << r.out;
+  }
+  CliRun r = RunCli(dir_, "tune " + model + "--data bad --max-drop 1 --out p.json -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/p.json").good());
+  // Features and int64 labels: one past the last class.
+  const KnownCase k = MakeKnownCase(16, 10, 16);
+  test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(k.features.view()).value());
+  std::vector<int64_t> l(k.labels.begin(), k.labels.end());
+  l[9] = 10;
+  test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy("<i8", l));
+  r = RunCli(dir_, "bench --tail '" + tail_ +
+                       "' --features f.npy --labels l.npy --codecs raw --out out -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("l.npy: label 10 at index 9 is outside the tail's 10 classes (0..9)"),
+            std::string::npos)
+      << r.out;
+  // The last class itself is fine.
+  l[9] = 9;
+  test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy("<i8", l));
+  r = RunCli(dir_, "bench --tail '" + tail_ +
+                       "' --features f.npy --labels l.npy --codecs raw --out out -q");
+  EXPECT_EQ(r.code, 0) << r.out;
+}
+
 TEST_F(BenchCliTest, ReportsUsageAndFileErrors) {
   CliRun r = RunCli(dir_, "bench --features x.npy --tail '" + tail_ + "'");
   EXPECT_EQ(r.code, 1) << r.out;

@@ -155,6 +155,7 @@ struct Samples {
   std::optional<LabeledImages> images;  // --data
   Tensor features;                      // --features
   std::vector<int> labels;
+  std::string labels_path;  // where the labels came from (errors name it)
   std::string description;
   int64_t count() const { return static_cast<int64_t>(labels.size()); }
 };
@@ -174,6 +175,7 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
     Result<std::vector<int>> labels = ReadLabelsFile(c.labels, n);
     if (!labels.ok()) return labels.status();
     s.labels = std::move(*labels);
+    s.labels_path = c.labels;
     s.features = std::move(f->tensor);
     if (c.limit > 0 && c.limit < n) {
       Shape shape = s.features.shape();
@@ -192,6 +194,7 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
   Result<LabeledImages> d = ReadIdxDataset(c.data_dir, c.split, c.limit);
   if (!d.ok()) return d.status();
   s.labels = d->labels;
+  s.labels_path = d->labels_path;
   s.description = "Fashion-MNIST " + c.split + " split, first " + std::to_string(s.count()) +
                   " images (" + d->images_path + ")";
   s.images = std::move(*d);
@@ -517,6 +520,19 @@ Status RunBench(const BenchConfig& c) {
   report.torch_threads = c.threads > 0 ? c.threads : DefaultTorchThreads();
   report.data = samples->description;
   report.samples = n;
+  // The labels must be classes of the tail (a label beyond its logits would only count as
+  // wrong): the tail's class count is known from the probe, or from a run on one sample.
+  if (model->num_classes() == 0) {
+    const TensorView first = features_mode ? Slice(samples->features.view(), 0, 1)
+                                           : Slice(samples->images->images.view(), 0, 1);
+    Result<Tensor> f = features_mode ? Tensor::CopyOf(first) : model->Head(first);
+    if (!f.ok()) return f.status();
+    Result<std::vector<int>> probe = model->Classify(f->view());
+    if (!probe.ok()) return probe.status();
+  }
+  const int classes = static_cast<int>(model->num_classes());
+  FTC_RETURN_IF_ERROR(
+      CheckClassLabels(samples->labels, classes).WithContext(samples->labels_path));
   if (!c.loss.empty()) {
     return RunLossBench(c, *samples, *model, features_mode, report.model, start);
   }
@@ -650,8 +666,6 @@ Status RunBench(const BenchConfig& c) {
       tallies[k].Merge(*t);
       if (k == 0 && first == 0 && count >= kChanceCheckSamples) {
         // Inputs on the wrong scale give near-chance accuracy: stop before the long sweep.
-        int classes = 0;
-        for (int l : samples->labels) classes = std::max(classes, l + 1);
         FTC_RETURN_IF_ERROR(CheckAboveChance(
             100.0 * static_cast<double>(t->correct) / static_cast<double>(count), classes,
             input_scale, count));

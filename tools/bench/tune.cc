@@ -76,6 +76,9 @@ Result<Calibration> Calibrate(const SplitModel& model, const LabeledImages& data
                       "the tail does not accept the head's output (features " +
                           ShapeToString(f.shape()) + "): " + probe.status().message());
       }
+      // Labels beyond the tail's classes: say which (the loss gradient would fail on them).
+      FTC_RETURN_IF_ERROR(
+          CheckClassLabels(data.labels, model.num_classes()).WithContext(data.labels_path));
     }
     const std::vector<int> labels(data.labels.begin() + first,
                                   data.labels.begin() + first + count);
@@ -371,8 +374,7 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
   std::fprintf(stderr, "ftcodec tune: %s, calibrating on %zu images of the %s split (input scale "
                "%g)\n", name.c_str(), data.labels.size(), c.split.c_str(), input_scale);
   FTC_ASSIGN_OR_RETURN(Calibration cal, Calibrate(model, data));
-  int classes = 0;
-  for (int l : cal.labels) classes = std::max(classes, l + 1);
+  const int classes = static_cast<int>(model.num_classes());
   FTC_RETURN_IF_ERROR(CheckAboveChance(cal.reference_top1, classes, input_scale,
                                        static_cast<int64_t>(cal.labels.size())));
   std::fprintf(stderr, "ftcodec tune: features %s per sample, unmodified top-1 %.2f%%; goal: %s\n",
