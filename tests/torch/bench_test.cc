@@ -11,12 +11,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
+#include "ftcodec/profile.h"
 #include "ftcodec/torch.h"
 #include "tests/test_util.h"
 #include "tests/torch/run_cli.h"
@@ -540,6 +544,99 @@ TEST_F(BenchCliTest, LabelsOutsideTheTailsClassesAreBadData) {
   r = RunCli(dir_, "bench --tail '" + tail_ +
                        "' --features f.npy --labels l.npy --codecs raw --out out -q");
   EXPECT_EQ(r.code, 0) << r.out;
+}
+
+// The rows of a rate_accuracy.csv by "codec setting": top-1 and bytes per sample.
+std::map<std::string, std::pair<std::string, std::string>> CsvRows(const std::string& path) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  const auto csv = ReadCsv(path);
+  for (size_t i = 1; i < csv.size(); ++i) {
+    out[csv[i][0] + " " + csv[i][1]] = {csv[i][3], csv[i][6]};
+  }
+  return out;
+}
+
+// --data DIR with inputs.npy + labels.npy measures what the same samples as IDX files measure;
+// N×H×W is read as single-channel images, and the input scale applies the same way.
+TEST_F(BenchCliTest, DataFolderWithInputsAndLabelsNpy) {
+  Result<LabeledImages> idx = ReadIdxDataset(data_, "test", 0);
+  ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+  const int64_t n = idx->images.shape()[0];
+  std::vector<int64_t> labels(idx->labels.begin(), idx->labels.end());
+  const std::string sweep = " --codecs raw,ans --bits 2,4 --clips none --threads 1 -q";
+  const std::string model = "--head '" + head_ + "' --tail '" + tail_ + "' ";
+  CliRun r = RunCli(dir_, "bench " + model + "--data '" + data_ + "' --out idx_out" + sweep);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto want = CsvRows(dir_ + "/idx_out/rate_accuracy.csv");
+  ASSERT_TRUE(want.count("cloud-only png")) << r.out;
+
+  // uint8 N×H×W (as np.save of the IDX array) and int64 labels: every row the same, the
+  // cloud-only anchors included.
+  const std::string u8 = dir_ + "/u8";
+  ASSERT_EQ(std::system(("mkdir '" + u8 + "'").c_str()), 0);
+  Tensor images = Tensor::CopyOf(idx->images.view()).value();
+  ASSERT_TRUE(images.Reshape({n, 28, 28}).ok());
+  test::WriteFileBytes(u8 + "/inputs.npy", WriteNpy(images.view()).value());
+  test::WriteFileBytes(u8 + "/labels.npy", test::IntegerNpy("<i8", labels));
+  r = RunCli(dir_, "bench " + model + "--data u8 --out u8_out" + sweep);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(CsvRows(dir_ + "/u8_out/rate_accuracy.csv"), want);
+  EXPECT_NE(test::ReadFileBytes(dir_ + "/u8_out/rate_accuracy.json").size(), 0u);
+
+  // float32 N×1×H×W holding half the pixel values, and --input-scale 2: the head sees the same
+  // pixels, so the features and every coded row are the same; no cloud-only anchors (not 8-bit).
+  const std::string f32 = dir_ + "/f32";
+  ASSERT_EQ(std::system(("mkdir '" + f32 + "'").c_str()), 0);
+  Tensor half = Tensor::Create(DType::kF32, idx->images.shape()).value();
+  for (int64_t i = 0; i < half.num_elements(); ++i) {
+    half.data_as<float>()[i] = 0.5f * static_cast<float>(idx->images.data()[i]);
+  }
+  test::WriteFileBytes(f32 + "/inputs.npy", WriteNpy(half.view()).value());
+  test::WriteFileBytes(f32 + "/labels.npy", test::IntegerNpy("<i4", labels));
+  r = RunCli(dir_, "bench " + model + "--data f32 --input-scale 2 --out f32_out" + sweep);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("cloud-only anchors skipped"), std::string::npos) << r.out;
+  auto got = CsvRows(dir_ + "/f32_out/rate_accuracy.csv");
+  auto expected = want;
+  for (auto it = expected.begin(); it != expected.end();) {
+    it = it->first.rfind("cloud-only", 0) == 0 ? expected.erase(it) : std::next(it);
+  }
+  EXPECT_EQ(got, expected);
+  // --limit applies to inputs.npy too.
+  r = RunCli(dir_, "bench " + model + "--data f32 --input-scale 2 --limit 7 --out f32_out" + sweep);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(ReadCsv(dir_ + "/f32_out/rate_accuracy.csv")[1][2], "7");
+
+  // tune takes the same folders.
+  r = RunCli(dir_, "tune " + model + "--data u8 --max-drop 5 --out p.json -q");
+  ASSERT_EQ(r.code, 0) << r.out;
+  Result<Profile> p = LoadProfile(dir_ + "/p.json");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->calibration.data, "u8/inputs.npy");  // as --data named it
+  EXPECT_EQ(p->calibration.samples, n);
+  EXPECT_NEAR(p->calibration.top1_uncompressed, std::stod(want.at("raw f32").first), 1e-3);
+
+  // Bad folders: bad data (exit 2), saying what is wrong.
+  const std::string bad = dir_ + "/bad";
+  ASSERT_EQ(std::system(("mkdir '" + bad + "'").c_str()), 0);
+  test::WriteFileBytes(bad + "/inputs.npy", WriteNpy(half.view()).value());
+  for (const std::string& args : {"bench " + model + "--data bad --out o -q",
+                                   "tune " + model + "--data bad --max-drop 1 --out o.json -q"}) {
+    r = RunCli(dir_, args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("has inputs.npy but no labels.npy"), std::string::npos) << r.out;
+  }
+  test::WriteFileBytes(bad + "/labels.npy", test::IntegerNpy("<i8", {1, 2}));
+  r = RunCli(dir_, "bench " + model + "--data bad --out o -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("labels must be a vector of N = " + std::to_string(n)), std::string::npos)
+      << r.out;
+  std::vector<float> flat(5, 1.0f);
+  test::WriteFileBytes(bad + "/inputs.npy",
+                       WriteNpy(TensorView::Contiguous(flat.data(), DType::kF32, {5})).value());
+  r = RunCli(dir_, "bench " + model + "--data bad --out o -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("inputs must have the batch first"), std::string::npos) << r.out;
 }
 
 TEST_F(BenchCliTest, ReportsUsageAndFileErrors) {

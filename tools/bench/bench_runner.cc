@@ -27,7 +27,6 @@
 #include "ftcodec/torch.h"
 #include "tools/bench/cloud_only.h"
 #include "tools/bench/dataset.h"
-#include "tools/bench/fmnist_idx.h"
 #include "tools/bench/report.h"
 
 namespace ftc::bench {
@@ -152,8 +151,9 @@ TensorView Slice(const TensorView& v, int64_t first, int64_t count) {
 }
 
 struct Samples {
-  std::optional<LabeledImages> images;  // --data
-  Tensor features;                      // --features
+  Tensor inputs;    // --data: what the head takes, N first
+  Tensor features;  // --features
+  bool gray_images = false;  // the inputs are uint8 N×1×H×W (the cloud-only anchors code them)
   std::vector<int> labels;
   std::string labels_path;  // where the labels came from (errors name it)
   std::string description;
@@ -191,13 +191,16 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
     s.description = c.features + " (" + std::to_string(s.count()) + " samples), labels " + c.labels;
     return s;
   }
-  Result<LabeledImages> d = ReadIdxDataset(c.data_dir, c.split, c.limit);
+  // --data DIR: inputs.npy + labels.npy, or IDX files (dataset.h).
+  Result<DataDir> d = LoadDataDir(c.data_dir, c.split, c.limit, /*labels_required=*/true);
   if (!d.ok()) return d.status();
-  s.labels = d->labels;
+  s.labels = std::move(d->labels);
   s.labels_path = d->labels_path;
-  s.description = "Fashion-MNIST " + c.split + " split, first " + std::to_string(s.count()) +
-                  " images (" + d->images_path + ")";
-  s.images = std::move(*d);
+  s.description = d->idx ? "Fashion-MNIST " + c.split + " split, first " +
+                               std::to_string(s.count()) + " images (" + d->inputs_path + ")"
+                         : d->description + ", labels " + d->labels_path;
+  s.inputs = std::move(d->inputs);
+  s.gray_images = IsGrayImages(s.inputs);
   return s;
 }
 
@@ -275,7 +278,7 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
       if (!f.ok()) return f.status();
       features = std::move(*f);
     } else {
-      Result<Tensor> f = model.Head(Slice(samples.images->images.view(), first, count));
+      Result<Tensor> f = model.Head(Slice(samples.inputs.view(), first, count));
       if (!f.ok()) return f.status();
       features = std::move(*f);
     }
@@ -509,8 +512,9 @@ Status RunBench(const BenchConfig& c) {
   mo.threads = c.threads;
   mo.input_scale = input_scale;
   if (!features_mode) {
-    const Shape& s = samples->images->images.shape();
-    mo.probe_input_shape = {1, s[1], s[2], s[3]};
+    const Shape& s = samples->inputs.shape();
+    mo.probe_input_shape = s;
+    mo.probe_input_shape[0] = 1;
   }
   Result<SplitModel> model =
       features_mode ? SplitModel::LoadTail(tail, mo) : SplitModel::Load(head, tail, mo);
@@ -524,7 +528,7 @@ Status RunBench(const BenchConfig& c) {
   // wrong): the tail's class count is known from the probe, or from a run on one sample.
   if (model->num_classes() == 0) {
     const TensorView first = features_mode ? Slice(samples->features.view(), 0, 1)
-                                           : Slice(samples->images->images.view(), 0, 1);
+                                           : Slice(samples->inputs.view(), 0, 1);
     Result<Tensor> f = features_mode ? Tensor::CopyOf(first) : model->Head(first);
     if (!f.ok()) return f.status();
     Result<std::vector<int>> probe = model->Classify(f->view());
@@ -550,15 +554,20 @@ Status RunBench(const BenchConfig& c) {
   std::vector<std::string> failed(sweep->size());  // why a setting was left out
 
   std::vector<CloudAnchor> cloud;
-  if (!features_mode) {
+  if (!features_mode && samples->gray_images) {
     cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}}, {}});
     if (HaveJpegAnchor()) {
       cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}}, {}});
     } else {
       report.notes.push_back("cloud-only JPEG anchor skipped: built without libjpeg-turbo");
     }
-  } else {
+  } else if (features_mode) {
     report.notes.push_back("cloud-only anchors skipped: --features gives no input images");
+  } else {
+    report.notes.push_back("cloud-only anchors skipped: the inputs are " +
+                           std::string(DTypeName(samples->inputs.dtype())) + " " +
+                           ShapeToString(samples->inputs.shape()) +
+                           ", not 8-bit grayscale images (uint8 N×1×H×W)");
   }
   for (const std::string& note : report.notes) {
     std::fprintf(stderr, "ftcodec bench: note: %s\n", note.c_str());
@@ -584,12 +593,12 @@ Status RunBench(const BenchConfig& c) {
       if (!f.ok()) return f.status();
       features = std::move(*f);
     } else {
-      const TensorView imgs = Slice(samples->images->images.view(), first, count);
+      const TensorView imgs = Slice(samples->inputs.view(), first, count);
       Result<Tensor> f = model->Head(imgs);
       if (!f.ok()) return f.status();
       features = std::move(*f);
-      // Cloud-only anchors: code each input image on its own.
-      const int64_t h = imgs.shape[2], w = imgs.shape[3];
+      // Cloud-only anchors (8-bit grayscale images only): code each input image on its own.
+      const int64_t h = cloud.empty() ? 0 : imgs.shape[2], w = cloud.empty() ? 0 : imgs.shape[3];
       for (CloudAnchor& a : cloud) {
         const bool jpeg = a.spec.setting == "jpeg-q90";
         Result<Tensor> decoded = Tensor::Create(DType::kU8, imgs.shape_vector());

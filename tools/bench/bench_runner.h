@@ -20,7 +20,8 @@ struct BenchConfig {
   // The model: --head/--tail files, or --model NAME[:SPLIT] for a bundled pair
   // (data/models/NAME_SPLIT_{head,tail}.pt).
   std::string head, tail, model;
-  // Samples: Fashion-MNIST IDX files in `data_dir` (gzipped or not) ...
+  // Samples: `data_dir` with inputs.npy + labels.npy, or Fashion-MNIST IDX files of `split`
+  // (gzipped or not; tools/bench/dataset.h) ...
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string split = "test";
   // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N integers, .npy).
@@ -29,8 +30,8 @@ struct BenchConfig {
   int64_t limit = 0;     // samples (0 = all)
   int threads = 0;       // libtorch threads (0 = hardware concurrency)
   int chunk = 500;       // samples per head/tail batch
-  // What raw 0..255 pixels are multiplied by before the head; 0 = the bundled model's
-  // (NAME.json "input_scale"), else 1.
+  // What the inputs are multiplied by before the head (1/255 turns 0..255 pixels into [0, 1]);
+  // 0 = the bundled model's (NAME.json "input_scale"), else 1.
   double input_scale = 0;
   // Profiles (ftcodec tune) to measure as extra points, series "profile".
   std::vector<std::string> profiles;
