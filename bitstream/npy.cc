@@ -14,6 +14,7 @@
 //   alignment padding is never empty: an already aligned header still gets 64 more spaces.
 #include "ftcodec/npy.h"
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -252,7 +253,8 @@ std::string ForMessage(const std::string& s) {
 
 // ---- dtype ----------------------------------------------------------------------------------
 
-enum class NpyType { kF16, kF32, kF64, kU8 };
+// kInt / kUInt (any item size) only where integers are asked for (ReadNpyIntegers).
+enum class NpyType { kF16, kF32, kF64, kU8, kInt, kUInt };
 
 struct NpyDType {
   NpyType type = NpyType::kF32;
@@ -260,7 +262,8 @@ struct NpyDType {
   size_t item_size = 4;
 };
 
-Status ParseDescr(const PyValue& descr, NpyDType* out) {
+// `integers`: also accept the integer dtypes i1..i8 and u1..u8 (ReadNpyIntegers).
+Status ParseDescr(const PyValue& descr, bool integers, NpyDType* out) {
   if (descr.kind == PyValue::Kind::kList) {
     return FTC_UNSUPPORTED(
         "npy: structured dtypes (a list of fields in 'descr') are not supported");
@@ -292,12 +295,22 @@ Status ParseDescr(const PyValue& descr, NpyDType* out) {
       out->big_endian = order == '>';  // '<', '|', '=' and no prefix: native, little-endian
       return Status::Ok();
     case 'u':
-      if (exact && size_digits == "1") {
+    case 'i':
+      if (integers) {
+        if (!exact || (size_digits != "1" && size_digits != "2" && size_digits != "4" &&
+                       size_digits != "8")) {
+          return FTC_UNSUPPORTED(
+              "npy: unsupported dtype '%s' (integers must be 1, 2, 4 or 8 bytes)", name);
+        }
+        out->item_size = static_cast<size_t>(size_digits[0] - '0');
+        out->type = kind == 'i' ? NpyType::kInt : NpyType::kUInt;
+        out->big_endian = order == '>';
+        return Status::Ok();
+      }
+      if (kind == 'u' && exact && size_digits == "1") {
         *out = {NpyType::kU8, false, 1};
         return Status::Ok();
       }
-      return FTC_UNSUPPORTED("npy: unsupported dtype '%s' (the only integer dtype is u1)", name);
-    case 'i':
       return FTC_UNSUPPORTED("npy: unsupported dtype '%s' (the only integer dtype is u1)", name);
     case 'c':
       return FTC_UNSUPPORTED("npy: unsupported dtype '%s' (complex)", name);
@@ -402,6 +415,9 @@ void DecodeElement(const NpyDType& t, const uint8_t* src, uint8_t* dst) {
       std::memcpy(dst, &f, 4);
       break;
     }
+    case NpyType::kInt:
+    case NpyType::kUInt:
+      break;  // ReadNpy never parses these (ParseDescr refuses them there)
   }
 }
 
@@ -440,9 +456,18 @@ void DecodeData(const NpyDType& t, bool fortran, const Shape& shape, const uint8
   }
 }
 
-}  // namespace
+// The preamble and header dict of a .npy, checked against the bytes that follow: where the data
+// starts, what it is, and that it is exactly as long as the shape says.
+struct NpyHeader {
+  NpyDType dtype;
+  bool fortran = false;
+  Shape shape;
+  int64_t n = 0;   // elements
+  size_t pos = 0;  // offset of the data
+};
 
-Result<NpyArray> ReadNpy(const uint8_t* data, size_t size, const NpyLimits& limits) {
+Result<NpyHeader> ParseNpyHeader(const uint8_t* data, size_t size, const NpyLimits& limits,
+                                 bool integers) {
   // Preamble: magic, version, header length.
   if (size < kMagicLen + 2 || std::memcmp(data, kMagic, kMagicLen) != 0) {
     if (size < kMagicLen + 2 && size > 0 &&
@@ -502,7 +527,7 @@ Result<NpyArray> ReadNpy(const uint8_t* data, size_t size, const NpyLimits& limi
   if (shape_value == nullptr) return FTC_CORRUPT("npy: header has no 'shape' key");
 
   NpyDType dtype;
-  FTC_RETURN_IF_ERROR(ParseDescr(*descr, &dtype));
+  FTC_RETURN_IF_ERROR(ParseDescr(*descr, integers, &dtype));
   if (fortran->kind != PyValue::Kind::kBool) {
     return FTC_CORRUPT("npy: 'fortran_order' is %s, expected True or False",
                        KindName(fortran->kind));
@@ -533,16 +558,102 @@ Result<NpyArray> ReadNpy(const uint8_t* data, size_t size, const NpyLimits& limi
                        static_cast<unsigned long long>(have - need));
   }
 
+  NpyHeader h;
+  h.dtype = dtype;
+  h.fortran = fortran->boolean;
+  h.shape = std::move(shape);
+  h.n = n;
+  h.pos = pos;
+  return h;
+}
+
+}  // namespace
+
+Result<NpyArray> ReadNpy(const uint8_t* data, size_t size, const NpyLimits& limits) {
+  FTC_ASSIGN_OR_RETURN(NpyHeader h, ParseNpyHeader(data, size, limits, /*integers=*/false));
+  const NpyDType& dtype = h.dtype;
   const DType out_type = dtype.type == NpyType::kU8    ? DType::kU8
                          : dtype.type == NpyType::kF16 ? DType::kF16
                                                        : DType::kF32;
   NpyArray result;
-  FTC_ASSIGN_OR_RETURN(result.tensor, Tensor::Create(out_type, shape));
+  FTC_ASSIGN_OR_RETURN(result.tensor, Tensor::Create(out_type, h.shape));
   result.converted_from_f64 = dtype.type == NpyType::kF64;
-  result.was_fortran_order = fortran->boolean;
-  DecodeData(dtype, fortran->boolean, shape, data + pos, n, result.tensor.data(),
+  result.was_fortran_order = h.fortran;
+  DecodeData(dtype, h.fortran, h.shape, data + h.pos, h.n, result.tensor.data(),
              DTypeSize(out_type));
   return result;
+}
+
+Result<NpyIntegers> ReadNpyIntegers(const uint8_t* data, size_t size, const NpyLimits& limits) {
+  FTC_ASSIGN_OR_RETURN(NpyHeader h, ParseNpyHeader(data, size, limits, /*integers=*/true));
+  const NpyDType& t = h.dtype;
+  NpyIntegers out;
+  out.shape = h.shape;
+  out.values.resize(static_cast<size_t>(h.n));
+  // C-order element i is at file element `offset` (Fortran order: the first index fastest).
+  const int rank = static_cast<int>(h.shape.size());
+  int64_t fstride[kMaxRank];
+  int64_t stride = 1;
+  for (int d = 0; d < rank; ++d) {
+    fstride[d] = stride;
+    stride *= h.shape[d];
+  }
+  int64_t index[kMaxRank] = {0, 0, 0, 0};
+  int64_t offset = 0;
+  for (int64_t i = 0; i < h.n; ++i) {
+    const uint8_t* src = data + h.pos + static_cast<size_t>(h.fortran ? offset : i) * t.item_size;
+    const uint64_t bits = LoadUnsigned(src, t.item_size, t.big_endian);
+    int64_t v = 0;
+    switch (t.type) {
+      case NpyType::kU8:
+      case NpyType::kUInt:
+        if (bits > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          return FTC_CORRUPT(
+              "npy: value %llu at index %lld does not fit in a signed 64-bit integer",
+              static_cast<unsigned long long>(bits), static_cast<long long>(i));
+        }
+        v = static_cast<int64_t>(bits);
+        break;
+      case NpyType::kInt: {
+        const int shift = 64 - 8 * static_cast<int>(t.item_size);  // sign-extend
+        v = static_cast<int64_t>(bits << shift) >> shift;
+        break;
+      }
+      case NpyType::kF16:
+      case NpyType::kF32:
+      case NpyType::kF64: {
+        double d = 0;
+        if (t.type == NpyType::kF16) {
+          d = F16ToF32(static_cast<uint16_t>(bits));
+        } else if (t.type == NpyType::kF32) {
+          const uint32_t u = static_cast<uint32_t>(bits);
+          float f;
+          std::memcpy(&f, &u, 4);
+          d = f;
+        } else {
+          std::memcpy(&d, &bits, 8);
+        }
+        // Whole numbers within +-2^53 (every integer there is exact in a double).
+        if (!(std::isfinite(d) && d == std::floor(d) && std::fabs(d) <= 9007199254740992.0)) {
+          return FTC_CORRUPT("npy: value %g at index %lld is not a whole number", d,
+                             static_cast<long long>(i));
+        }
+        v = static_cast<int64_t>(d);
+        break;
+      }
+    }
+    out.values[static_cast<size_t>(i)] = v;
+    if (h.fortran) {
+      for (int d = rank - 1; d >= 0; --d) {  // odometer increment, last index fastest
+        ++index[d];
+        offset += fstride[d];
+        if (index[d] < h.shape[d]) break;
+        offset -= index[d] * fstride[d];
+        index[d] = 0;
+      }
+    }
+  }
+  return out;
 }
 
 Result<std::vector<uint8_t>> WriteNpy(const TensorView& view) {

@@ -186,6 +186,73 @@ TEST(NpyReadTest, RanksOneToFour) {
   EXPECT_EQ(h4->tensor.shape(), (Shape{2, 3, 4, 11}));
 }
 
+// ---- integers (class labels) ----------------------------------------------------------------
+
+Result<NpyIntegers> ReadInts(const std::vector<uint8_t>& bytes) {
+  return ReadNpyIntegers(bytes.data(), bytes.size());
+}
+
+TEST(NpyIntegersTest, ReadsWhatNumPyWrites) {
+  // np.arange(4) as <i4, |i1 and <u2: the dtypes ReadNpy refuses.
+  for (const char* name : {"bad_i4.npy", "bad_i1.npy", "bad_u2.npy"}) {
+    Result<NpyIntegers> r = ReadInts(LoadNpyFile(name));
+    ASSERT_TRUE(r.ok()) << name << ": " << r.status().ToString();
+    EXPECT_EQ(r->shape, (Shape{4})) << name;
+    EXPECT_EQ(r->values, (std::vector<int64_t>{0, 1, 2, 3})) << name;
+  }
+  Result<NpyIntegers> u = ReadInts(LoadNpyFile("u1_rank1.npy"));
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  ASSERT_EQ(u->values.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(u->values[i], i % 251) << i;
+  // Fortran order comes out in C order.
+  Result<NpyIntegers> f = ReadInts(LoadNpyFile("u1_f.npy"));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->shape, (Shape{3, 4, 5}));
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(f->values[i], i * 7 % 256) << i;
+  // Floats that hold whole numbers.
+  Result<NpyIntegers> w = ReadInts(LoadNpyFile("f4_rank1.npy"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->values, (std::vector<int64_t>{0, 1, 2}));
+  // (i - 8) * 0.25: the first value is whole, the second is not.
+  EXPECT_NPY_ERROR(ReadInts(LoadNpyFile("f4_le_c.npy")), StatusCode::kCorruptData,
+                   "npy: value -1.75 at index 1 is not a whole number");
+  EXPECT_NPY_ERROR(ReadInts(LoadNpyFile("bad_c8.npy")), StatusCode::kUnsupported, "complex");
+  EXPECT_NPY_ERROR(ReadInts(LoadNpyFile("bad_bool.npy")), StatusCode::kUnsupported, "bool");
+}
+
+TEST(NpyIntegersTest, EveryWidthSignAndByteOrder) {
+  const std::vector<int64_t> wide = {0, 9, 300, 70000, int64_t{1} << 40, -5};
+  for (const char* d : {"<i8", ">i8"}) {
+    Result<NpyIntegers> r = ReadInts(test::IntegerNpy(d, wide));
+    ASSERT_TRUE(r.ok()) << d << ": " << r.status().ToString();
+    EXPECT_EQ(r->values, wide) << d;
+  }
+  const std::vector<int64_t> i32 = {0, 299, 65536, -1, -2147483648LL, 2147483647};
+  for (const char* d : {"<i4", ">i4"}) {
+    Result<NpyIntegers> r = ReadInts(test::IntegerNpy(d, i32));
+    ASSERT_TRUE(r.ok()) << d << ": " << r.status().ToString();
+    EXPECT_EQ(r->values, i32) << d;
+  }
+  Result<NpyIntegers> i8 = ReadInts(test::IntegerNpy("|i1", {-1, -128, 127, 3}));
+  ASSERT_TRUE(i8.ok()) << i8.status().ToString();
+  EXPECT_EQ(i8->values, (std::vector<int64_t>{-1, -128, 127, 3}));
+  Result<NpyIntegers> u32 = ReadInts(test::IntegerNpy(">u4", {4000000000LL, 1}));
+  ASSERT_TRUE(u32.ok()) << u32.status().ToString();
+  EXPECT_EQ(u32->values, (std::vector<int64_t>{4000000000LL, 1}));
+  // A u8 value above 2^63 - 1 has no int64.
+  EXPECT_NPY_ERROR(ReadInts(test::IntegerNpy("<u8", {1, -1})), StatusCode::kCorruptData,
+                   "value 18446744073709551615 at index 1 does not fit");
+  EXPECT_NPY_ERROR(ReadInts(MakeNpy("{'descr': '<i3', 'fortran_order': False, 'shape': (2,)}", 6)),
+                   StatusCode::kUnsupported, "integers must be 1, 2, 4 or 8 bytes");
+  // The same checks of the header and size as ReadNpy.
+  std::vector<uint8_t> short_data = test::IntegerNpy("<i8", {1, 2});
+  short_data.pop_back();
+  EXPECT_NPY_ERROR(ReadInts(short_data), StatusCode::kCorruptData, "needs 16");
+  // ReadNpy itself still takes no integers but u1.
+  EXPECT_NPY_ERROR(ReadBytes(test::IntegerNpy("<i8", {1})), StatusCode::kUnsupported,
+                   "the only integer dtype is u1");
+}
+
 // ---- header parsing robustness -------------------------------------------------------------
 
 TEST(NpyHeaderTest, AcceptsAnyPythonLiteralLayout) {

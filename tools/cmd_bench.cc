@@ -167,11 +167,17 @@ Command AddBenchCommand(CLI::App& app) {
                   "bundled model NAME:SPLIT, e.g. fmnist_resnet:s1 (or :s2); see data/models");
   cmd->add_option("--head", c.head, "TorchScript head: raw input -> features");
   cmd->add_option("--tail", c.tail, "TorchScript tail: features -> N×K logits");
-  cmd->add_option("--data", c.data_dir, "directory of Fashion-MNIST IDX files (gzipped or not)")
+  cmd->add_option("--data", c.data_dir,
+                  "samples: a folder with inputs.npy (N×C×H×W or N×H×W float32/uint8, what the "
+                  "head takes) and labels.npy (N class indices, any integer dtype), or with "
+                  "Fashion-MNIST IDX files (gzipped or not) of --split")
       ->capture_default_str();
-  cmd->add_option("--split", c.split, "data split: test | train")->capture_default_str();
+  cmd->add_option("--split", c.split, "IDX data split: test | train (not used with inputs.npy)")
+      ->capture_default_str();
   cmd->add_option("--features", c.features, "features computed elsewhere: N×C×H×W .npy");
-  cmd->add_option("--labels", c.labels, "labels for --features: N class indices (uint8 .npy)");
+  cmd->add_option("--labels", c.labels,
+                  "labels for --features: N class indices (.npy of uint8, int32, int64 or any "
+                  "integer dtype, or whole floats)");
   cmd->add_option("--out", c.out_dir, "output directory (CSV, JSON, plot)")->capture_default_str();
   cmd->add_option("--limit", c.limit, "use the first N samples (0 = all)")->capture_default_str();
   cmd->add_option("--threads", c.threads, "libtorch threads (0 = hardware concurrency)")
@@ -193,8 +199,9 @@ Command AddBenchCommand(CLI::App& app) {
   cmd->add_option("--profile", c.profiles,
                   "a profile made by `ftcodec tune` to measure as an extra point (repeatable)");
   cmd->add_option("--input-scale", c.input_scale,
-                  "multiply the input pixels by S before the head (1/255 for a head that "
-                  "expects [0, 1]); default: the bundled model's, else 1");
+                  "multiply the inputs (IDX or inputs.npy) by S before the head (1/255 for a "
+                  "head that expects [0, 1] and 0..255 pixels); default: the bundled model's, "
+                  "else 1");
   cmd->add_option("--units", a->units,
                   "learned unit folders for codec learned (default with --model: the bundled "
                   "units data/units/NAME_SPLIT_*)");

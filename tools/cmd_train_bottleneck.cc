@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,7 +14,7 @@
 #ifdef FTC_HAVE_TORCH
 #include "ftcodec/torch.h"
 #include "tools/bench/bench_runner.h"
-#include "tools/bench/fmnist_idx.h"
+#include "tools/bench/dataset.h"
 #endif
 
 namespace ftc::cli {
@@ -28,66 +27,6 @@ struct TrainArgs {
   int64_t limit = 0;
   bool json = false, quiet = false;
 };
-
-struct TrainData {
-  Tensor inputs;
-  std::vector<int> labels;
-  std::string description;
-};
-
-// --data DIR: inputs.npy (+ labels.npy) if DIR has them, otherwise (Fashion-)MNIST IDX files
-// (the train split).
-Result<TrainData> LoadTrainData(const std::string& dir, int64_t limit) {
-  namespace fs = std::filesystem;
-  TrainData d;
-  const fs::path inputs = fs::path(dir) / "inputs.npy";
-  std::error_code ec;
-  if (fs::exists(inputs, ec)) {
-    Result<NpyArray> x = bench::ReadNpyFile(inputs.string());
-    if (!x.ok()) return x.status();
-    if (x->tensor.rank() < 2) {
-      return Status(StatusCode::kInvalidArgument,
-                    inputs.string() + ": inputs must have the batch first (N×...), got " +
-                        ShapeToString(x->tensor.shape()));
-    }
-    int64_t n = x->tensor.shape()[0];
-    const fs::path labels = fs::path(dir) / "labels.npy";
-    if (fs::exists(labels, ec)) {
-      Result<NpyArray> l = bench::ReadNpyFile(labels.string());
-      if (!l.ok()) return l.status();
-      Result<std::vector<int>> v = bench::ParseLabels(l->tensor, n, labels.string());
-      if (!v.ok()) return v.status();
-      d.labels = std::move(*v);
-    }
-    d.inputs = std::move(x->tensor);
-    if (limit > 0 && limit < n) {
-      Shape shape = d.inputs.shape();
-      const int64_t per = d.inputs.num_elements() / n;
-      Result<Tensor> cut = Tensor::Create(d.inputs.dtype(), {limit, per});
-      if (!cut.ok()) return cut.status();
-      std::memcpy(cut->data(), d.inputs.data(), cut->size_bytes());
-      shape[0] = limit;
-      if (Status s = cut->Reshape(shape); !s.ok()) return s;
-      d.inputs = std::move(*cut);
-      if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit));
-      n = limit;
-    }
-    d.description = inputs.string() + " (" + std::to_string(n) + " samples, " +
-                    (d.labels.empty() ? std::string("no labels: distilling from the model")
-                                      : "labels.npy") +
-                    ")";
-    return d;
-  }
-  Result<bench::LabeledImages> idx = bench::ReadIdxDataset(dir, "train", limit);
-  if (!idx.ok()) {
-    return idx.status().WithContext(
-        "--data " + dir + " has no inputs.npy, and reading it as IDX files failed");
-  }
-  d.inputs = std::move(idx->images);
-  d.labels = std::move(idx->labels);
-  d.description = idx->images_path + " (" + std::to_string(d.labels.size()) + " samples)";
-  return d;
-}
 
 // A progress bar on a terminal (redrawn at most 5 times a second), otherwise a line every 10%.
 class Progress {
@@ -142,13 +81,17 @@ int RunTrain(TrainArgs& a, const std::string& command) {
     return Usage("a split model is needed: --head H.pt --tail T.pt, or --model NAME:SPLIT", verb);
   }
   o.command = command;
-  Result<TrainData> d = LoadTrainData(a.data, a.limit);
+  // --data DIR: inputs.npy (+ labels.npy), or IDX files of the train split.
+  Result<bench::DataDir> d = bench::LoadDataDir(a.data, "train", a.limit, false);
   if (!d.ok()) return Fail(d.status(), verb);
+  const std::string data_description =
+      d->description + (d->labels.empty() ? std::string(", no labels: distilling from the model")
+                                          : ", labels " + d->labels_path);
   if (!a.quiet) {
     std::fprintf(stderr, "training a %s unit: %d channels, stride %d, %s %s %d on %s\n",
                  o.finetune_tail ? "bottleneck + tail" : "bottleneck", o.channels, o.stride,
                  o.inner.c_str(), o.inner == "ans" ? "bits" : "quality",
-                 o.inner == "ans" ? o.bits : o.quality, d->description.c_str());
+                 o.inner == "ans" ? o.bits : o.quality, data_description.c_str());
   }
   Progress progress(a.quiet);
   Result<BottleneckTrainReport> r =
@@ -196,9 +139,10 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
   cmd->add_option("--tail", o.tail_path, "TorchScript tail: features -> N×K logits");
   cmd->add_option("--model", a->model, "bundled model NAME:SPLIT instead, e.g. fmnist_resnet:s1");
   cmd->add_option("--data", a->data,
-                  "training data: a folder with inputs.npy (N×..., the head's input) and "
-                  "optionally labels.npy (N class indices; without them the unit learns to "
-                  "reproduce the model's predictions), or with (Fashion-)MNIST IDX files")
+                  "training data: a folder with inputs.npy (N×C×H×W or N×H×W float32/uint8, "
+                  "what the head takes) and optionally labels.npy (N class indices, any integer "
+                  "dtype; without them the unit learns to reproduce the model's predictions), "
+                  "or with (Fashion-)MNIST IDX files (train split)")
       ->capture_default_str();
   cmd->add_option("--out", o.out_dir, "unit folder to write")->required();
   cmd->add_flag("-f,--force", o.overwrite, "replace an existing unit folder");

@@ -81,13 +81,18 @@ Command AddTuneCommand(CLI::App& app) {
   cmd->add_option("--model", c.model, "bundled model NAME:SPLIT, e.g. fmnist_mobilenet:s2");
   cmd->add_option("--head", c.head, "TorchScript head: raw input -> features");
   cmd->add_option("--tail", c.tail, "TorchScript tail: features -> N×K logits");
-  cmd->add_option("--data", c.data_dir, "directory of Fashion-MNIST IDX files (gzipped or not)")
+  cmd->add_option("--data", c.data_dir,
+                  "samples: a folder with inputs.npy (N×C×H×W or N×H×W float32/uint8, what the "
+                  "head takes) and labels.npy (N class indices, any integer dtype), or with "
+                  "Fashion-MNIST IDX files (gzipped or not) of --split")
       ->capture_default_str();
-  cmd->add_option("--split", c.split, "calibration split (train)")->capture_default_str();
+  cmd->add_option("--split", c.split, "IDX calibration split (train; not used with inputs.npy)")
+      ->capture_default_str();
   cmd->add_option("--limit", c.limit, "calibration samples (0 = all)")->capture_default_str();
   cmd->add_option("--input-scale", c.input_scale,
-                  "multiply the input pixels by S before the head (1/255 for a head that "
-                  "expects [0, 1]); default: the bundled model's, else 1");
+                  "multiply the inputs (IDX or inputs.npy) by S before the head (1/255 for a "
+                  "head that expects [0, 1] and 0..255 pixels); default: the bundled model's, "
+                  "else 1");
   cmd->add_option("--max-drop", c.max_drop,
                   "goal: the fewest bytes within P points of the unmodified top-1");
   cmd->add_option("--target-bytes", c.target_bytes,

@@ -257,6 +257,7 @@ struct SplitModel::Impl {
   std::string head_path, tail_path;
   double input_scale = 1.0;
   mutable Shape feature_shape;
+  mutable int64_t num_classes = 0;
 };
 
 SplitModel::SplitModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -304,6 +305,7 @@ bool SplitModel::has_head() const { return impl_->head.has_value(); }
 const std::string& SplitModel::head_path() const { return impl_->head_path; }
 const std::string& SplitModel::tail_path() const { return impl_->tail_path; }
 const Shape& SplitModel::feature_shape() const { return impl_->feature_shape; }
+int64_t SplitModel::num_classes() const { return impl_->num_classes; }
 
 Result<at::Tensor> SplitModel::RunHead(const at::Tensor& input) const {
   if (!impl_->head) return FTC_INVALID("this split model was loaded without a head");
@@ -354,6 +356,7 @@ Result<at::Tensor> SplitModel::RunTail(const at::Tensor& features) const {
   if (impl_->feature_shape.empty()) {
     impl_->feature_shape.assign(features.sizes().begin() + 1, features.sizes().end());
   }
+  impl_->num_classes = logits.size(1);
   return logits;
 }
 
@@ -408,6 +411,18 @@ Result<std::vector<int>> SplitModel::Classify(const TensorView& features) const 
   } catch (const std::exception& e) {
     return FTC_INTERNAL("Classify: %s", Summarize(e).c_str());
   }
+}
+
+Status CheckClassLabels(const std::vector<int>& labels, int64_t classes) {
+  if (classes <= 0) return Status::Ok();
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      return FTC_CORRUPT("label %d at index %zu is outside the tail's %lld classes (0..%lld)",
+                         labels[i], i, static_cast<long long>(classes),
+                         static_cast<long long>(classes - 1));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace ftc

@@ -394,6 +394,16 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
                            o.head_path.c_str(), ShapeOf(f).c_str());
       }
       split = {f.size(1), f.size(2), f.size(3)};
+      // Labels must be classes of the tail: an index beyond its logits would only surface as a
+      // libtorch error in the middle of training.
+      if (!labels.empty()) {
+        const at::Tensor logits = Logits(teacher, f.to(at::kFloat));
+        if (logits.dim() != 2 || logits.size(0) != f.size(0)) {
+          return FTC_INVALID("%s: output must be N×K logits, got %s for features %s",
+                             o.tail_path.c_str(), ShapeOf(logits).c_str(), ShapeOf(f).c_str());
+        }
+        FTC_RETURN_IF_ERROR(CheckClassLabels(labels, logits.size(1)).WithContext("labels"));
+      }
     }
     FTC_ASSIGN_OR_RETURN(model, BottleneckModel::Create(split, o.channels, o.stride, o.inner,
                                                         o.bits, o.quality));

@@ -30,6 +30,18 @@ struct NpyLimits {
 // the problem, e.g. "npy: unsupported dtype '<c8' (complex)".
 Result<NpyArray> ReadNpy(const uint8_t* data, size_t size, const NpyLimits& limits = {});
 
+// Integers from a .npy (class labels, indices), in C order.
+struct NpyIntegers {
+  std::vector<int64_t> values;
+  Shape shape;
+};
+
+// Parses a .npy of integers: dtypes i1 i2 i4 i8 u1 u2 u4 u8 in either byte order, or floats (f2
+// f4 f8) that hold whole numbers; C or Fortran order; rank 1..4, as ReadNpy. A value that is not
+// a whole number, or a u8 value above 2^63 - 1, is kCorruptData naming it and its index.
+Result<NpyIntegers> ReadNpyIntegers(const uint8_t* data, size_t size,
+                                    const NpyLimits& limits = {});
+
 // Writes a C-ordered .npy (version 1.0, or 2.0 when the header needs it) in the tensor's dtype;
 // bf16 has no NumPy dtype and is written as <f4.
 Result<std::vector<uint8_t>> WriteNpy(const TensorView& view);

@@ -87,6 +87,9 @@ class SplitModel {
   const std::string& tail_path() const;
   // Per-sample feature shape (C,H,W…) seen when probing or on the last RunHead; empty if unknown.
   const Shape& feature_shape() const;
+  // K of the N×K logits of the last RunTail (or of the probe): the tail's number of classes;
+  // 0 before the tail has run.
+  int64_t num_classes() const;
 
   // input -> features. The result is made contiguous (ready for ViewOf / encode).
   Result<at::Tensor> RunHead(const at::Tensor& input) const;
@@ -112,6 +115,10 @@ class SplitModel {
   std::unique_ptr<Impl> impl_;
 };
 
+// Labels against a tail's `classes`: kCorruptData naming the first label outside [0, classes)
+// and its index ("label 12 at index 3 is outside the tail's 10 classes (0..9)"). Checks nothing
+// when `classes` <= 0 (not known).
+Status CheckClassLabels(const std::vector<int>& labels, int64_t classes);
 
 // ---- learned bottleneck units (codec `learned`; docs/learned.md) ----
 //

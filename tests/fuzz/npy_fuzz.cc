@@ -1,4 +1,4 @@
-// Fuzz target for the .npy reader. Any input must give an error or a tensor, never a crash; a
+// Fuzz target for the .npy readers. Any input must give an error or a tensor, never a crash; a
 // tensor must survive WriteNpy -> ReadNpy unchanged (bit for bit), and writing it again must give
 // the same bytes (the writer is deterministic).
 #include <cstdint>
@@ -23,6 +23,14 @@ void Check(bool ok, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ftc::NpyLimits limits;
   limits.max_elements = int64_t{1} << 24;  // keep the fuzzer's memory use bounded
+  // The integer reader (labels) shares the header parser: the same header gives the same shape.
+  auto ints = ftc::ReadNpyIntegers(data, size, limits);
+  Check(ints.ok() || !ints.status().message().empty(), "integer reader: error without a message");
+  if (ints.ok()) {
+    int64_t n = 1;
+    for (int64_t d : ints->shape) n *= d;
+    Check(static_cast<int64_t>(ints->values.size()) == n, "integer reader: count != shape");
+  }
   auto first = ftc::ReadNpy(data, size, limits);
   if (!first.ok()) {
     Check(!first.status().message().empty(), "error without a message");

@@ -6,16 +6,21 @@
 #include <torch/script.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
+#include "ftcodec/profile.h"
 #include "ftcodec/torch.h"
 #include "tests/test_util.h"
 #include "tests/torch/run_cli.h"
@@ -271,6 +276,65 @@ TEST(ReportTest, CsvHasTheContractColumns) {
   EXPECT_NE(gp.find("title \"ans none\""), std::string::npos);
 }
 
+// A report whose rows all have the given top-1 (the reference included).
+BenchReport ReportWithTop1(double top1) {
+  BenchReport r;
+  r.model = "m";
+  r.samples = 200;
+  r.elements_per_sample = 90;
+  r.feature_shape = {10, 3, 3};
+  r.reference_top1 = top1;
+  const char* const settings[] = {"f32", "b2", "b4"};
+  for (int i = 0; i < 3; ++i) {
+    SettingMetrics m;
+    m.spec = {i == 0 ? "raw" : "ans", i == 0 ? "raw" : "ans none", settings[i], {}, i == 0, false,
+              {}};
+    m.samples = 200;
+    m.top1 = i == 1 ? std::max(0.0, top1 - 0.5) : top1;
+    m.bytes_per_sample = 400.0 / (i + 1);
+    r.rows.push_back(m);
+  }
+  return r;
+}
+
+// The plot script is valid whatever the top-1, including 0 and under 1% (the line 1 point below
+// the reference used to lose its value there: "plot 0.5 with lines ..., with lines ...").
+TEST(ReportTest, PlotScriptIsValidForAnyTop1) {
+  const bool have_gnuplot = std::system("command -v gnuplot >/dev/null 2>&1") == 0;
+  const std::string dir = test::MakeTempDir();
+  for (double top1 : {0.0, 0.25, 0.5, 0.99, 1.0, 1.5, 50.0, 99.5, 100.0}) {
+    SCOPED_TRACE(top1);
+    const BenchReport r = ReportWithTop1(top1);
+    const std::string gp = GnuplotScript(r, dir + "/p.png", dir + "/p.svg");
+    EXPECT_EQ(gp.find(", with"), std::string::npos) << gp;
+    EXPECT_EQ(gp.find("plot  with"), std::string::npos) << gp;
+    EXPECT_EQ(gp.find("nan"), std::string::npos) << gp;
+    EXPECT_EQ(gp.find("inf"), std::string::npos) << gp;
+    const size_t at = gp.find("set yrange [");
+    ASSERT_NE(at, std::string::npos) << gp;
+    double lo = -1, hi = -1;
+    ASSERT_EQ(std::sscanf(gp.c_str() + at, "set yrange [%lf:%lf]", &lo, &hi), 2) << gp;
+    EXPECT_GE(lo, 0);
+    EXPECT_LE(hi, 100);
+    EXPECT_LT(lo, hi);
+    EXPECT_LE(lo, top1 - 0.5 < 0 ? 0 : top1 - 0.5) << "every point is in range";
+    EXPECT_GE(hi, top1);
+    EXPECT_EQ(gp.find("1 point below") != std::string::npos, top1 >= 1.0) << gp;
+    if (have_gnuplot) {
+      std::remove((dir + "/p.png").c_str());
+      Result<bool> made = WritePlot(r, dir + "/p");
+      if (!made.ok()) {
+        std::stringstream log;
+        log << std::ifstream(dir + "/p.gnuplot.log").rdbuf();
+        FAIL() << made.status().ToString() << "\n" << log.str() << "\n" << gp;
+      }
+      EXPECT_TRUE(*made);
+      EXPECT_TRUE(std::ifstream(dir + "/p.png").good());
+    }
+  }
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+
 // ---- the CLI end to end ----
 
 using test::CliRun;
@@ -381,6 +445,198 @@ TEST_F(BenchCliTest, RunsOnFeaturesAndLabels) {
                        dir_ + "/l.npy' --codecs raw --limit 8 --out '" + out + "'");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(ReadCsv(out + "/rate_accuracy.csv")[1][3], "100");  // the first 12 are right
+}
+
+// N samples of C×3×3 whose channel hot[i] is hot (the sum tail predicts it).
+Tensor HotFeatures(const std::vector<int>& hot, int c) {
+  const int n = static_cast<int>(hot.size());
+  Tensor t = Tensor::Create(DType::kF32, {n, c, 3, 3}).value();
+  float* p = t.data_as<float>();
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < 9; ++j) p[(i * c + hot[i]) * 9 + j] = 1.0f + 0.1f * static_cast<float>(j);
+  }
+  return t;
+}
+
+// Labels in any integer dtype, and more than 256 classes.
+TEST_F(BenchCliTest, LabelsMayBeInt32OrInt64WithManyClasses) {
+  std::vector<int> hot;
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 16; ++i) {
+    hot.push_back(299 - 3 * i);                            // classes 254..299 of 300
+    labels.push_back(i < 12 ? hot.back() : hot.back() - 1);  // 12 of 16 right
+  }
+  test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(HotFeatures(hot, 300).view()).value());
+  for (const char* descr : {"<i8", "<i4", ">i8", "<u2"}) {
+    test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy(descr, labels));
+    CliRun r = RunCli(dir_, "bench --tail '" + tail_ +
+                                "' --features f.npy --labels l.npy --codecs raw --out out -q");
+    ASSERT_EQ(r.code, 0) << descr << "\n" << r.out;
+    const auto csv = ReadCsv(dir_ + "/out/rate_accuracy.csv");
+    ASSERT_GE(csv.size(), 2u) << r.out;
+    EXPECT_EQ(csv[1][3], "75") << descr << ": top-1 is 12 of 16";
+  }
+  // A label that is no class index: exit 2, naming the value and where it is.
+  labels[5] = -3;
+  test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy("<i8", labels));
+  CliRun r = RunCli(dir_, "bench --tail '" + tail_ +
+                              "' --features f.npy --labels l.npy --codecs raw --out out -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("label -3 at index 5"), std::string::npos) << r.out;
+  // Labels that do not match the features.
+  test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy("<i8", {1, 2, 3}));
+  r = RunCli(dir_, "bench --tail '" + tail_ +
+                       "' --features f.npy --labels l.npy --codecs raw --out out -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("labels must be a vector of N = 16"), std::string::npos) << r.out;
+}
+
+// An IDX data set of `n` images shaped like the fixture's, with these labels.
+void WriteIdxSet(const std::string& dir, const std::string& prefix,
+                 const std::vector<uint8_t>& labels) {
+  const uint8_t n = static_cast<uint8_t>(labels.size());
+  std::vector<uint8_t> images = {0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, 28, 0, 0, 0, 28};
+  for (int i = 0; i < n; ++i) {
+    for (int p = 0; p < 784; ++p) images.push_back(static_cast<uint8_t>((p * (i + 5)) % 256));
+  }
+  std::vector<uint8_t> idx_labels = {0, 0, 8, 1, 0, 0, 0, n};
+  for (uint8_t l : labels) idx_labels.push_back(l);
+  ASSERT_EQ(std::system(("mkdir -p '" + dir + "'").c_str()), 0);
+  test::WriteFileBytes(dir + "/" + prefix + "-images-idx3-ubyte", images);
+  test::WriteFileBytes(dir + "/" + prefix + "-labels-idx1-ubyte", idx_labels);
+}
+
+// A label beyond the tail's classes is bad data (exit 2) naming the value and its index, in
+// bench (data and features, rate and loss) and tune — not a silent 0% top-1.
+TEST_F(BenchCliTest, LabelsOutsideTheTailsClassesAreBadData) {
+  std::vector<uint8_t> labels(20, 3);
+  labels[7] = 12;  // the tiny tail has 10 classes
+  const std::string bad = dir_ + "/bad";
+  WriteIdxSet(bad, "t10k", labels);
+  WriteIdxSet(bad, "train", labels);
+  const std::string model = "--head '" + head_ + "' --tail '" + tail_ + "' ";
+  const char* const message = "label 12 at index 7 is outside the tail's 10 classes (0..9)";
+  for (const char* extra : {"", " --loss iid:0.1 --conceal zero --loss-seeds 1"}) {
+    CliRun r = RunCli(dir_, "bench " + model + "--data bad --codecs raw --out out -q" + extra);
+    EXPECT_EQ(r.code, 2) << extra << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("t10k-labels-idx1-ubyte"), std::string::npos) << r.out;
+  }
+  CliRun r = RunCli(dir_, "tune " + model + "--data bad --max-drop 1 --out p.json -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/p.json").good());
+  // Features and int64 labels: one past the last class.
+  const KnownCase k = MakeKnownCase(16, 10, 16);
+  test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(k.features.view()).value());
+  std::vector<int64_t> l(k.labels.begin(), k.labels.end());
+  l[9] = 10;
+  test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy("<i8", l));
+  r = RunCli(dir_, "bench --tail '" + tail_ +
+                       "' --features f.npy --labels l.npy --codecs raw --out out -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("l.npy: label 10 at index 9 is outside the tail's 10 classes (0..9)"),
+            std::string::npos)
+      << r.out;
+  // The last class itself is fine.
+  l[9] = 9;
+  test::WriteFileBytes(dir_ + "/l.npy", test::IntegerNpy("<i8", l));
+  r = RunCli(dir_, "bench --tail '" + tail_ +
+                       "' --features f.npy --labels l.npy --codecs raw --out out -q");
+  EXPECT_EQ(r.code, 0) << r.out;
+}
+
+// The rows of a rate_accuracy.csv by "codec setting": top-1 and bytes per sample.
+std::map<std::string, std::pair<std::string, std::string>> CsvRows(const std::string& path) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  const auto csv = ReadCsv(path);
+  for (size_t i = 1; i < csv.size(); ++i) {
+    out[csv[i][0] + " " + csv[i][1]] = {csv[i][3], csv[i][6]};
+  }
+  return out;
+}
+
+// --data DIR with inputs.npy + labels.npy measures what the same samples as IDX files measure;
+// N×H×W is read as single-channel images, and the input scale applies the same way.
+TEST_F(BenchCliTest, DataFolderWithInputsAndLabelsNpy) {
+  Result<LabeledImages> idx = ReadIdxDataset(data_, "test", 0);
+  ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+  const int64_t n = idx->images.shape()[0];
+  std::vector<int64_t> labels(idx->labels.begin(), idx->labels.end());
+  const std::string sweep = " --codecs raw,ans --bits 2,4 --clips none --threads 1 -q";
+  const std::string model = "--head '" + head_ + "' --tail '" + tail_ + "' ";
+  CliRun r = RunCli(dir_, "bench " + model + "--data '" + data_ + "' --out idx_out" + sweep);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto want = CsvRows(dir_ + "/idx_out/rate_accuracy.csv");
+  ASSERT_TRUE(want.count("cloud-only png")) << r.out;
+
+  // uint8 N×H×W (as np.save of the IDX array) and int64 labels: every row the same, the
+  // cloud-only anchors included.
+  const std::string u8 = dir_ + "/u8";
+  ASSERT_EQ(std::system(("mkdir '" + u8 + "'").c_str()), 0);
+  Tensor images = Tensor::CopyOf(idx->images.view()).value();
+  ASSERT_TRUE(images.Reshape({n, 28, 28}).ok());
+  test::WriteFileBytes(u8 + "/inputs.npy", WriteNpy(images.view()).value());
+  test::WriteFileBytes(u8 + "/labels.npy", test::IntegerNpy("<i8", labels));
+  r = RunCli(dir_, "bench " + model + "--data u8 --out u8_out" + sweep);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(CsvRows(dir_ + "/u8_out/rate_accuracy.csv"), want);
+  EXPECT_NE(test::ReadFileBytes(dir_ + "/u8_out/rate_accuracy.json").size(), 0u);
+
+  // float32 N×1×H×W holding half the pixel values, and --input-scale 2: the head sees the same
+  // pixels, so the features and every coded row are the same; no cloud-only anchors (not 8-bit).
+  const std::string f32 = dir_ + "/f32";
+  ASSERT_EQ(std::system(("mkdir '" + f32 + "'").c_str()), 0);
+  Tensor half = Tensor::Create(DType::kF32, idx->images.shape()).value();
+  for (int64_t i = 0; i < half.num_elements(); ++i) {
+    half.data_as<float>()[i] = 0.5f * static_cast<float>(idx->images.data()[i]);
+  }
+  test::WriteFileBytes(f32 + "/inputs.npy", WriteNpy(half.view()).value());
+  test::WriteFileBytes(f32 + "/labels.npy", test::IntegerNpy("<i4", labels));
+  r = RunCli(dir_, "bench " + model + "--data f32 --input-scale 2 --out f32_out" + sweep);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("cloud-only anchors skipped"), std::string::npos) << r.out;
+  auto got = CsvRows(dir_ + "/f32_out/rate_accuracy.csv");
+  auto expected = want;
+  for (auto it = expected.begin(); it != expected.end();) {
+    it = it->first.rfind("cloud-only", 0) == 0 ? expected.erase(it) : std::next(it);
+  }
+  EXPECT_EQ(got, expected);
+  // --limit applies to inputs.npy too.
+  r = RunCli(dir_, "bench " + model + "--data f32 --input-scale 2 --limit 7 --out f32_out" + sweep);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(ReadCsv(dir_ + "/f32_out/rate_accuracy.csv")[1][2], "7");
+
+  // tune takes the same folders.
+  r = RunCli(dir_, "tune " + model + "--data u8 --max-drop 5 --out p.json -q");
+  ASSERT_EQ(r.code, 0) << r.out;
+  Result<Profile> p = LoadProfile(dir_ + "/p.json");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->calibration.data, "u8/inputs.npy");  // as --data named it
+  EXPECT_EQ(p->calibration.samples, n);
+  EXPECT_NEAR(p->calibration.top1_uncompressed, std::stod(want.at("raw f32").first), 1e-3);
+
+  // Bad folders: bad data (exit 2), saying what is wrong.
+  const std::string bad = dir_ + "/bad";
+  ASSERT_EQ(std::system(("mkdir '" + bad + "'").c_str()), 0);
+  test::WriteFileBytes(bad + "/inputs.npy", WriteNpy(half.view()).value());
+  for (const std::string& args : {"bench " + model + "--data bad --out o -q",
+                                   "tune " + model + "--data bad --max-drop 1 --out o.json -q"}) {
+    r = RunCli(dir_, args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("has inputs.npy but no labels.npy"), std::string::npos) << r.out;
+  }
+  test::WriteFileBytes(bad + "/labels.npy", test::IntegerNpy("<i8", {1, 2}));
+  r = RunCli(dir_, "bench " + model + "--data bad --out o -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("labels must be a vector of N = " + std::to_string(n)), std::string::npos)
+      << r.out;
+  std::vector<float> flat(5, 1.0f);
+  test::WriteFileBytes(bad + "/inputs.npy",
+                       WriteNpy(TensorView::Contiguous(flat.data(), DType::kF32, {5})).value());
+  r = RunCli(dir_, "bench " + model + "--data bad --out o -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("inputs must have the batch first"), std::string::npos) << r.out;
 }
 
 TEST_F(BenchCliTest, ReportsUsageAndFileErrors) {

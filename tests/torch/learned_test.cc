@@ -477,8 +477,23 @@ TEST_F(LearnedTest, CliRejectsBadTrainingData) {
   Tensor few = Tensor::Create(DType::kU8, {5}).value();
   test::WriteFileBytes(bad + "/labels.npy", WriteNpy(few.view()).value());
   CliRun r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data bad --out u");
-  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.code, 2) << r.out;  // bad data
   EXPECT_NE(r.out.find("labels must be a vector of N = 96"), std::string::npos) << r.out;
+  // Labels beyond the tail's 6 classes (int64 labels are fine otherwise).
+  std::vector<int64_t> l(labels_.begin(), labels_.end());
+  l[10] = 6;
+  test::WriteFileBytes(bad + "/labels.npy", test::IntegerNpy("<i8", l));
+  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data bad --steps 2 --out u");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("label 6 at index 10 is outside the tail's 6 classes (0..5)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/u/unit.json").good());
+  l[10] = 5;
+  test::WriteFileBytes(bad + "/labels.npy", test::IntegerNpy("<i8", l));
+  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data bad --channels 2 "
+                   "--steps 2 --batch-size 16 --validation 16 --threads 1 --out ok_unit -q");
+  EXPECT_EQ(r.code, 0) << r.out;
   // A folder with neither inputs.npy nor IDX files.
   r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data nowhere --out u");
   EXPECT_EQ(r.code, 3) << r.out;

@@ -26,38 +26,10 @@
 #include "ftcodec/profile.h"
 #include "ftcodec/torch.h"
 #include "tools/bench/cloud_only.h"
-#include "tools/bench/fmnist_idx.h"
+#include "tools/bench/dataset.h"
 #include "tools/bench/report.h"
 
 namespace ftc::bench {
-
-Result<NpyArray> ReadNpyFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status(StatusCode::kIoError, path + ": cannot open");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  Result<NpyArray> a = ReadNpy(bytes.data(), bytes.size());
-  if (!a.ok()) return a.status().WithContext(path);
-  return a;
-}
-
-Result<std::vector<int>> ParseLabels(const Tensor& lt, int64_t n, const std::string& what) {
-  if (lt.rank() != 1 || lt.shape()[0] != n) {
-    return Status(StatusCode::kInvalidArgument,
-                  what + ": labels must be a vector of N = " + std::to_string(n) +
-                      " class indices, got " + ShapeToString(lt.shape()));
-  }
-  std::vector<int> labels;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = LoadAsFloat(lt.view(), i);
-    if (!(v >= 0) || v != std::floor(v) || v > 1e6) {
-      return Status(StatusCode::kInvalidArgument,
-                    what + ": label " + std::to_string(i) +
-                        " is not a class index (save labels as uint8 or integral floats)");
-    }
-    labels.push_back(static_cast<int>(v));
-  }
-  return labels;
-}
 
 std::string FormatDuration(double s) {
   char buf[32];
@@ -179,9 +151,11 @@ TensorView Slice(const TensorView& v, int64_t first, int64_t count) {
 }
 
 struct Samples {
-  std::optional<LabeledImages> images;  // --data
-  Tensor features;                      // --features
+  Tensor inputs;    // --data: what the head takes, N first
+  Tensor features;  // --features
+  bool gray_images = false;  // the inputs are uint8 N×1×H×W (the cloud-only anchors code them)
   std::vector<int> labels;
+  std::string labels_path;  // where the labels came from (errors name it)
   std::string description;
   int64_t count() const { return static_cast<int64_t>(labels.size()); }
 };
@@ -191,8 +165,6 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
   if (!c.features.empty()) {
     Result<NpyArray> f = ReadNpyFile(c.features);
     if (!f.ok()) return f.status();
-    Result<NpyArray> l = ReadNpyFile(c.labels);
-    if (!l.ok()) return l.status();
     if (f->tensor.dtype() == DType::kU8 || f->tensor.rank() < 2) {
       return Status(StatusCode::kInvalidArgument,
                     c.features + ": features must be float, N first (N×C×H×W), got " +
@@ -200,9 +172,10 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
                         ShapeToString(f->tensor.shape()));
     }
     const int64_t n = f->tensor.shape()[0];
-    Result<std::vector<int>> labels = ParseLabels(l->tensor, n, c.labels);
+    Result<std::vector<int>> labels = ReadLabelsFile(c.labels, n);
     if (!labels.ok()) return labels.status();
     s.labels = std::move(*labels);
+    s.labels_path = c.labels;
     s.features = std::move(f->tensor);
     if (c.limit > 0 && c.limit < n) {
       Shape shape = s.features.shape();
@@ -218,12 +191,16 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
     s.description = c.features + " (" + std::to_string(s.count()) + " samples), labels " + c.labels;
     return s;
   }
-  Result<LabeledImages> d = ReadIdxDataset(c.data_dir, c.split, c.limit);
+  // --data DIR: inputs.npy + labels.npy, or IDX files (dataset.h).
+  Result<DataDir> d = LoadDataDir(c.data_dir, c.split, c.limit, /*labels_required=*/true);
   if (!d.ok()) return d.status();
-  s.labels = d->labels;
-  s.description = "Fashion-MNIST " + c.split + " split, first " + std::to_string(s.count()) +
-                  " images (" + d->images_path + ")";
-  s.images = std::move(*d);
+  s.labels = std::move(d->labels);
+  s.labels_path = d->labels_path;
+  s.description = d->idx ? "Fashion-MNIST " + c.split + " split, first " +
+                               std::to_string(s.count()) + " images (" + d->inputs_path + ")"
+                         : d->description + ", labels " + d->labels_path;
+  s.inputs = std::move(d->inputs);
+  s.gray_images = IsGrayImages(s.inputs);
   return s;
 }
 
@@ -301,7 +278,7 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
       if (!f.ok()) return f.status();
       features = std::move(*f);
     } else {
-      Result<Tensor> f = model.Head(Slice(samples.images->images.view(), first, count));
+      Result<Tensor> f = model.Head(Slice(samples.inputs.view(), first, count));
       if (!f.ok()) return f.status();
       features = std::move(*f);
     }
@@ -535,8 +512,9 @@ Status RunBench(const BenchConfig& c) {
   mo.threads = c.threads;
   mo.input_scale = input_scale;
   if (!features_mode) {
-    const Shape& s = samples->images->images.shape();
-    mo.probe_input_shape = {1, s[1], s[2], s[3]};
+    const Shape& s = samples->inputs.shape();
+    mo.probe_input_shape = s;
+    mo.probe_input_shape[0] = 1;
   }
   Result<SplitModel> model =
       features_mode ? SplitModel::LoadTail(tail, mo) : SplitModel::Load(head, tail, mo);
@@ -546,6 +524,19 @@ Status RunBench(const BenchConfig& c) {
   report.torch_threads = c.threads > 0 ? c.threads : DefaultTorchThreads();
   report.data = samples->description;
   report.samples = n;
+  // The labels must be classes of the tail (a label beyond its logits would only count as
+  // wrong): the tail's class count is known from the probe, or from a run on one sample.
+  if (model->num_classes() == 0) {
+    const TensorView first = features_mode ? Slice(samples->features.view(), 0, 1)
+                                           : Slice(samples->inputs.view(), 0, 1);
+    Result<Tensor> f = features_mode ? Tensor::CopyOf(first) : model->Head(first);
+    if (!f.ok()) return f.status();
+    Result<std::vector<int>> probe = model->Classify(f->view());
+    if (!probe.ok()) return probe.status();
+  }
+  const int classes = static_cast<int>(model->num_classes());
+  FTC_RETURN_IF_ERROR(
+      CheckClassLabels(samples->labels, classes).WithContext(samples->labels_path));
   if (!c.loss.empty()) {
     return RunLossBench(c, *samples, *model, features_mode, report.model, start);
   }
@@ -563,15 +554,20 @@ Status RunBench(const BenchConfig& c) {
   std::vector<std::string> failed(sweep->size());  // why a setting was left out
 
   std::vector<CloudAnchor> cloud;
-  if (!features_mode) {
+  if (!features_mode && samples->gray_images) {
     cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}}, {}});
     if (HaveJpegAnchor()) {
       cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}}, {}});
     } else {
       report.notes.push_back("cloud-only JPEG anchor skipped: built without libjpeg-turbo");
     }
-  } else {
+  } else if (features_mode) {
     report.notes.push_back("cloud-only anchors skipped: --features gives no input images");
+  } else {
+    report.notes.push_back("cloud-only anchors skipped: the inputs are " +
+                           std::string(DTypeName(samples->inputs.dtype())) + " " +
+                           ShapeToString(samples->inputs.shape()) +
+                           ", not 8-bit grayscale images (uint8 N×1×H×W)");
   }
   for (const std::string& note : report.notes) {
     std::fprintf(stderr, "ftcodec bench: note: %s\n", note.c_str());
@@ -597,12 +593,12 @@ Status RunBench(const BenchConfig& c) {
       if (!f.ok()) return f.status();
       features = std::move(*f);
     } else {
-      const TensorView imgs = Slice(samples->images->images.view(), first, count);
+      const TensorView imgs = Slice(samples->inputs.view(), first, count);
       Result<Tensor> f = model->Head(imgs);
       if (!f.ok()) return f.status();
       features = std::move(*f);
-      // Cloud-only anchors: code each input image on its own.
-      const int64_t h = imgs.shape[2], w = imgs.shape[3];
+      // Cloud-only anchors (8-bit grayscale images only): code each input image on its own.
+      const int64_t h = cloud.empty() ? 0 : imgs.shape[2], w = cloud.empty() ? 0 : imgs.shape[3];
       for (CloudAnchor& a : cloud) {
         const bool jpeg = a.spec.setting == "jpeg-q90";
         Result<Tensor> decoded = Tensor::Create(DType::kU8, imgs.shape_vector());
@@ -679,8 +675,6 @@ Status RunBench(const BenchConfig& c) {
       tallies[k].Merge(*t);
       if (k == 0 && first == 0 && count >= kChanceCheckSamples) {
         // Inputs on the wrong scale give near-chance accuracy: stop before the long sweep.
-        int classes = 0;
-        for (int l : samples->labels) classes = std::max(classes, l + 1);
         FTC_RETURN_IF_ERROR(CheckAboveChance(
             100.0 * static_cast<double>(t->correct) / static_cast<double>(count), classes,
             input_scale, count));

@@ -20,17 +20,18 @@ struct BenchConfig {
   // The model: --head/--tail files, or --model NAME[:SPLIT] for a bundled pair
   // (data/models/NAME_SPLIT_{head,tail}.pt).
   std::string head, tail, model;
-  // Samples: Fashion-MNIST IDX files in `data_dir` (gzipped or not) ...
+  // Samples: `data_dir` with inputs.npy + labels.npy, or Fashion-MNIST IDX files of `split`
+  // (gzipped or not; tools/bench/dataset.h) ...
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string split = "test";
-  // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N, uint8 .npy).
+  // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N integers, .npy).
   std::string features, labels;
   std::string out_dir = "ftcodec-bench";
   int64_t limit = 0;     // samples (0 = all)
   int threads = 0;       // libtorch threads (0 = hardware concurrency)
   int chunk = 500;       // samples per head/tail batch
-  // What raw 0..255 pixels are multiplied by before the head; 0 = the bundled model's
-  // (NAME.json "input_scale"), else 1.
+  // What the inputs are multiplied by before the head (1/255 turns 0..255 pixels into [0, 1]);
+  // 0 = the bundled model's (NAME.json "input_scale"), else 1.
   double input_scale = 0;
   // Profiles (ftcodec tune) to measure as extra points, series "profile".
   std::vector<std::string> profiles;
@@ -79,10 +80,6 @@ Result<std::string> FileHash(const std::string& path);
 
 // "45s", "3m07s".
 std::string FormatDuration(double seconds);
-// A whole .npy file; errors name the file.
-Result<NpyArray> ReadNpyFile(const std::string& path);
-// N class indices from a rank-1 tensor (uint8 or integral floats); `what` names it in errors.
-Result<std::vector<int>> ParseLabels(const Tensor& labels, int64_t n, const std::string& what);
 
 // Runs the whole benchmark and writes <out>/rate_accuracy.{csv,json,gp,png,svg}. Progress, the
 // table and the summary go to stderr.

@@ -211,10 +211,17 @@ std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
   if (xmax <= 0) xmin = 1, xmax = 10;
   xmin /= 1.5;
   xmax *= 1.5;
+  // Top-1 is a percentage: anything outside [0, 100] (or not a number) is clamped, so that the
+  // script stays valid for any accuracy, including 0.
+  auto clamp_pct = [](double v) { return std::isfinite(v) ? std::clamp(v, 0.0, 100.0) : 0.0; };
+  const double ref = clamp_pct(r.reference_top1);
+  if (ymin > ymax) ymin = ymax = ref;  // no point to plot
+  ymin = clamp_pct(ymin);
+  ymax = clamp_pct(ymax);
   // Keep the interesting region readable: points far below the reference fall off the bottom.
-  const double floor_y = std::max(0.0, r.reference_top1 - 5);
+  const double floor_y = std::max(0.0, ref - 5);
   const double lo = std::max(floor_y, std::floor(ymin - 1));
-  const double hi = std::min(100.0, std::ceil(ymax + 1));
+  const double hi = std::max(lo + 1, std::min(100.0, std::ceil(std::max(ymax, ref) + 1)));
   const bool clipped = ymin < lo;
 
   for (size_t i = 0; i < series.size(); ++i) {
@@ -254,9 +261,14 @@ std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
     << "set key outside right center noenhanced box\n"
     << "set tmargin 6\nset mx2tics 10\n";
   std::ostringstream plot;
-  plot << "plot " << Num(r.reference_top1) << " with lines dt 2 lc rgb '#888888' title "
-       << GpString("uncompressed (" + Fmt("%.2f", r.reference_top1) + "%)") << ", "
-       << Num(r.reference_top1 - 1.0) << " with lines dt 3 lc rgb '#bbbbbb' title '1 point below'";
+  plot << "plot " << Fmt("%.6g", ref) << " with lines dt 2 lc rgb '#888888' title "
+       << GpString("uncompressed (" + Fmt("%.2f", ref) + "%)");
+  // The line 1 point below the reference, unless that is below 0% (Num() writes nothing for a
+  // negative value, which left "plot 0.5 ..., with lines" for a top-1 under 1%).
+  if (ref >= 1.0) {
+    plot << ", " << Fmt("%.6g", ref - 1.0)
+         << " with lines dt 3 lc rgb '#bbbbbb' title '1 point below'";
+  }
   static const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                         "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
   for (size_t i = 0; i < series.size(); ++i) {

@@ -10,7 +10,7 @@
 #include "base/status_macros.h"
 #include "ftcodec/torch.h"
 #include "tools/bench/bench_runner.h"
-#include "tools/bench/fmnist_idx.h"
+#include "tools/bench/dataset.h"
 #include "tools/bench/rate_accuracy.h"
 
 namespace ftc::bench {
@@ -57,7 +57,7 @@ TensorView Rows(const TensorView& batch, int64_t first, int64_t count) {
   return v;
 }
 
-Result<Calibration> Calibrate(const SplitModel& model, const LabeledImages& data) {
+Result<Calibration> Calibrate(const SplitModel& model, const DataDir& data) {
   Calibration cal;
   cal.labels = data.labels;
   const int64_t n = static_cast<int64_t>(data.labels.size());
@@ -66,7 +66,7 @@ Result<Calibration> Calibrate(const SplitModel& model, const LabeledImages& data
   std::vector<double> sens;
   for (int64_t first = 0; first < n; first += chunk) {
     const int64_t count = std::min(chunk, n - first);
-    FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(Rows(data.images.view(), first, count)));
+    FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(Rows(data.inputs.view(), first, count)));
     if (f.dtype() != DType::kF32) f = f.ConvertTo(DType::kF32);
     if (first == 0) {
       // The tail must take the head's output: say so with both shapes (exit 2), not as a crash.
@@ -76,6 +76,9 @@ Result<Calibration> Calibrate(const SplitModel& model, const LabeledImages& data
                       "the tail does not accept the head's output (features " +
                           ShapeToString(f.shape()) + "): " + probe.status().message());
       }
+      // Labels beyond the tail's classes: say which (the loss gradient would fail on them).
+      FTC_RETURN_IF_ERROR(
+          CheckClassLabels(data.labels, model.num_classes()).WithContext(data.labels_path));
     }
     const std::vector<int> labels(data.labels.begin() + first,
                                   data.labels.begin() + first + count);
@@ -367,16 +370,17 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
   if (head.empty() || tail.empty()) {
     return FTC_INVALID("which model? --model NAME:SPLIT or --head H.pt --tail T.pt");
   }
-  FTC_ASSIGN_OR_RETURN(LabeledImages data, ReadIdxDataset(c.data_dir, c.split, c.limit));
+  // --data DIR: inputs.npy + labels.npy, or IDX files of the split (dataset.h).
+  FTC_ASSIGN_OR_RETURN(DataDir data,
+                       LoadDataDir(c.data_dir, c.split, c.limit, /*labels_required=*/true));
   SplitModelOptions mo;
   mo.threads = c.threads;
   mo.input_scale = input_scale;
   FTC_ASSIGN_OR_RETURN(SplitModel model, SplitModel::Load(head, tail, mo));
-  std::fprintf(stderr, "ftcodec tune: %s, calibrating on %zu images of the %s split (input scale "
-               "%g)\n", name.c_str(), data.labels.size(), c.split.c_str(), input_scale);
+  std::fprintf(stderr, "ftcodec tune: %s, calibrating on %s (input scale %g)\n", name.c_str(),
+               data.description.c_str(), input_scale);
   FTC_ASSIGN_OR_RETURN(Calibration cal, Calibrate(model, data));
-  int classes = 0;
-  for (int l : cal.labels) classes = std::max(classes, l + 1);
+  const int classes = static_cast<int>(model.num_classes());
   FTC_RETURN_IF_ERROR(CheckAboveChance(cal.reference_top1, classes, input_scale,
                                        static_cast<int64_t>(cal.labels.size())));
   std::fprintf(stderr, "ftcodec tune: features %s per sample, unmodified top-1 %.2f%%; goal: %s\n",
@@ -418,7 +422,7 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
   p.settings = best->options;
   p.settings.target_bytes = c.target_bytes;
   p.plan = best->options.plan;
-  p.calibration.data = "fashion-mnist " + c.split;
+  p.calibration.data = data.idx ? "fashion-mnist " + c.split : data.inputs_path;
   p.calibration.samples = static_cast<int64_t>(cal.labels.size());
   p.calibration.top1_uncompressed = cal.reference_top1;
   p.calibration.top1 = best->top1;

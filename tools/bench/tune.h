@@ -19,11 +19,12 @@ namespace ftc::bench {
 struct TuneConfig {
   // The model: --model NAME:SPLIT (bundled) or --head/--tail files.
   std::string head, tail, model;
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";  // IDX files
+  // Samples: inputs.npy + labels.npy, or IDX files of `split` (tools/bench/dataset.h).
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string split = "train";  // calibration data; the test split is for measuring
   int64_t limit = 5000;         // calibration samples (0 = all)
-  // What raw 0..255 pixels are multiplied by before the head; 0 = the bundled model's (its
-  // NAME.json), else 1.
+  // What the inputs are multiplied by before the head (1/255 turns 0..255 pixels into [0, 1]);
+  // 0 = the bundled model's (its NAME.json), else 1.
   double input_scale = 0;
   // The goal: the fewest bytes within `max_drop` points of the unmodified model's top-1, or the
   // best top-1 with every sample's frame at most `target_bytes`. Exactly one is set.
