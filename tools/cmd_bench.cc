@@ -1,6 +1,7 @@
 // `ftcodec bench`: rate versus accuracy of every codec setting on a split model (see
 // tools/bench/). Built in when libtorch is (the ftcodec_torch component); otherwise the command
 // exists only to say so.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -86,6 +87,9 @@ int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line)
                  verb);
   }
   if (c.limit < 0) return Usage("--limit must be >= 0", verb);
+  if (cmd.count("--input-scale") && !(std::isfinite(c.input_scale) && c.input_scale > 0)) {
+    return Usage("--input-scale must be > 0 (e.g. 0.00392156862745098 for [0, 1] pixels)", verb);
+  }
   if (c.threads < 0 || c.threads > 256) return Usage("--threads must be 0..256", verb);
   if (!a.codecs.empty()) c.sweep.codecs = SplitList(a.codecs);
   if (!a.units.empty()) c.sweep.units = SplitList(a.units);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct TrainArgs {
   BottleneckTrainOptions o;
   std::string model, data = "/usr/share/datasets/fashion-mnist";
   int64_t limit = 0;
+  std::optional<double> input_scale;  // unset: the bundled model's (NAME.json), else 1
   bool json = false, quiet = false;
 };
 
@@ -68,6 +70,10 @@ class Progress {
 int RunTrain(TrainArgs& a, const std::string& command) {
   const char* verb = "train-bottleneck";
   BottleneckTrainOptions& o = a.o;
+  if (a.input_scale && !(std::isfinite(*a.input_scale) && *a.input_scale > 0)) {
+    return Usage("--input-scale must be > 0 (e.g. 0.00392156862745098 for [0, 1] pixels)", verb);
+  }
+  o.input_scale = a.input_scale.value_or(1.0);
   if (!a.model.empty()) {
     if (!o.head_path.empty() || !o.tail_path.empty()) {
       return Usage("give --model or --head/--tail, not both", verb);
@@ -76,6 +82,7 @@ int RunTrain(TrainArgs& a, const std::string& command) {
     if (!m.ok()) return Fail(m.status(), verb);
     o.head_path = m->head;
     o.tail_path = m->tail;
+    if (!a.input_scale) o.input_scale = m->input_scale;
   }
   if (o.head_path.empty() || o.tail_path.empty()) {
     return Usage("a split model is needed: --head H.pt --tail T.pt, or --model NAME:SPLIT", verb);
@@ -88,10 +95,11 @@ int RunTrain(TrainArgs& a, const std::string& command) {
       d->description + (d->labels.empty() ? std::string(", no labels: distilling from the model")
                                           : ", labels " + d->labels_path);
   if (!a.quiet) {
-    std::fprintf(stderr, "training a %s unit: %d channels, stride %d, %s %s %d on %s\n",
+    std::fprintf(stderr,
+                 "training a %s unit: %d channels, stride %d, %s %s %d on %s (input scale %g)\n",
                  o.finetune_tail ? "bottleneck + tail" : "bottleneck", o.channels, o.stride,
                  o.inner.c_str(), o.inner == "ans" ? "bits" : "quality",
-                 o.inner == "ans" ? o.bits : o.quality, data_description.c_str());
+                 o.inner == "ans" ? o.bits : o.quality, data_description.c_str(), o.input_scale);
   }
   Progress progress(a.quiet);
   Result<BottleneckTrainReport> r =
@@ -170,6 +178,11 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--finetune-tail", o.finetune_tail,
                 "also train the tail; the unit folder then ships tail.pt, to be used instead");
+  cmd->add_option("--input-scale", a->input_scale,
+                  "multiply the inputs by S before the head (1/255 = 0.00392156862745098 for a "
+                  "head that expects [0, 1] and 0..255 pixels); default: the bundled model's, "
+                  "else 1")
+      ->type_name("S");
   cmd->add_option("--limit", a->limit, "use the first N samples of the data (0 = all)")
       ->capture_default_str();
   cmd->add_option("--validation", o.validation,

@@ -3,6 +3,7 @@
 // only to say so.
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -47,7 +48,7 @@ int RunTuneCommand(TuneArgs& a, const CLI::App& cmd) {
   if (cmd.count("--max-drop") && !(c.max_drop >= 0 && c.max_drop <= 100)) {
     return Usage("--max-drop must be 0..100 (percentage points)", verb);
   }
-  if (cmd.count("--input-scale") && !(c.input_scale > 0)) {
+  if (cmd.count("--input-scale") && !(std::isfinite(c.input_scale) && c.input_scale > 0)) {
     return Usage("--input-scale must be > 0 (e.g. 0.00392156862745098 for [0, 1] pixels)", verb);
   }
   if (c.limit < 0) return Usage("--limit must be >= 0", verb);

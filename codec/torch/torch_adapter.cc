@@ -425,4 +425,16 @@ Status CheckClassLabels(const std::vector<int>& labels, int64_t classes) {
   return Status::Ok();
 }
 
+Status CheckAboveChance(double top1, int64_t classes, double input_scale, int64_t samples) {
+  if (samples < kChanceCheckSamples) return Status::Ok();
+  const double chance = 100.0 / static_cast<double>(std::max<int64_t>(classes, 2));
+  // Twice chance, but for few classes a tenth of the way from chance to 100% (2 classes: 55%).
+  if (top1 >= std::min(2 * chance, chance + 0.1 * (100 - chance))) return Status::Ok();
+  return FTC_CORRUPT(
+      "the unmodified model reaches only %.2f%% top-1 on these samples (chance: %.1f%%): are the "
+      "inputs on the scale the head expects? The input scale is %g; a head that expects pixels "
+      "in [0, 1] needs --input-scale 0.00392156862745098 (1/255) for 0..255 pixels",
+      top1, chance, input_scale);
+}
+
 }  // namespace ftc

@@ -112,6 +112,9 @@ Status CheckOptions(const BottleneckTrainOptions& o) {
   if (!(o.learning_rate > 0 && o.learning_rate < 10)) return FTC_INVALID("learning rate out of range (0, 10)");
   if (!(o.rate_weight >= 0 && o.rate_weight < 1e6)) return FTC_INVALID("rate weight out of range [0, 1e6)");
   if (o.validation < 0) return FTC_INVALID("validation count must not be negative");
+  if (!(std::isfinite(o.input_scale) && o.input_scale > 0)) {
+    return FTC_INVALID("input scale %g: expected a finite number > 0", o.input_scale);
+  }
   if (!(o.distill_weight >= 0 && o.distill_weight < 1e6)) {
     return FTC_INVALID("distillation weight out of range [0, 1e6)");
   }
@@ -380,6 +383,7 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
   BottleneckModel model;
   try {
     all_x = all_x.to(at::kFloat);
+    if (o.input_scale != 1.0) all_x = all_x * o.input_scale;
     at::Tensor all_y;
     if (!labels.empty()) {
       all_y = torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()), torch::kInt64);
@@ -403,6 +407,16 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
                              o.tail_path.c_str(), ShapeOf(logits).c_str(), ShapeOf(f).c_str());
         }
         FTC_RETURN_IF_ERROR(CheckClassLabels(labels, logits.size(1)).WithContext("labels"));
+        // Inputs on the wrong scale (or a model that does not fit the data) would train for
+        // minutes towards a meaningless unit: measure the unmodified model on held-out samples.
+        const int64_t check = std::min<int64_t>(val, 1000);
+        at::Tensor xs = all_x.slice(0, train_n, train_n + check);
+        const at::Tensor pred =
+            Logits(teacher, head.forward({xs}).toTensor().to(at::kFloat)).argmax(1);
+        const at::Tensor y = all_y.slice(0, train_n, train_n + check);
+        const double top1 =
+            100.0 * static_cast<double>(pred.eq(y).sum().item<int64_t>()) / static_cast<double>(check);
+        FTC_RETURN_IF_ERROR(CheckAboveChance(top1, logits.size(1), o.input_scale, check));
       }
     }
     FTC_ASSIGN_OR_RETURN(model, BottleneckModel::Create(split, o.channels, o.stride, o.inner,

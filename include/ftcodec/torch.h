@@ -120,6 +120,15 @@ class SplitModel {
 // when `classes` <= 0 (not known).
 Status CheckClassLabels(const std::vector<int>& labels, int64_t classes);
 
+// Refuses (kCorruptData, exit 2) an unmodified model's top-1 near chance (below twice chance, or
+// below a tenth of the way from chance to 100% when that is lower: 55% for 2 classes) on labelled
+// samples — the usual sign of inputs on the wrong scale (a head that expects [0, 1]
+// fed 0..255 pixels; an untrained model is refused too) — with the figure, the input scale used
+// and the fix. Checks nothing below kChanceCheckSamples samples (too few to mean anything).
+inline constexpr int64_t kChanceCheckSamples = 100;
+Status CheckAboveChance(double top1_percent, int64_t classes, double input_scale,
+                        int64_t samples);
+
 // ---- learned bottleneck units (codec `learned`; docs/learned.md) ----
 //
 // A unit folder holds reduce.pt (features C×H×W -> code C'×H'×W' in [0,1], run on the device),
@@ -161,6 +170,10 @@ struct BottleneckTrainOptions {
   double distill_weight = 0.0;
   bool finetune_tail = false;  // also train the tail (shipped as tail.pt in the unit folder)
   int64_t validation = 0;      // held-out samples (the last ones); 0 = min(5000, N/10)
+  // The inputs are multiplied by this before the head (1/255 turns 0..255 pixels into the [0, 1]
+  // most heads expect). With labels, training refuses (CheckAboveChance) inputs on which the
+  // unmodified model is near chance, measured on the held-out samples before training starts.
+  double input_scale = 1.0;
   uint64_t seed = 1;
   int threads = 0;             // libtorch threads; 0 = DefaultTorchThreads()
   std::string command;         // recorded in unit.json (how the unit was made)

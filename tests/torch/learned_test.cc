@@ -511,6 +511,37 @@ TEST_F(LearnedTest, CliRejectsBadTrainingData) {
   EXPECT_FALSE(std::ifstream(dir_ + "/u/unit.json").good());
 }
 
+TEST_F(LearnedTest, CliAppliesTheInputScaleAndRefusesAModelNearChance) {
+  // A tail that answers class 1 for [0, 1) inputs and class 0 once they are 255 times larger.
+  SaveModule(dir_ + "/tail2.pt", R"(
+def forward(self, f):
+    m = f[:, 0].mean(dim=[1, 2]).unsqueeze(1)
+    return torch.cat([m, 1.0 - m], 1)
+)");
+  const std::string pix = dir_ + "/pix";
+  ASSERT_EQ(std::system(("mkdir '" + pix + "'").c_str()), 0);
+  Tensor x = TinyInputs(120, 5);
+  for (int64_t i = 0; i < x.num_elements(); ++i) x.data_as<float>()[i] *= 255;
+  test::WriteFileBytes(pix + "/inputs.npy", WriteNpy(x.view()).value());
+  test::WriteFileBytes(pix + "/labels.npy", test::IntegerNpy("<i8", std::vector<int64_t>(120, 1)));
+  const std::string common =
+      "train-bottleneck --head head.pt --tail tail2.pt --data pix --channels 2 --steps 2 "
+      "--batch-size 16 --validation 100 --threads 1 -q ";
+  CliRun r = RunCli(dir_, common + "--out u");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("the unmodified model reaches only 0.00% top-1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--input-scale 0.00392156862745098"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/u/unit.json").good());
+  r = RunCli(dir_, common + "--input-scale 0.00392156862745098 --out u --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"accuracy_original\": 1.000000"), std::string::npos) << r.out;
+  for (const char* bad : {"0", "-1", "inf"}) {
+    r = RunCli(dir_, common + "--input-scale " + bad + " --out v");
+    EXPECT_EQ(r.code, 1) << bad << ": " << r.out;
+    EXPECT_NE(r.out.find("--input-scale must be > 0"), std::string::npos) << r.out;
+  }
+}
+
 TEST_F(LearnedTest, TrainsThroughJpeg) {
   const std::vector<std::string> built = AvailableCodecs();
   if (std::find(built.begin(), built.end(), "jpeg") == built.end()) GTEST_SKIP() << "no jpeg";

@@ -418,18 +418,6 @@ Result<SettingSpec> ProfileSetting(const std::string& path, const std::string& h
   return spec;
 }
 
-Status CheckAboveChance(double top1, int classes, double input_scale, int64_t samples) {
-  if (samples < kChanceCheckSamples) return Status::Ok();  // too few to mean anything
-  const double chance = 100.0 / std::max(classes, 2);
-  if (top1 >= 2 * chance) return Status::Ok();
-  return Status(StatusCode::kCorruptData,
-                StrFormat("the unmodified model reaches only %.2f%% top-1 on these samples "
-                          "(chance: %.1f%%): are the inputs on the scale the head expects? The "
-                          "input scale is %g; a head that expects pixels in [0, 1] needs "
-                          "--input-scale 0.00392156862745098 (1/255) for 0..255 pixels",
-                          top1, chance, input_scale));
-}
-
 Result<std::string> FileHash(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(StatusCode::kIoError, "cannot open '" + path + "'");

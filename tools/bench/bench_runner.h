@@ -67,13 +67,6 @@ std::vector<std::string> FindBundledUnits(const ModelFiles& model);
 Result<SettingSpec> ProfileSetting(const std::string& path, const std::string& head,
                                    const std::string& tail, std::vector<std::string>* notes);
 
-// Refuses (kCorruptData, exit 2) an uncompressed top-1 near chance on the calibration or test
-// samples — the usual sign of inputs on the wrong scale (a head that expects [0, 1] fed 0..255
-// pixels) — with the figure and the fix. `classes` is the number of classes (chance = 1/classes);
-// an untrained model is near chance too, so it is refused as well.
-// Applies from kChanceCheckSamples samples on (fewer say too little about the model).
-inline constexpr int64_t kChanceCheckSamples = 100;
-Status CheckAboveChance(double top1_percent, int classes, double input_scale, int64_t samples);
 
 // XXH3-128 of a file's bytes, 32 hex digits (profiles record the head's and tail's).
 Result<std::string> FileHash(const std::string& path);
