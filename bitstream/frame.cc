@@ -189,9 +189,6 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
     if (rank != 4) {
       return FTC_CORRUPT("a multi-sample frame needs a rank-4 shape, not rank %u", rank);
     }
-    if (codec_id != kMultiSampleCodecId) {
-      return FTC_CORRUPT("codec id %u cannot use multi-sample frames (only hevc can)", codec_id);
-    }
     if (sample_count < 1 || sample_count > batch_count - batch_index) {
       return FTC_CORRUPT("multi-sample frame: %llu samples from sample %llu exceed the batch of "
                          "%llu",

@@ -23,10 +23,10 @@ constexpr int64_t kMaxTensorElements = int64_t{1} << 40;
 constexpr uint64_t kMaxDimension = (uint64_t{1} << 31) - 1;
 constexpr uint64_t kMaxSectionLength = (uint64_t{1} << 31) - 1;
 constexpr uint8_t kPaddingSectionKind = 0xFF;
-// Flags bit 0: a multi-sample frame (Sample_Count follows Batch_Count). Only codec hevc
-// (--sequence) writes one; docs/format.md, "Multi-sample frames".
+// Flags bit 0: a multi-sample frame (Sample_Count follows Batch_Count); docs/format.md,
+// "Multi-sample frames". Which codecs may write one is the codec layer's (Codec::multi_sample):
+// the container checks only its structure.
 constexpr uint8_t kFrameFlagMultiSample = 0x01;
-constexpr uint8_t kMultiSampleCodecId = 3;
 // Expansion limit: E <= kExpansionSlack + kExpansionRatio * frame_size.
 constexpr int64_t kExpansionSlack = int64_t{1} << 16;
 constexpr int64_t kExpansionRatio = 1024;

@@ -7,7 +7,6 @@
 #include "base/crc32c.h"
 #include "bitstream/decoder_limits.h"
 #include "base/status_macros.h"
-#include "codec/learned/learned_params.h"
 
 namespace ftc {
 
@@ -146,13 +145,8 @@ void WritePacket(const PacketHeader& h, const std::vector<Section>& sections,
   w.U32(Crc32c(out->data() + start, out->size() - start));
 }
 
-Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_sample_elements) {
-  DecoderLimits limits;
-  limits.max_sample_elements = std::clamp<int64_t>(max_sample_elements, 1, kMaxSampleElements);
-  return ParsePacket(data, size, limits);
-}
-
-Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits) {
+Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits,
+                                 const PacketCodedSampleFn& coded_sample) {
   const int64_t max_sample_elements = limits.max_sample_elements;
   if (size > kMaxPacketSize) {
     return FTC_CORRUPT("packet of %zu bytes exceeds the limit of %zu", size, kMaxPacketSize);
@@ -181,12 +175,6 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const Decoder
     return FTC_CORRUPT("packet: invalid dtype %u", dtype);
   h.dtype = static_cast<DType>(dtype);
   if (rank < 1 || rank > kMaxRank) return FTC_CORRUPT("packet: invalid rank %u", rank);
-  if (h.codec_id > 1 && h.codec_id != learned::kCodecId) {
-    return FTC_UNSUPPORTED("packet: codec id %u cannot be packetized", h.codec_id);
-  }
-  if (h.codec_id == learned::kCodecId && h.dtype == DType::kU8) {
-    return FTC_CORRUPT("packet: a learned packet of a u8 tensor (features are float)");
-  }
   int64_t total = 1;
   for (int i = 0; i < rank; ++i) {
     uint64_t d;
@@ -233,28 +221,22 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const Decoder
     return FTC_CORRUPT("packet: truncated codec parameters");
   }
   h.params.assign(params, params + params_size);
-  // The sample the bands cut: the sample, or a learned packet's code (docs/format.md,
-  // "Learned packets").
-  p.coded = p.sample;
-  if (h.codec_id == learned::kCodecId) {
-    Result<learned::LearnedParams> lp =
-        learned::ParseLearnedParams(h.params.data(), h.params.size());
-    if (!lp.ok()) return lp.status().WithContext("packet");
-    if (lp->inner_id != learned::kInnerAns) {
-      return FTC_CORRUPT("packet: a learned packet with inner codec %s (packets need ans)",
-                         learned::InnerCodecName(lp->inner_id));
-    }
-    if (lp->code.elements() > max_sample_elements) {
-      return FTC_LIMIT("packet: a code of %lld elements exceeds the limit of %lld",
-                       static_cast<long long>(lp->code.elements()),
-                       static_cast<long long>(max_sample_elements));
-    }
-    p.coded = lp->code;
+  // The sample the bands cut, as the codec defines it.
+  if (!coded_sample) return FTC_INTERNAL("ParsePacket: no codec layer given");
+  Result<SampleShape> coded = coded_sample(h, p.sample, max_sample_elements);
+  if (!coded.ok()) return coded.status().WithContext("packet");
+  p.coded = *coded;
+  const bool own_sample =
+      p.coded.c != p.sample.c || p.coded.h != p.sample.h || p.coded.w != p.sample.w;
+  if (p.coded.c < 1 || p.coded.h < 1 || p.coded.w < 1 ||
+      p.coded.elements() > max_sample_elements) {
+    return FTC_LIMIT("packet: a coded sample of %lld elements exceeds the limit of %lld",
+                     static_cast<long long>(p.coded.elements()),
+                     static_cast<long long>(max_sample_elements));
   }
   if (h.band_rows != 0 && h.band_rows >= static_cast<uint64_t>(p.coded.h)) {
     return FTC_CORRUPT("packet: band rows %u must be 0 or below the height %lld%s", h.band_rows,
-                       static_cast<long long>(p.coded.h),
-                       h.codec_id == learned::kCodecId ? " of the code" : "");
+                       static_cast<long long>(p.coded.h), own_sample ? " of the code" : "");
   }
   // Band_Total = C·ceil(H/R') <= C·H < 2^28 fits in 32 bits (checked above).
   p.layout = BandLayout::Of(p.coded, h.band_rows);

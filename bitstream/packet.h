@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "bitstream/frame.h"
@@ -69,8 +70,8 @@ uint32_t InterleavedBandCount(uint32_t k, uint32_t packet_count, uint32_t band_t
 struct ParsedPacket {
   PacketHeader header;
   SampleShape sample;  // the sample of header.shape (the original tensor)
-  // The sample the bands cut: `sample`, or for a learned packet its code C'×H'×W' (from the
-  // codec parameters, which ParsePacket checks: docs/format.md, "Learned packets").
+  // The sample the bands cut, as the packet's codec defines it: `sample` itself, or for a
+  // learned packet its code C'×H'×W' (docs/format.md, "Learned packets").
   SampleShape coded;
   BandLayout layout;  // bands of `coded`
   std::vector<uint32_t> bands;       // the packet's bands, increasing
@@ -81,13 +82,20 @@ struct ParsedPacket {
 void WritePacket(const PacketHeader& header, const std::vector<Section>& sections,
                  std::vector<uint8_t>* out);
 
+// What the packet's codec says about it, once the header and Codec_Params are read: the sample
+// its bands cut (`sample` for most codecs), kUnsupported if the codec does not packetize, or
+// kCorruptData for parameters the codec rejects. The container knows no codec: the codec layer
+// supplies this (ParseCodecPacket, codec/packet/packet_parse.h). The returned sample must not
+// exceed `max_sample_elements`; ParsePacket checks that too.
+using PacketCodedSampleFn = std::function<Result<SampleShape>(
+    const PacketHeader& header, const SampleShape& sample, int64_t max_sample_elements)>;
+
 // Parses and checks one whole packet (`size` is its length); section payloads are not
-// interpreted. Before it lists the bands it checks the sample (and a learned packet's code)
-// against limits.max_sample_elements, Band_Total against limits.max_bands, and the packet's
-// bands plus elements against its expansion allowance (docs/format.md, "Decoder limits").
-Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits);
-// As above with the default limits, except max_sample_elements.
-Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, int64_t max_sample_elements);
+// interpreted. Before it lists the bands it checks the sample (and the coded sample) against
+// limits.max_sample_elements, Band_Total against limits.max_bands, and the packet's bands plus
+// elements against its expansion allowance (docs/format.md, "Decoder limits").
+Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits,
+                                 const PacketCodedSampleFn& coded_sample);
 
 bool HasPacketMagic(const uint8_t* data, size_t size);
 

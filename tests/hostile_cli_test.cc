@@ -18,7 +18,7 @@
 #include "ftcodec/packet.h"
 #include "tests/hostile_inputs.h"
 #include "tests/test_util.h"
-#include "tools/json_string.h"
+#include "base/json_string.h"
 
 namespace ftc {
 namespace {
@@ -228,7 +228,7 @@ TEST_F(HostileCliTest, InfoJsonIsValidForAnyFileName) {
     ASSERT_EQ(r.code, 0) << r.err;
     // Every byte of the output is well-formed UTF-8; the bad bytes became U+FFFD.
     for (size_t i = 0; i < r.out.size();) {
-      const size_t n = cli::Utf8SequenceLength(r.out, i);
+      const size_t n = Utf8SequenceLength(r.out, i);
       ASSERT_GT(n, 0u) << "byte " << i;
       i += n;
     }

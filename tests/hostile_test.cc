@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bitstream/packet.h"
+#include "codec/packet/packet_parse.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
 #include "tests/hostile_inputs.h"
@@ -68,7 +69,7 @@ TEST(HostileTest, HugeBandCountsAreRefusedBeforeTheBandsAreListed) {
        {test::HugeBandCountStream(), test::InterleavedHugeBandCountStream()}) {
     SCOPED_TRACE(h.name);
     const Bytes p = OnlyPacket(h.bytes);
-    Result<ParsedPacket> parsed = ParsePacket(p.data(), p.size(), DecoderLimits());
+    Result<ParsedPacket> parsed = ParseCodecPacket(p.data(), p.size(), DecoderLimits());
     EXPECT_EQ(parsed.status().code(), StatusCode::kLimitExceeded);
     EXPECT_EQ(parsed.status().message(),
               "packet: 268435456 bands per sample exceed the decoder's limit of 16777216");
@@ -78,7 +79,7 @@ TEST(HostileTest, HugeBandCountsAreRefusedBeforeTheBandsAreListed) {
     // With more bands allowed, the expansion limit still holds.
     DecoderLimits l;
     l.max_bands = int64_t{1} << 30;
-    parsed = ParsePacket(p.data(), p.size(), l);
+    parsed = ParseCodecPacket(p.data(), p.size(), l);
     EXPECT_EQ(parsed.status().code(), StatusCode::kLimitExceeded);
     EXPECT_TRUE(Contains(parsed.status().message(), "268435456 bands of up to 1 elements"))
         << parsed.status().message();

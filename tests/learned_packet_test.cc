@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bitstream/packet.h"
+#include "codec/packet/packet_parse.h"
 #include "codec/learned/learned_params.h"
 #include "codec/learned/learned_unit.h"
 #include "ftcodec/ftcodec.h"
@@ -81,7 +82,7 @@ Result<DecodedTensor> DecodeAll(const std::vector<Bytes>& packets, const std::st
 }
 
 ParsedPacket Parse(const Bytes& p) {
-  Result<ParsedPacket> r = ParsePacket(p.data(), p.size(), kMaxSampleElements);
+  Result<ParsedPacket> r = ParseCodecPacket(p.data(), p.size(), kMaxSampleElements);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : ParsedPacket{};
 }

@@ -1,5 +1,6 @@
 // Packet mode: packet format, packetizer, receiver (reorder, duplicates, corruption, loss).
 #include "bitstream/packet.h"
+#include "codec/packet/packet_parse.h"
 
 #include <gtest/gtest.h>
 
@@ -223,7 +224,7 @@ TEST(PacketTest, EachPacketDecodesAlone) {
         // Within one channel, a received band's neighbours came in other packets (rows above
         // and below are lost), unless the frame has a single packet.
         const ParsedPacket p =
-            ParsePacket((*packets)[k].data(), (*packets)[k].size(), 1 << 20).value();
+            ParseCodecPacket((*packets)[k].data(), (*packets)[k].size(), 1 << 20).value();
         if (p.header.packet_count > 1) {
           for (uint32_t b : p.bands) {
             const uint32_t j = b % p.layout.per_channel;
@@ -314,8 +315,8 @@ TEST(PacketTest, ForeignAndInconsistentPacketsAreRejected) {
   const std::vector<Bytes> px = encode_packets(vx, AnsOptions(), po).value();
   const std::vector<Bytes> py = encode_packets(vy, AnsOptions(), po).value();
   // Default stream ids are content hashes: different tensors, different streams.
-  const ParsedPacket a = ParsePacket(px[0].data(), px[0].size(), 1 << 20).value();
-  const ParsedPacket b = ParsePacket(py[0].data(), py[0].size(), 1 << 20).value();
+  const ParsedPacket a = ParseCodecPacket(px[0].data(), px[0].size(), 1 << 20).value();
+  const ParsedPacket b = ParseCodecPacket(py[0].data(), py[0].size(), 1 << 20).value();
   EXPECT_NE(a.header.stream_id, b.header.stream_id);
   Decoder d;
   for (const Bytes& p : px) ASSERT_TRUE(d.push(p).ok());
@@ -333,7 +334,7 @@ TEST(PacketTest, ForeignAndInconsistentPacketsAreRejected) {
   const std::vector<Bytes> qx = encode_packets(vx, AnsOptions(), po).value();
   const std::vector<Bytes> qy = encode_packets(vy, AnsOptions(), po).value();
   const std::vector<Bytes> qz = encode_packets(vx, AnsOptions(5), po).value();
-  EXPECT_EQ(ParsePacket(qx[0].data(), qx[0].size(), 1 << 20)->header.stream_id, 77u);
+  EXPECT_EQ(ParseCodecPacket(qx[0].data(), qx[0].size(), 1 << 20)->header.stream_id, 77u);
   Decoder e;
   ASSERT_TRUE(e.push(qx[0]).ok());
   EXPECT_EQ(e.push(qy[0]).code(), StatusCode::kCorruptData);
@@ -368,7 +369,7 @@ TEST(PacketTest, LostFramesAndLostEverything) {
   // Sample 1 lost entirely: concealed with the mean of samples 0 and 2 (zero: with 0).
   Decoder d;
   for (const Bytes& p : packets) {
-    if (ParsePacket(p.data(), p.size(), 1 << 20)->header.frame_index != 1) {
+    if (ParseCodecPacket(p.data(), p.size(), 1 << 20)->header.frame_index != 1) {
       ASSERT_TRUE(d.push(p).ok());
     }
   }
@@ -477,13 +478,13 @@ TEST(PacketTest, ParserRejectsHostileHeaders) {
   const std::vector<float> x = SmoothTensor(1, 4, 8, 8);
   const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {1, 4, 8, 8});
   const Bytes good = encode_packets(v, AnsOptions(), PacketOptions()).value()[0];
-  ASSERT_TRUE(ParsePacket(good.data(), good.size(), 1 << 20).ok());
+  ASSERT_TRUE(ParseCodecPacket(good.data(), good.size(), 1 << 20).ok());
   // Every truncation fails; every single-byte change fails (the checksum).
-  for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(ParsePacket(good.data(), n, 1 << 20).ok());
+  for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(ParseCodecPacket(good.data(), n, 1 << 20).ok());
   for (size_t i = 0; i < good.size(); ++i) {
     Bytes bad = good;
     bad[i] ^= 0x40;
-    EXPECT_FALSE(ParsePacket(bad.data(), bad.size(), 1 << 20).ok()) << i;
+    EXPECT_FALSE(ParseCodecPacket(bad.data(), bad.size(), 1 << 20).ok()) << i;
   }
   // A well-formed packet claiming a huge sample hits the limit before any allocation.
   PacketHeader h;
@@ -492,7 +493,7 @@ TEST(PacketTest, ParserRejectsHostileHeaders) {
   h.params = {0};
   Bytes huge;
   WritePacket(h, {Section{1, {0, 0, 0, 0}}}, &huge);
-  Result<ParsedPacket> r = ParsePacket(huge.data(), huge.size(), 1 << 20);
+  Result<ParsedPacket> r = ParseCodecPacket(huge.data(), huge.size(), 1 << 20);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kLimitExceeded);
   Decoder d;
@@ -511,7 +512,7 @@ TEST(PacketTest, ParserRejectsHostileHeaders) {
       b[4] = 2;
       SetPacketStreamId(0, &b);  // recomputes the checksum
     }
-    EXPECT_FALSE(ParsePacket(b.data(), b.size(), 1 << 20).ok()) << field;
+    EXPECT_FALSE(ParseCodecPacket(b.data(), b.size(), 1 << 20).ok()) << field;
   }
 }
 
@@ -531,8 +532,8 @@ TEST(PacketTest, TheStreamMostPacketsAgreeOnIsDecoded) {
   const std::vector<Bytes> px = encode_packets(vx, AnsOptions(), po).value();
   const std::vector<Bytes> py = encode_packets(vy, AnsOptions(), po).value();
   ASSERT_GE(px.size(), 3u);
-  const uint32_t id_x = ParsePacket(px[0].data(), px[0].size(), 1 << 20)->header.stream_id;
-  const uint32_t id_y = ParsePacket(py[0].data(), py[0].size(), 1 << 20)->header.stream_id;
+  const uint32_t id_x = ParseCodecPacket(px[0].data(), px[0].size(), 1 << 20)->header.stream_id;
+  const uint32_t id_y = ParseCodecPacket(py[0].data(), py[0].size(), 1 << 20)->header.stream_id;
   ASSERT_NE(id_x, id_y);
   // One stale packet of stream y first: it leads until stream x has more packets.
   Decoder d;

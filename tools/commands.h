@@ -11,7 +11,7 @@
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/status.h"
-#include "tools/json_string.h"
+#include "base/json_string.h"
 
 namespace ftc::cli {
 

@@ -37,6 +37,8 @@ extern const Codec kAnsCodec = {1,
                                 ans::EncodeSample,
                                 ans::DecodeSample,
                                 ans::DescribeFrame,
-                                AnsSectionName};
+                                AnsSectionName,
+                                PacketSampleIsTheSample,
+                                false};
 
 }  // namespace ftc

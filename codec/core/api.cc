@@ -87,6 +87,14 @@ Result<std::vector<ParsedFrame>> ParseStream(const uint8_t* data, size_t size,
     if (!f.ok()) {
       return f.status().WithContext(StrFormat("frame %zu (byte offset %zu)", k, offset));
     }
+    // Whether a codec writes multi-sample frames is the codec's to say (an unknown or absent
+    // codec is reported where the frame is dispatched).
+    if (const Codec* c = FindCodecFormatById(f->header.codec_id);
+        f->header.multi_sample && c != nullptr && !c->multi_sample) {
+      return FTC_CORRUPT("frame %zu (byte offset %zu): codec %s cannot use multi-sample frames "
+                         "(only hevc can)",
+                         k, offset, c->name);
+    }
     if (k > 0) {
       const FrameHeader& a = frames[0].header;
       const FrameHeader& b = f->header;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bitstream/frame.h"
+#include "bitstream/packet.h"
 #include "ftcodec/ftcodec.h"
 
 namespace ftc {
@@ -37,7 +38,19 @@ struct Codec {
   Status (*describe)(const ParsedFrame& frame, ParamList* out);
   // Name of a section kind ("data"), or nullptr if the kind is not valid for this codec.
   const char* (*section_name)(uint8_t kind);
+  // Packet mode (docs/format.md, "Packets"): the sample a packet's bands cut, from its header
+  // (dtype, Codec_Params) and the tensor's sample; kCorruptData for parameters the codec rejects
+  // in a packet. nullptr: the codec does not packetize.
+  Result<SampleShape> (*packet_sample)(const PacketHeader& header, const SampleShape& sample,
+                                       int64_t max_sample_elements);
+  // The codec writes multi-sample frames (docs/format.md, "Multi-sample frames"); the decoder
+  // refuses the flag on a frame of any other codec.
+  bool multi_sample;
 };
+
+// packet_sample of codecs whose bands cut the sample itself.
+Result<SampleShape> PacketSampleIsTheSample(const PacketHeader& header, const SampleShape& sample,
+                                            int64_t max_sample_elements);
 
 // The rank-3 (C,H,W) view of sample n of a tensor (rank 1..4; docs/format.md, "The sample").
 TensorView SampleView(const TensorView& tensor, int64_t n);
@@ -48,6 +61,9 @@ Status CheckTensorLimits(const TensorView& tensor);
 // codec/learned/learned_unit.h).
 const std::vector<const Codec*>& BuiltinCodecs();
 const Codec* FindCodecById(uint8_t id);
+// As FindCodecById, but also a codec this build defines whose table entry waits for a
+// registration (learned without a unit loader): enough to parse and describe its packets.
+const Codec* FindCodecFormatById(uint8_t id);
 // Returns the codec or a status: kInvalidArgument (unknown name) or kNotBuiltIn.
 Result<const Codec*> FindCodecByName(const std::string& name);
 // Every codec name the format defines, built in or not.

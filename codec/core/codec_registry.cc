@@ -83,6 +83,16 @@ const Codec* FindCodecById(uint8_t id) {
   return nullptr;
 }
 
+const Codec* FindCodecFormatById(uint8_t id) {
+  if (const Codec* c = FindCodecById(id)) return c;
+  return id == kLearnedCodec.id ? &kLearnedCodec : nullptr;
+}
+
+Result<SampleShape> PacketSampleIsTheSample(const PacketHeader&, const SampleShape& sample,
+                                            int64_t) {
+  return sample;
+}
+
 Result<const Codec*> FindCodecByName(const std::string& name) {
   for (const Codec* c : BuiltinCodecs()) {
     if (name == c->name) return c;

@@ -58,6 +58,7 @@ const char* HevcSectionName(uint8_t kind) { return PackSectionName(kind, "hevc")
 extern const Codec kHevcCodec = {hevc::kCodecId,         "hevc",
                                  hevc::HevcCheckOptions, hevc::EncodeSample,
                                  hevc::DecodeSample,     hevc::HevcDescribe,
-                                 hevc::HevcSectionName};
+                                 hevc::HevcSectionName,  nullptr,
+                                 true};
 
 }  // namespace ftc

@@ -52,6 +52,7 @@ const char* JpegSectionName(uint8_t kind) { return PackSectionName(kind, "jpeg")
 extern const Codec kJpegCodec = {jpeg::kCodecId,         "jpeg",
                                  jpeg::JpegCheckOptions, jpeg::EncodeSample,
                                  jpeg::DecodeSample,     jpeg::JpegDescribe,
-                                 jpeg::JpegSectionName};
+                                 jpeg::JpegSectionName,  nullptr,
+                                 false};
 
 }  // namespace ftc

@@ -296,6 +296,8 @@ extern const Codec kLearnedCodec = {learned::kCodecId,
                                     learned::LearnedEncode,
                                     learned::LearnedDecode,
                                     learned::LearnedDescribe,
-                                    learned::LearnedSectionName};
+                                    learned::LearnedSectionName,
+                                    learned::LearnedPacketSample,
+                                    false};
 
 }  // namespace ftc

@@ -134,5 +134,24 @@ const char* LearnedSectionName(uint8_t kind) {
   }
 }
 
+Result<SampleShape> LearnedPacketSample(const PacketHeader& header, const SampleShape&,
+                                        int64_t max_sample_elements) {
+  if (header.dtype == DType::kU8) {
+    return FTC_CORRUPT("a learned packet of a u8 tensor (features are float)");
+  }
+  FTC_ASSIGN_OR_RETURN(LearnedParams lp,
+                       ParseLearnedParams(header.params.data(), header.params.size()));
+  if (lp.inner_id != kInnerAns) {
+    return FTC_CORRUPT("a learned packet with inner codec %s (packets need ans)",
+                       InnerCodecName(lp.inner_id));
+  }
+  if (lp.code.elements() > max_sample_elements) {
+    return FTC_LIMIT("a code of %lld elements exceeds the limit of %lld",
+                     static_cast<long long>(lp.code.elements()),
+                     static_cast<long long>(max_sample_elements));
+  }
+  return lp.code;
+}
+
 }  // namespace learned
 }  // namespace ftc

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bitstream/frame.h"
+#include "bitstream/packet.h"
 #include "codec/learned/learned_unit.h"
 #include "ftcodec/status.h"
 
@@ -37,6 +38,11 @@ const char* InnerCodecName(uint8_t inner_id);
 Result<LearnedParams> ParseLearnedParams(const uint8_t* data, size_t size);
 // Appends Codec_Params; kInternal if `p` is not valid (ParseLearnedParams would reject it).
 Status WriteLearnedParams(const LearnedParams& p, std::vector<uint8_t>* out);
+
+// Codec::packet_sample of `learned`: a packet's bands cut the code C'×H'×W' of its Codec_Params,
+// whose inner codec must be ans (docs/format.md, "Learned packets").
+Result<SampleShape> LearnedPacketSample(const PacketHeader& header, const SampleShape& sample,
+                                        int64_t max_sample_elements);
 
 // Name of a learned section kind ("ans.ranges", "jpeg.picture"), nullptr for kinds no inner
 // codec defines.

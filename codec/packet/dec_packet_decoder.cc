@@ -22,6 +22,7 @@
 
 #include "base/byte_io.h"
 #include "bitstream/packet.h"
+#include "codec/packet/packet_parse.h"
 #include "bitstream/symbol_coder.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
@@ -421,7 +422,7 @@ struct Decoder::Impl {
       ++corrupt;
       return options_status;
     }
-    Result<ParsedPacket> parsed = ParsePacket(data, size, limits);
+    Result<ParsedPacket> parsed = ParseCodecPacket(data, size, limits);
     if (!parsed.ok()) {
       ++corrupt;
       return parsed.status();

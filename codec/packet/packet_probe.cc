@@ -2,6 +2,7 @@
 #include <map>
 
 #include "bitstream/packet.h"
+#include "codec/packet/packet_parse.h"
 #include "bitstream/decoder_limits.h"
 #include "base/status_macros.h"
 #include "codec/core/codec.h"
@@ -21,7 +22,7 @@ std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets,
   for (const Bytes& b : packets) {
     PacketInfo info;
     info.size = b.size();
-    Result<ParsedPacket> p = limits.Validate().ok() ? ParsePacket(b.data(), b.size(), limits)
+    Result<ParsedPacket> p = limits.Validate().ok() ? ParseCodecPacket(b.data(), b.size(), limits)
                                                     : Result<ParsedPacket>(limits.Validate());
     if (!p.ok()) {
       info.error = p.status().message();

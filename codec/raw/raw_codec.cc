@@ -112,6 +112,7 @@ const char* RawSectionName(uint8_t kind) { return kind == kDataSection ? "data" 
 }  // namespace
 
 extern const Codec kRawCodec = {0,         "raw",       RawCheckOptions, RawEncode,
-                                RawDecode, RawDescribe, RawSectionName};
+                                RawDecode, RawDescribe, RawSectionName,
+                                PacketSampleIsTheSample, false};
 
 }  // namespace ftc

@@ -30,7 +30,7 @@
 #include "codec/torch/torch_util.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/torch.h"
-#include "tools/json_string.h"
+#include "base/json_string.h"
 
 namespace ftc {
 
@@ -305,8 +305,8 @@ std::string UnitJson(const BottleneckTrainOptions& o, const BottleneckTrainRepor
   j << "  \"inner\": \"" << m.inner << "\",\n";
   j << "  \"bits\": " << m.bits << ",\n  \"quality\": " << m.quality << ",\n";
   j << "  \"training\": {\n";
-  j << "    \"head\": " << cli::JsonString(o.head_path) << ",\n";
-  j << "    \"tail\": " << cli::JsonString(o.tail_path) << ",\n";
+  j << "    \"head\": " << JsonString(o.head_path) << ",\n";
+  j << "    \"tail\": " << JsonString(o.tail_path) << ",\n";
   j << "    \"channels\": " << o.channels << ", \"stride\": " << o.stride << ",\n";
   j << "    \"epochs\": " << o.epochs << ", \"steps\": " << r.steps
     << ", \"batch_size\": " << o.batch_size << ",\n";
@@ -324,7 +324,7 @@ std::string UnitJson(const BottleneckTrainOptions& o, const BottleneckTrainRepor
   j << "    \"agreement\": " << FormatDouble(r.agreement) << ",\n";
   j << "    \"bytes_per_sample\": " << FormatDouble(r.bytes_per_sample) << ",\n";
   j << "    \"model_bits_per_element\": " << FormatDouble(r.model_bits_per_element) << "\n  },\n";
-  j << "  \"command\": " << cli::JsonString(o.command) << "\n";
+  j << "  \"command\": " << JsonString(o.command) << "\n";
   j << "}\n";
   return j.str();
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bitstream/packet.h"
+#include "codec/packet/packet_parse.h"
 #include "codec/learned/learned_params.h"
 #include "codec/learned/learned_unit.h"
 #include "ftcodec/packet.h"
@@ -44,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (int i = 3; i >= 0; --i) id = (id << 8) | p[ftc::kPacketStreamIdOffset + i];
       ftc::SetPacketStreamId(id, &p);
     }
-    ftc::Result<ftc::ParsedPacket> parsed = ftc::ParsePacket(p.data(), p.size(), o.limits);
+    ftc::Result<ftc::ParsedPacket> parsed = ftc::ParseCodecPacket(p.data(), p.size(), o.limits);
     learned = learned || (parsed.ok() && parsed->header.codec_id == ftc::learned::kCodecId);
     d.push(p).IgnoreError();
   }

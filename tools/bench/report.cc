@@ -16,7 +16,7 @@
 #include <map>
 #include <sstream>
 
-#include "tools/json_string.h"
+#include "base/json_string.h"
 
 namespace ftc::bench {
 namespace {
@@ -45,7 +45,7 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
-std::string Json(const std::string& s) { return cli::JsonString(s); }
+std::string Json(const std::string& s) { return JsonString(s); }
 
 std::string JsonNum(double v, int digits = 6) { return Num(v, digits, "null"); }
 

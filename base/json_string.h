@@ -1,11 +1,12 @@
-// JSON string quoting shared by the CLI (`ftcodec info --json`) and the bench reports.
-#ifndef FTCODEC_TOOLS_JSON_STRING_H_
-#define FTCODEC_TOOLS_JSON_STRING_H_
+// JSON string quoting (ground floor): the CLI (`ftcodec info --json`), the bench reports and
+// unit.json use it.
+#ifndef FTCODEC_BASE_JSON_STRING_H_
+#define FTCODEC_BASE_JSON_STRING_H_
 
 #include <cstdio>
 #include <string>
 
-namespace ftc::cli {
+namespace ftc {
 
 // Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong forms, surrogates or
 // code points above U+10FFFF), or 0 if the bytes there are not one.
@@ -64,6 +65,6 @@ inline std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
-}  // namespace ftc::cli
+}  // namespace ftc
 
-#endif  // FTCODEC_TOOLS_JSON_STRING_H_
+#endif  // FTCODEC_BASE_JSON_STRING_H_
