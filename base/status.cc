@@ -9,14 +9,22 @@ namespace ftc {
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid_argument";
-    case StatusCode::kNotBuiltIn: return "not_built_in";
-    case StatusCode::kCorruptData: return "corrupt_data";
-    case StatusCode::kUnsupported: return "unsupported";
-    case StatusCode::kLimitExceeded: return "limit_exceeded";
-    case StatusCode::kIoError: return "io_error";
-    case StatusCode::kInternal: return "internal";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case StatusCode::kNotBuiltIn:
+      return "not_built_in";
+    case StatusCode::kCorruptData:
+      return "corrupt_data";
+    case StatusCode::kUnsupported:
+      return "unsupported";
+    case StatusCode::kLimitExceeded:
+      return "limit_exceeded";
+    case StatusCode::kIoError:
+      return "io_error";
+    case StatusCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }

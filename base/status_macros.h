@@ -48,9 +48,9 @@ auto CatchExceptions(const char* what, Fn&& fn) -> decltype(fn()) {
 
 }  // namespace ftc
 
-#define FTC_RETURN_IF_ERROR(expr)           \
-  do {                                      \
-    ::ftc::Status ftc_status_ = (expr);     \
+#define FTC_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::ftc::Status ftc_status_ = (expr);        \
     if (!ftc_status_.ok()) return ftc_status_; \
   } while (0)
 

@@ -10,20 +10,28 @@ namespace ftc {
 
 size_t DTypeSize(DType t) {
   switch (t) {
-    case DType::kF32: return 4;
-    case DType::kF16: return 2;
-    case DType::kBF16: return 2;
-    case DType::kU8: return 1;
+    case DType::kF32:
+      return 4;
+    case DType::kF16:
+      return 2;
+    case DType::kBF16:
+      return 2;
+    case DType::kU8:
+      return 1;
   }
   return 0;
 }
 
 const char* DTypeName(DType t) {
   switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
-    case DType::kU8: return "u8";
+    case DType::kF32:
+      return "f32";
+    case DType::kF16:
+      return "f16";
+    case DType::kBF16:
+      return "bf16";
+    case DType::kU8:
+      return "u8";
   }
   return "?";
 }
@@ -269,7 +277,8 @@ float LoadAsFloat(const TensorView& v, int64_t i) {
       std::memcpy(&h, p, 2);
       return BF16ToF32(h);
     }
-    case DType::kU8: return static_cast<float>(*p);
+    case DType::kU8:
+      return static_cast<float>(*p);
   }
   return 0.0f;
 }
@@ -284,7 +293,9 @@ void GatherF32(const TensorView& v, int64_t first, int64_t count, float* out) {
 
 static void StoreFromFloat(DType t, float f, uint8_t* p) {
   switch (t) {
-    case DType::kF32: std::memcpy(p, &f, 4); break;
+    case DType::kF32:
+      std::memcpy(p, &f, 4);
+      break;
     case DType::kF16: {
       uint16_t h = F32ToF16(f);
       std::memcpy(p, &h, 2);

@@ -19,9 +19,9 @@
 #include <cstring>
 #include <vector>
 
+#include "base/status_macros.h"
 #include "bitstream/rans_common.h"
 #include "bitstream/symbol_coder.h"
-#include "base/status_macros.h"
 
 namespace ftc {
 namespace {

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "bitstream/frame.h"
 #include "base/status_macros.h"
+#include "bitstream/frame.h"
 
 namespace ftc {
 namespace {

@@ -17,9 +17,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "base/status_macros.h"
 #include "bitstream/rans_common.h"
 #include "bitstream/symbol_coder.h"
-#include "base/status_macros.h"
 
 namespace ftc {
 namespace {

@@ -12,11 +12,20 @@ namespace ftc {
 SampleShape SampleShapeOf(const Shape& shape) {
   SampleShape s;
   switch (shape.size()) {
-    case 4: s = {shape[1], shape[2], shape[3]}; break;
-    case 3: s = {shape[0], shape[1], shape[2]}; break;
-    case 2: s = {1, shape[0], shape[1]}; break;
-    case 1: s = {1, 1, shape[0]}; break;
-    default: break;
+    case 4:
+      s = {shape[1], shape[2], shape[3]};
+      break;
+    case 3:
+      s = {shape[0], shape[1], shape[2]};
+      break;
+    case 2:
+      s = {1, shape[0], shape[1]};
+      break;
+    case 1:
+      s = {1, 1, shape[0]};
+      break;
+    default:
+      break;
   }
   return s;
 }
@@ -89,7 +98,8 @@ Status WriteFrame(const FrameHeader& h, const std::vector<Section>& sections,
   const int64_t elements = samples * SampleShapeOf(h.shape).elements();
   const int64_t frame_size = static_cast<int64_t>(out->size() - start);
   if (elements > kExpansionSlack + kExpansionRatio * frame_size) {
-    int64_t need = (elements - kExpansionSlack + kExpansionRatio - 1) / kExpansionRatio - frame_size;
+    int64_t need =
+        (elements - kExpansionSlack + kExpansionRatio - 1) / kExpansionRatio - frame_size;
     // A padding section costs kind + length + checksum on top of its payload.
     int64_t payload = need - 5;
     while (payload > 0 && static_cast<int64_t>(1 + VarintSize(payload) + 4) + payload < need) {
@@ -120,8 +130,7 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
     return FTC_UNSUPPORTED("unsupported format version %u (this build reads versions %u to %u)",
                            version, kOldestFormatVersion, kFormatVersion);
   }
-  if (!r.U8(&flags) || !r.U8(&dtype) || !r.U8(&rank) || !r.U8(&codec_id) ||
-      !r.U8(&section_count)) {
+  if (!r.U8(&flags) || !r.U8(&dtype) || !r.U8(&rank) || !r.U8(&codec_id) || !r.U8(&section_count)) {
     return FTC_CORRUPT("truncated frame header");
   }
   // First the structure (enough to find the checksum), then the checksum, then the meaning of
@@ -190,11 +199,12 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
       return FTC_CORRUPT("a multi-sample frame needs a rank-4 shape, not rank %u", rank);
     }
     if (sample_count < 1 || sample_count > batch_count - batch_index) {
-      return FTC_CORRUPT("multi-sample frame: %llu samples from sample %llu exceed the batch of "
-                         "%llu",
-                         static_cast<unsigned long long>(sample_count),
-                         static_cast<unsigned long long>(batch_index),
-                         static_cast<unsigned long long>(batch_count));
+      return FTC_CORRUPT(
+          "multi-sample frame: %llu samples from sample %llu exceed the batch of "
+          "%llu",
+          static_cast<unsigned long long>(sample_count),
+          static_cast<unsigned long long>(batch_index),
+          static_cast<unsigned long long>(batch_count));
     }
   }
   f.header.batch_index = static_cast<uint32_t>(batch_index);

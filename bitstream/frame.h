@@ -41,9 +41,9 @@ SampleShape SampleShapeOf(const Shape& shape);
 
 struct FrameHeader {
   uint8_t version = kFormatVersion;  // as parsed (WriteFrame always writes kFormatVersion)
-  DType dtype = DType::kF32;  // original dtype
-  Shape shape;                // original shape (rank = shape.size())
-  uint32_t batch_index = 0;  // the (first) sample this frame codes
+  DType dtype = DType::kF32;         // original dtype
+  Shape shape;                       // original shape (rank = shape.size())
+  uint32_t batch_index = 0;          // the (first) sample this frame codes
   uint32_t batch_count = 1;
   bool multi_sample = false;  // Flags bit 0; then the frame codes samples
   uint32_t sample_count = 1;  // batch_index .. batch_index + sample_count - 1
@@ -64,7 +64,7 @@ struct SectionRef {
 
 struct ParsedFrame {
   FrameHeader header;
-  SampleShape sample;  // one sample; the frame holds header.sample_count of them
+  SampleShape sample;                // one sample; the frame holds header.sample_count of them
   std::vector<SectionRef> sections;  // padding sections removed
   size_t size = 0;                   // bytes the frame occupies
 };

@@ -5,8 +5,8 @@
 
 #include "base/byte_io.h"
 #include "base/crc32c.h"
-#include "bitstream/decoder_limits.h"
 #include "base/status_macros.h"
+#include "bitstream/decoder_limits.h"
 
 namespace ftc {
 
@@ -228,8 +228,7 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const Decoder
   p.coded = *coded;
   const bool own_sample =
       p.coded.c != p.sample.c || p.coded.h != p.sample.h || p.coded.w != p.sample.w;
-  if (p.coded.c < 1 || p.coded.h < 1 || p.coded.w < 1 ||
-      p.coded.elements() > max_sample_elements) {
+  if (p.coded.c < 1 || p.coded.h < 1 || p.coded.w < 1 || p.coded.elements() > max_sample_elements) {
     return FTC_LIMIT("packet: a coded sample of %lld elements exceeds the limit of %lld",
                      static_cast<long long>(p.coded.elements()),
                      static_cast<long long>(max_sample_elements));

@@ -73,7 +73,7 @@ struct ParsedPacket {
   // The sample the bands cut, as the packet's codec defines it: `sample` itself, or for a
   // learned packet its code C'×H'×W' (docs/format.md, "Learned packets").
   SampleShape coded;
-  BandLayout layout;  // bands of `coded`
+  BandLayout layout;                 // bands of `coded`
   std::vector<uint32_t> bands;       // the packet's bands, increasing
   std::vector<SectionRef> sections;  // point into the parsed bytes
 };

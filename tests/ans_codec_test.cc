@@ -49,7 +49,8 @@ void ExpectWithinHalfStep(const Tensor& in, const Tensor& out, const EncoderOpti
       const float* y = out.data_as<float>() + s * e + g * per;
       QuantParams qp = ComputeQuantRange(x, static_cast<size_t>(per), o.clip, o.bits, 0.5f).value();
       const double step = (static_cast<double>(qp.hi) - qp.lo) / ((1 << o.bits) - 1);
-      const double tol = step / 2 * (1 + 1e-5) + 1e-6 * std::max(std::fabs(qp.lo), std::fabs(qp.hi));
+      const double tol =
+          step / 2 * (1 + 1e-5) + 1e-6 * std::max(std::fabs(qp.lo), std::fabs(qp.hi));
       for (int64_t i = 0; i < per; ++i) {
         const double clamped = std::min<double>(std::max<double>(x[i], qp.lo), qp.hi);
         ASSERT_LE(std::fabs(clamped - y[i]), tol)
@@ -77,7 +78,7 @@ TEST_P(AnsRoundTripTest, WithinHalfAStep) {
   Result<Tensor> back = decode(*code);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ASSERT_EQ(back->shape(), c.shape);
-  Shape sample = c.shape.size() == 4 ? Shape{c.shape[1], c.shape[2], c.shape[3]}
+  Shape sample = c.shape.size() == 4   ? Shape{c.shape[1], c.shape[2], c.shape[3]}
                  : c.shape.size() == 3 ? c.shape
                  : c.shape.size() == 2 ? Shape{1, c.shape[0], c.shape[1]}
                                        : Shape{1, 1, c.shape[0]};
@@ -89,16 +90,13 @@ TEST_P(AnsRoundTripTest, WithinHalfAStep) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, AnsRoundTripTest,
-    ::testing::Values(AnsCase{{2, 64, 14, 14}, 4, "none", false},
-                      AnsCase{{2, 64, 14, 14}, 2, "3sigma", false},
-                      AnsCase{{3, 1, 9, 13}, 4, "none", false},       // C=1, odd H/W
-                      AnsCase{{1, 5, 7, 3}, 8, "p99.9", true},
-                      AnsCase{{2, 3, 1, 1}, 1, "none", false},
-                      AnsCase{{1, 7, 5, 11}, 12, "none", true},
-                      AnsCase{{1, 2, 4, 4}, 16, "none", false},
-                      AnsCase{{5, 17, 19}, 3, "0:2", false},
-                      AnsCase{{9, 31}, 6, "2.5sigma", true},
-                      AnsCase{{1000}, 5, "none", false}));
+    ::testing::Values(
+        AnsCase{{2, 64, 14, 14}, 4, "none", false}, AnsCase{{2, 64, 14, 14}, 2, "3sigma", false},
+        AnsCase{{3, 1, 9, 13}, 4, "none", false},  // C=1, odd H/W
+        AnsCase{{1, 5, 7, 3}, 8, "p99.9", true}, AnsCase{{2, 3, 1, 1}, 1, "none", false},
+        AnsCase{{1, 7, 5, 11}, 12, "none", true}, AnsCase{{1, 2, 4, 4}, 16, "none", false},
+        AnsCase{{5, 17, 19}, 3, "0:2", false}, AnsCase{{9, 31}, 6, "2.5sigma", true},
+        AnsCase{{1000}, 5, "none", false}));
 
 TEST(AnsCodecTest, SignedDataAndFixedClipRange) {
   Tensor t = Tensor::Create(DType::kF32, {1, 4, 6, 6}).value();
@@ -238,7 +236,8 @@ TEST(AnsCodecTest, DeadZoneShrinksTheCode) {
   Result<StreamInfo> info = probe(encode(t.view(), o).value());
   ASSERT_TRUE(info.ok());
   bool found = false;
-  for (const auto& kv : info->frames[0].params) found |= kv.first == "rounding" && kv.second == "64/256";
+  for (const auto& kv : info->frames[0].params)
+    found |= kv.first == "rounding" && kv.second == "64/256";
   EXPECT_TRUE(found);
 }
 

@@ -1,7 +1,7 @@
 // End-to-end tests of the `ftcodec` CLI: exit codes, messages, stdin/stdout, no partial files.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -109,8 +109,9 @@ TEST_F(CliTest, DtypeOptions) {
   ASSERT_EQ(i.exit_code, 0) << i.err;
   EXPECT_NE(i.out.find("stored_dtype=f16"), std::string::npos) << i.out;
   ASSERT_EQ(Run("dec '" + Path("h.ftc") + "' '" + Path("h.npy") + "' --dtype f16").exit_code, 0);
-  NpyArray a = ReadNpy(test::ReadFileBytes(Path("h.npy")).data(),
-                       test::ReadFileBytes(Path("h.npy")).size()).value();
+  NpyArray a =
+      ReadNpy(test::ReadFileBytes(Path("h.npy")).data(), test::ReadFileBytes(Path("h.npy")).size())
+          .value();
   EXPECT_EQ(a.tensor.dtype(), DType::kF16);
   EXPECT_EQ(Run("enc '" + in + "' '" + Path("b.ftc") + "' --dtype u8").exit_code, 1);
 }
@@ -296,14 +297,15 @@ TEST_F(CliTest, ThreadsZeroMeansAllCores) {
 }
 
 TEST_F(CliTest, MisspelledSubcommandGetsASuggestion) {
-  const std::pair<const char*, const char*> typos[] = {
-      {"ecn", "enc"}, {"decc", "dec"},  {"ifno", "info"},
-      {"tun", "tune"}, {"train", "train-bottleneck"}};
+  const std::pair<const char*, const char*> typos[] = {{"ecn", "enc"},
+                                                       {"decc", "dec"},
+                                                       {"ifno", "info"},
+                                                       {"tun", "tune"},
+                                                       {"train", "train-bottleneck"}};
   for (const auto& [typo, meant] : typos) {
     RunResult r = Run(std::string(typo) + " a b");
     EXPECT_EQ(r.exit_code, 1) << typo;
-    EXPECT_NE(r.err.find(std::string("did you mean '") + meant + "'?"), std::string::npos)
-        << r.err;
+    EXPECT_NE(r.err.find(std::string("did you mean '") + meant + "'?"), std::string::npos) << r.err;
   }
   RunResult none = Run("xyzzy");
   EXPECT_EQ(none.exit_code, 1);
@@ -317,7 +319,8 @@ TEST_F(CliTest, BashCompletion) {
     const std::string cmd = "bash -c 'source \"" + script + "\"; COMP_WORDS=(" +
                             std::string(FTC_CLI_PATH) + " " + words +
                             "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ftcodec; "
-                            "echo \"${COMPREPLY[*]}\"' > '" + Path("c.txt") + "'";
+                            "echo \"${COMPREPLY[*]}\"' > '" +
+                            Path("c.txt") + "'";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     return ReadText(Path("c.txt"));
   };
@@ -403,7 +406,8 @@ namespace {
 
 TEST_F(CliTest, InfoDescribesPacketStreams) {
   const std::string in = WriteSample("x.npy");
-  RunResult e = Run("enc '" + in + "' '" + Path("x.ftcp") + "' --codec ans --bits 4 --packet-size 200");
+  RunResult e =
+      Run("enc '" + in + "' '" + Path("x.ftcp") + "' --codec ans --bits 4 --packet-size 200");
   ASSERT_EQ(e.exit_code, 0) << e.err;
   RunResult i = Run("info '" + Path("x.ftcp") + "'");
   ASSERT_EQ(i.exit_code, 0) << i.err;
@@ -441,8 +445,8 @@ class ProfileCliTest : public CliTest {
 
 TEST_F(ProfileCliTest, EncAndDecWithAProfile) {
   const std::string plan = Golden("src/plan_relu_8ch.json");
-  RunResult e = Run("enc " + Golden("src/g_relu_2x8x7x9.npy") + " " + Path("a.ftc") +
-                    " --profile " + plan);
+  RunResult e =
+      Run("enc " + Golden("src/g_relu_2x8x7x9.npy") + " " + Path("a.ftc") + " --profile " + plan);
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_EQ(test::ReadFileBytes(Path("a.ftc")),
             test::ReadFileBytes(test::SourcePath("data/golden/ans_plan_relu.ftc")));
@@ -470,8 +474,8 @@ TEST_F(ProfileCliTest, EncAndDecWithAProfile) {
 TEST_F(ProfileCliTest, BadProfilesExit2NamingTheField) {
   const std::string src = Golden("src/g_relu_2x8x7x9.npy");
   // Made for another tensor shape.
-  RunResult s = Run("enc " + src + " " + Path("a.ftc") + " --profile " +
-                    Golden("src/plan_bn_4ch.json"));
+  RunResult s =
+      Run("enc " + src + " " + Path("a.ftc") + " --profile " + Golden("src/plan_bn_4ch.json"));
   EXPECT_EQ(s.exit_code, 2) << s.err;
   EXPECT_NE(s.err.find("sample_shape 4x6x6 does not match the input's samples 8x7x9"),
             std::string::npos)

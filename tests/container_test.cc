@@ -65,12 +65,13 @@ TEST_P(RawRoundTripTest, ByteExact) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, RawRoundTripTest,
-    ::testing::Values(RoundTripCase{DType::kF32, {1, 1, 1, 1}}, RoundTripCase{DType::kF32, {3, 1, 5, 7}},
-                      RoundTripCase{DType::kF32, {2, 64, 14, 14}}, RoundTripCase{DType::kF16, {4, 3, 9, 11}},
-                      RoundTripCase{DType::kBF16, {2, 5, 3, 3}}, RoundTripCase{DType::kU8, {3, 2, 7, 5}},
-                      RoundTripCase{DType::kF32, {7, 13, 17}}, RoundTripCase{DType::kF16, {1, 9, 1}},
-                      RoundTripCase{DType::kU8, {31, 3}}, RoundTripCase{DType::kBF16, {1, 1}},
-                      RoundTripCase{DType::kF32, {1}}, RoundTripCase{DType::kF16, {1001}}));
+    ::testing::Values(
+        RoundTripCase{DType::kF32, {1, 1, 1, 1}}, RoundTripCase{DType::kF32, {3, 1, 5, 7}},
+        RoundTripCase{DType::kF32, {2, 64, 14, 14}}, RoundTripCase{DType::kF16, {4, 3, 9, 11}},
+        RoundTripCase{DType::kBF16, {2, 5, 3, 3}}, RoundTripCase{DType::kU8, {3, 2, 7, 5}},
+        RoundTripCase{DType::kF32, {7, 13, 17}}, RoundTripCase{DType::kF16, {1, 9, 1}},
+        RoundTripCase{DType::kU8, {31, 3}}, RoundTripCase{DType::kBF16, {1, 1}},
+        RoundTripCase{DType::kF32, {1}}, RoundTripCase{DType::kF16, {1001}}));
 
 TEST(RawCodecTest, NonContiguousViewsRoundTrip) {
   // A 2x3x4x5 tensor seen with its channel and width axes permuted (N,W,H,C order in memory).
@@ -95,8 +96,8 @@ TEST(RawCodecTest, NonContiguousViewsRoundTrip) {
 
 TEST(RawCodecTest, StoredDTypeConversionAndDecodeDType) {
   Tensor t = Tensor::Create(DType::kF32, {1, 2, 2, 2}).value();
-  const float vals[8] = {1.0f, -2.5f, 1e-8f, 70000.f, 0.1f, std::numeric_limits<float>::infinity(),
-                         -0.0f, 3.14159f};
+  const float vals[8] = {
+      1.0f, -2.5f, 1e-8f, 70000.f, 0.1f, std::numeric_limits<float>::infinity(), -0.0f, 3.14159f};
   std::memcpy(t.data(), vals, sizeof(vals));
   EncoderOptions o;
   o.store_dtype = DType::kF16;
@@ -228,7 +229,9 @@ TEST(CorruptInputTest, MissingFrame) {
   ExpectError(b, StatusCode::kCorruptData, "truncated: 1 of 2 frames present");
 }
 
-TEST(CorruptInputTest, EmptyInput) { ExpectError(Bytes(), StatusCode::kCorruptData, "empty input"); }
+TEST(CorruptInputTest, EmptyInput) {
+  ExpectError(Bytes(), StatusCode::kCorruptData, "empty input");
+}
 
 // Builds a frame by hand: raw codec, given shape, payload of `payload` bytes.
 Bytes HandMadeFrame(const Shape& shape, size_t payload, uint64_t section_len_override = 0) {
@@ -264,8 +267,8 @@ TEST(CorruptInputTest, HandMadeFrameIsValid) {
 TEST(CorruptInputTest, AbsurdShapes) {
   ExpectError(HandMadeFrame({int64_t{1} << 20, int64_t{1} << 20}, 4), StatusCode::kLimitExceeded,
               "exceeds the decoder's limit");
-  ExpectError(HandMadeFrame({int64_t{1} << 30, int64_t{1} << 30, 4}, 4),
-              StatusCode::kLimitExceeded, "more than 2^40 elements");
+  ExpectError(HandMadeFrame({int64_t{1} << 30, int64_t{1} << 30, 4}, 4), StatusCode::kLimitExceeded,
+              "more than 2^40 elements");
   ExpectError(HandMadeFrame({3, 0, 2}, 0), StatusCode::kCorruptData, "dimension 1 is 0");
   ExpectError(HandMadeFrame({int64_t{1} << 32}, 4), StatusCode::kLimitExceeded, "above the limit");
 }

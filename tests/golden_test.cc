@@ -92,7 +92,8 @@ TEST(GoldenTest, EncodeReproducesAndDecodeMatches) {
 TEST(GoldenTest, RawGoldenIsTheSourceExactly) {
   // For lossless raw, the decoded tensor is the source itself.
   const std::string g = test::SourcePath("data/golden/");
-  EXPECT_EQ(test::ReadFileBytes(g + "raw_f32.npy"), test::ReadFileBytes(g + "src/g_f32_2x3x5x7.npy"));
+  EXPECT_EQ(test::ReadFileBytes(g + "raw_f32.npy"),
+            test::ReadFileBytes(g + "src/g_f32_2x3x5x7.npy"));
   EXPECT_EQ(test::ReadFileBytes(g + "raw_f16.npy"), test::ReadFileBytes(g + "src/g_f16_9x11.npy"));
   EXPECT_EQ(test::ReadFileBytes(g + "raw_u8.npy"), test::ReadFileBytes(g + "src/g_u8_3x4x5.npy"));
   // So is lossless ans.

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "base/json_string.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/packet.h"
 #include "tests/hostile_inputs.h"
 #include "tests/test_util.h"
-#include "base/json_string.h"
 
 namespace ftc {
 namespace {

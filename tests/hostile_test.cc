@@ -21,7 +21,7 @@ namespace {
 // With FTC_WRITE_HOSTILE=1 the test rewrites them instead.
 TEST(HostileInputsTest, CommittedFilesMatchTheGenerator) {
   const bool write = std::getenv("FTC_WRITE_HOSTILE") != nullptr;
-  for (const test::HostileInput &h : test::AllHostileInputs()) {
+  for (const test::HostileInput& h : test::AllHostileInputs()) {
     SCOPED_TRACE(h.name);
     const std::string path = test::SourcePath("tests/data/hostile/" + h.name);
     if (write) test::WriteFileBytes(path, h.bytes);

@@ -156,9 +156,9 @@ TEST(LearnedParamsTest, WriteParseRoundTrip) {
   std::vector<uint8_t> bytes;
   ASSERT_TRUE(learned::WriteLearnedParams(p, &bytes).ok());
   ASSERT_EQ(bytes.size(), learned::kFixedParamsSize + 3);
-  EXPECT_EQ(bytes[16], 2);                      // Inner_Codec_Id
-  EXPECT_EQ(bytes[17], 16);                     // Code_C, little-endian
-  EXPECT_EQ(bytes[29], 3);                      // Inner_Params_Size
+  EXPECT_EQ(bytes[16], 2);   // Inner_Codec_Id
+  EXPECT_EQ(bytes[17], 16);  // Code_C, little-endian
+  EXPECT_EQ(bytes[29], 3);   // Inner_Params_Size
   Result<learned::LearnedParams> q = learned::ParseLearnedParams(bytes.data(), bytes.size());
   ASSERT_TRUE(q.ok()) << q.status().ToString();
   EXPECT_EQ(q->unit_hash, p.unit_hash);
@@ -274,8 +274,8 @@ TEST_F(LearnedCodecTest, InnerAnsBitsOverrideTheUnit) {
   o.bits = 9;
   const Bytes nine = encode(t.view(), o).value();
   EXPECT_LT(two.size(), nine.size());
-  EXPECT_TRUE(SameFloats(decode(two, WithUnit("unitA")).value(),
-                         Expected("unitA", t.view(), InnerAns(2))));
+  EXPECT_TRUE(
+      SameFloats(decode(two, WithUnit("unitA")).value(), Expected("unitA", t.view(), InnerAns(2))));
   EXPECT_TRUE(SameFloats(decode(nine, WithUnit("unitA")).value(),
                          Expected("unitA", t.view(), InnerAns(9))));
   // Without --inner, bits is ignored: the unit's 5 bits apply.
@@ -299,8 +299,8 @@ TEST_F(LearnedCodecTest, BatchIsOneFramePerSample) {
     const TensorView s = TensorView::Contiguous(t.data_as<float>() + n * static_cast<int64_t>(per),
                                                 DType::kF32, {kC, kH, kW});
     const Tensor want = Expected("unitA", s, InnerAns(5));
-    EXPECT_EQ(std::memcmp(back.data_as<float>() + n * static_cast<int64_t>(per),
-                          want.data(), want.size_bytes()),
+    EXPECT_EQ(std::memcmp(back.data_as<float>() + n * static_cast<int64_t>(per), want.data(),
+                          want.size_bytes()),
               0)
         << "sample " << n;
   }
@@ -467,16 +467,15 @@ TEST_F(LearnedCodecTest, ProbeDescribesTheFrame) {
 TEST_F(LearnedCodecTest, CorruptFramesAreRejected) {
   const Tensor t = Features({kC, kH, kW}, 13);
   const Bytes good = encode(t.view(), Learned("unitA")).value();
-  ASSERT_TRUE(decode(Rebuild(good, [](FrameHeader*, std::vector<Section>*) {}),
-                     WithUnit("unitA"))
-                  .ok());
+  ASSERT_TRUE(
+      decode(Rebuild(good, [](FrameHeader*, std::vector<Section>*) {}), WithUnit("unitA")).ok());
   auto params = [&](const std::function<void(std::vector<uint8_t>*)>& edit) {
     return Rebuild(good, [&](FrameHeader* h, std::vector<Section>*) { edit(&h->params); });
   };
   ExpectDecodeError(params([](std::vector<uint8_t>* p) { p->resize(20); }),
                     StatusCode::kCorruptData, "learned: codec parameters are 20 bytes");
-  ExpectDecodeError(params([](std::vector<uint8_t>* p) { (*p)[16] = 7; }),
-                    StatusCode::kCorruptData, "invalid inner codec id 7");
+  ExpectDecodeError(params([](std::vector<uint8_t>* p) { (*p)[16] = 7; }), StatusCode::kCorruptData,
+                    "invalid inner codec id 7");
   ExpectDecodeError(params([](std::vector<uint8_t>* p) { std::memset(p->data() + 25, 0, 4); }),
                     StatusCode::kCorruptData, "Code_W 0 out of range");
   ExpectDecodeError(
@@ -485,21 +484,20 @@ TEST_F(LearnedCodecTest, CorruptFramesAreRejected) {
   ExpectDecodeError(params([](std::vector<uint8_t>* p) { p->push_back(0); }),
                     StatusCode::kCorruptData, "1 unexpected bytes after the inner parameters");
   // A section of the other inner codec, and a kind no inner codec has.
-  ExpectDecodeError(
-      Rebuild(good, [](FrameHeader*, std::vector<Section>* s) { (*s)[0].kind = 33; }),
-      StatusCode::kCorruptData, "section 0 has kind 33, not a section of inner codec ans");
-  ExpectDecodeError(
-      Rebuild(good, [](FrameHeader*, std::vector<Section>* s) { (*s)[1].kind = 16; }),
-      StatusCode::kCorruptData, "section 1 has kind 16");
+  ExpectDecodeError(Rebuild(good, [](FrameHeader*, std::vector<Section>* s) { (*s)[0].kind = 33; }),
+                    StatusCode::kCorruptData,
+                    "section 0 has kind 33, not a section of inner codec ans");
+  ExpectDecodeError(Rebuild(good, [](FrameHeader*, std::vector<Section>* s) { (*s)[1].kind = 16; }),
+                    StatusCode::kCorruptData, "section 1 has kind 16");
   // Inner params the inner codec rejects (ans Bits = 0), and inner sections out of order.
-  ExpectDecodeError(params([](std::vector<uint8_t>* p) { (*p)[32] = 0; }),
-                    StatusCode::kCorruptData, "learned: ");
+  ExpectDecodeError(params([](std::vector<uint8_t>* p) { (*p)[32] = 0; }), StatusCode::kCorruptData,
+                    "learned: ");
   ExpectDecodeError(
       Rebuild(good, [](FrameHeader*, std::vector<Section>* s) { std::swap((*s)[0], (*s)[1]); }),
       StatusCode::kCorruptData, "learned: ans: expected a ranges section and a symbols section");
   // The frame's code shape disagrees with the unit: unsupported, not corrupt.
-  ExpectDecodeError(params([](std::vector<uint8_t>* p) { (*p)[17] = 5; }),
-                    StatusCode::kUnsupported, "a 5x4x3 code");
+  ExpectDecodeError(params([](std::vector<uint8_t>* p) { (*p)[17] = 5; }), StatusCode::kUnsupported,
+                    "a 5x4x3 code");
   // A u8 learned frame.
   ExpectDecodeError(
       Rebuild(good, [](FrameHeader* h, std::vector<Section>*) { h->dtype = DType::kU8; }),

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "bitstream/packet.h"
-#include "codec/packet/packet_parse.h"
 #include "codec/learned/learned_params.h"
 #include "codec/learned/learned_unit.h"
+#include "codec/packet/packet_parse.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
 #include "tests/fake_learned_unit.h"
@@ -115,9 +115,9 @@ std::vector<float> DequantizedCodes(const Tensor& t, const std::string& unit, in
   inner.clip = ClipSpec::Parse("0:1").value();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t e = u->split_shape().elements();
-    const TensorView s = TensorView::Contiguous(t.data_as<float>() + i * e, DType::kF32,
-                                                {u->split_shape().c, u->split_shape().h,
-                                                 u->split_shape().w});
+    const TensorView s =
+        TensorView::Contiguous(t.data_as<float>() + i * e, DType::kF32,
+                               {u->split_shape().c, u->split_shape().h, u->split_shape().w});
     Tensor code;
     EXPECT_TRUE(u->Reduce(s, &code).ok());
     const Tensor q = decode(encode(code.view(), inner).value()).value();
@@ -133,8 +133,8 @@ Tensor RestoreAll(const std::vector<float>& codes, const std::string& unit, int6
   const SampleShape cs = u->code_shape(), fs = u->split_shape();
   Tensor out = Tensor::Create(DType::kF32, {n, fs.c, fs.h, fs.w}).value();
   for (int64_t i = 0; i < n; ++i) {
-    const TensorView c = TensorView::Contiguous(codes.data() + i * cs.elements(), DType::kF32,
-                                                {cs.c, cs.h, cs.w});
+    const TensorView c =
+        TensorView::Contiguous(codes.data() + i * cs.elements(), DType::kF32, {cs.c, cs.h, cs.w});
     Tensor f;
     EXPECT_TRUE(u->Restore(c, &f).ok());
     std::memcpy(out.data_as<float>() + i * fs.elements(), f.data(), f.size_bytes());
@@ -279,8 +279,8 @@ TEST_F(LearnedPacketTest, LossIsConcealedOnTheCodeThenRestored) {
     const ParsedPacket p = Parse(b);
     band_rows = p.header.band_rows;
     const uint32_t f = p.header.frame_index;
-    const bool drop = (f == 0 && index0++ % 3 == 0) || (f == 1 && p.header.packet_index == 1) ||
-                      f == 2;
+    const bool drop =
+        (f == 0 && index0++ % 3 == 0) || (f == 1 && p.header.packet_index == 1) || f == 2;
     if (!drop) {
       kept.push_back(b);
       continue;
@@ -318,7 +318,8 @@ TEST_F(LearnedPacketTest, LossIsConcealedOnTheCodeThenRestored) {
     }
     for (int64_t j = 0; j < ec; ++j) {
       const double mean = (static_cast<double>(x[static_cast<size_t>(j)]) +
-                           static_cast<double>(x[static_cast<size_t>(ec + j)])) / 2.0;
+                           static_cast<double>(x[static_cast<size_t>(ec + j)])) /
+                          2.0;
       x[static_cast<size_t>(2 * ec + j)] =
           m == ConcealMethod::kZero ? 0.0f : static_cast<float>(mean);
     }
@@ -326,8 +327,8 @@ TEST_F(LearnedPacketTest, LossIsConcealedOnTheCodeThenRestored) {
   }
   // DecodeAfterLoss passes the unit through.
   LossModel none;
-  Result<DecodedTensor> all = DecodeAfterLoss(packets, none, 1, ConcealMethod::kInpaint,
-                                              WithUnit("unitL"));
+  Result<DecodedTensor> all =
+      DecodeAfterLoss(packets, none, 1, ConcealMethod::kInpaint, WithUnit("unitL"));
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   EXPECT_TRUE(SameBytes(all->tensor, RestoreAll(codes, "unitL", n)));
 }
@@ -427,22 +428,19 @@ TEST_F(LearnedPacketTest, CorruptLearnedPacketsAreDropped) {
   const uint8_t rows = Parse(good).header.band_rows == 3 ? 4 : 3;
   expect_corrupt(params([&](std::vector<uint8_t>* p) { p->back() = rows; }), "band rows");
   // A u8 learned packet; band rows for the features' height, not the code's.
-  expect_corrupt(Rebuild(good, [](PacketHeader* h, std::vector<Section>*) {
-                   h->dtype = DType::kU8;
-                 }),
-                 "u8");
-  expect_corrupt(Rebuild(good, [](PacketHeader* h, std::vector<Section>*) {
-                   h->band_rows = static_cast<uint32_t>(kHc + 2);
-                 }),
-                 "of the code");
+  expect_corrupt(
+      Rebuild(good, [](PacketHeader* h, std::vector<Section>*) { h->dtype = DType::kU8; }), "u8");
+  expect_corrupt(
+      Rebuild(good, [](PacketHeader* h,
+                       std::vector<Section>*) { h->band_rows = static_cast<uint32_t>(kHc + 2); }),
+      "of the code");
   // Plain ans section kinds, or jpeg's, are not learned ans sections.
-  expect_corrupt(Rebuild(good, [](PacketHeader*, std::vector<Section>* s) {
-                   for (Section& x : *s) x.kind = static_cast<uint8_t>(x.kind - 16);
-                 }),
+  expect_corrupt(Rebuild(good,
+                         [](PacketHeader*, std::vector<Section>* s) {
+                           for (Section& x : *s) x.kind = static_cast<uint8_t>(x.kind - 16);
+                         }),
                  "expected a ranges section and a symbols section");
-  expect_corrupt(Rebuild(good, [](PacketHeader*, std::vector<Section>* s) {
-                   (*s)[0].kind = 33;
-                 }),
+  expect_corrupt(Rebuild(good, [](PacketHeader*, std::vector<Section>* s) { (*s)[0].kind = 33; }),
                  "expected a ranges section");
   // After a good packet, one naming another unit disagrees with the stream.
   Decoder d(WithUnit("unitL"));

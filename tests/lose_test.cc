@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "codec/learned/learned_unit.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
-#include "codec/learned/learned_unit.h"
 #include "ftcodec/packet.h"
 #include "tests/fake_learned_unit.h"
 #include "tests/test_util.h"
@@ -272,8 +272,8 @@ TEST_F(PacketCliTest, ExitCodes) {
     EXPECT_EQ(r.code, 1) << r.err;
   }
   // Learned packets code the code with ans: --inner jpeg is refused (or learned is not built).
-  r = Cli("enc " + Path("x.npy") + " " + Path("j.ftcp") +
-          " --codec learned --unit " + Path("u") + " --inner jpeg");
+  r = Cli("enc " + Path("x.npy") + " " + Path("j.ftcp") + " --codec learned --unit " + Path("u") +
+          " --inner jpeg");
   EXPECT_EQ(r.code, 1) << r.err;
 #ifdef FTC_CLI_HAS_TORCH
   EXPECT_NE(r.err.find("needs --inner ans"), std::string::npos) << r.err;
@@ -354,8 +354,7 @@ TEST_F(PacketCliTest, LearnedPacketStream) {
   r = Cli("info --json " + Path("l.ftcp") + " >'" + Path("info.json") + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string json = text("info.json");
-  EXPECT_NE(json.find("\"unit\": \"" + hash +
-                      "\", \"inner\": \"ans\", \"code_shape\": [4, 4, 3]"),
+  EXPECT_NE(json.find("\"unit\": \"" + hash + "\", \"inner\": \"ans\", \"code_shape\": [4, 4, 3]"),
             std::string::npos)
       << json;
   std::string trace = "0 1";  // the second packet is lost

@@ -1,6 +1,5 @@
 // Packet mode: packet format, packetizer, receiver (reorder, duplicates, corruption, loss).
 #include "bitstream/packet.h"
-#include "codec/packet/packet_parse.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/packet/packet_parse.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
 
@@ -480,7 +480,8 @@ TEST(PacketTest, ParserRejectsHostileHeaders) {
   const Bytes good = encode_packets(v, AnsOptions(), PacketOptions()).value()[0];
   ASSERT_TRUE(ParseCodecPacket(good.data(), good.size(), 1 << 20).ok());
   // Every truncation fails; every single-byte change fails (the checksum).
-  for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(ParseCodecPacket(good.data(), n, 1 << 20).ok());
+  for (size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(ParseCodecPacket(good.data(), n, 1 << 20).ok());
   for (size_t i = 0; i < good.size(); ++i) {
     Bytes bad = good;
     bad[i] ^= 0x40;

@@ -1,5 +1,7 @@
 // Profiles, the planned mode of codec ans and rate control (docs/format.md "Planned mode",
 // docs/profiles.md).
+#include "ftcodec/profile.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,7 +13,6 @@
 #include "bitstream/frame.h"
 #include "codec/quant/planned_quant.h"
 #include "ftcodec/ftcodec.h"
-#include "ftcodec/profile.h"
 #include "tests/test_util.h"
 
 namespace ftc {
@@ -135,7 +136,8 @@ Profile MakeProfile() {
   ChannelQuant a = Ch(ChannelKind::kNonNegative, 0.1f, 0.0f);
   a.clip_lo = 0;
   a.clip_hi = 6.5f;
-  p.plan = MakePlan({a, Ch(ChannelKind::kDropped, 0.0f, 0.3f), Ch(ChannelKind::kSigned, 1e-7f, -2.5e-3f)});
+  p.plan = MakePlan(
+      {a, Ch(ChannelKind::kDropped, 0.0f, 0.3f), Ch(ChannelKind::kSigned, 1e-7f, -2.5e-3f)});
   p.calibration.samples = 2000;
   p.calibration.top1 = 91.25;
   p.calibration.bytes_per_sample = 812.5;
@@ -217,14 +219,13 @@ TEST(ProfileTest, CorruptFieldsAreRejectedByName) {
   ExpectRejected(Edit(json, "\"sample_shape\": [\n  3,", "\"sample_shape\": [\n  0,"),
                  StatusCode::kCorruptData, "sample_shape[0]");
   // Each dimension is valid, the sample is beyond the decoder's limit (3 x 2^31-1 x 5).
-  ExpectRejected(Edit(json, "\"sample_shape\": [\n  3,\n  4,",
-                      "\"sample_shape\": [\n  3,\n  2147483647,"),
-                 StatusCode::kCorruptData, "limit of 268435456 elements per sample");
+  ExpectRejected(
+      Edit(json, "\"sample_shape\": [\n  3,\n  4,", "\"sample_shape\": [\n  3,\n  2147483647,"),
+      StatusCode::kCorruptData, "limit of 268435456 elements per sample");
   Profile negative = MakeProfile();
   negative.input_scale = -1;
   ExpectRejected(ProfileToJson(negative), StatusCode::kCorruptData, "input_scale");
-  ExpectRejected(std::string(100, '[') + std::string(100, ']'), StatusCode::kCorruptData,
-                 "nested");
+  ExpectRejected(std::string(100, '[') + std::string(100, ']'), StatusCode::kCorruptData, "nested");
 }
 
 TEST(ProfileTest, LoadNamesTheFile) {
@@ -247,8 +248,9 @@ TEST(PlannedModeTest, RoundTripWithThePlanAndRefusalsWithout) {
   std::vector<float> x = MakeSample(c, h, w, 11);
   std::vector<ChannelQuant> ch;
   for (int k = 0; k < c; ++k) {
-    ch.push_back(Ch(k % 3 == 0 ? ChannelKind::kNonNegative
-                               : k % 3 == 1 ? ChannelKind::kSigned : ChannelKind::kNonPositive,
+    ch.push_back(Ch(k % 3 == 0   ? ChannelKind::kNonNegative
+                    : k % 3 == 1 ? ChannelKind::kSigned
+                                 : ChannelKind::kNonPositive,
                     0.05f * static_cast<float>(k + 1)));
   }
   ch[4] = Ch(ChannelKind::kDropped, 0.0f, -0.75f);
@@ -308,8 +310,7 @@ TEST(PlannedModeTest, CorruptParametersAreRejected) {
   EncoderOptions o;
   o.codec = "ans";
   o.plan = MakePlan({Ch(ChannelKind::kSigned, 0.1f), Ch(ChannelKind::kSigned, 0.2f)});
-  Result<Bytes> code =
-      encode(TensorView::Contiguous(x.data(), DType::kF32, {2, 3, 4}), o);
+  Result<Bytes> code = encode(TensorView::Contiguous(x.data(), DType::kF32, {2, 3, 4}), o);
   ASSERT_TRUE(code.ok());
   Result<ParsedFrame> f = ParseFrame(code->data(), code->size(), kMaxSampleElements);
   ASSERT_TRUE(f.ok());
@@ -319,8 +320,8 @@ TEST(PlannedModeTest, CorruptParametersAreRejected) {
     size_t at;
     uint8_t value;
     const char* want;
-  } cases[] = {{1, 0, "bit depth"},    {1, 17, "bit depth"},   {2, 129, "rounding"},
-               {3, 64, "step shift"},  {5, 0xA5, "plan mismatch"}, {12, 3, "band rows"}};
+  } cases[] = {{1, 0, "bit depth"},   {1, 17, "bit depth"},       {2, 129, "rounding"},
+               {3, 64, "step shift"}, {5, 0xA5, "plan mismatch"}, {12, 3, "band rows"}};
   for (const Case& c : cases) {
     FrameHeader h = f->header;
     h.params[c.at] = c.value;
@@ -423,10 +424,10 @@ TEST(RateControlTest, TargetIsNeverExceededAndIsTheFinestThatFits) {
         EncoderOptions finer = o;
         finer.target_bytes = 0;
         finer.bits = bits + 1;
-        Result<Bytes> one = encode(
-            TensorView::Contiguous(x.data() + static_cast<size_t>(i * c * h * w), DType::kF32,
-                                   {c, h, w}),
-            finer);
+        Result<Bytes> one =
+            encode(TensorView::Contiguous(x.data() + static_cast<size_t>(i * c * h * w),
+                                          DType::kF32, {c, h, w}),
+                   finer);
         ASSERT_TRUE(one.ok());
         EXPECT_GT(one->size(), static_cast<size_t>(target));
       }

@@ -414,9 +414,8 @@ TEST(RansTest, NormalizeWeightsSumsToPowerOfTwo) {
     uint32_t sum = 0;
     for (int s = 0; s < span; ++s) {
       if (codes[s] == 0) continue;
-      expect[s] =
-          1 + static_cast<uint32_t>((uint64_t{1} << (16 - codes[s])) * ((1u << precision) - n) /
-                                    w_total);
+      expect[s] = 1 + static_cast<uint32_t>((uint64_t{1} << (16 - codes[s])) *
+                                            ((1u << precision) - n) / w_total);
       sum += expect[s];
     }
     expect[heaviest] += (1u << precision) - sum;

@@ -1,10 +1,10 @@
+#include "ftcodec/tensor.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
-
-#include "ftcodec/tensor.h"
 
 namespace ftc {
 namespace {
@@ -38,7 +38,7 @@ TEST(HalfTest, KnownValues) {
   EXPECT_EQ(F32ToF16(65520.0f), 0x7C00);  // halfway to 65536: ties to even -> Inf
   EXPECT_EQ(F32ToF16(65519.0f), 0x7BFF);
   EXPECT_EQ(F32ToF16(std::numeric_limits<float>::infinity()), 0x7C00);
-  EXPECT_EQ(F32ToF16(5.9604644775390625e-8f), 0x0001);  // smallest subnormal
+  EXPECT_EQ(F32ToF16(5.9604644775390625e-8f), 0x0001);   // smallest subnormal
   EXPECT_EQ(F32ToF16(2.98023223876953125e-8f), 0x0000);  // half of it: tie to even 0
   EXPECT_EQ(F32ToF16(4.470348358154297e-8f), 0x0001);    // 0.75 ulp rounds up
   EXPECT_EQ(F32ToF16(-0.0f), 0x8000);

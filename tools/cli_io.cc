@@ -136,14 +136,18 @@ Status WriteOutput(const std::string& path, const std::vector<uint8_t>& bytes) {
 
 int ExitCodeFor(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kOk: return 0;
+    case StatusCode::kOk:
+      return 0;
     case StatusCode::kInvalidArgument:
-    case StatusCode::kNotBuiltIn: return 1;
+    case StatusCode::kNotBuiltIn:
+      return 1;
     case StatusCode::kCorruptData:
     case StatusCode::kUnsupported:
     case StatusCode::kLimitExceeded:
-    case StatusCode::kInternal: return 2;
-    case StatusCode::kIoError: return 3;
+    case StatusCode::kInternal:
+      return 2;
+    case StatusCode::kIoError:
+      return 3;
   }
   return 2;
 }

@@ -125,12 +125,13 @@ int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line)
     if (!l.ok()) return Fail(l.status(), verb);
     c.loss.insert(c.loss.end(), l->begin(), l->end());
   }
-  if (c.loss.empty() && (cmd.count("--conceal") || cmd.count("--loss-seeds") ||
-                         cmd.count("--packet-size") || cmd.count("--mtu-packet-size") ||
-                         cmd.count("--loss-codec"))) {
-    return Usage("--conceal, --loss-seeds, --packet-size, --mtu-packet-size and --loss-codec go "
-                 "with --loss",
-                 verb);
+  if (c.loss.empty() &&
+      (cmd.count("--conceal") || cmd.count("--loss-seeds") || cmd.count("--packet-size") ||
+       cmd.count("--mtu-packet-size") || cmd.count("--loss-codec"))) {
+    return Usage(
+        "--conceal, --loss-seeds, --packet-size, --mtu-packet-size and --loss-codec go "
+        "with --loss",
+        verb);
   }
   if (!c.loss.empty()) {
     c.conceal.clear();
@@ -228,8 +229,7 @@ Command AddBenchCommand(CLI::App& app) {
   cmd->add_option("--mtu-packet-size", c.mtu_packet_size,
                   "with --loss: contrast rows at this packet size (0 = none)")
       ->capture_default_str();
-  cmd->add_option("--loss-codec", a->loss_codec,
-                  "with --loss: ans:BITS[:CLIP[/pc][/dzD]] or raw")
+  cmd->add_option("--loss-codec", a->loss_codec, "with --loss: ans:BITS[:CLIP[/pc][/dzD]] or raw")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet,--no-progress", a->no_progress, "no progress bar on stderr");
   cmd->add_flag("-v,--verbose", "accepted for symmetry: progress and a summary are the default");

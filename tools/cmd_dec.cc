@@ -77,10 +77,9 @@ Result<Tensor> DecodePacketFile(const std::vector<uint8_t>& bytes, PacketDecoder
                  100.0 * static_cast<double>(s.lost_elements) / static_cast<double>(s.elements),
                  ConcealMethodName(method), code ? ", then restored by the unit" : "");
   } else if (!Quiet()) {
-    std::fprintf(stderr, "ftcodec dec: %s packets, none lost%s\n",
-                 Thousands(s.accepted).c_str(),
-                 s.duplicates > 0 ? (" (" + Thousands(s.duplicates) + " duplicates ignored)").c_str()
-                                  : "");
+    std::fprintf(
+        stderr, "ftcodec dec: %s packets, none lost%s\n", Thousands(s.accepted).c_str(),
+        s.duplicates > 0 ? (" (" + Thousands(s.duplicates) + " duplicates ignored)").c_str() : "");
   }
   return std::move(r->tensor);
 }
@@ -145,7 +144,8 @@ int RunDec(const DecArgs& a) {
 
 Command AddDecCommand(CLI::App& app) {
   auto a = std::make_shared<DecArgs>();
-  CLI::App* cmd = app.add_subcommand("dec", "Decode a .ftc stream or a .ftcp packet stream into a .npy tensor");
+  CLI::App* cmd =
+      app.add_subcommand("dec", "Decode a .ftc stream or a .ftcp packet stream into a .npy tensor");
   cmd->add_option("INPUT", a->input, "input .ftc or .ftcp ('-' for stdin)")->required();
   cmd->add_option("OUTPUT", a->output, "output .npy ('-' for stdout)")->required();
   AddOutputFlags(cmd);
@@ -171,7 +171,9 @@ Command AddDecCommand(CLI::App& app) {
                   ".ftcp input: decode the stream of this Stream_Id (8 hex digits, as `info` "
                   "shows it; default: the stream most packets belong to)");
   return {cmd, [a]() { return RunDec(*a); },
-          [a, cmd]() { return JobNeeds{"", "", a->input, cmd->count("--unit") > 0}; }};
+          [a, cmd]() {
+            return JobNeeds{"", "", a->input, cmd->count("--unit") > 0};
+          }};
 }
 
 }  // namespace ftc::cli

@@ -36,7 +36,8 @@ struct EncArgs {
 };
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // The codecs each codec-specific flag applies to.
@@ -45,15 +46,21 @@ struct FlagScope {
   std::vector<std::string> codecs;
 };
 const FlagScope kFlagScopes[] = {
-    {"--bits", {"ans"}},          {"--deadzone", {"ans"}},
-    {"--band-rows", {"ans"}},     {"--lossless", {"ans"}},
+    {"--bits", {"ans"}},
+    {"--deadzone", {"ans"}},
+    {"--band-rows", {"ans"}},
+    {"--lossless", {"ans"}},
     {"--clip", {"ans", "jpeg", "hevc"}},
     {"--per-channel", {"ans", "jpeg", "hevc"}},
-    {"--quality", {"jpeg"}},      {"--reorder", {"jpeg", "hevc"}},
-    {"--qp", {"hevc"}},           {"--preset", {"hevc"}},
-    {"--bit-depth", {"hevc"}},    {"--layout", {"hevc"}},
+    {"--quality", {"jpeg"}},
+    {"--reorder", {"jpeg", "hevc"}},
+    {"--qp", {"hevc"}},
+    {"--preset", {"hevc"}},
+    {"--bit-depth", {"hevc"}},
+    {"--layout", {"hevc"}},
     {"--sequence", {"hevc"}},
-    {"--unit", {"learned"}},      {"--inner", {"learned"}},
+    {"--unit", {"learned"}},
+    {"--inner", {"learned"}},
     {"--target-bytes", {"ans", "jpeg"}},
 };
 
@@ -68,8 +75,10 @@ int ApplyProfileAndFlags(const EncArgs& a, const CLI::App& cmd, const Profile& p
     if (cmd.count(f)) overridden += (overridden.empty() ? "" : ", ") + std::string(f);
   }
   if (o->plan && !overridden.empty()) {
-    std::fprintf(stderr, "ftcodec enc: note: %s override the profile: its per-channel plan is "
-                 "not used\n", overridden.c_str());
+    std::fprintf(stderr,
+                 "ftcodec enc: note: %s override the profile: its per-channel plan is "
+                 "not used\n",
+                 overridden.c_str());
     o->plan.reset();
   }
   if (cmd.count("--codec")) o->codec = a.codec;
@@ -134,17 +143,19 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
                  verb);
   }
   if (packet_mode && a.codec == "learned" && !a.inner.empty() && a.inner != "ans") {
-    return Usage("packet mode with --codec learned needs --inner ans (the code is packetized as "
-                 "an ans stream), not --inner " + a.inner,
-                 verb);
+    return Usage(
+        "packet mode with --codec learned needs --inner ans (the code is packetized as "
+        "an ans stream), not --inner " +
+            a.inner,
+        verb);
   }
   for (const FlagScope& scope : kFlagScopes) {
     if (!cmd.count(scope.flag)) continue;
     // Packet mode: raw bands too, and learned's are bands of the code.
     if (packet_mode && std::string(scope.flag) == "--band-rows") continue;
     // learned: --bits and --quality set its inner codec (checked below).
-    if (a.codec == "learned" && (std::string(scope.flag) == "--bits" ||
-                                 std::string(scope.flag) == "--quality")) {
+    if (a.codec == "learned" &&
+        (std::string(scope.flag) == "--bits" || std::string(scope.flag) == "--quality")) {
       continue;
     }
     bool applies = false;
@@ -240,8 +251,8 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
                  static_cast<double>(packets->size()) / static_cast<double>(samples),
                  Thousands(largest).c_str(), a.packet_size, Thousands(payload).c_str(),
                  8.0 * static_cast<double>(payload) / static_cast<double>(view.num_elements()),
-                 DTypeName(view.dtype), ShapeToString(view.shape_vector()).c_str(),
-                 o.codec.c_str(), a.interleave ? ", interleaved" : "");
+                 DTypeName(view.dtype), ShapeToString(view.shape_vector()).c_str(), o.codec.c_str(),
+                 a.interleave ? ", interleaved" : "");
     return 0;
   }
   Result<Bytes> code = encode(view, o);
@@ -275,7 +286,8 @@ Command AddEncCommand(CLI::App& app) {
   for (const std::string& c : CliCodecs()) codecs += (codecs.empty() ? "" : ", ") + c;
   CLI::App* cmd = app.add_subcommand("enc", "Encode a .npy tensor into a .ftc stream");
   cmd->add_option("INPUT", a->input, "input .npy ('-' for stdin)")->required();
-  cmd->add_option("OUTPUT", a->output, "output .ftc, or .ftcp for packets ('-' for stdout)")->required();
+  cmd->add_option("OUTPUT", a->output, "output .ftc, or .ftcp for packets ('-' for stdout)")
+      ->required();
   cmd->add_option("--codec", a->codec, "codec: " + codecs)->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "raw (and ans --lossless): stored dtype keep|f32|f16|bf16")
       ->capture_default_str();
@@ -285,8 +297,7 @@ Command AddEncCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--clip", a->clip, "ans/jpeg/hevc: none | A:B | Ksigma (3sigma) | pP (p99.9)")
       ->capture_default_str();
-  cmd->add_flag("--per-channel", a->per_channel,
-                "ans/jpeg/hevc: one quantizer range per channel");
+  cmd->add_flag("--per-channel", a->per_channel, "ans/jpeg/hevc: one quantizer range per channel");
   cmd->add_option("--deadzone", a->deadzone, "ans: dead zone 0..0.5 (rounding offset 0.5-D)")
       ->capture_default_str();
   cmd->add_option("--band-rows", a->band_rows,

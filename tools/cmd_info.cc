@@ -24,20 +24,23 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
     largest = std::max(largest, p.size);
   }
   if (json) {
-    std::string s = "{\"file\": " + JsonString(path) + ", \"size\": " +
-                    std::to_string(bytes.size()) + ", \"kind\": \"packets\", \"damaged_bytes\": " +
-                    std::to_string(contents.damaged_bytes) + ", \"packets\": [";
+    std::string s =
+        "{\"file\": " + JsonString(path) + ", \"size\": " + std::to_string(bytes.size()) +
+        ", \"kind\": \"packets\", \"damaged_bytes\": " + std::to_string(contents.damaged_bytes) +
+        ", \"packets\": [";
     for (size_t i = 0; i < packets.size(); ++i) {
       const PacketInfo& p = packets[i];
       s += std::string(i ? ", " : "") + "{\"size\": " + std::to_string(p.size) +
            ", \"valid\": " + (p.valid ? "true" : "false");
       if (p.valid) {
-        s += ", \"stream_id\": " + std::to_string(p.stream_id) + ", \"codec\": " +
-             JsonString(p.codec) + ", \"frame\": " + std::to_string(p.frame_index) +
-             ", \"frames\": " + std::to_string(p.frame_count) + ", \"packet\": " +
-             std::to_string(p.packet_index) + ", \"packets\": " +
-             std::to_string(p.packet_count) + ", \"band_rows\": " +
-             std::to_string(p.band_rows) + ", \"bands\": " + std::to_string(p.bands) +
+        s += ", \"stream_id\": " + std::to_string(p.stream_id) +
+             ", \"codec\": " + JsonString(p.codec) +
+             ", \"frame\": " + std::to_string(p.frame_index) +
+             ", \"frames\": " + std::to_string(p.frame_count) +
+             ", \"packet\": " + std::to_string(p.packet_index) +
+             ", \"packets\": " + std::to_string(p.packet_count) +
+             ", \"band_rows\": " + std::to_string(p.band_rows) +
+             ", \"bands\": " + std::to_string(p.bands) +
              ", \"interleaved\": " + (p.interleaved ? "true" : "false");
         if (!p.unit.empty()) {
           s += ", \"unit\": " + JsonString(p.unit) + ", \"inner\": " + JsonString(p.inner) +
@@ -85,7 +88,8 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
     std::fprintf(stderr, "ftcodec info: warning: %zu damaged bytes at the end of the stream\n",
                  contents.damaged_bytes);
   }
-  if (packets.empty()) return Fail(Status(StatusCode::kCorruptData, "no packet in the stream"), "info");
+  if (packets.empty())
+    return Fail(Status(StatusCode::kCorruptData, "no packet in the stream"), "info");
   if (valid == 0) {
     // Nothing a decoder could use (the first packet's problem says why).
     return Fail(Status(StatusCode::kCorruptData,
@@ -118,8 +122,8 @@ int RunInfo(const std::string& path, bool json, int64_t max_elements) {
                            static_cast<double>(f0.sample_shape[0] * f0.sample_shape[1] *
                                                f0.sample_shape[2] * f0.batch_count);
   if (json) {
-    std::string s = "{\"file\": " + JsonString(path) + ", \"size\": " +
-                    std::to_string(info->total_size) +
+    std::string s = "{\"file\": " + JsonString(path) +
+                    ", \"size\": " + std::to_string(info->total_size) +
                     ", \"format_version\": " + std::to_string(FormatVersion()) +
                     ", \"dtype\": " + JsonString(DTypeName(f0.dtype)) + ", \"shape\": [";
     for (size_t i = 0; i < f0.shape.size(); ++i) {
@@ -135,7 +139,8 @@ int RunInfo(const std::string& path, bool json, int64_t max_elements) {
            ", \"offset\": " + std::to_string(f.offset) + ", \"size\": " + std::to_string(f.size) +
            ", \"bits_per_element\": " + bpe + ", \"params\": {";
       for (size_t i = 0; i < f.params.size(); ++i) {
-        s += (i ? ", " : "") + JsonString(f.params[i].first) + ": " + JsonString(f.params[i].second);
+        s +=
+            (i ? ", " : "") + JsonString(f.params[i].first) + ": " + JsonString(f.params[i].second);
       }
       s += "}, \"sections\": [";
       for (size_t i = 0; i < f.sections.size(); ++i) {
@@ -182,7 +187,9 @@ Command AddInfoCommand(CLI::App& app) {
   auto max_elements = std::make_shared<int64_t>(0);
   AddMaxElementsOption(cmd, max_elements.get());
   return {cmd, [path, json, max_elements]() { return RunInfo(*path, *json, *max_elements); },
-          [path]() { return JobNeeds{"", "", *path, false}; }};
+          [path]() {
+            return JobNeeds{"", "", *path, false};
+          }};
 }
 
 }  // namespace ftc::cli

@@ -47,9 +47,9 @@ class Progress {
     }
     const int width = 28;
     const int fill = static_cast<int>(width * p.step / std::max<int64_t>(1, p.steps));
-    const double eta = p.step > 0 ? p.seconds * static_cast<double>(p.steps - p.step) /
-                                        static_cast<double>(p.step)
-                                  : 0;
+    const double eta =
+        p.step > 0 ? p.seconds * static_cast<double>(p.steps - p.step) / static_cast<double>(p.step)
+                   : 0;
     std::fprintf(stderr,
                  "%s[%s%s] epoch %d/%d step %lld/%lld  loss %.3f  acc %.1f%%  %.3f bits/el  %s "
                  "(eta %s)%s",
@@ -106,8 +106,8 @@ int RunTrain(TrainArgs& a, const std::string& command) {
       TrainBottleneck(d->inputs.view(), d->labels, o,
                       [&](const BottleneckTrainProgress& p) { progress.Update(p); });
   if (!r.ok()) return Fail(r.status(), verb);
-  const double split_elems = static_cast<double>(
-      r->unit.split_shape[0] * r->unit.split_shape[1] * r->unit.split_shape[2]);
+  const double split_elems =
+      static_cast<double>(r->unit.split_shape[0] * r->unit.split_shape[1] * r->unit.split_shape[2]);
   if (a.json) {
     std::printf(
         "{\"unit\": %s, \"hash\": \"%s\", \"steps\": %lld, \"seconds\": %.1f, "
@@ -123,10 +123,10 @@ int RunTrain(TrainArgs& a, const std::string& command) {
                  "validation (%lld samples, through the codec): top-1 %.2f%% (unmodified model "
                  "%.2f%%), %.1f bytes/sample with headers (%.4f bits per feature element, %.0fx "
                  "smaller than f32); the entropy model puts the code at %.3f bits/element\n",
-                 o.out_dir.c_str(), r->unit.hash.c_str(),
-                 ShapeToString(r->unit.code_shape).c_str(), static_cast<long long>(r->steps),
-                 bench::FormatDuration(r->seconds).c_str(), static_cast<long long>(r->validation_samples),
-                 100 * r->accuracy_unit, 100 * r->accuracy_original, r->bytes_per_sample,
+                 o.out_dir.c_str(), r->unit.hash.c_str(), ShapeToString(r->unit.code_shape).c_str(),
+                 static_cast<long long>(r->steps), bench::FormatDuration(r->seconds).c_str(),
+                 static_cast<long long>(r->validation_samples), 100 * r->accuracy_unit,
+                 100 * r->accuracy_original, r->bytes_per_sample,
                  8 * r->bytes_per_sample / split_elems, 4 * split_elems / r->bytes_per_sample,
                  r->model_bits_per_element);
   }

@@ -38,9 +38,10 @@ int RunTuneCommand(TuneArgs& a, const CLI::App& cmd) {
   c.progress = !a.quiet;
   if (c.model.empty() == (c.head.empty() || c.tail.empty())) {
     if (!c.model.empty()) return Usage("give --model, or --head and --tail, not both", verb);
-    return Usage("which model? --model NAME:SPLIT (e.g. fmnist_resnet:s1) or --head H.pt --tail "
-                 "T.pt",
-                 verb);
+    return Usage(
+        "which model? --model NAME:SPLIT (e.g. fmnist_resnet:s1) or --head H.pt --tail "
+        "T.pt",
+        verb);
   }
   if (cmd.count("--max-drop") == cmd.count("--target-bytes")) {
     return Usage("give one goal: --max-drop P (points of top-1) or --target-bytes N", verb);

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/json_string.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/status.h"
-#include "base/json_string.h"
 
 namespace ftc::cli {
 

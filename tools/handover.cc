@@ -177,7 +177,7 @@ Result<StreamNeed> StreamNeeds(const std::string& path, std::string* codec) {
     struct stat st;
     const bool regular = fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
     const off_t start = regular ? lseek(STDIN_FILENO, 0, SEEK_CUR) : -1;
-    Result<std::vector<uint8_t>> in = ReadInput("-");
+    Result<std::vector<uint8_t> > in = ReadInput("-");
     if (!in.ok()) return in.status();  // as the subcommand would report it (exit 3)
     bytes = std::move(in).value();
     if (start >= 0 && lseek(STDIN_FILENO, start, SEEK_SET) == start) {
@@ -189,7 +189,7 @@ Result<StreamNeed> StreamNeeds(const std::string& path, std::string* codec) {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) return StreamNeed::kLean;
     if (!S_ISREG(st.st_mode)) return S_ISDIR(st.st_mode) ? StreamNeed::kLean : StreamNeed::kUnknown;
-    Result<std::vector<uint8_t>> in = ReadInput(path);
+    Result<std::vector<uint8_t> > in = ReadInput(path);
     if (!in.ok()) return StreamNeed::kLean;
     bytes = std::move(in).value();
   }

@@ -1,7 +1,7 @@
 // The table entry of codec `ans`.
+#include "base/status_macros.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
-#include "base/status_macros.h"
 
 namespace ftc {
 namespace {
@@ -22,10 +22,14 @@ Status AnsCheckOptions(const EncoderOptions& o, DType input) {
 
 const char* AnsSectionName(uint8_t kind) {
   switch (kind) {
-    case ans::kRangesSection: return "ranges";
-    case ans::kSymbolsSection: return "symbols";
-    case ans::kPlaneSection: return "plane";
-    default: return nullptr;
+    case ans::kRangesSection:
+      return "ranges";
+    case ans::kSymbolsSection:
+      return "symbols";
+    case ans::kPlaneSection:
+      return "plane";
+    default:
+      return nullptr;
   }
 }
 

@@ -47,7 +47,8 @@ Result<AnsParams> ParseParams(const std::vector<uint8_t>& bytes, const SampleSha
     p.step_shift = shift;
   } else if (p.mode == Mode::kQuantized) {
     uint8_t bits, flags, rq;
-    if (!r.U8(&bits) || !r.U8(&flags) || !r.U8(&rq)) return FTC_CORRUPT("ans: truncated parameters");
+    if (!r.U8(&bits) || !r.U8(&flags) || !r.U8(&rq))
+      return FTC_CORRUPT("ans: truncated parameters");
     if (bits < 1 || bits > 16) return FTC_CORRUPT("ans: invalid bit depth %u", bits);
     if (flags & ~(kFlagPerChannel | kFlagClipMask)) {
       return FTC_CORRUPT("ans: reserved flag bits are set (0x%02x)", flags);

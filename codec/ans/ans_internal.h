@@ -25,8 +25,7 @@ struct SamplePlanes {
   std::vector<std::vector<uint16_t>> planes;
 };
 // Quantizes a rank-3 (C,H,W) sample, or splits it into byte planes, exactly as EncodeSample.
-Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& options,
-                        SamplePlanes* out);
+Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& options, SamplePlanes* out);
 // Lossless mode, decoder side: element i (0 <= i < n) of the stored dtype from byte planes[k][i]
 // (most significant plane first); writes n elements of `width` bytes to `out`.
 void JoinLosslessPlanes(const std::vector<const uint16_t*>& planes, int width, int64_t n,

@@ -3,9 +3,9 @@
 #include <cstring>
 
 #include "base/byte_io.h"
+#include "base/status_macros.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
-#include "base/status_macros.h"
 #include "codec/quant/planned_quant.h"
 #include "codec/quant/quant.h"
 #include "ftcodec/profile.h"
@@ -57,12 +57,13 @@ Status DecodeLossless(const ParsedFrame& f, const AnsParams& p, Tensor* out) {
   const int64_t n = f.sample.elements();
   const std::vector<BandShape> bands = MakeBands(f.sample, p.band_rows);
   std::vector<std::vector<uint16_t>> planes(static_cast<size_t>(width),
-                                             std::vector<uint16_t>(static_cast<size_t>(n)));
+                                            std::vector<uint16_t>(static_cast<size_t>(n)));
   std::vector<const uint16_t*> plane_ptrs;
   for (int k = 0; k < width; ++k) {
     const SectionRef& sec = f.sections[static_cast<size_t>(k)];
     if (sec.kind != kPlaneSection) return FTC_CORRUPT("ans: section %d is not a plane", k);
-    Status s = DecodeSymbolSegment(sec.data, sec.size, bands, 8, planes[static_cast<size_t>(k)].data());
+    Status s =
+        DecodeSymbolSegment(sec.data, sec.size, bands, 8, planes[static_cast<size_t>(k)].data());
     if (!s.ok()) return s.WithContext(StrFormat("ans: plane %d", k));
     plane_ptrs.push_back(planes[static_cast<size_t>(k)].data());
   }
@@ -74,15 +75,17 @@ Status DecodeLossless(const ParsedFrame& f, const AnsParams& p, Tensor* out) {
 Result<const QuantPlan*> PlanFor(const ParsedFrame& f, const AnsParams& p,
                                  const DecoderOptions& options) {
   if (!options.plan) {
-    return FTC_INVALID("ans: the frame was coded with plan %s; give the profile that holds it "
-                       "(--profile)",
-                       PlanIdHex(p.plan_id).c_str());
+    return FTC_INVALID(
+        "ans: the frame was coded with plan %s; give the profile that holds it "
+        "(--profile)",
+        PlanIdHex(p.plan_id).c_str());
   }
   const uint64_t have = options.plan->Id();
   if (have != p.plan_id) {
-    return FTC_CORRUPT("ans: plan mismatch: the frame was coded with plan %s, the profile's plan "
-                       "is %s",
-                       PlanIdHex(p.plan_id).c_str(), PlanIdHex(have).c_str());
+    return FTC_CORRUPT(
+        "ans: plan mismatch: the frame was coded with plan %s, the profile's plan "
+        "is %s",
+        PlanIdHex(p.plan_id).c_str(), PlanIdHex(have).c_str());
   }
   if (static_cast<int64_t>(options.plan->channels.size()) != f.sample.c) {
     return FTC_CORRUPT("ans: the plan has %zu channels but the frame's sample has %lld",
@@ -102,9 +105,9 @@ Status DecodePlanned(const ParsedFrame& f, const AnsParams& p, const DecoderOpti
   const size_t per = static_cast<size_t>(f.sample.h * f.sample.w);
   std::vector<uint16_t> symbols(static_cast<size_t>(coded) * per);
   const SectionRef& sym = f.sections[0];
-  Status s = DecodeSymbolSegment(sym.data, sym.size, MakeBands({coded, f.sample.h, f.sample.w},
-                                                               p.band_rows),
-                                 p.bits, symbols.data());
+  Status s = DecodeSymbolSegment(sym.data, sym.size,
+                                 MakeBands({coded, f.sample.h, f.sample.w}, p.band_rows), p.bits,
+                                 symbols.data());
   if (!s.ok()) return s.WithContext("ans: symbols");
   FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(DType::kF32, {f.sample.c, f.sample.h, f.sample.w}));
   float* dst = out->data_as<float>();
@@ -128,7 +131,8 @@ void JoinLosslessPlanes(const std::vector<const uint16_t*>& planes, int width, i
   for (int64_t i = 0; i < n; ++i) {
     uint32_t bits = 0;
     for (int k = 0; k < width; ++k) {
-      bits |= uint32_t{static_cast<uint8_t>(planes[static_cast<size_t>(k)][i])} << (8 * (width - 1 - k));
+      bits |= uint32_t{static_cast<uint8_t>(planes[static_cast<size_t>(k)][i])}
+              << (8 * (width - 1 - k));
     }
     const uint32_t v = RotrBits(bits, 8 * width);
     std::memcpy(out + i * width, &v, static_cast<size_t>(width));
@@ -136,15 +140,16 @@ void JoinLosslessPlanes(const std::vector<const uint16_t*>& planes, int width, i
 }
 
 Status DecodeSample(const ParsedFrame& f, const DecoderOptions& options, Tensor* out) {
-  FTC_ASSIGN_OR_RETURN(AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype,
-                                                f.header.version >= 2));
+  FTC_ASSIGN_OR_RETURN(
+      AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype, f.header.version >= 2));
   if (p.mode == Mode::kLossless) return DecodeLossless(f, p, out);
   if (p.mode == Mode::kPlanned) return DecodePlanned(f, p, options, out);
   FTC_ASSIGN_OR_RETURN(std::vector<QuantParams> ranges, ReadRanges(f, p));
   const int64_t n = f.sample.elements();
   std::vector<uint16_t> q(static_cast<size_t>(n));
   const SectionRef& sym = f.sections[1];
-  Status s = DecodeSymbolSegment(sym.data, sym.size, MakeBands(f.sample, p.band_rows), p.bits, q.data());
+  Status s =
+      DecodeSymbolSegment(sym.data, sym.size, MakeBands(f.sample, p.band_rows), p.bits, q.data());
   if (!s.ok()) return s.WithContext("ans: symbols");
   FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(DType::kF32, {f.sample.c, f.sample.h, f.sample.w}));
   const size_t per = static_cast<size_t>(n) / ranges.size();
@@ -155,8 +160,8 @@ Status DecodeSample(const ParsedFrame& f, const DecoderOptions& options, Tensor*
 }
 
 Status DescribeFrame(const ParsedFrame& f, ParamList* out) {
-  FTC_ASSIGN_OR_RETURN(AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype,
-                                                f.header.version >= 2));
+  FTC_ASSIGN_OR_RETURN(
+      AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype, f.header.version >= 2));
   if (p.mode == Mode::kPlanned) {
     if (f.sections.size() != 1 || f.sections[0].kind != kSymbolsSection) {
       return FTC_CORRUPT("ans: a planned frame has one symbols section");
@@ -182,8 +187,8 @@ Status DescribeFrame(const ParsedFrame& f, ParamList* out) {
         lo = std::min(lo, q.lo);
         hi = std::max(hi, q.hi);
       }
-      out->emplace_back("ranges", StrFormat("per-channel (%zu), overall [%.6g, %.6g]",
-                                            ranges.size(), lo, hi));
+      out->emplace_back(
+          "ranges", StrFormat("per-channel (%zu), overall [%.6g, %.6g]", ranges.size(), lo, hi));
     } else {
       out->emplace_back("range", StrFormat("[%.6g, %.6g]", ranges[0].lo, ranges[0].hi));
     }

@@ -3,9 +3,9 @@
 #include <cstring>
 
 #include "base/byte_io.h"
+#include "base/status_macros.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
-#include "base/status_macros.h"
 #include "codec/quant/planned_quant.h"
 #include "codec/quant/quant.h"
 #include "ftcodec/profile.h"
@@ -41,7 +41,8 @@ Status LosslessPlanes(const TensorView& sample, const EncoderOptions& o, SampleP
     for (int64_t i = 0; i < n; ++i) {
       uint32_t v = 0;
       std::memcpy(&v, t.data() + i * width, static_cast<size_t>(width));
-      plane[static_cast<size_t>(i)] = static_cast<uint16_t>((RotlBits(v, 8 * width) >> (8 * b)) & 0xFF);
+      plane[static_cast<size_t>(i)] =
+          static_cast<uint16_t>((RotlBits(v, 8 * width) >> (8 * b)) & 0xFF);
     }
   }
   return Status::Ok();
@@ -67,9 +68,10 @@ Status EncodePlanned(const TensorView& sample, const EncoderOptions& o, CodecEnc
   const QuantPlan& plan = *o.plan;
   const SampleShape s{sample.shape[0], sample.shape[1], sample.shape[2]};
   if (static_cast<int64_t>(plan.channels.size()) != s.c) {
-    return FTC_INVALID("the plan has %zu channels but the sample has %lld (a profile made for "
-                       "another tensor shape?)",
-                       plan.channels.size(), static_cast<long long>(s.c));
+    return FTC_INVALID(
+        "the plan has %zu channels but the sample has %lld (a profile made for "
+        "another tensor shape?)",
+        plan.channels.size(), static_cast<long long>(s.c));
   }
   const size_t per = static_cast<size_t>(s.h * s.w);
   FTC_ASSIGN_OR_RETURN(std::vector<float> x, FiniteSampleF32(sample));
@@ -114,8 +116,9 @@ Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& o, Sampl
   p.band_rows = NormalizedBandRows(o.band_rows, s.h);
   if (o.lossless) return LosslessPlanes(sample, o, out);
   if (o.plan) {
-    return FTC_INVALID("the planned mode (a profile's per-channel plan) cannot be packetized; "
-                       "code frames, or give explicit --bits/--clip to override the plan");
+    return FTC_INVALID(
+        "the planned mode (a profile's per-channel plan) cannot be packetized; "
+        "code frames, or give explicit --bits/--clip to override the plan");
   }
   const int64_t n = s.elements();
   FTC_ASSIGN_OR_RETURN(std::vector<float> x, FiniteSampleF32(sample));

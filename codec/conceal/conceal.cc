@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "codec/conceal/conceal_internal.h"
 #include "base/status_macros.h"
+#include "codec/conceal/conceal_internal.h"
 #include "ftcodec/packet.h"
 
 namespace ftc {

@@ -2,11 +2,11 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bitstream/frame.h"
-#include "codec/core/codec.h"
-#include "bitstream/decoder_limits.h"
 #include "base/parallel.h"
 #include "base/status_macros.h"
+#include "bitstream/decoder_limits.h"
+#include "bitstream/frame.h"
+#include "codec/core/codec.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/profile.h"
 
@@ -67,7 +67,6 @@ Status CheckTensorLimits(const TensorView& t) {
   return Status::Ok();
 }
 
-
 namespace {
 
 // Parses every frame of a stream and checks that they form one tensor.
@@ -91,9 +90,10 @@ Result<std::vector<ParsedFrame>> ParseStream(const uint8_t* data, size_t size,
     // codec is reported where the frame is dispatched).
     if (const Codec* c = FindCodecFormatById(f->header.codec_id);
         f->header.multi_sample && c != nullptr && !c->multi_sample) {
-      return FTC_CORRUPT("frame %zu (byte offset %zu): codec %s cannot use multi-sample frames "
-                         "(only hevc can)",
-                         k, offset, c->name);
+      return FTC_CORRUPT(
+          "frame %zu (byte offset %zu): codec %s cannot use multi-sample frames "
+          "(only hevc can)",
+          k, offset, c->name);
     }
     if (k > 0) {
       const FrameHeader& a = frames[0].header;
@@ -126,9 +126,9 @@ Result<const Codec*> CodecForFrame(const ParsedFrame& f) {
   const Codec* c = FindCodecById(f.header.codec_id);
   if (c) return c;
   if (const char* known = KnownCodecNameForId(f.header.codec_id)) {
-    return Status(StatusCode::kNotBuiltIn,
-                  StrFormat("the stream uses codec '%s', which is not built into this ftcodec",
-                            known));
+    return Status(
+        StatusCode::kNotBuiltIn,
+        StrFormat("the stream uses codec '%s', which is not built into this ftcodec", known));
   }
   return FTC_UNSUPPORTED("unknown codec id %u", f.header.codec_id);
 }
@@ -160,9 +160,12 @@ Status EncodeWithinTarget(const Codec& codec, const TensorView& sample, const En
   const int rungs = planned ? 64 : jpeg ? o.quality : o.bits;
   auto at = [&](int rung, Bytes* frame) {
     EncoderOptions r = o;
-    if (planned) r.step_shift = rung;
-    else if (jpeg) r.quality = o.quality - rung;
-    else r.bits = o.bits - rung;
+    if (planned)
+      r.step_shift = rung;
+    else if (jpeg)
+      r.quality = o.quality - rung;
+    else
+      r.bits = o.bits - rung;
     return EncodeSampleFrame(codec, sample, r, shape, i, n, frame);
   };
   const size_t target = static_cast<size_t>(o.target_bytes);
@@ -175,10 +178,14 @@ Status EncodeWithinTarget(const Codec& codec, const TensorView& sample, const En
   Bytes coarsest;
   FTC_RETURN_IF_ERROR(at(rungs - 1, &coarsest));
   if (coarsest.size() > target) {
-    return FTC_LIMIT("target of %lld bytes per sample cannot be met: the coarsest setting (%s) "
-                     "takes %zu bytes",
-                     static_cast<long long>(o.target_bytes),
-                     planned ? "step shift 63" : jpeg ? "quality 1" : "1 bit", coarsest.size());
+    return FTC_LIMIT(
+        "target of %lld bytes per sample cannot be met: the coarsest setting (%s) "
+        "takes %zu bytes",
+        static_cast<long long>(o.target_bytes),
+        planned ? "step shift 63"
+        : jpeg  ? "quality 1"
+                : "1 bit",
+        coarsest.size());
   }
   int lo = 0, hi = rungs - 1;  // rung lo does not fit, rung hi does
   *out = std::move(coarsest);
@@ -197,7 +204,8 @@ Status EncodeWithinTarget(const Codec& codec, const TensorView& sample, const En
 
 Status ValidateDecoderOptions(const DecoderOptions& o) {
   if (o.plan) FTC_RETURN_IF_ERROR(o.plan->Validate());
-  if (o.threads < 1 || o.threads > 256) return FTC_INVALID("threads %d out of range 1..256", o.threads);
+  if (o.threads < 1 || o.threads > 256)
+    return FTC_INVALID("threads %d out of range 1..256", o.threads);
   if (o.max_frame_elements < 1 || o.max_frame_elements > kMaxSampleElements) {
     return FTC_INVALID("max_frame_elements %lld out of range 1..2^28",
                        static_cast<long long>(o.max_frame_elements));
@@ -237,7 +245,8 @@ Result<Bytes> Encode(const TensorView& tensor, const EncoderOptions& options) {
     Status s = options.target_bytes > 0
                    ? EncodeWithinTarget(*codec, sample, options, shape, i, n, frame)
                    : EncodeSampleFrame(*codec, sample, options, shape, i, n, frame);
-    if (!s.ok()) return n > 1 ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i))) : s;
+    if (!s.ok())
+      return n > 1 ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i))) : s;
     return Status::Ok();
   }));
   size_t total = 0;
@@ -263,8 +272,8 @@ Result<Tensor> Decode(const uint8_t* data, size_t size, const DecoderOptions& in
   FTC_ASSIGN_OR_RETURN(Tensor out, Tensor::Create(out_type, h.shape));
   const int64_t e = frames[0].sample.elements();
   const size_t sample_bytes = static_cast<size_t>(e) * DTypeSize(out_type);
-  FTC_RETURN_IF_ERROR(ParallelFor(
-      static_cast<int64_t>(frames.size()), options.threads, [&](int64_t i) -> Status {
+  FTC_RETURN_IF_ERROR(
+      ParallelFor(static_cast<int64_t>(frames.size()), options.threads, [&](int64_t i) -> Status {
         const ParsedFrame& f = frames[static_cast<size_t>(i)];
         Tensor sample;  // a multi-sample frame decodes to sample_count samples
         Status s = codec->decode(f, options, &sample);
@@ -303,7 +312,9 @@ Result<StreamInfo> Probe(const uint8_t* data, size_t size, const DecoderLimits& 
     if (!s.ok()) return s.WithContext(StrFormat("frame %zu", k));
     for (const SectionRef& sec : f.sections) {
       const char* name = codec->section_name(sec.kind);
-      if (!name) return FTC_CORRUPT("frame %zu: section kind %u is not valid for codec %s", k, sec.kind, codec->name);
+      if (!name)
+        return FTC_CORRUPT("frame %zu: section kind %u is not valid for codec %s", k, sec.kind,
+                           codec->name);
       fi.sections.push_back({name, sec.size});
     }
     offset += f.size;

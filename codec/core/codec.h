@@ -27,8 +27,7 @@ struct Codec {
   // dtype. Returns kInvalidArgument naming the problem.
   Status (*check_options)(const EncoderOptions& options, DType input_dtype);
   // Encodes one sample: `sample` is a rank-3 (C,H,W) view, any dtype, any strides.
-  Status (*encode)(const TensorView& sample, const EncoderOptions& options,
-                   CodecEncodeOutput* out);
+  Status (*encode)(const TensorView& sample, const EncoderOptions& options, CodecEncodeOutput* out);
   // Decodes one frame into *out, shape {C,H,W}; the codec picks the dtype (raw: the stored one;
   // lossy codecs: f32). Must validate params and sections against the spec. `options` carries
   // what a codec may need beyond the stream (learned: the unit directory); the caller has

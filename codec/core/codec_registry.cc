@@ -3,8 +3,8 @@
 #include <mutex>
 #include <string>
 
-#include "codec/core/codec.h"
 #include "base/status_macros.h"
+#include "codec/core/codec.h"
 #include "codec/learned/learned_unit.h"
 
 namespace ftc {
@@ -99,8 +99,7 @@ Result<const Codec*> FindCodecByName(const std::string& name) {
   }
   for (const std::string& known : KnownCodecNames()) {
     if (known == name) {
-      return Status(StatusCode::kNotBuiltIn,
-                    "codec '" + name + "' is not built into this ftcodec");
+      return Status(StatusCode::kNotBuiltIn, "codec '" + name + "' is not built into this ftcodec");
     }
   }
   std::string list;

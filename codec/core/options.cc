@@ -2,8 +2,8 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "codec/core/codec.h"
 #include "base/status_macros.h"
+#include "codec/core/codec.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/profile.h"
 
@@ -42,7 +42,8 @@ Result<ClipSpec> ClipSpec::Parse(const std::string& text) {
     return c;
   }
   const std::string sigma = "sigma";
-  if (text.size() > sigma.size() && text.compare(text.size() - sigma.size(), sigma.size(), sigma) == 0) {
+  if (text.size() > sigma.size() &&
+      text.compare(text.size() - sigma.size(), sigma.size(), sigma) == 0) {
     double k = 0;
     if (!ParseNumber(text.substr(0, text.size() - sigma.size()), &k) || !(k > 0) || k > 1000) {
       return FTC_INVALID("--clip '%s': expected Ksigma with 0 < K <= 1000, e.g. 3sigma",
@@ -70,10 +71,14 @@ Result<ClipSpec> ClipSpec::Parse(const std::string& text) {
 
 std::string ClipSpec::ToString() const {
   switch (kind) {
-    case Kind::kNone: return "none";
-    case Kind::kRange: return FormatNumber(a) + ":" + FormatNumber(b);
-    case Kind::kSigma: return FormatNumber(a) + "sigma";
-    case Kind::kPercentile: return "p" + FormatNumber(a);
+    case Kind::kNone:
+      return "none";
+    case Kind::kRange:
+      return FormatNumber(a) + ":" + FormatNumber(b);
+    case Kind::kSigma:
+      return FormatNumber(a) + "sigma";
+    case Kind::kPercentile:
+      return "p" + FormatNumber(a);
   }
   return "?";
 }
@@ -90,14 +95,16 @@ Status EncoderOptions::Validate() const {
     return FTC_INVALID("band_rows %d out of range 0..65535", band_rows);
   }
   switch (clip.kind) {
-    case ClipSpec::Kind::kNone: break;
+    case ClipSpec::Kind::kNone:
+      break;
     case ClipSpec::Kind::kRange:
       if (!(std::isfinite(clip.a) && std::isfinite(clip.b) && clip.a < clip.b)) {
         return FTC_INVALID("clip range %g:%g is empty or not finite", clip.a, clip.b);
       }
       break;
     case ClipSpec::Kind::kSigma:
-      if (!(clip.a > 0 && clip.a <= 1000)) return FTC_INVALID("clip %gsigma: K out of range", clip.a);
+      if (!(clip.a > 0 && clip.a <= 1000))
+        return FTC_INVALID("clip %gsigma: K out of range", clip.a);
       break;
     case ClipSpec::Kind::kPercentile:
       if (!(clip.a > 50 && clip.a <= 100)) return FTC_INVALID("clip p%g: P out of range", clip.a);
@@ -117,7 +124,8 @@ Status EncoderOptions::Validate() const {
   } else if (step_shift != 0) {
     return FTC_INVALID("step_shift applies to the planned mode (a profile's plan) only");
   }
-  if (target_bytes < 0) return FTC_INVALID("target_bytes %lld is negative", static_cast<long long>(target_bytes));
+  if (target_bytes < 0)
+    return FTC_INVALID("target_bytes %lld is negative", static_cast<long long>(target_bytes));
   if (target_bytes > 0) {
     if (codec != "ans" && codec != "jpeg") {
       return FTC_INVALID("target_bytes (rate control) applies to codecs ans and jpeg");
@@ -127,9 +135,9 @@ Status EncoderOptions::Validate() const {
   // Picture codecs (jpeg, hevc).
   if (quality < 1 || quality > 100) return FTC_INVALID("quality %d out of range 1..100", quality);
   if (qp < 0 || qp > 51) return FTC_INVALID("qp %d out of range 0..51", qp);
-  static const char* const kPresets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
-                                         "medium",    "slow",      "slower",   "veryslow",
-                                         "placebo"};
+  static const char* const kPresets[] = {"ultrafast", "superfast", "veryfast", "faster",
+                                         "fast",      "medium",    "slow",     "slower",
+                                         "veryslow",  "placebo"};
   bool preset_known = false;
   for (const char* p : kPresets) preset_known = preset_known || preset == p;
   if (!preset_known) {

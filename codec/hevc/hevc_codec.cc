@@ -55,10 +55,14 @@ const char* HevcSectionName(uint8_t kind) { return PackSectionName(kind, "hevc")
 }  // namespace
 }  // namespace hevc
 
-extern const Codec kHevcCodec = {hevc::kCodecId,         "hevc",
-                                 hevc::HevcCheckOptions, hevc::EncodeSample,
-                                 hevc::DecodeSample,     hevc::HevcDescribe,
-                                 hevc::HevcSectionName,  nullptr,
+extern const Codec kHevcCodec = {hevc::kCodecId,
+                                 "hevc",
+                                 hevc::HevcCheckOptions,
+                                 hevc::EncodeSample,
+                                 hevc::DecodeSample,
+                                 hevc::HevcDescribe,
+                                 hevc::HevcSectionName,
+                                 nullptr,
                                  true};
 
 }  // namespace ftc

@@ -49,10 +49,14 @@ const char* JpegSectionName(uint8_t kind) { return PackSectionName(kind, "jpeg")
 }  // namespace
 }  // namespace jpeg
 
-extern const Codec kJpegCodec = {jpeg::kCodecId,         "jpeg",
-                                 jpeg::JpegCheckOptions, jpeg::EncodeSample,
-                                 jpeg::DecodeSample,     jpeg::JpegDescribe,
-                                 jpeg::JpegSectionName,  nullptr,
+extern const Codec kJpegCodec = {jpeg::kCodecId,
+                                 "jpeg",
+                                 jpeg::JpegCheckOptions,
+                                 jpeg::EncodeSample,
+                                 jpeg::DecodeSample,
+                                 jpeg::JpegDescribe,
+                                 jpeg::JpegSectionName,
+                                 nullptr,
                                  false};
 
 }  // namespace ftc

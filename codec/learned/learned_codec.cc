@@ -1,13 +1,14 @@
 // The table entry of codec `learned` (docs/format.md, "Codec `learned`"): a learned unit's
 // reduction, an inner codec (ans or jpeg) for the code, the restoration at the decoder. Running
 // the units needs a loader (codec/learned/learned_unit.h); everything else here is torch-free.
+#include "codec/learned/learned_codec.h"
+
 #include <memory>
 #include <string>
 #include <utility>
 
-#include "codec/core/codec.h"
 #include "base/status_macros.h"
-#include "codec/learned/learned_codec.h"
+#include "codec/core/codec.h"
 
 namespace ftc {
 namespace learned {
@@ -49,9 +50,10 @@ Result<InnerSetting> ResolveInner(const EncoderOptions& o, const LearnedUnitHand
   } else if (name == "jpeg") {
     s.id = kInnerJpeg;
   } else {
-    return FTC_INVALID("unit %s was trained for inner codec '%s'; learned codes its code with "
-                       "ans or jpeg",
-                       o.unit.c_str(), name.c_str());
+    return FTC_INVALID(
+        "unit %s was trained for inner codec '%s'; learned codes its code with "
+        "ans or jpeg",
+        o.unit.c_str(), name.c_str());
   }
   Result<const Codec*> codec = FindCodecByName(name);
   if (!codec.ok()) return codec.status().WithContext("learned: inner codec");
@@ -86,8 +88,8 @@ Result<InnerSetting> ResolveInner(const EncoderOptions& o, const LearnedUnitHand
   return s;
 }
 
-Status ReduceSample(const LearnedUnitHandle& unit, const std::string& dir,
-                    const TensorView& sample, Tensor* code) {
+Status ReduceSample(const LearnedUnitHandle& unit, const std::string& dir, const TensorView& sample,
+                    Tensor* code) {
   const SampleShape want = unit.split_shape();
   const SampleShape got{sample.shape[0], sample.shape[1], sample.shape[2]};
   if (!SameShape(want, got)) {
@@ -98,9 +100,9 @@ Status ReduceSample(const LearnedUnitHandle& unit, const std::string& dir,
   FTC_RETURN_IF_ERROR(unit.Reduce(sample, code));
   if (code->dtype() != DType::kF32 || code->rank() != 3 || code->shape()[0] != code_shape.c ||
       code->shape()[1] != code_shape.h || code->shape()[2] != code_shape.w) {
-    return FTC_INTERNAL("the reduction unit of %s gave a %s %s code, expected f32 %s",
-                        dir.c_str(), DTypeName(code->dtype()),
-                        ShapeToString(code->shape()).c_str(), ShapeText(code_shape).c_str());
+    return FTC_INTERNAL("the reduction unit of %s gave a %s %s code, expected f32 %s", dir.c_str(),
+                        DTypeName(code->dtype()), ShapeToString(code->shape()).c_str(),
+                        ShapeText(code_shape).c_str());
   }
   return Status::Ok();
 }
@@ -109,22 +111,24 @@ Result<UnitPtr> UnitForStream(const std::string& dir, const LearnedParams& p,
                               const SampleShape& sample) {
   const std::string stream_hash = UnitHashHex(p.unit_hash);
   if (dir.empty()) {
-    return FTC_INVALID("this stream was coded with learned unit %s; decoding it needs --unit DIR "
-                       "(the unit's folder)",
-                       stream_hash.c_str());
+    return FTC_INVALID(
+        "this stream was coded with learned unit %s; decoding it needs --unit DIR "
+        "(the unit's folder)",
+        stream_hash.c_str());
   }
   FTC_ASSIGN_OR_RETURN(UnitPtr unit, LoadUnit(dir));
   if (unit->hash() != p.unit_hash) {
-    return FTC_UNSUPPORTED("unit mismatch: the stream was coded with learned unit %s, but %s is "
-                           "unit %s",
-                           stream_hash.c_str(), dir.c_str(), UnitHashHex(unit->hash()).c_str());
+    return FTC_UNSUPPORTED(
+        "unit mismatch: the stream was coded with learned unit %s, but %s is "
+        "unit %s",
+        stream_hash.c_str(), dir.c_str(), UnitHashHex(unit->hash()).c_str());
   }
   if (!SameShape(unit->code_shape(), p.code) || !SameShape(unit->split_shape(), sample)) {
-    return FTC_UNSUPPORTED("unit %s maps %s features to a %s code, but the stream has %s "
-                           "features and a %s code",
-                           dir.c_str(), ShapeText(unit->split_shape()).c_str(),
-                           ShapeText(unit->code_shape()).c_str(), ShapeText(sample).c_str(),
-                           ShapeText(p.code).c_str());
+    return FTC_UNSUPPORTED(
+        "unit %s maps %s features to a %s code, but the stream has %s "
+        "features and a %s code",
+        dir.c_str(), ShapeText(unit->split_shape()).c_str(), ShapeText(unit->code_shape()).c_str(),
+        ShapeText(sample).c_str(), ShapeText(p.code).c_str());
   }
   return unit;
 }
@@ -159,8 +163,9 @@ Status LearnedCheckOptions(const EncoderOptions& o, DType input) {
   if (o.store_dtype) return FTC_INVALID("--dtype applies to raw and ans --lossless, not learned");
   if (o.lossless) return FTC_INVALID("learned is lossy: it has no lossless mode");
   if (o.clip.kind != ClipSpec::Kind::kNone || o.per_channel) {
-    return FTC_INVALID("learned codes its code in the fixed range [0, 1]: --clip and "
-                       "--per-channel do not apply");
+    return FTC_INVALID(
+        "learned codes its code in the fixed range [0, 1]: --clip and "
+        "--per-channel do not apply");
   }
   if (o.deadzone != 0) return FTC_INVALID("--deadzone does not apply to learned");
   if (o.band_rows != 0) return FTC_INVALID("--band-rows does not apply to learned");
@@ -227,11 +232,11 @@ Result<LearnedFrame> ParseLearnedFrame(const ParsedFrame& f) {
   for (size_t k = 0; k < f.sections.size(); ++k) {
     const SectionRef& sec = f.sections[k];
     if (sec.kind / kSectionKindStride != p.inner_id || sec.kind % kSectionKindStride == 0) {
-      return FTC_CORRUPT("learned: section %zu has kind %u, not a section of inner codec %s "
-                         "(kinds %u..%u)",
-                         k, sec.kind, InnerCodecName(p.inner_id),
-                         kSectionKindStride * p.inner_id + 1,
-                         kSectionKindStride * p.inner_id + kSectionKindStride - 1);
+      return FTC_CORRUPT(
+          "learned: section %zu has kind %u, not a section of inner codec %s "
+          "(kinds %u..%u)",
+          k, sec.kind, InnerCodecName(p.inner_id), kSectionKindStride * p.inner_id + 1,
+          kSectionKindStride * p.inner_id + kSectionKindStride - 1);
     }
     SectionRef mapped = sec;
     mapped.kind = static_cast<uint8_t>(sec.kind % kSectionKindStride);

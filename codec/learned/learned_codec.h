@@ -38,8 +38,8 @@ Result<InnerSetting> ResolveInner(const EncoderOptions& options, const LearnedUn
 
 // Runs the reduction unit (loaded from `dir`) on a rank-3 sample: kInvalidArgument if the sample
 // is not the unit's split shape; the code is f32 of the unit's code shape (kInternal otherwise).
-Status ReduceSample(const LearnedUnitHandle& unit, const std::string& dir,
-                    const TensorView& sample, Tensor* code);
+Status ReduceSample(const LearnedUnitHandle& unit, const std::string& dir, const TensorView& sample,
+                    Tensor* code);
 
 // The decoder's unit for a stream with parameters `p` and samples `sample`: kInvalidArgument if
 // `dir` is empty (naming --unit and the stream's unit hash), the loader's errors, kUnsupported

@@ -49,9 +49,12 @@ Status CheckCodeShape(uint64_t c, uint64_t h, uint64_t w) {
 
 const char* InnerCodecName(uint8_t inner_id) {
   switch (inner_id) {
-    case kInnerAns: return "ans";
-    case kInnerJpeg: return "jpeg";
-    default: return nullptr;
+    case kInnerAns:
+      return "ans";
+    case kInnerJpeg:
+      return "jpeg";
+    default:
+      return nullptr;
   }
 }
 
@@ -78,8 +81,8 @@ Result<LearnedParams> ParseLearnedParams(const uint8_t* data, size_t size) {
   p.code.h = h;
   p.code.w = w;
   if (inner_size > kMaxInnerParamsSize) {
-    return FTC_CORRUPT("learned: inner parameters of %u bytes exceed the limit of %zu",
-                       inner_size, kMaxInnerParamsSize);
+    return FTC_CORRUPT("learned: inner parameters of %u bytes exceed the limit of %zu", inner_size,
+                       kMaxInnerParamsSize);
   }
   if (r.remaining() < inner_size) {
     return FTC_CORRUPT("learned: inner parameters of %u bytes, but only %zu bytes follow",
@@ -124,13 +127,20 @@ Status WriteLearnedParams(const LearnedParams& p, std::vector<uint8_t>* out) {
 
 const char* LearnedSectionName(uint8_t kind) {
   switch (kind) {
-    case kSectionKindStride * kInnerAns + 1: return "ans.ranges";
-    case kSectionKindStride * kInnerAns + 2: return "ans.symbols";
-    case kSectionKindStride * kInnerAns + 3: return "ans.plane";
-    case kSectionKindStride * kInnerJpeg + 1: return "jpeg.ranges";
-    case kSectionKindStride * kInnerJpeg + 2: return "jpeg.order";
-    case kSectionKindStride * kInnerJpeg + 3: return "jpeg.picture";
-    default: return nullptr;
+    case kSectionKindStride* kInnerAns + 1:
+      return "ans.ranges";
+    case kSectionKindStride* kInnerAns + 2:
+      return "ans.symbols";
+    case kSectionKindStride* kInnerAns + 3:
+      return "ans.plane";
+    case kSectionKindStride* kInnerJpeg + 1:
+      return "jpeg.ranges";
+    case kSectionKindStride* kInnerJpeg + 2:
+      return "jpeg.order";
+    case kSectionKindStride* kInnerJpeg + 3:
+      return "jpeg.picture";
+    default:
+      return nullptr;
   }
 }
 

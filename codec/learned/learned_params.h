@@ -26,8 +26,8 @@ inline constexpr uint8_t kSectionKindStride = 16;
 
 struct LearnedParams {
   UnitHash unit_hash{};
-  uint8_t inner_id = 0;       // kInnerAns or kInnerJpeg
-  SampleShape code;           // C', H', W'
+  uint8_t inner_id = 0;  // kInnerAns or kInnerJpeg
+  SampleShape code;      // C', H', W'
   std::vector<uint8_t> inner_params;
 };
 

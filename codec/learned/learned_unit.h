@@ -43,8 +43,8 @@ class LearnedUnitHandle {
 
 // Loads (or returns a cached) unit from a unit directory. Errors: kIoError (missing files),
 // kCorruptData (not a unit), kInvalidArgument.
-using LearnedUnitLoader = Result<std::shared_ptr<const LearnedUnitHandle>> (*)(
-    const std::string& dir);
+using LearnedUnitLoader =
+    Result<std::shared_ptr<const LearnedUnitHandle>> (*)(const std::string& dir);
 
 // Installs the loader and adds codec `learned` to the codec table. Idempotent; call before any
 // encode/decode (static initialisation or the start of main).

@@ -21,15 +21,15 @@
 #include <unordered_map>
 
 #include "base/byte_io.h"
+#include "base/status_macros.h"
+#include "bitstream/decoder_limits.h"
 #include "bitstream/packet.h"
-#include "codec/packet/packet_parse.h"
 #include "bitstream/symbol_coder.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
-#include "bitstream/decoder_limits.h"
-#include "base/status_macros.h"
 #include "codec/learned/learned_codec.h"
 #include "codec/packet/packet_internal.h"
+#include "codec/packet/packet_parse.h"
 #include "codec/quant/quant.h"
 #include "ftcodec/packet.h"
 
@@ -96,9 +96,9 @@ struct FrameState {
 
 // The packets of one Stream_Id that agree with the stream-wide fields of its first packet.
 struct Candidate {
-  uint64_t order = 0;   // creation order (ties go to the older candidate)
-  PacketHeader stream;  // the first packet's header
-  SampleShape sample;   // the sample the bands cut (learned: the code)
+  uint64_t order = 0;    // creation order (ties go to the older candidate)
+  PacketHeader stream;   // the first packet's header
+  SampleShape sample;    // the sample the bands cut (learned: the code)
   SampleShape original;  // the sample of the stream's shape
   BandLayout layout;
   ans::AnsParams ans;  // codec ans; learned: the code's

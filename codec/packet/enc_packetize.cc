@@ -11,13 +11,13 @@
 
 #include "base/byte_io.h"
 #include "base/crc32c.h"
+#include "base/parallel.h"
+#include "base/status_macros.h"
 #include "bitstream/packet.h"
 #include "bitstream/symbol_coder.h"
 #include "codec/ans/ans_common.h"
 #include "codec/ans/ans_internal.h"
 #include "codec/core/codec.h"
-#include "base/parallel.h"
-#include "base/status_macros.h"
 #include "codec/learned/learned_codec.h"
 #include "codec/packet/packet_internal.h"
 #include "ftcodec/packet.h"
@@ -43,10 +43,10 @@ constexpr uint8_t kRawDataSection = 1;
 struct SampleSource {
   SampleShape shape;  // the sample the bands cut (learned: the code)
   uint8_t codec_id = 0;
-  ans::SamplePlanes planes;  // ans; learned: the code's
+  ans::SamplePlanes planes;        // ans; learned: the code's
   learned::LearnedParams learned;  // learned: every field but inner_params
-  uint8_t raw_stored = 0;    // raw: Stored_DType
-  std::vector<uint8_t> raw;  // raw: every element in C order, as Stored_DType
+  uint8_t raw_stored = 0;          // raw: Stored_DType
+  std::vector<uint8_t> raw;        // raw: every element in C order, as Stored_DType
 };
 
 // Codec learned: the unit and the inner ans options (as the learned codec builds them).
@@ -344,17 +344,19 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
   FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
   FTC_ASSIGN_OR_RETURN(const Codec* codec, FindCodecByName(options.codec));
   if (codec->id != kRawCodecId && codec->id != kAnsCodecId && codec->id != learned::kCodecId) {
-    return FTC_INVALID("codec %s cannot be packetized (packet mode supports --codec ans, raw and "
-                       "learned)",
-                       codec->name);
+    return FTC_INVALID(
+        "codec %s cannot be packetized (packet mode supports --codec ans, raw and "
+        "learned)",
+        codec->name);
   }
   const bool is_learned = codec->id == learned::kCodecId;
   LearnedSetup ls;
   if (is_learned) {
     if (!options.inner.empty() && options.inner != "ans") {
-      return FTC_INVALID("learned: packet mode needs --inner ans (packets cut the code into "
-                         "bands of an ans stream; --inner %s cannot be packetized)",
-                         options.inner.c_str());
+      return FTC_INVALID(
+          "learned: packet mode needs --inner ans (packets cut the code into "
+          "bands of an ans stream; --inner %s cannot be packetized)",
+          options.inner.c_str());
     }
     // --band-rows is the code's in packet mode; the frame codec's option check refuses it.
     EncoderOptions check = options;
@@ -363,9 +365,10 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
     FTC_ASSIGN_OR_RETURN(ls.unit, learned::LoadUnit(options.unit));
     const std::string inner = learned::InnerName(options, *ls.unit);
     if (inner != "ans") {
-      return FTC_INVALID("unit %s was trained for inner codec '%s'; packet mode needs --inner ans "
-                         "(and --bits)",
-                         options.unit.c_str(), inner.c_str());
+      return FTC_INVALID(
+          "unit %s was trained for inner codec '%s'; packet mode needs --inner ans "
+          "(and --bits)",
+          options.unit.c_str(), inner.c_str());
     }
     FTC_ASSIGN_OR_RETURN(learned::InnerSetting setting, learned::ResolveInner(options, *ls.unit));
     ls.inner = setting.options;
@@ -443,7 +446,7 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
           static_cast<long long>(sample.w), bad_size[k], popts.packet_size,
           fewer_rows ? "--band-rows 1 or " : "",
           (codec->id == kAnsCodecId && !options.lossless) || is_learned ? " (or fewer --bits)"
-                                                                         : "");
+                                                                        : "");
     }
   }
   if (!found) return FTC_INTERNAL("no band rows chosen");

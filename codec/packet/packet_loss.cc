@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "base/status_macros.h"
 #include "bitstream/frame.h"
 #include "bitstream/packet.h"
-#include "base/status_macros.h"
 #include "ftcodec/packet.h"
 
 namespace ftc {

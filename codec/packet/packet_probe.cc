@@ -1,12 +1,12 @@
 // ProbePackets: header-level description of packets, for `ftcodec info`.
 #include <map>
 
-#include "bitstream/packet.h"
-#include "codec/packet/packet_parse.h"
-#include "bitstream/decoder_limits.h"
 #include "base/status_macros.h"
+#include "bitstream/decoder_limits.h"
+#include "bitstream/packet.h"
 #include "codec/core/codec.h"
 #include "codec/learned/learned_params.h"
+#include "codec/packet/packet_parse.h"
 #include "ftcodec/packet.h"
 
 namespace ftc {

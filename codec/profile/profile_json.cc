@@ -1,10 +1,9 @@
 // Profiles as JSON (docs/profiles.md): a strict reader (every field checked, unknown keys
 // refused, errors name the field) and a writer whose output the reader takes back exactly.
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "base/status_macros.h"
@@ -25,14 +24,20 @@ int NestingDepth(const std::string& text) {
   bool in_string = false, escaped = false;
   for (char ch : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (ch == '\\') escaped = true;
-      else if (ch == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (ch == '\\')
+        escaped = true;
+      else if (ch == '"')
+        in_string = false;
       continue;
     }
-    if (ch == '"') in_string = true;
-    else if (ch == '[' || ch == '{') max_depth = std::max(max_depth, ++depth);
-    else if (ch == ']' || ch == '}') --depth;
+    if (ch == '"')
+      in_string = true;
+    else if (ch == '[' || ch == '{')
+      max_depth = std::max(max_depth, ++depth);
+    else if (ch == ']' || ch == '}')
+      --depth;
   }
   return max_depth;
 }
@@ -80,10 +85,9 @@ class ObjectReader {
                           ? INT64_MAX
                           : v.get<int64_t>();
     if (x < lo || x > hi) {
-      return FieldError(Where(key), StrFormat("%lld out of range %lld..%lld",
-                                              static_cast<long long>(x),
-                                              static_cast<long long>(lo),
-                                              static_cast<long long>(hi)));
+      return FieldError(Where(key),
+                        StrFormat("%lld out of range %lld..%lld", static_cast<long long>(x),
+                                  static_cast<long long>(lo), static_cast<long long>(hi)));
     }
     *out = x;
     return Status::Ok();
@@ -123,11 +127,16 @@ Status ParseChannel(const Json& j, size_t c, ChannelQuant* ch) {
   FTC_RETURN_IF_ERROR(r.CheckKeys({"kind", "step", "offset", "clip"}));
   std::string kind;
   FTC_RETURN_IF_ERROR(r.String("kind", &kind));
-  if (kind == "dropped") ch->kind = ChannelKind::kDropped;
-  else if (kind == "nonneg") ch->kind = ChannelKind::kNonNegative;
-  else if (kind == "signed") ch->kind = ChannelKind::kSigned;
-  else if (kind == "nonpos") ch->kind = ChannelKind::kNonPositive;
-  else return FieldError(r.Where("kind"), "expected dropped, nonneg, signed or nonpos");
+  if (kind == "dropped")
+    ch->kind = ChannelKind::kDropped;
+  else if (kind == "nonneg")
+    ch->kind = ChannelKind::kNonNegative;
+  else if (kind == "signed")
+    ch->kind = ChannelKind::kSigned;
+  else if (kind == "nonpos")
+    ch->kind = ChannelKind::kNonPositive;
+  else
+    return FieldError(r.Where("kind"), "expected dropped, nonneg, signed or nonpos");
   double step = 0, offset = 0;
   FTC_RETURN_IF_ERROR(r.Number("step", &step));
   FTC_RETURN_IF_ERROR(r.Number("offset", &offset));
@@ -170,13 +179,12 @@ Result<std::shared_ptr<const QuantPlan>> ParsePlan(const Json& j) {
 
 Status ParseSettings(const Json& j, EncoderOptions* o) {
   ObjectReader r(j, "settings");
-  FTC_RETURN_IF_ERROR(r.CheckKeys(
-      {"codec", "bits", "clip", "per_channel", "deadzone", "band_rows", "quality",
-       "target_bytes"}));
+  FTC_RETURN_IF_ERROR(r.CheckKeys({"codec", "bits", "clip", "per_channel", "deadzone", "band_rows",
+                                   "quality", "target_bytes"}));
   FTC_RETURN_IF_ERROR(r.String("codec", &o->codec));
   if (o->codec != "ans" && o->codec != "jpeg" && o->codec != "hevc") {
-    return FieldError("settings.codec", "'" + o->codec.substr(0, 40) +
-                                            "': expected ans, jpeg or hevc");
+    return FieldError("settings.codec",
+                      "'" + o->codec.substr(0, 40) + "': expected ans, jpeg or hevc");
   }
   int64_t v = 0;
   v = o->bits;
@@ -206,9 +214,9 @@ Status ParseSettings(const Json& j, EncoderOptions* o) {
 
 Status ParseCalibration(const Json& j, ProfileCalibration* c) {
   ObjectReader r(j, "calibration");
-  FTC_RETURN_IF_ERROR(r.CheckKeys({"data", "samples", "top1_uncompressed", "top1",
-                                   "bytes_per_sample", "bits_per_element", "max_drop",
-                                   "target_bytes"}));
+  FTC_RETURN_IF_ERROR(
+      r.CheckKeys({"data", "samples", "top1_uncompressed", "top1", "bytes_per_sample",
+                   "bits_per_element", "max_drop", "target_bytes"}));
   FTC_RETURN_IF_ERROR(r.String("data", &c->data, false));
   FTC_RETURN_IF_ERROR(r.Integer("samples", 0, INT64_MAX, &c->samples, false));
   FTC_RETURN_IF_ERROR(r.Number("top1_uncompressed", &c->top1_uncompressed, false));
@@ -225,8 +233,7 @@ Status ParseShape(const Json& j, Shape* shape) {
     return FieldError("sample_shape", "expected 1 to 3 dimensions, e.g. [64, 14, 14]");
   }
   for (size_t i = 0; i < j.size(); ++i) {
-    if (!j[i].is_number_integer() || j[i].get<int64_t>() < 1 ||
-        j[i].get<int64_t>() > 0x7FFFFFFF) {
+    if (!j[i].is_number_integer() || j[i].get<int64_t>() < 1 || j[i].get<int64_t>() > 0x7FFFFFFF) {
       return FieldError(StrFormat("sample_shape[%zu]", i), "expected an integer 1..2^31-1");
     }
     shape->push_back(j[i].get<int64_t>());
@@ -248,9 +255,9 @@ Status ParseTop(const Json& j, Profile* p) {
                             "reads version %d)",
                             static_cast<long long>(version), Profile::kVersion));
   }
-  FTC_RETURN_IF_ERROR(r.CheckKeys({"ftcodec_profile", "model", "head_hash", "tail_hash",
-                                   "input_scale", "sample_shape", "settings", "plan",
-                                   "calibration", "command"}));
+  FTC_RETURN_IF_ERROR(
+      r.CheckKeys({"ftcodec_profile", "model", "head_hash", "tail_hash", "input_scale",
+                   "sample_shape", "settings", "plan", "calibration", "command"}));
   FTC_RETURN_IF_ERROR(r.String("model", &p->model, false));
   FTC_RETURN_IF_ERROR(r.String("head_hash", &p->head_hash, false));
   FTC_RETURN_IF_ERROR(r.String("tail_hash", &p->tail_hash, false));
@@ -263,7 +270,8 @@ Status ParseTop(const Json& j, Profile* p) {
   if (r.Has("plan") && !r.At("plan").is_null()) {
     FTC_ASSIGN_OR_RETURN(p->plan, ParsePlan(r.At("plan")));
   }
-  if (r.Has("calibration")) FTC_RETURN_IF_ERROR(ParseCalibration(r.At("calibration"), &p->calibration));
+  if (r.Has("calibration"))
+    FTC_RETURN_IF_ERROR(ParseCalibration(r.At("calibration"), &p->calibration));
   return p->Validate();
 }
 
@@ -301,9 +309,9 @@ Status Profile::Validate() const {
   if (settings.codec == "ans" && plan) {
     const int64_t c = sample_shape.size() == 3 ? sample_shape[0] : 1;
     if (static_cast<int64_t>(plan->channels.size()) != c) {
-      return FieldError("plan.channels", StrFormat("has %zu channels but sample_shape has %lld",
-                                                   plan->channels.size(),
-                                                   static_cast<long long>(c)));
+      return FieldError("plan.channels",
+                        StrFormat("has %zu channels but sample_shape has %lld",
+                                  plan->channels.size(), static_cast<long long>(c)));
     }
   } else if (plan) {
     return FieldError("plan", "a plan needs settings.codec ans");

@@ -12,10 +12,14 @@ namespace ftc {
 
 const char* ChannelKindName(ChannelKind kind) {
   switch (kind) {
-    case ChannelKind::kDropped: return "dropped";
-    case ChannelKind::kNonNegative: return "nonneg";
-    case ChannelKind::kSigned: return "signed";
-    case ChannelKind::kNonPositive: return "nonpos";
+    case ChannelKind::kDropped:
+      return "dropped";
+    case ChannelKind::kNonNegative:
+      return "nonneg";
+    case ChannelKind::kSigned:
+      return "signed";
+    case ChannelKind::kNonPositive:
+      return "nonpos";
   }
   return "?";
 }

@@ -104,9 +104,7 @@ void DequantizeReference(const uint16_t* q, size_t n, const QuantParams& p, floa
   }
 }
 
-int64_t DequantizeDispatchTargetForTest() {
-  return HWY_DYNAMIC_DISPATCH(DequantizeTargetKernel)();
-}
+int64_t DequantizeDispatchTargetForTest() { return HWY_DYNAMIC_DISPATCH(DequantizeTargetKernel)(); }
 
 }  // namespace ftc
 #endif  // HWY_ONCE

@@ -192,9 +192,7 @@ bool FiniteMinMax(const float* x, size_t n, float* min, float* max) {
   return true;
 }
 
-int64_t QuantizeDispatchTargetForTest() {
-  return HWY_DYNAMIC_DISPATCH(QuantizeTargetKernel)();
-}
+int64_t QuantizeDispatchTargetForTest() { return HWY_DYNAMIC_DISPATCH(QuantizeTargetKernel)(); }
 
 }  // namespace ftc
 #endif  // HWY_ONCE

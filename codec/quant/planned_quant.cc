@@ -16,17 +16,23 @@ float FromBits(uint32_t b) {
 // Level -> symbol and back (docs/format.md, "Planned mode").
 inline uint16_t SymbolOf(int32_t k, ChannelKind kind) {
   switch (kind) {
-    case ChannelKind::kNonNegative: return static_cast<uint16_t>(k);
-    case ChannelKind::kNonPositive: return static_cast<uint16_t>(-k);
-    default: return static_cast<uint16_t>(k >= 0 ? 2 * k : -2 * k - 1);
+    case ChannelKind::kNonNegative:
+      return static_cast<uint16_t>(k);
+    case ChannelKind::kNonPositive:
+      return static_cast<uint16_t>(-k);
+    default:
+      return static_cast<uint16_t>(k >= 0 ? 2 * k : -2 * k - 1);
   }
 }
 
 inline int32_t LevelOf(uint16_t v, ChannelKind kind) {
   switch (kind) {
-    case ChannelKind::kNonNegative: return v;
-    case ChannelKind::kNonPositive: return -static_cast<int32_t>(v);
-    default: return (v & 1) ? -static_cast<int32_t>((v + 1) >> 1) : static_cast<int32_t>(v >> 1);
+    case ChannelKind::kNonNegative:
+      return v;
+    case ChannelKind::kNonPositive:
+      return -static_cast<int32_t>(v);
+    default:
+      return (v & 1) ? -static_cast<int32_t>((v + 1) >> 1) : static_cast<int32_t>(v >> 1);
   }
 }
 

@@ -2,8 +2,8 @@
 // dtype or a requested float dtype.
 #include <cstring>
 
-#include "codec/core/codec.h"
 #include "base/status_macros.h"
+#include "codec/core/codec.h"
 
 namespace ftc {
 namespace {
@@ -30,13 +30,23 @@ void StoreElement(DType to, const uint8_t* src, DType from, uint8_t* dst) {
   }
   float f;
   switch (from) {
-    case DType::kF32: std::memcpy(&f, src, 4); break;
-    case DType::kF16: f = F16ToF32(static_cast<uint16_t>(src[0] | (src[1] << 8))); break;
-    case DType::kBF16: f = BF16ToF32(static_cast<uint16_t>(src[0] | (src[1] << 8))); break;
-    case DType::kU8: f = static_cast<float>(src[0]); break;
+    case DType::kF32:
+      std::memcpy(&f, src, 4);
+      break;
+    case DType::kF16:
+      f = F16ToF32(static_cast<uint16_t>(src[0] | (src[1] << 8)));
+      break;
+    case DType::kBF16:
+      f = BF16ToF32(static_cast<uint16_t>(src[0] | (src[1] << 8)));
+      break;
+    case DType::kU8:
+      f = static_cast<float>(src[0]);
+      break;
   }
   switch (to) {
-    case DType::kF32: std::memcpy(dst, &f, 4); break;
+    case DType::kF32:
+      std::memcpy(dst, &f, 4);
+      break;
     case DType::kF16: {
       uint16_t h = F32ToF16(f);
       std::memcpy(dst, &h, 2);
@@ -47,7 +57,9 @@ void StoreElement(DType to, const uint8_t* src, DType from, uint8_t* dst) {
       std::memcpy(dst, &h, 2);
       break;
     }
-    case DType::kU8: dst[0] = src[0]; break;  // only u8 -> u8, handled above
+    case DType::kU8:
+      dst[0] = src[0];
+      break;  // only u8 -> u8, handled above
   }
 }
 
@@ -112,7 +124,7 @@ const char* RawSectionName(uint8_t kind) { return kind == kDataSection ? "data" 
 }  // namespace
 
 extern const Codec kRawCodec = {0,         "raw",       RawCheckOptions, RawEncode,
-                                RawDecode, RawDescribe, RawSectionName,
-                                PacketSampleIsTheSample, false};
+                                RawDecode, RawDescribe, RawSectionName,  PacketSampleIsTheSample,
+                                false};
 
 }  // namespace ftc

@@ -1,10 +1,12 @@
 // Learned bottleneck units on libtorch: loading a unit folder, its content hash, and running the
 // reduction and restoration units for codec `learned` (codec/learned). Registers the loader with
 // the codec table at start-up (see learned_register.cc for why that object is always linked).
-#include <cerrno>
+#include "codec/learned/learned_unit.h"
+
 #include <sys/stat.h>
 #include <xxhash.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -16,7 +18,6 @@
 #include <vector>
 
 #include "base/status_macros.h"
-#include "codec/learned/learned_unit.h"
 #include "codec/torch/learned_files.h"
 #include "codec/torch/torch_util.h"
 #include "ftcodec/torch.h"
@@ -38,18 +39,19 @@ std::string JoinPath(const std::string& dir, const char* name) {
 // sample of its feature shape when it is loaded.
 constexpr int64_t kMaxUnitSampleElements = int64_t{1} << 24;
 
-std::string SampleShapeString(const SampleShape& s) {
-  return ShapeToString({s.c, s.h, s.w});
-}
+std::string SampleShapeString(const SampleShape& s) { return ShapeToString({s.c, s.h, s.w}); }
 
 // A list-of-3-positive-ints attribute of the reduction unit.
 Result<SampleShape> ShapeAttribute(const torch::jit::Module& m, const char* name,
                                    const std::string& what) {
-  if (!m.hasattr(name)) return FTC_CORRUPT("%s: no '%s' attribute (not an ftcodec unit)", what.c_str(), name);
+  if (!m.hasattr(name))
+    return FTC_CORRUPT("%s: no '%s' attribute (not an ftcodec unit)", what.c_str(), name);
   c10::IValue v = m.attr(name);
-  if (!v.isIntList()) return FTC_CORRUPT("%s: attribute '%s' is not a list of ints", what.c_str(), name);
+  if (!v.isIntList())
+    return FTC_CORRUPT("%s: attribute '%s' is not a list of ints", what.c_str(), name);
   std::vector<int64_t> d = v.toIntVector();
-  if (d.size() != 3) return FTC_CORRUPT("%s: attribute '%s' must have 3 entries (C,H,W)", what.c_str(), name);
+  if (d.size() != 3)
+    return FTC_CORRUPT("%s: attribute '%s' must have 3 entries (C,H,W)", what.c_str(), name);
   for (int64_t x : d) {
     if (x < 1 || x > (int64_t{1} << 20)) {
       return FTC_CORRUPT("%s: attribute '%s' has a dimension out of range", what.c_str(), name);
@@ -67,8 +69,10 @@ Result<SampleShape> ShapeAttribute(const torch::jit::Module& m, const char* name
   return s;
 }
 
-Result<int64_t> IntAttribute(const torch::jit::Module& m, const char* name, const std::string& what) {
-  if (!m.hasattr(name)) return FTC_CORRUPT("%s: no '%s' attribute (not an ftcodec unit)", what.c_str(), name);
+Result<int64_t> IntAttribute(const torch::jit::Module& m, const char* name,
+                             const std::string& what) {
+  if (!m.hasattr(name))
+    return FTC_CORRUPT("%s: no '%s' attribute (not an ftcodec unit)", what.c_str(), name);
   c10::IValue v = m.attr(name);
   if (!v.isInt()) return FTC_CORRUPT("%s: attribute '%s' is not an int", what.c_str(), name);
   return v.toInt();
@@ -170,8 +174,8 @@ class TorchLearnedUnit final : public LearnedUnitHandle {
   TorchLearnedUnit() = default;
 
   // forward() on a 1×C×H×W batch; checks the output is 1×`want`.
-  Result<at::Tensor> RunChecked(const torch::jit::Module& m, const char* file,
-                                const at::Tensor& x, const SampleShape& want) const {
+  Result<at::Tensor> RunChecked(const torch::jit::Module& m, const char* file, const at::Tensor& x,
+                                const SampleShape& want) const {
     Result<at::Tensor> y = [&] {
       std::lock_guard<std::mutex> lock(mu_);
       return Forward(m, JoinPath(dir_, file), x);
@@ -204,7 +208,8 @@ class TorchLearnedUnit final : public LearnedUnitHandle {
     } catch (const std::exception& e) {
       return FTC_INTERNAL("%s: %s", JoinPath(dir_, file).c_str(), Summarize(e).c_str());
     }
-    FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(DType::kF32, {out_shape.c, out_shape.h, out_shape.w}));
+    FTC_ASSIGN_OR_RETURN(*out,
+                         Tensor::Create(DType::kF32, {out_shape.c, out_shape.h, out_shape.w}));
     std::memcpy(out->data(), y.data_ptr<float>(), out->size_bytes());
     return Status::Ok();
   }
@@ -238,9 +243,9 @@ Result<std::shared_ptr<TorchLearnedUnit>> LoadCached(const std::string& dir) {
   static std::map<std::string, CacheEntry> cache;
   char resolved[PATH_MAX];
   const std::string key = realpath(dir.c_str(), resolved) ? std::string(resolved) : dir;
-  const std::vector<std::pair<int64_t, int64_t>> stamps = {
-      FileStamp(JoinPath(key, kReduceFile)), FileStamp(JoinPath(key, kRestoreFile)),
-      FileStamp(JoinPath(key, kTailFile))};
+  const std::vector<std::pair<int64_t, int64_t>> stamps = {FileStamp(JoinPath(key, kReduceFile)),
+                                                           FileStamp(JoinPath(key, kRestoreFile)),
+                                                           FileStamp(JoinPath(key, kTailFile))};
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache.find(key);
   if (it != cache.end() && it->second.stamps == stamps) return it->second.unit;

@@ -386,8 +386,7 @@ Result<std::vector<double>> SplitModel::FeatureSensitivity(const TensorView& fea
     at::Tensor logits = tail.forward({x}).toTensor();
     std::vector<int64_t> l(labels.begin(), labels.end());
     at::Tensor target = at::tensor(l, at::TensorOptions().dtype(at::kLong));
-    at::Tensor loss = at::cross_entropy_loss(logits.to(at::kFloat), target, {},
-                                             at::Reduction::Sum);
+    at::Tensor loss = at::cross_entropy_loss(logits.to(at::kFloat), target, {}, at::Reduction::Sum);
     loss.backward();
     at::Tensor g = x.grad().pow(2);
     at::Tensor per = x.dim() == 4 ? g.mean({0, 2, 3}) : g.mean().reshape({1});

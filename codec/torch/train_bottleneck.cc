@@ -24,13 +24,13 @@
 #include <utility>
 #include <vector>
 
+#include "base/json_string.h"
 #include "base/status_macros.h"
 #include "codec/torch/bottleneck_model.h"
 #include "codec/torch/learned_files.h"
 #include "codec/torch/torch_util.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/torch.h"
-#include "base/json_string.h"
 
 namespace ftc {
 
@@ -95,22 +95,27 @@ std::string JsonShape(const SampleShape& s) {
 }
 
 Status CheckOptions(const BottleneckTrainOptions& o) {
-  if (o.head_path.empty() || o.tail_path.empty()) return FTC_INVALID("a head and a tail are needed");
+  if (o.head_path.empty() || o.tail_path.empty())
+    return FTC_INVALID("a head and a tail are needed");
   if (o.out_dir.empty()) return FTC_INVALID("no output folder given");
   if (o.stride != 1 && o.stride != 2) return FTC_INVALID("stride %d: must be 1 or 2", o.stride);
   if (o.inner != "ans" && o.inner != "jpeg") {
     return FTC_INVALID("inner codec '%s': must be ans or jpeg", o.inner.c_str());
   }
   if (o.bits < 1 || o.bits > 8) return FTC_INVALID("bits %d out of range 1..8", o.bits);
-  if (o.quality < 1 || o.quality > 100) return FTC_INVALID("quality %d out of range 1..100", o.quality);
+  if (o.quality < 1 || o.quality > 100)
+    return FTC_INVALID("quality %d out of range 1..100", o.quality);
   if (o.channels < 1) return FTC_INVALID("channels %d: must be at least 1", o.channels);
-  if (o.epochs < 1 || o.epochs > 10000) return FTC_INVALID("epochs %d out of range 1..10000", o.epochs);
+  if (o.epochs < 1 || o.epochs > 10000)
+    return FTC_INVALID("epochs %d out of range 1..10000", o.epochs);
   if (o.max_steps < 0) return FTC_INVALID("steps must not be negative");
   if (o.batch_size < 2 || o.batch_size > 4096) {
     return FTC_INVALID("batch size %d out of range 2..4096", o.batch_size);
   }
-  if (!(o.learning_rate > 0 && o.learning_rate < 10)) return FTC_INVALID("learning rate out of range (0, 10)");
-  if (!(o.rate_weight >= 0 && o.rate_weight < 1e6)) return FTC_INVALID("rate weight out of range [0, 1e6)");
+  if (!(o.learning_rate > 0 && o.learning_rate < 10))
+    return FTC_INVALID("learning rate out of range (0, 10)");
+  if (!(o.rate_weight >= 0 && o.rate_weight < 1e6))
+    return FTC_INVALID("rate weight out of range [0, 1e6)");
   if (o.validation < 0) return FTC_INVALID("validation count must not be negative");
   if (!(std::isfinite(o.input_scale) && o.input_scale > 0)) {
     return FTC_INVALID("input scale %g: expected a finite number > 0", o.input_scale);
@@ -172,12 +177,10 @@ Result<BottleneckModel> BottleneckModel::Create(const SampleShape& split, int ch
     // Entropy model: per channel a mixture of kMixture logistics over level indices 0..M.
     const double levels = static_cast<double>(m.levels() - 1);
     m.em_logits = torch::zeros({channels, kMixture}).requires_grad_(true);
-    m.em_means = (torch::linspace(0.0, levels, kMixture).repeat({channels, 1}))
-                     .clone()
-                     .requires_grad_(true);
-    m.em_log_scales =
-        torch::full({channels, kMixture}, std::log(std::max(1.0, levels / kMixture)))
-            .requires_grad_(true);
+    m.em_means =
+        (torch::linspace(0.0, levels, kMixture).repeat({channels, 1})).clone().requires_grad_(true);
+    m.em_log_scales = torch::full({channels, kMixture}, std::log(std::max(1.0, levels / kMixture)))
+                          .requires_grad_(true);
   } catch (const std::exception& e) {
     return FTC_INTERNAL("building the units: %s", Summarize(e).c_str());
   }
@@ -315,8 +318,8 @@ std::string UnitJson(const BottleneckTrainOptions& o, const BottleneckTrainRepor
     << ", \"distill_weight\": " << FormatDouble(o.distill_weight) << ",\n";
   j << "    \"finetune_tail\": " << (o.finetune_tail ? "true" : "false") << ", \"seed\": " << o.seed
     << ",\n";
-  j << "    \"train_samples\": " << r.train_samples << ", \"seconds\": " << FormatDouble(r.seconds, 4)
-    << "\n  },\n";
+  j << "    \"train_samples\": " << r.train_samples
+    << ", \"seconds\": " << FormatDouble(r.seconds, 4) << "\n  },\n";
   j << "  \"validation\": {\n";
   j << "    \"samples\": " << r.validation_samples << ",\n";
   j << "    \"accuracy_original\": " << FormatDouble(r.accuracy_original) << ",\n";
@@ -329,9 +332,7 @@ std::string UnitJson(const BottleneckTrainOptions& o, const BottleneckTrainRepor
   return j.str();
 }
 
-at::Tensor Logits(torch::jit::Module& m, const at::Tensor& x) {
-  return m.forward({x}).toTensor();
-}
+at::Tensor Logits(torch::jit::Module& m, const at::Tensor& x) { return m.forward({x}).toTensor(); }
 
 }  // namespace
 
@@ -359,8 +360,8 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
     }
     // Replace only a unit folder (or an empty one), never an arbitrary directory.
     const fs::path d(o.out_dir);
-    if (!fs::is_directory(d, ec) ||
-        !(fs::is_empty(d, ec) || fs::exists(d / kUnitJsonFile, ec) || fs::exists(d / kReduceFile, ec))) {
+    if (!fs::is_directory(d, ec) || !(fs::is_empty(d, ec) || fs::exists(d / kUnitJsonFile, ec) ||
+                                      fs::exists(d / kReduceFile, ec))) {
       return FTC_INVALID("%s exists and is not a learned unit folder: not replacing it",
                          o.out_dir.c_str());
     }
@@ -414,13 +415,13 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
         const at::Tensor pred =
             Logits(teacher, head.forward({xs}).toTensor().to(at::kFloat)).argmax(1);
         const at::Tensor y = all_y.slice(0, train_n, train_n + check);
-        const double top1 =
-            100.0 * static_cast<double>(pred.eq(y).sum().item<int64_t>()) / static_cast<double>(check);
+        const double top1 = 100.0 * static_cast<double>(pred.eq(y).sum().item<int64_t>()) /
+                            static_cast<double>(check);
         FTC_RETURN_IF_ERROR(CheckAboveChance(top1, logits.size(1), o.input_scale, check));
       }
     }
-    FTC_ASSIGN_OR_RETURN(model, BottleneckModel::Create(split, o.channels, o.stride, o.inner,
-                                                        o.bits, o.quality));
+    FTC_ASSIGN_OR_RETURN(
+        model, BottleneckModel::Create(split, o.channels, o.stride, o.inner, o.bits, o.quality));
     for (const at::Tensor& p : tail.parameters()) p.requires_grad_(o.finetune_tail);
     for (const at::Tensor& p : teacher.parameters()) p.requires_grad_(false);
     for (const at::Tensor& p : head.parameters()) p.requires_grad_(false);
@@ -435,8 +436,8 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
       for (const at::Tensor& p : tail.parameters()) tp.push_back(p);
     }
     if (!tp.empty()) {
-      groups.emplace_back(tp, std::make_unique<torch::optim::AdamOptions>(o.learning_rate *
-                                                                          tail_lr_scale));
+      groups.emplace_back(
+          tp, std::make_unique<torch::optim::AdamOptions>(o.learning_rate * tail_lr_scale));
     }
     torch::optim::Adam adam(groups, torch::optim::AdamOptions(o.learning_rate));
 
@@ -459,8 +460,8 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
       at::Tensor perm = torch::tensor(order, torch::kInt64);
       for (int64_t b = 0; b < per_epoch && step < total; ++b, ++step) {
         at::Tensor idx = perm.slice(0, b * bs, (b + 1) * bs);
-        Batch batch{all_x.index_select(0, idx), all_y.defined() ? all_y.index_select(0, idx)
-                                                                : at::Tensor()};
+        Batch batch{all_x.index_select(0, idx),
+                    all_y.defined() ? all_y.index_select(0, idx) : at::Tensor()};
         at::Tensor f, t_logits;
         {
           torch::NoGradGuard ng;
@@ -476,8 +477,9 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
         // only with rate_weight > 0.
         at::Tensor em_fit = model.RateBits(zq.detach()).mean();
         at::Tensor loss = task + o.rate_weight * rate + em_fit;
-        const double lr = 0.5 * o.learning_rate *
-                          (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total)));
+        const double lr =
+            0.5 * o.learning_rate *
+            (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total)));
         for (size_t g = 0; g < adam.param_groups().size(); ++g) {
           static_cast<torch::optim::AdamOptions&>(adam.param_groups()[g].options())
               .lr(g == 0 ? lr : lr * tail_lr_scale);
@@ -491,9 +493,7 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
                 ? logits.argmax(1).eq(batch.y).to(at::kFloat).mean().item<double>()
                 : logits.argmax(1).eq(t_logits.argmax(1)).to(at::kFloat).mean().item<double>();
         weight = decay * weight + (1 - decay);
-        auto avg = [&](double old, double now) {
-          return old + (1 - decay) * (now - old) / weight;
-        };
+        auto avg = [&](double old, double now) { return old + (1 - decay) * (now - old) / weight; };
         // Bias-corrected exponential moving averages.
         pr.loss = avg(pr.loss, (task + o.rate_weight * rate).item<double>());
         pr.task_loss = avg(pr.task_loss, task.item<double>());
@@ -503,8 +503,10 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
         pr.step = step + 1;
         pr.seconds = elapsed();
         if (!std::isfinite(pr.loss)) {
-          return FTC_INVALID("training diverged at step %lld (loss is not finite); try a smaller "
-                             "--lr", static_cast<long long>(step + 1));
+          return FTC_INVALID(
+              "training diverged at step %lld (loss is not finite); try a smaller "
+              "--lr",
+              static_cast<long long>(step + 1));
         }
         if (progress) progress(pr);
       }
@@ -537,7 +539,9 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
   }
   if (fs::exists(out, ec)) fs::remove_all(out, ec);
   fs::rename(tmp, out, ec);
-  if (ec) return fail(Status(StatusCode::kIoError, out.string() + ": cannot create (" + ec.message() + ")"));
+  if (ec)
+    return fail(
+        Status(StatusCode::kIoError, out.string() + ": cannot create (" + ec.message() + ")"));
 
   // Validation through the real codec: head -> encode -> decode -> tail.
   Result<LearnedUnitInfo> info = ProbeLearnedUnit(o.out_dir);
@@ -573,7 +577,8 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
     const double v = static_cast<double>(val);
     report.agreement = static_cast<double>(agree) / v;
     report.accuracy_original = labels.empty() ? 1.0 : static_cast<double>(correct_orig) / v;
-    report.accuracy_unit = labels.empty() ? report.agreement : static_cast<double>(correct_unit) / v;
+    report.accuracy_unit =
+        labels.empty() ? report.agreement : static_cast<double>(correct_unit) / v;
     report.bytes_per_sample = static_cast<double>(bytes) / v;
   } catch (const std::exception& e) {
     return FTC_INTERNAL("validating the unit: %s", Summarize(e).c_str());

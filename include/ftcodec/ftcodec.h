@@ -64,12 +64,12 @@ struct EncoderOptions {
   int threads = 1;
 
   // --- quantizing codecs (ans; clip and per_channel also jpeg and hevc) ---
-  int bits = 4;           // quantizer bit depth, 1..16 (ans)
-  ClipSpec clip;          // clipping range
+  int bits = 4;              // quantizer bit depth, 1..16 (ans)
+  ClipSpec clip;             // clipping range
   bool per_channel = false;  // one range per channel instead of one per frame (or sample)
-  double deadzone = 0.0;  // 0..0.5: rounding offset 0.5−deadzone (0 = mid-point rounding)
-  bool lossless = false;  // ans: lossless byte-plane coding of f32/f16/bf16 (ignores bits/clip)
-  int band_rows = 0;      // rows per independently decodable band; 0 = whole channel (1..65535)
+  double deadzone = 0.0;     // 0..0.5: rounding offset 0.5−deadzone (0 = mid-point rounding)
+  bool lossless = false;     // ans: lossless byte-plane coding of f32/f16/bf16 (ignores bits/clip)
+  int band_rows = 0;         // rows per independently decodable band; 0 = whole channel (1..65535)
   // ans: model-aware planned mode (docs/format.md "Planned mode"): per-channel steps, offsets and
   // kinds from a profile (ftcodec/profile.h). When set, `bits`, `clip` and `per_channel` are
   // unused; `deadzone` applies. The decoder needs the same plan (DecoderOptions::plan).
@@ -85,16 +85,16 @@ struct EncoderOptions {
   int64_t target_bytes = 0;
 
   // --- picture codecs (jpeg, hevc): channels packed into pictures (docs/format.md) ---
-  int quality = 90;    // jpeg: quality 1..100
-  int qp = 22;         // hevc: x265's nominal constant QP 0..51 (P pictures; I pictures get qp-3)
+  int quality = 90;  // jpeg: quality 1..100
+  int qp = 22;       // hevc: x265's nominal constant QP 0..51 (P pictures; I pictures get qp-3)
   std::string preset = "ultrafast";  // hevc: x265 preset, "ultrafast" .. "placebo"
-  int bit_depth = 0;   // picture sample bits: 0 = the codec's default (jpeg 8, hevc 10); 8 or 10
+  int bit_depth = 0;  // picture sample bits: 0 = the codec's default (jpeg 8, hevc 10); 8 or 10
   std::string layout = "mosaic";  // "mosaic" (tiled grid, jpeg/hevc) | "frames" (hevc only)
   bool sequence = false;  // hevc: a rank-4 batch as one video in a single multi-sample frame
   bool reorder_channels = false;  // jpeg/hevc: order channels by similarity (order is stored)
 
   // --- learned: a learned bottleneck unit, then an inner codec for its code ---
-  std::string unit;   // learned: the unit directory (required)
+  std::string unit;  // learned: the unit directory (required)
   // learned: inner codec "ans" | "jpeg"; empty = the one the unit was trained for, with its
   // trained bits/quality. When set, `bits` (ans) or `quality` (jpeg) apply.
   std::string inner;
@@ -142,7 +142,7 @@ struct DecoderOptions {
   // Refuse frames with more elements than this (memory cap per frame), 1..2^28. The smaller of
   // this and limits.max_sample_elements applies.
   int64_t max_frame_elements = int64_t{1} << 28;
-  int threads = 1;  // 1..256
+  int threads = 1;   // 1..256
   std::string unit;  // learned: the unit directory (required to decode learned frames)
   // ans planned mode: the plan the frames name (a profile's plan); frames naming another plan
   // are refused.
@@ -159,7 +159,7 @@ inline Result<Tensor> decode(const Bytes& bytes, const DecoderOptions& options =
 }
 
 struct SectionInfo {
-  std::string kind;  // "data", "tables", ...
+  std::string kind;   // "data", "tables", ...
   uint64_t size = 0;  // payload bytes
 };
 

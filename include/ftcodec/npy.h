@@ -39,8 +39,7 @@ struct NpyIntegers {
 // Parses a .npy of integers: dtypes i1 i2 i4 i8 u1 u2 u4 u8 in either byte order, or floats (f2
 // f4 f8) that hold whole numbers; C or Fortran order; rank 1..4, as ReadNpy. A value that is not
 // a whole number, or a u8 value above 2^63 - 1, is kCorruptData naming it and its index.
-Result<NpyIntegers> ReadNpyIntegers(const uint8_t* data, size_t size,
-                                    const NpyLimits& limits = {});
+Result<NpyIntegers> ReadNpyIntegers(const uint8_t* data, size_t size, const NpyLimits& limits = {});
 
 // Writes a C-ordered .npy (version 1.0, or 2.0 when the header needs it) in the tensor's dtype;
 // bf16 has no NumPy dtype and is written as <f4.

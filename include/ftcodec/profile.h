@@ -56,13 +56,13 @@ std::string PlanIdHex(uint64_t id);
 
 // What `ftcodec tune` measured for the chosen settings on its calibration samples.
 struct ProfileCalibration {
-  std::string data;          // e.g. "fashion-mnist train"
+  std::string data;  // e.g. "fashion-mnist train"
   int64_t samples = 0;
   double top1_uncompressed = 0;  // percent
   double top1 = 0;               // percent, with the chosen settings
   double bytes_per_sample = 0;
   double bits_per_element = 0;
-  double max_drop = 0;      // the goal it was tuned for (0 when tuned for target_bytes)
+  double max_drop = 0;  // the goal it was tuned for (0 when tuned for target_bytes)
   int64_t target_bytes = 0;
 };
 

@@ -126,8 +126,7 @@ Status CheckClassLabels(const std::vector<int>& labels, int64_t classes);
 // fed 0..255 pixels; an untrained model is refused too) — with the figure, the input scale used
 // and the fix. Checks nothing below kChanceCheckSamples samples (too few to mean anything).
 inline constexpr int64_t kChanceCheckSamples = 100;
-Status CheckAboveChance(double top1_percent, int64_t classes, double input_scale,
-                        int64_t samples);
+Status CheckAboveChance(double top1_percent, int64_t classes, double input_scale, int64_t samples);
 
 // ---- learned bottleneck units (codec `learned`; docs/learned.md) ----
 //
@@ -153,14 +152,14 @@ struct BottleneckTrainOptions {
   std::string head_path, tail_path;  // the split model (any pair with N×C×H×W features)
   std::string out_dir;               // created; must not exist unless `overwrite`
   bool overwrite = false;
-  int channels = 8;           // C' of the code, 1..C
-  int stride = 1;             // 1 or 2 (halves H and W, rounding up)
-  std::string inner = "ans";  // the inner codec the unit is trained through: "ans" | "jpeg"
-  int bits = 2;               // ans: 1..8
-  int quality = 50;           // jpeg: 1..100
-  int epochs = 2;             // passes over the training samples
-  int64_t max_steps = 0;      // > 0: stop after this many steps
-  int batch_size = 64;        // 2..4096
+  int channels = 8;             // C' of the code, 1..C
+  int stride = 1;               // 1 or 2 (halves H and W, rounding up)
+  std::string inner = "ans";    // the inner codec the unit is trained through: "ans" | "jpeg"
+  int bits = 2;                 // ans: 1..8
+  int quality = 50;             // jpeg: 1..100
+  int epochs = 2;               // passes over the training samples
+  int64_t max_steps = 0;        // > 0: stop after this many steps
+  int batch_size = 64;          // 2..4096
   double learning_rate = 2e-3;  // Adam, cosine-decayed to 0
   // λ of loss = task + λ·rate, rate = bits per code element under a learned per-channel entropy
   // model (a logistic mixture per channel). 0 trains for the task alone.
@@ -175,16 +174,16 @@ struct BottleneckTrainOptions {
   // unmodified model is near chance, measured on the held-out samples before training starts.
   double input_scale = 1.0;
   uint64_t seed = 1;
-  int threads = 0;             // libtorch threads; 0 = DefaultTorchThreads()
-  std::string command;         // recorded in unit.json (how the unit was made)
+  int threads = 0;      // libtorch threads; 0 = DefaultTorchThreads()
+  std::string command;  // recorded in unit.json (how the unit was made)
 };
 
 struct BottleneckTrainProgress {
-  int epoch = 0, epochs = 0;        // 1-based
-  int64_t step = 0, steps = 0;      // 1-based, steps in all
-  double loss = 0, task_loss = 0;   // moving averages
-  double bits_per_element = 0;      // entropy-model estimate (moving average)
-  double accuracy = 0;              // training batches, moving average (0..1)
+  int epoch = 0, epochs = 0;       // 1-based
+  int64_t step = 0, steps = 0;     // 1-based, steps in all
+  double loss = 0, task_loss = 0;  // moving averages
+  double bits_per_element = 0;     // entropy-model estimate (moving average)
+  double accuracy = 0;             // training batches, moving average (0..1)
   double seconds = 0;
 };
 
@@ -193,10 +192,10 @@ struct BottleneckTrainReport {
   int64_t steps = 0, train_samples = 0, validation_samples = 0;
   double seconds = 0;
   // Measured on the validation samples through the real codec (encode + decode, whole frames).
-  double accuracy_original = 0;  // the unmodified split model
-  double accuracy_unit = 0;      // head -> learned codec -> tail
-  double agreement = 0;          // fraction of samples where both predict the same class
-  double bytes_per_sample = 0;   // mean .ftc frame size
+  double accuracy_original = 0;       // the unmodified split model
+  double accuracy_unit = 0;           // head -> learned codec -> tail
+  double agreement = 0;               // fraction of samples where both predict the same class
+  double bytes_per_sample = 0;        // mean .ftc frame size
   double model_bits_per_element = 0;  // the entropy model's estimate
 };
 

@@ -18,9 +18,9 @@ std::shared_ptr<const ftc::QuantPlan> GoldenPlan() {
   const struct {
     K kind;
     float step, offset;
-  } ch[] = {{K::kNonNegative, 0.25f, 0},  {K::kNonNegative, 0.5f, 0}, {K::kDropped, 0, 0.375f},
-            {K::kSigned, 0.125f, 0.5f},   {K::kNonNegative, 1e-3f, 0}, {K::kNonPositive, 0.75f, 2},
-            {K::kSigned, 0.3f, -0.1f},    {K::kNonNegative, 2, 0}};
+  } ch[] = {{K::kNonNegative, 0.25f, 0}, {K::kNonNegative, 0.5f, 0},  {K::kDropped, 0, 0.375f},
+            {K::kSigned, 0.125f, 0.5f},  {K::kNonNegative, 1e-3f, 0}, {K::kNonPositive, 0.75f, 2},
+            {K::kSigned, 0.3f, -0.1f},   {K::kNonNegative, 2, 0}};
   for (const auto& c : ch) {
     ftc::ChannelQuant q;
     q.kind = c.kind;

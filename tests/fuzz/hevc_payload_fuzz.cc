@@ -51,7 +51,6 @@ const Bytes& HevcTemplate(uint8_t which) {
   return templates[which % templates.size()];
 }
 
-
 }  // namespace ftc::fuzz
 #endif  // FTC_HAVE_HEVC
 

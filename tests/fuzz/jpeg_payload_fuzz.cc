@@ -48,7 +48,6 @@ const Bytes& JpegTemplate(uint8_t which) {
   return templates[which % templates.size()];
 }
 
-
 }  // namespace ftc::fuzz
 #endif  // FTC_HAVE_JPEG
 

@@ -39,8 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ftc::Result<LearnedParams> q = ParseLearnedParams(written.data(), written.size());
   Check(q.ok(), "written parameters do not parse");
   Check(q->unit_hash == p->unit_hash && q->inner_id == p->inner_id && q->code.c == p->code.c &&
-            q->code.h == p->code.h && q->code.w == p->code.w &&
-            q->inner_params == p->inner_params,
+            q->code.h == p->code.h && q->code.w == p->code.w && q->inner_params == p->inner_params,
         "re-parsed parameters differ");
   return 0;
 }

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "bitstream/packet.h"
-#include "codec/packet/packet_parse.h"
 #include "codec/learned/learned_params.h"
 #include "codec/learned/learned_unit.h"
+#include "codec/packet/packet_parse.h"
 #include "ftcodec/packet.h"
 #include "tests/fake_learned_unit.h"
 

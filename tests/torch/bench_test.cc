@@ -287,8 +287,8 @@ BenchReport ReportWithTop1(double top1) {
   const char* const settings[] = {"f32", "b2", "b4"};
   for (int i = 0; i < 3; ++i) {
     SettingMetrics m;
-    m.spec = {i == 0 ? "raw" : "ans", i == 0 ? "raw" : "ans none", settings[i], {}, i == 0, false,
-              {}};
+    m.spec = {
+        i == 0 ? "raw" : "ans", i == 0 ? "raw" : "ans none", settings[i], {}, i == 0, false, {}};
     m.samples = 200;
     m.top1 = i == 1 ? std::max(0.0, top1 - 0.5) : top1;
     m.bytes_per_sample = 400.0 / (i + 1);
@@ -463,7 +463,7 @@ TEST_F(BenchCliTest, LabelsMayBeInt32OrInt64WithManyClasses) {
   std::vector<int> hot;
   std::vector<int64_t> labels;
   for (int i = 0; i < 16; ++i) {
-    hot.push_back(299 - 3 * i);                            // classes 254..299 of 300
+    hot.push_back(299 - 3 * i);                              // classes 254..299 of 300
     labels.push_back(i < 12 ? hot.back() : hot.back() - 1);  // 12 of 16 right
   }
   test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(HotFeatures(hot, 300).view()).value());
@@ -621,7 +621,7 @@ TEST_F(BenchCliTest, DataFolderWithInputsAndLabelsNpy) {
   ASSERT_EQ(std::system(("mkdir '" + bad + "'").c_str()), 0);
   test::WriteFileBytes(bad + "/inputs.npy", WriteNpy(half.view()).value());
   for (const std::string& args : {"bench " + model + "--data bad --out o -q",
-                                   "tune " + model + "--data bad --max-drop 1 --out o.json -q"}) {
+                                  "tune " + model + "--data bad --max-drop 1 --out o.json -q"}) {
     r = RunCli(dir_, args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
     EXPECT_NE(r.out.find("has inputs.npy but no labels.npy"), std::string::npos) << r.out;
@@ -743,8 +743,8 @@ TEST(LossAccuracyTest, NoLossEqualsLossFreeAccuracy) {
   ASSERT_TRUE(lossfree.ok()) << lossfree.status().ToString();
   const LossSetting zero = ParseLossSpec("iid:0").value()[0];
   for (const std::string& name : ConcealMethodNames()) {
-    Result<LossTally> t = EvaluateLoss(*b, k.labels, fx.tail, zero,
-                                       ParseConcealMethod(name).value(), 3);
+    Result<LossTally> t =
+        EvaluateLoss(*b, k.labels, fx.tail, zero, ParseConcealMethod(name).value(), 3);
     ASSERT_TRUE(t.ok()) << name << ": " << t.status().ToString();
     EXPECT_EQ(t->samples, 3 * 24);
     EXPECT_EQ(t->correct, 3 * lossfree->correct) << name;
@@ -792,8 +792,7 @@ TEST(LossAccuracyTest, LostFractionBookkeeping) {
       for (size_t i = 0; i < b->packets.size(); ++i) {
         const std::vector<Bytes>& p = b->packets[i];
         const std::vector<uint8_t> mask =
-            SimulateLoss(loss.model, p.size(), LossSeed(s, 100 + static_cast<int64_t>(i)))
-                .value();
+            SimulateLoss(loss.model, p.size(), LossSeed(s, 100 + static_cast<int64_t>(i))).value();
         packets += p.size();
         for (size_t j = 0; j < p.size(); ++j) {
           lost += mask[j];

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -233,8 +233,8 @@ TEST_F(LearnedTest, RejectsBrokenUnitFolders) {
   ASSERT_TRUE(ProbeLearnedUnit(u).ok());
 
   const std::string missing = dir_ + "/missing";
-  ASSERT_EQ(std::system(("mkdir '" + missing + "' && cp '" + u + "/reduce.pt' '" + missing + "/'")
-                            .c_str()),
+  ASSERT_EQ(std::system(
+                ("mkdir '" + missing + "' && cp '" + u + "/reduce.pt' '" + missing + "/'").c_str()),
             0);
   Result<LearnedUnitInfo> p = ProbeLearnedUnit(missing);
   EXPECT_EQ(p.status().code(), StatusCode::kCorruptData);
@@ -373,14 +373,16 @@ TEST_F(LearnedTest, RefusesToReplaceAFolderThatIsNotAUnit) {
 TEST_F(LearnedTest, CliTrainsEncodesAndDecodesOnAnotherModel) {
   // Data as .npy, without labels: the unit learns to reproduce the model's predictions.
   test::WriteFileBytes(dir_ + "/inputs.npy", WriteNpy(inputs_.view()).value());
-  CliRun r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --channels 3 "
-                          "--bits 2 --steps 4 --batch-size 16 --validation 16 --threads 1 "
-                          "--out unit --json");
+  CliRun r = RunCli(dir_,
+                    "train-bottleneck --head head.pt --tail tail.pt --data . --channels 3 "
+                    "--bits 2 --steps 4 --batch-size 16 --validation 16 --threads 1 "
+                    "--out unit --json");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("no labels: distilling"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"bytes_per_sample\""), std::string::npos) << r.out;
-  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --steps 4 "
-                   "--out unit");
+  r = RunCli(dir_,
+             "train-bottleneck --head head.pt --tail tail.pt --data . --steps 4 "
+             "--out unit");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("already exists"), std::string::npos) << r.out;
 
@@ -405,8 +407,9 @@ TEST_F(LearnedTest, CliTrainsEncodesAndDecodesOnAnotherModel) {
   r = RunCli(dir_, "dec f.ftc none.npy");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("--unit"), std::string::npos) << r.out;
-  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --channels 3 "
-                   "--bits 2 --steps 4 --batch-size 16 --validation 16 --seed 9 --out unit2 --quiet");
+  r = RunCli(dir_,
+             "train-bottleneck --head head.pt --tail tail.pt --data . --channels 3 "
+             "--bits 2 --steps 4 --batch-size 16 --validation 16 --seed 9 --out unit2 --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   r = RunCli(dir_, "dec f.ftc other.npy --unit unit2");
   EXPECT_EQ(r.code, 2) << r.out;
@@ -419,8 +422,9 @@ TEST_F(LearnedTest, CliTrainsOnTheReferenceModel) {
   if (!std::ifstream(data + "/train-images-idx3-ubyte.gz").good()) {
     GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   }
-  CliRun r = RunCli(dir_, "train-bottleneck --model fmnist_resnet:s1 --channels 4 --stride 2 "
-                          "--limit 400 --validation 64 --steps 3 --batch-size 32 --out unit");
+  CliRun r = RunCli(dir_,
+                    "train-bottleneck --model fmnist_resnet:s1 --channels 4 --stride 2 "
+                    "--limit 400 --validation 64 --steps 3 --batch-size 32 --out unit");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("validation (64 samples"), std::string::npos) << r.out;
   Result<LearnedUnitInfo> info = ProbeLearnedUnit(dir_ + "/unit");
@@ -448,8 +452,9 @@ TEST_F(LearnedTest, CliPacketsLoseAndConcealInTheCode) {
   test::WriteFileBytes(dir_ + "/f.npy", WriteNpy(f.view()).value());
   CliRun r = RunCli(dir_, "enc f.npy f.ftc --codec learned --unit unit --inner ans --bits 4");
   ASSERT_EQ(r.code, 0) << r.out;
-  r = RunCli(dir_, "enc f.npy f.ftcp --codec learned --unit unit --inner ans --bits 4 "
-                   "--packet-size 100 --band-rows 1");
+  r = RunCli(dir_,
+             "enc f.npy f.ftcp --codec learned --unit unit --inner ans --bits 4 "
+             "--packet-size 100 --band-rows 1");
   ASSERT_EQ(r.code, 0) << r.out;
   // Every packet: the same tensor as the frame decode.
   r = RunCli(dir_, "dec f.ftc a.npy --unit unit");
@@ -491,8 +496,9 @@ TEST_F(LearnedTest, CliRejectsBadTrainingData) {
   EXPECT_FALSE(std::ifstream(dir_ + "/u/unit.json").good());
   l[10] = 5;
   test::WriteFileBytes(bad + "/labels.npy", test::IntegerNpy("<i8", l));
-  r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data bad --channels 2 "
-                   "--steps 2 --batch-size 16 --validation 16 --threads 1 --out ok_unit -q");
+  r = RunCli(dir_,
+             "train-bottleneck --head head.pt --tail tail.pt --data bad --channels 2 "
+             "--steps 2 --batch-size 16 --validation 16 --threads 1 --out ok_unit -q");
   EXPECT_EQ(r.code, 0) << r.out;
   // A folder with neither inputs.npy nor IDX files.
   r = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data nowhere --out u");
@@ -529,7 +535,8 @@ def forward(self, f):
       "--batch-size 16 --validation 100 --threads 1 -q ";
   CliRun r = RunCli(dir_, common + "--out u");
   EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_NE(r.out.find("the unmodified model reaches only 0.00% top-1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the unmodified model reaches only 0.00% top-1"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("--input-scale 0.00392156862745098"), std::string::npos) << r.out;
   EXPECT_FALSE(std::ifstream(dir_ + "/u/unit.json").good());
   r = RunCli(dir_, common + "--input-scale 0.00392156862745098 --out u --json");

@@ -21,8 +21,7 @@ struct CliRun {
 inline CliRun RunCli(const std::string& dir, const std::string& args,
                      const char* program = FTC_CLI_PATH) {
   const std::string log = dir + "/cli.log";
-  const std::string cmd =
-      "cd '" + dir + "' && '" + program + "' " + args + " >'" + log + "' 2>&1";
+  const std::string cmd = "cd '" + dir + "' && '" + program + "' " + args + " >'" + log + "' 2>&1";
   const int rc = std::system(cmd.c_str());
   CliRun r;
   r.code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

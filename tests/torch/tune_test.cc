@@ -46,8 +46,8 @@ TEST(TuneTest, WritesAProfileThatEncAndDecApply) {
   test::CliRun d = test::RunCli(dir, "dec f.ftc f.npy --profile p.json");
   ASSERT_EQ(d.code, 0) << d.out;
   // The output exists already: replaced only with --force.
-  test::CliRun again = test::RunCli(
-      dir, "tune --model fmnist_resnet:s1 --limit 64 --max-drop 3 --out p.json");
+  test::CliRun again =
+      test::RunCli(dir, "tune --model fmnist_resnet:s1 --limit 64 --max-drop 3 --out p.json");
   EXPECT_EQ(again.code, 1) << again.out;
   EXPECT_NE(again.out.find("--force"), std::string::npos) << again.out;
 }
@@ -110,7 +110,8 @@ TEST(BenchOutTest, OutputFolderWithQuotesIsNotAShellCommand) {
   const std::string out = "q'; touch PWNED; echo 'it''s out";
   test::CliRun r = test::RunCli(dir,
                                 "bench --model fmnist_resnet:s1 --limit 20 --quick --codecs ans "
-                                "--bits 2 --clips none --out \"" + out + "\"");
+                                "--bits 2 --clips none --out \"" +
+                                    out + "\"");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_FALSE(std::ifstream(dir + "/PWNED").good()) << "the folder name ran as a command";
   EXPECT_TRUE(std::ifstream(dir + "/" + out + "/rate_accuracy.csv").good());

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,11 +15,9 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
-
-#include <nlohmann/json.hpp>
-#include <xxhash.h>
 
 #include "base/status_macros.h"
 #include "ftcodec/ftcodec.h"
@@ -96,8 +95,6 @@ Status WriteText(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-
-
 // A progress bar on stderr, drawn once the run has taken more than two seconds; on a terminal it
 // redraws in place, otherwise it prints a line every 10%.
 class Progress {
@@ -151,8 +148,8 @@ TensorView Slice(const TensorView& v, int64_t first, int64_t count) {
 }
 
 struct Samples {
-  Tensor inputs;    // --data: what the head takes, N first
-  Tensor features;  // --features
+  Tensor inputs;             // --data: what the head takes, N first
+  Tensor features;           // --features
   bool gray_images = false;  // the inputs are uint8 N×1×H×W (the cloud-only anchors code them)
   std::vector<int> labels;
   std::string labels_path;  // where the labels came from (errors name it)
@@ -213,8 +210,7 @@ struct CloudAnchor {
 // `--loss`: accuracy under packet loss for every loss setting × concealment method, at the main
 // packet size and (contrast) an MTU-sized one; writes <out>/loss.{csv,json,gp,png,svg}.
 Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& model,
-                    bool features_mode, const std::string& model_name,
-                    Clock::time_point start) {
+                    bool features_mode, const std::string& model_name, Clock::time_point start) {
   std::vector<ConcealMethod> methods;
   std::vector<std::string> names = c.conceal.empty() ? ConcealMethodNames() : c.conceal;
   for (const std::string& name : names) {
@@ -243,8 +239,8 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
   report.main_packet_size = c.packet_size;
   SettingSpec codec_spec{c.loss_codec.codec, "", "", c.loss_codec, false, false, {}};
   if (c.loss_codec.codec == "ans") {
-    codec_spec.series = "ans " + c.loss_codec.clip.ToString() +
-                        (c.loss_codec.per_channel ? " per-channel" : "");
+    codec_spec.series =
+        "ans " + c.loss_codec.clip.ToString() + (c.loss_codec.per_channel ? " per-channel" : "");
     codec_spec.setting = "b" + std::to_string(c.loss_codec.bits);
   } else {
     codec_spec.series = c.loss_codec.codec;
@@ -266,8 +262,8 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
   std::fprintf(stderr,
                "ftcodec bench: packet loss on %s, %s; %zu loss settings x %zu methods x %d "
                "seeds, packets of %d bytes (+%zu contrast size)\n",
-               model_name.c_str(), samples.description.c_str(), nl, nm, c.loss_seeds,
-               c.packet_size, sizes.size() - 1);
+               model_name.c_str(), samples.description.c_str(), nl, nm, c.loss_seeds, c.packet_size,
+               sizes.size() - 1);
   for (int64_t first = 0; first < n; first += c.chunk) {
     const int64_t count = std::min<int64_t>(c.chunk, n - first);
     const std::vector<int> labels(samples.labels.begin() + first,
@@ -297,11 +293,10 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
       progress.Add(static_cast<double>(count), "loss-free");
       for (size_t li = 0; li < nl; ++li) {
         for (size_t mi = 0; mi < nm; ++mi) {
-          Result<LossTally> t = EvaluateLoss(*batch, labels, classify, c.loss[li], methods[mi],
-                                             c.loss_seeds, first);
+          Result<LossTally> t =
+              EvaluateLoss(*batch, labels, classify, c.loss[li], methods[mi], c.loss_seeds, first);
           if (!t.ok()) {
-            return t.status().WithContext(c.loss[li].label + " " +
-                                          ConcealMethodName(methods[mi]));
+            return t.status().WithContext(c.loss[li].label + " " + ConcealMethodName(methods[mi]));
           }
           tallies[(si * nl + li) * nm + mi].Merge(*t);
           progress.Add(static_cast<double>(count * c.loss_seeds),
@@ -515,16 +510,15 @@ Status RunBench(const BenchConfig& c) {
   // The labels must be classes of the tail (a label beyond its logits would only count as
   // wrong): the tail's class count is known from the probe, or from a run on one sample.
   if (model->num_classes() == 0) {
-    const TensorView first = features_mode ? Slice(samples->features.view(), 0, 1)
-                                           : Slice(samples->inputs.view(), 0, 1);
+    const TensorView first =
+        features_mode ? Slice(samples->features.view(), 0, 1) : Slice(samples->inputs.view(), 0, 1);
     Result<Tensor> f = features_mode ? Tensor::CopyOf(first) : model->Head(first);
     if (!f.ok()) return f.status();
     Result<std::vector<int>> probe = model->Classify(f->view());
     if (!probe.ok()) return probe.status();
   }
   const int classes = static_cast<int>(model->num_classes());
-  FTC_RETURN_IF_ERROR(
-      CheckClassLabels(samples->labels, classes).WithContext(samples->labels_path));
+  FTC_RETURN_IF_ERROR(CheckClassLabels(samples->labels, classes).WithContext(samples->labels_path));
   if (!c.loss.empty()) {
     return RunLossBench(c, *samples, *model, features_mode, report.model, start);
   }
@@ -545,7 +539,8 @@ Status RunBench(const BenchConfig& c) {
   if (!features_mode && samples->gray_images) {
     cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}}, {}});
     if (HaveJpegAnchor()) {
-      cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}}, {}});
+      cloud.push_back(
+          {SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}}, {}});
     } else {
       report.notes.push_back("cloud-only JPEG anchor skipped: built without libjpeg-turbo");
     }
@@ -663,9 +658,9 @@ Status RunBench(const BenchConfig& c) {
       tallies[k].Merge(*t);
       if (k == 0 && first == 0 && count >= kChanceCheckSamples) {
         // Inputs on the wrong scale give near-chance accuracy: stop before the long sweep.
-        FTC_RETURN_IF_ERROR(CheckAboveChance(
-            100.0 * static_cast<double>(t->correct) / static_cast<double>(count), classes,
-            input_scale, count));
+        FTC_RETURN_IF_ERROR(
+            CheckAboveChance(100.0 * static_cast<double>(t->correct) / static_cast<double>(count),
+                             classes, input_scale, count));
       }
       progress.Add(static_cast<double>(count), spec.series + " " + spec.setting);
     }

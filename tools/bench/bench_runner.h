@@ -27,9 +27,9 @@ struct BenchConfig {
   // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N integers, .npy).
   std::string features, labels;
   std::string out_dir = "ftcodec-bench";
-  int64_t limit = 0;     // samples (0 = all)
-  int threads = 0;       // libtorch threads (0 = hardware concurrency)
-  int chunk = 500;       // samples per head/tail batch
+  int64_t limit = 0;  // samples (0 = all)
+  int threads = 0;    // libtorch threads (0 = hardware concurrency)
+  int chunk = 500;    // samples per head/tail batch
   // What the inputs are multiplied by before the head (1/255 turns 0..255 pixels into [0, 1]);
   // 0 = the bundled model's (NAME.json "input_scale"), else 1.
   double input_scale = 0;
@@ -43,9 +43,9 @@ struct BenchConfig {
   std::vector<LossSetting> loss;
   std::vector<std::string> conceal;  // method names; empty = every method
   int loss_seeds = 3;
-  int packet_size = 200;         // 64×14×14 at ans 4 bits: ~42 packets per sample
-  int mtu_packet_size = 1200;    // contrast rows at an MTU-sized packet (0 = none)
-  EncoderOptions loss_codec;     // default set by the CLI: ans 4 bits, 3sigma
+  int packet_size = 200;       // 64×14×14 at ans 4 bits: ~42 packets per sample
+  int mtu_packet_size = 1200;  // contrast rows at an MTU-sized packet (0 = none)
+  EncoderOptions loss_codec;   // default set by the CLI: ans 4 bits, 3sigma
 };
 
 // Where a bundled model's files are: NAME_SPLIT_head.pt and NAME_SPLIT_tail.pt in the first of
@@ -66,7 +66,6 @@ std::vector<std::string> FindBundledUnits(const ModelFiles& model);
 // for other head/tail files (their hashes differ) adds a note, not an error.
 Result<SettingSpec> ProfileSetting(const std::string& path, const std::string& head,
                                    const std::string& tail, std::vector<std::string>* notes);
-
 
 // XXH3-128 of a file's bytes, 32 hex digits (profiles record the head's and tail's).
 Result<std::string> FileHash(const std::string& path);

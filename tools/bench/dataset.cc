@@ -48,8 +48,8 @@ Result<std::vector<int>> ReadLabelsFile(const std::string& path, int64_t n) {
   for (size_t i = 0; i < v->values.size(); ++i) {
     const int64_t l = v->values[i];
     if (l < 0 || l > INT_MAX) {
-      return Status(StatusCode::kCorruptData, path + ": label " + std::to_string(l) +
-                                                  " at index " + std::to_string(i) +
+      return Status(StatusCode::kCorruptData, path + ": label " + std::to_string(l) + " at index " +
+                                                  std::to_string(i) +
                                                   " is not a class index (0 or more)");
     }
     labels.push_back(static_cast<int>(l));
@@ -95,8 +95,8 @@ Result<DataDir> LoadDataDir(const std::string& dir, const std::string& split, in
     d.labels = std::move(idx->labels);
     d.inputs_path = idx->images_path;
     d.labels_path = idx->labels_path;
-    d.description = d.inputs_path + " (" + std::to_string(d.labels.size()) + " images, " +
-                    split + " split)";
+    d.description =
+        d.inputs_path + " (" + std::to_string(d.labels.size()) + " images, " + split + " split)";
     return d;
   }
   d.inputs_path = inputs.string();
@@ -121,8 +121,9 @@ Result<DataDir> LoadDataDir(const std::string& dir, const std::string& split, in
     d.labels = std::move(*v);
   } else if (labels_required) {
     return Status(StatusCode::kCorruptData,
-                  dir + " has inputs.npy but no labels.npy (N class indices), which accuracy "
-                        "needs");
+                  dir +
+                      " has inputs.npy but no labels.npy (N class indices), which accuracy "
+                      "needs");
   }
   const int64_t n = limit > 0 ? std::min(limit, n_all) : n_all;
   Result<Tensor> cut = FirstSamples(std::move(t), n);
@@ -131,8 +132,8 @@ Result<DataDir> LoadDataDir(const std::string& dir, const std::string& split, in
   if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(n));
   const Shape& s = d.inputs.shape();
   d.description = d.inputs_path + " (" + std::to_string(n) + " samples, " +
-                  DTypeName(d.inputs.dtype()) + " " +
-                  ShapeToString(Shape(s.begin() + 1, s.end())) + ")";
+                  DTypeName(d.inputs.dtype()) + " " + ShapeToString(Shape(s.begin() + 1, s.end())) +
+                  ")";
   return d;
 }
 

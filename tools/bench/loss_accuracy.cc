@@ -60,14 +60,12 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
-
 uint64_t SplitMix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
-
 
 }  // namespace
 
@@ -245,8 +243,9 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
     Result<std::vector<int>> pred = tail(decoded->view());
     if (!pred.ok()) return pred.status();
     if (static_cast<int64_t>(pred->size()) != n) {
-      return Status(StatusCode::kInvalidArgument, "the tail returned the wrong number of "
-                                                  "predictions");
+      return Status(StatusCode::kInvalidArgument,
+                    "the tail returned the wrong number of "
+                    "predictions");
     }
     for (int64_t i = 0; i < n; ++i) t.correct += (*pred)[i] == labels[i] ? 1 : 0;
     t.samples += n;
@@ -285,8 +284,8 @@ std::string FormatLossCsv(const LossReport& r) {
       "loss,kind,rate,burst,packet_size,method,samples,seeds,top1,top1_drop,top1_stderr,"
       "lost_packet_fraction,lost_element_fraction,packets_per_sample,bytes_per_sample\n";
   for (const LossRow& x : r.rows) {
-    o += x.loss.label + "," + x.loss.kind + "," + Num(x.loss.rate) + "," + Num(x.loss.burst) +
-         "," + std::to_string(x.packet_size) + "," + x.method + "," +
+    o += x.loss.label + "," + x.loss.kind + "," + Num(x.loss.rate) + "," + Num(x.loss.burst) + "," +
+         std::to_string(x.packet_size) + "," + x.method + "," +
          std::to_string(x.tally.samples / std::max(1, x.seeds)) + "," + std::to_string(x.seeds) +
          "," + Num(x.top1) + "," + Num(x.top1_drop) + "," + Num(x.top1_stderr) + "," +
          Num(x.lost_packet_fraction) + "," + Num(x.lost_element_fraction) + "," +
@@ -296,13 +295,12 @@ std::string FormatLossCsv(const LossReport& r) {
 }
 
 std::string FormatLossJson(const LossReport& r) {
-  std::string o = "{\n  \"model\": " + JsonString(r.model) + ",\n  \"data\": " +
-                  JsonString(r.data) + ",\n  \"command\": " + JsonString(r.command) +
-                  ",\n  \"codec\": " + JsonString(r.codec) +
-                  ",\n  \"samples\": " + std::to_string(r.samples) +
-                  ",\n  \"reference_top1\": " +
-                  (r.reference_top1 < 0 ? "null" : Num(r.reference_top1)) +
-                  ",\n  \"lossfree_top1\": {";
+  std::string o =
+      "{\n  \"model\": " + JsonString(r.model) + ",\n  \"data\": " + JsonString(r.data) +
+      ",\n  \"command\": " + JsonString(r.command) + ",\n  \"codec\": " + JsonString(r.codec) +
+      ",\n  \"samples\": " + std::to_string(r.samples) +
+      ",\n  \"reference_top1\": " + (r.reference_top1 < 0 ? "null" : Num(r.reference_top1)) +
+      ",\n  \"lossfree_top1\": {";
   for (size_t i = 0; i < r.lossfree_top1.size(); ++i) {
     o += (i ? ", " : "") + JsonString(std::to_string(r.lossfree_top1[i].first)) + ": " +
          Num(r.lossfree_top1[i].second);
@@ -329,8 +327,8 @@ std::string FormatLossJson(const LossReport& r) {
 std::string FormatLossTable(const LossReport& r) {
   char buf[256];
   std::string o;
-  std::snprintf(buf, sizeof(buf), "%-14s %6s %-8s %8s %7s %8s %8s %8s\n", "loss", "pkt_B",
-                "method", "top1%", "drop", "lost_pk", "lost_el", "pkts/smp");
+  std::snprintf(buf, sizeof(buf), "%-14s %6s %-8s %8s %7s %8s %8s %8s\n", "loss", "pkt_B", "method",
+                "top1%", "drop", "lost_pk", "lost_el", "pkts/smp");
   o += buf;
   for (const LossRow& x : r.rows) {
     std::snprintf(buf, sizeof(buf), "%-14s %6d %-8s %8.2f %7.2f %8.4f %8.4f %8.2f\n",
@@ -381,12 +379,11 @@ std::string LossGnuplotScript(const LossReport& r, const std::string& png_path,
         std::find(methods.begin(), methods.end(), first->method) - methods.begin() + 1;
     const bool main = first->packet_size == r.main_packet_size;
     const bool ge = first->loss.kind == "ge";
-    plot += std::string(i ? ", \\\n     " : "") + "$s" + std::to_string(i) + " using 1:2 with " +
-            (ge ? (main ? "points pt 7 ps 1.3" : "points pt 6 ps 1.3")
-                : "linespoints pt 7 ps 0.7") +
-            " lc " +
-            std::to_string(color) + (main ? " dt 1" : " dt 2") + " lw " + (main ? "2" : "1") +
-            " title " + GpString(keys[i]);
+    plot +=
+        std::string(i ? ", \\\n     " : "") + "$s" + std::to_string(i) + " using 1:2 with " +
+        (ge ? (main ? "points pt 7 ps 1.3" : "points pt 6 ps 1.3") : "linespoints pt 7 ps 0.7") +
+        " lc " + std::to_string(color) + (main ? " dt 1" : " dt 2") + " lw " + (main ? "2" : "1") +
+        " title " + GpString(keys[i]);
   }
   for (const auto& [size, top1] : r.lossfree_top1) {
     if (size != r.main_packet_size) continue;

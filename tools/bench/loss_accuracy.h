@@ -17,9 +17,9 @@ namespace ftc::bench {
 
 // One loss condition.
 struct LossSetting {
-  std::string kind;  // "iid" or "ge"
-  double rate = 0;   // long-run packet loss rate, 0..1 (1: every packet lost; iid only)
-  double burst = 1;  // ge: mean burst length
+  std::string kind;   // "iid" or "ge"
+  double rate = 0;    // long-run packet loss rate, 0..1 (1: every packet lost; iid only)
+  double burst = 1;   // ge: mean burst length
   std::string label;  // "iid 0.1", "ge 0.1 B4"
   // The model handed to SimulateLoss (kNone at rate 0; unused when rate is 1).
   LossModel model;

@@ -1,7 +1,5 @@
 #include "tools/bench/rate_accuracy.h"
 
-#include "ftcodec/torch.h"
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,6 +8,8 @@
 #include <set>
 #include <type_traits>
 #include <utility>
+
+#include "ftcodec/torch.h"
 
 namespace ftc::bench {
 namespace {
@@ -359,8 +359,8 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
       const bool ans = u->inner == "ans";
       SettingSpec s{"learned", ans ? "learned" : "learned jpeg", "", {}, false, false, {}};
       s.setting = std::to_string(u->code_shape[0]) + "x" + std::to_string(u->code_shape[1]) + "x" +
-                  std::to_string(u->code_shape[2]) + (ans ? " b" + std::to_string(u->bits)
-                                                          : " q" + std::to_string(u->quality)) +
+                  std::to_string(u->code_shape[2]) +
+                  (ans ? " b" + std::to_string(u->bits) : " q" + std::to_string(u->quality)) +
                   (u->has_tail ? " +tail" : "");
       s.options.codec = "learned";
       s.options.unit = dir;

@@ -80,8 +80,7 @@ Result<Calibration> Calibrate(const SplitModel& model, const DataDir& data) {
       FTC_RETURN_IF_ERROR(
           CheckClassLabels(data.labels, model.num_classes()).WithContext(data.labels_path));
     }
-    const std::vector<int> labels(data.labels.begin() + first,
-                                  data.labels.begin() + first + count);
+    const std::vector<int> labels(data.labels.begin() + first, data.labels.begin() + first + count);
     FTC_ASSIGN_OR_RETURN(std::vector<double> s, model.FeatureSensitivity(f.view(), labels));
     if (sens.empty()) sens.assign(s.size(), 0.0);
     for (size_t c = 0; c < s.size() && c < sens.size(); ++c) sens[c] += s[c] * count;
@@ -212,8 +211,8 @@ class Search {
     trial.top1 = 100.0 * static_cast<double>(t->correct) / static_cast<double>(t->samples);
     trial.flips = 100.0 - Top1(t->predictions, cal_.reference_predictions);
     trial.bytes_per_sample = static_cast<double>(t->bytes) / static_cast<double>(t->samples);
-    const double elements = static_cast<double>(cal_.features.num_elements()) /
-                            static_cast<double>(cal_.labels.size());
+    const double elements =
+        static_cast<double>(cal_.features.num_elements()) / static_cast<double>(cal_.labels.size());
     trial.bits_per_element = 8 * trial.bytes_per_sample / elements;
     if (config_.progress) {
       std::fprintf(stderr,
@@ -285,8 +284,7 @@ class Search {
     return Status::Ok();
   }
 
-  EncoderOptions PlannedOptions(double gamma, double deadzone, double alpha,
-                                bool centered) const {
+  EncoderOptions PlannedOptions(double gamma, double deadzone, double alpha, bool centered) const {
     EncoderOptions o;
     o.codec = "ans";
     o.deadzone = deadzone;
@@ -387,7 +385,8 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
                ShapeToString(cal.sample_shape).c_str(), cal.reference_top1,
                c.max_drop >= 0 ? StrFormat("fewest bytes within %.2f points", c.max_drop).c_str()
                                : StrFormat("best top-1 at <= %lld bytes per sample",
-                                           static_cast<long long>(c.target_bytes)).c_str());
+                                           static_cast<long long>(c.target_bytes))
+                                     .c_str());
 
   Search search(c, cal, model);
   if (c.codec == "ans") {
@@ -409,8 +408,10 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
   }
   if (!best) return FTC_INTERNAL("tune tried no setting");
   if (!search.Meets(*best)) {
-    std::fprintf(stderr, "ftcodec tune: warning: no setting tried met the goal; keeping the most "
-                 "accurate (%s)\n", best->label.c_str());
+    std::fprintf(stderr,
+                 "ftcodec tune: warning: no setting tried met the goal; keeping the most "
+                 "accurate (%s)\n",
+                 best->label.c_str());
   }
 
   Profile& p = r.profile;
@@ -432,12 +433,14 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
   p.calibration.target_bytes = c.target_bytes;
   p.command = c.command;
   FTC_RETURN_IF_ERROR(p.Validate());
-  std::fprintf(stderr, "ftcodec tune: chose %s: %.1f bytes per sample (%.3f bits/element), top-1 "
+  std::fprintf(stderr,
+               "ftcodec tune: chose %s: %.1f bytes per sample (%.3f bits/element), top-1 "
                "%.2f%% (%+.2f points) on the calibration samples\n",
                best->label.c_str(), best->bytes_per_sample, best->bits_per_element, best->top1,
                best->top1 - cal.reference_top1);
   if (r.have_plain) {
-    std::fprintf(stderr, "ftcodec tune: best plain setting: %s, %.1f bytes per sample (%.3f "
+    std::fprintf(stderr,
+                 "ftcodec tune: best plain setting: %s, %.1f bytes per sample (%.3f "
                  "bits/element), top-1 %.2f%%\n",
                  r.best_plain.label.c_str(), r.best_plain.bytes_per_sample,
                  r.best_plain.bits_per_element, r.best_plain.top1);
