@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "base/status_macros.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "tools/cli_io.h"
@@ -28,26 +29,7 @@ std::string Thousands(uint64_t v) {
   return s;
 }
 
-std::string ShortToken(const std::string& text) {
-  constexpr size_t kMax = 80;
-  size_t n = std::min(text.size(), kMax);
-  if (n < text.size()) {
-    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  }
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (n < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
-  return out;
-}
+std::string ShortToken(const std::string& text) { return ErrorToken(text); }
 
 void AddMaxElementsOption(CLI::App* cmd, int64_t* max_elements) {
   cmd->add_option("--max-elements", *max_elements,

@@ -78,8 +78,8 @@ int Fail(const Status& s, const char* verb);
 int Usage(const std::string& message, const char* verb);
 // 1234567 -> "1,234,567".
 std::string Thousands(uint64_t v);
-// User text (an option's value, a file's token) for an error message: at most 80 bytes of it,
-// control bytes as \xNN, and "... (N bytes)" when cut.
+// User text (an option's value, a file's token) for an error message: ErrorToken
+// (base/status_macros.h) — at most 80 bytes of it, control bytes as \xNN, "... (N bytes)" when cut.
 std::string ShortToken(const std::string& text);
 // Adds --max-elements N to a command (0 = the default limits).
 void AddMaxElementsOption(CLI::App* cmd, int64_t* max_elements);

@@ -198,7 +198,7 @@ Status LearnedEncode(const TensorView& sample, const EncoderOptions& o, CodecEnc
     if (sec.kind < 1 || sec.kind >= kSectionKindStride) {
       return FTC_INTERNAL("learned: inner section kind %u out of range 1..15", sec.kind);
     }
-    sec.kind = static_cast<uint8_t>(kSectionKindStride * inner.id + sec.kind);
+    sec.kind = InnerSectionKind(inner.id, sec.kind);
     out->sections.push_back(std::move(sec));
   }
   return Status::Ok();

@@ -127,17 +127,17 @@ Status WriteLearnedParams(const LearnedParams& p, std::vector<uint8_t>* out) {
 
 const char* LearnedSectionName(uint8_t kind) {
   switch (kind) {
-    case kSectionKindStride* kInnerAns + 1:
+    case InnerSectionKind(kInnerAns, 1):
       return "ans.ranges";
-    case kSectionKindStride* kInnerAns + 2:
+    case InnerSectionKind(kInnerAns, 2):
       return "ans.symbols";
-    case kSectionKindStride* kInnerAns + 3:
+    case InnerSectionKind(kInnerAns, 3):
       return "ans.plane";
-    case kSectionKindStride* kInnerJpeg + 1:
+    case InnerSectionKind(kInnerJpeg, 1):
       return "jpeg.ranges";
-    case kSectionKindStride* kInnerJpeg + 2:
+    case InnerSectionKind(kInnerJpeg, 2):
       return "jpeg.order";
-    case kSectionKindStride* kInnerJpeg + 3:
+    case InnerSectionKind(kInnerJpeg, 3):
       return "jpeg.picture";
     default:
       return nullptr;

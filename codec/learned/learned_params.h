@@ -23,6 +23,10 @@ inline constexpr size_t kFixedParamsSize = 31;
 inline constexpr size_t kMaxInnerParamsSize = kMaxParamsSize - kFixedParamsSize;
 // Section_Kind = kSectionKindStride * Inner_Codec_Id + the inner codec's kind (1..15).
 inline constexpr uint8_t kSectionKindStride = 16;
+// The Section_Kind of the inner codec's section kind `kind` (1..15).
+constexpr uint8_t InnerSectionKind(uint8_t inner_id, uint8_t kind) {
+  return static_cast<uint8_t>(kSectionKindStride * inner_id + kind);
+}
 
 struct LearnedParams {
   UnitHash unit_hash{};

@@ -98,9 +98,8 @@ Status CodecParams(const SampleSource& src, uint32_t band_rows, std::vector<uint
 
 // Section kinds of a packet: ans's, or in a learned packet 16 + ans's (as in learned frames).
 uint8_t SectionKind(const SampleSource& src, uint8_t ans_kind) {
-  return src.codec_id == learned::kCodecId
-             ? static_cast<uint8_t>(learned::kSectionKindStride * learned::kInnerAns + ans_kind)
-             : ans_kind;
+  return src.codec_id == learned::kCodecId ? learned::InnerSectionKind(learned::kInnerAns, ans_kind)
+                                           : ans_kind;
 }
 
 // The packet sections for `bands` (increasing) of a sample.
