@@ -1,6 +1,7 @@
 // Helpers shared by the CLI subcommands.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -30,6 +31,36 @@ std::string Thousands(uint64_t v) {
 }
 
 std::string ShortToken(const std::string& text) { return ErrorToken(text); }
+
+void AddSplitModelOptions(CLI::App* cmd, const char* example, std::string* model, std::string* head,
+                          std::string* tail, double* input_scale) {
+  cmd->add_option("--model", *model,
+                  std::string("bundled model NAME:SPLIT instead of --head/--tail, e.g. ") +
+                      example + " (see data/models)");
+  cmd->add_option("--head", *head, "TorchScript head: raw input -> features");
+  cmd->add_option("--tail", *tail, "TorchScript tail: features -> N×K logits");
+  cmd->add_option("--input-scale", *input_scale,
+                  "multiply the inputs (IDX or inputs.npy) by S before the head (1/255 = "
+                  "0.00392156862745098 for a head that expects [0, 1] and 0..255 pixels); "
+                  "default: the bundled model's, else 1")
+      ->type_name("S");
+}
+
+int CheckSplitModelOptions(const CLI::App& cmd, const std::string& model, const std::string& head,
+                           const std::string& tail, double input_scale, bool tail_alone_ok,
+                           const char* verb) {
+  if (!model.empty() && (!head.empty() || !tail.empty())) {
+    return Usage("give --model, or --head and --tail, not both", verb);
+  }
+  if (model.empty() && (tail.empty() || (head.empty() && !tail_alone_ok))) {
+    return Usage(
+        "which model? --model NAME:SPLIT (e.g. fmnist_resnet:s1) or --head H.pt --tail T.pt", verb);
+  }
+  if (cmd.count("--input-scale") && !(std::isfinite(input_scale) && input_scale > 0)) {
+    return Usage("--input-scale must be > 0 (e.g. 0.00392156862745098 for [0, 1] pixels)", verb);
+  }
+  return 0;
+}
 
 void AddMaxElementsOption(CLI::App* cmd, int64_t* max_elements) {
   cmd->add_option("--max-elements", *max_elements,

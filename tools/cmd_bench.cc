@@ -73,23 +73,15 @@ int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line)
   if (cmd.count("--features") && cmd.count("--data")) {
     return Usage("--data and --features exclude each other", verb);
   }
-  if (!c.model.empty() && (!c.head.empty() || !c.tail.empty())) {
-    return Usage("give --model, or --head and --tail, not both", verb);
-  }
-  if (c.model.empty() && c.tail.empty()) {
-    return Usage(
-        "which model? --model NAME:SPLIT (e.g. fmnist_resnet:s1) or --head H.pt "
-        "--tail T.pt",
-        verb);
+  if (int e = CheckSplitModelOptions(cmd, c.model, c.head, c.tail, c.input_scale,
+                                     /*tail_alone_ok=*/true, verb)) {
+    return e;
   }
   if (c.model.empty() && c.head.empty() && c.features.empty()) {
     return Usage("--head is needed to compute features (or give --features F.npy --labels L.npy)",
                  verb);
   }
   if (c.limit < 0) return Usage("--limit must be >= 0", verb);
-  if (cmd.count("--input-scale") && !(std::isfinite(c.input_scale) && c.input_scale > 0)) {
-    return Usage("--input-scale must be > 0 (e.g. 0.00392156862745098 for [0, 1] pixels)", verb);
-  }
   if (c.threads < 0 || c.threads > 256) return Usage("--threads must be 0..256", verb);
   if (!a.codecs.empty()) c.sweep.codecs = SplitList(a.codecs);
   if (!a.units.empty()) c.sweep.units = SplitList(a.units);
@@ -168,10 +160,7 @@ Command AddBenchCommand(CLI::App& app) {
 #ifdef FTC_HAVE_TORCH
   auto a = std::make_shared<BenchArgs>();
   bench::BenchConfig& c = a->config;
-  cmd->add_option("--model", c.model,
-                  "bundled model NAME:SPLIT, e.g. fmnist_resnet:s1 (or :s2); see data/models");
-  cmd->add_option("--head", c.head, "TorchScript head: raw input -> features");
-  cmd->add_option("--tail", c.tail, "TorchScript tail: features -> N×K logits");
+  AddSplitModelOptions(cmd, "fmnist_resnet:s1", &c.model, &c.head, &c.tail, &c.input_scale);
   cmd->add_option("--data", c.data_dir,
                   "samples: a folder with inputs.npy (N×C×H×W or N×H×W float32/uint8, what the "
                   "head takes) and labels.npy (N class indices, any integer dtype), or with "
@@ -203,10 +192,6 @@ Command AddBenchCommand(CLI::App& app) {
   cmd->add_option("--hevc-qp", a->qps, "hevc QPs (default 22,27,32,37,42,47)");
   cmd->add_option("--profile", c.profiles,
                   "a profile made by `ftcodec tune` to measure as an extra point (repeatable)");
-  cmd->add_option("--input-scale", c.input_scale,
-                  "multiply the inputs (IDX or inputs.npy) by S before the head (1/255 for a "
-                  "head that expects [0, 1] and 0..255 pixels); default: the bundled model's, "
-                  "else 1");
   cmd->add_option("--units", a->units,
                   "learned unit folders for codec learned (default with --model: the bundled "
                   "units data/units/NAME_SPLIT_*)");

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +25,7 @@ struct TrainArgs {
   BottleneckTrainOptions o;
   std::string model, data = "/usr/share/datasets/fashion-mnist";
   int64_t limit = 0;
-  std::optional<double> input_scale;  // unset: the bundled model's (NAME.json), else 1
+  double input_scale = 0;  // not given: the bundled model's (NAME.json), else 1
   bool json = false, quiet = false;
 };
 
@@ -67,25 +66,21 @@ class Progress {
   int printed_ = 0;
 };
 
-int RunTrain(TrainArgs& a, const std::string& command) {
+int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
   const char* verb = "train-bottleneck";
   BottleneckTrainOptions& o = a.o;
-  if (a.input_scale && !(std::isfinite(*a.input_scale) && *a.input_scale > 0)) {
-    return Usage("--input-scale must be > 0 (e.g. 0.00392156862745098 for [0, 1] pixels)", verb);
+  if (int e = CheckSplitModelOptions(cmd, a.model, o.head_path, o.tail_path, a.input_scale,
+                                     /*tail_alone_ok=*/false, verb)) {
+    return e;
   }
-  o.input_scale = a.input_scale.value_or(1.0);
+  const bool scale_given = cmd.count("--input-scale") > 0;
+  o.input_scale = scale_given ? a.input_scale : 1.0;
   if (!a.model.empty()) {
-    if (!o.head_path.empty() || !o.tail_path.empty()) {
-      return Usage("give --model or --head/--tail, not both", verb);
-    }
     Result<bench::ModelFiles> m = bench::FindBundledModel(a.model);
     if (!m.ok()) return Fail(m.status(), verb);
     o.head_path = m->head;
     o.tail_path = m->tail;
-    if (!a.input_scale) o.input_scale = m->input_scale;
-  }
-  if (o.head_path.empty() || o.tail_path.empty()) {
-    return Usage("a split model is needed: --head H.pt --tail T.pt, or --model NAME:SPLIT", verb);
+    if (!scale_given) o.input_scale = m->input_scale;
   }
   o.command = command;
   // --data DIR: inputs.npy (+ labels.npy), or IDX files of the train split.
@@ -143,9 +138,8 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
 #ifdef FTC_HAVE_TORCH
   auto a = std::make_shared<TrainArgs>();
   BottleneckTrainOptions& o = a->o;
-  cmd->add_option("--head", o.head_path, "TorchScript head: input -> N×C×H×W features");
-  cmd->add_option("--tail", o.tail_path, "TorchScript tail: features -> N×K logits");
-  cmd->add_option("--model", a->model, "bundled model NAME:SPLIT instead, e.g. fmnist_resnet:s1");
+  AddSplitModelOptions(cmd, "fmnist_resnet:s1", &a->model, &o.head_path, &o.tail_path,
+                       &a->input_scale);
   cmd->add_option("--data", a->data,
                   "training data: a folder with inputs.npy (N×C×H×W or N×H×W float32/uint8, "
                   "what the head takes) and optionally labels.npy (N class indices, any integer "
@@ -178,11 +172,6 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--finetune-tail", o.finetune_tail,
                 "also train the tail; the unit folder then ships tail.pt, to be used instead");
-  cmd->add_option("--input-scale", a->input_scale,
-                  "multiply the inputs by S before the head (1/255 = 0.00392156862745098 for a "
-                  "head that expects [0, 1] and 0..255 pixels); default: the bundled model's, "
-                  "else 1")
-      ->type_name("S");
   cmd->add_option("--limit", a->limit, "use the first N samples of the data (0 = all)")
       ->capture_default_str();
   cmd->add_option("--validation", o.validation,
@@ -194,7 +183,7 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
   cmd->add_flag("--json", a->json, "print the result as JSON on stdout");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress or summary on stderr");
   cmd->add_flag("-v,--verbose", "accepted for symmetry: progress and a summary are the default");
-  return {cmd, [a]() { return RunTrain(*a, CommandLine()); }};
+  return {cmd, [a, cmd]() { return RunTrain(*a, *cmd, CommandLine()); }};
 #else
   return NotBuiltInCommand(cmd, "train-bottleneck");
 #endif

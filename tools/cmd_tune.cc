@@ -36,21 +36,15 @@ int RunTuneCommand(TuneArgs& a, const CLI::App& cmd) {
   bench::TuneConfig& c = a.config;
   c.command = CommandLine();
   c.progress = !a.quiet;
-  if (c.model.empty() == (c.head.empty() || c.tail.empty())) {
-    if (!c.model.empty()) return Usage("give --model, or --head and --tail, not both", verb);
-    return Usage(
-        "which model? --model NAME:SPLIT (e.g. fmnist_resnet:s1) or --head H.pt --tail "
-        "T.pt",
-        verb);
+  if (int e = CheckSplitModelOptions(cmd, c.model, c.head, c.tail, c.input_scale,
+                                     /*tail_alone_ok=*/false, verb)) {
+    return e;
   }
   if (cmd.count("--max-drop") == cmd.count("--target-bytes")) {
     return Usage("give one goal: --max-drop P (points of top-1) or --target-bytes N", verb);
   }
   if (cmd.count("--max-drop") && !(c.max_drop >= 0 && c.max_drop <= 100)) {
     return Usage("--max-drop must be 0..100 (percentage points)", verb);
-  }
-  if (cmd.count("--input-scale") && !(std::isfinite(c.input_scale) && c.input_scale > 0)) {
-    return Usage("--input-scale must be > 0 (e.g. 0.00392156862745098 for [0, 1] pixels)", verb);
   }
   if (c.limit < 0) return Usage("--limit must be >= 0", verb);
   if (c.threads < 0 || c.threads > 256) return Usage("--threads must be 0..256", verb);
@@ -80,9 +74,7 @@ Command AddTuneCommand(CLI::App& app) {
 #ifdef FTC_HAVE_TORCH
   auto a = std::make_shared<TuneArgs>();
   bench::TuneConfig& c = a->config;
-  cmd->add_option("--model", c.model, "bundled model NAME:SPLIT, e.g. fmnist_mobilenet:s2");
-  cmd->add_option("--head", c.head, "TorchScript head: raw input -> features");
-  cmd->add_option("--tail", c.tail, "TorchScript tail: features -> N×K logits");
+  AddSplitModelOptions(cmd, "fmnist_mobilenet:s2", &c.model, &c.head, &c.tail, &c.input_scale);
   cmd->add_option("--data", c.data_dir,
                   "samples: a folder with inputs.npy (N×C×H×W or N×H×W float32/uint8, what the "
                   "head takes) and labels.npy (N class indices, any integer dtype), or with "
@@ -91,10 +83,6 @@ Command AddTuneCommand(CLI::App& app) {
   cmd->add_option("--split", c.split, "IDX calibration split (train; not used with inputs.npy)")
       ->capture_default_str();
   cmd->add_option("--limit", c.limit, "calibration samples (0 = all)")->capture_default_str();
-  cmd->add_option("--input-scale", c.input_scale,
-                  "multiply the inputs (IDX or inputs.npy) by S before the head (1/255 for a "
-                  "head that expects [0, 1] and 0..255 pixels); default: the bundled model's, "
-                  "else 1");
   cmd->add_option("--max-drop", c.max_drop,
                   "goal: the fewest bytes within P points of the unmodified top-1");
   cmd->add_option("--target-bytes", c.target_bytes,

@@ -81,6 +81,16 @@ std::string Thousands(uint64_t v);
 // User text (an option's value, a file's token) for an error message: ErrorToken
 // (base/status_macros.h) — at most 80 bytes of it, control bytes as \xNN, "... (N bytes)" when cut.
 std::string ShortToken(const std::string& text);
+// The options that name a split model, shared by bench, tune and train-bottleneck: --model
+// NAME:SPLIT (`example` in its help), --head H.pt, --tail T.pt and --input-scale S.
+void AddSplitModelOptions(CLI::App* cmd, const char* example, std::string* model, std::string* head,
+                          std::string* tail, double* input_scale);
+// Their usage errors; returns 0 when there are none, else prints one and returns 1: --model
+// together with --head/--tail, no model (a tail without a head only when `tail_alone_ok`:
+// bench --features), a given --input-scale that is not a finite number > 0.
+int CheckSplitModelOptions(const CLI::App& cmd, const std::string& model, const std::string& head,
+                           const std::string& tail, double input_scale, bool tail_alone_ok,
+                           const char* verb);
 // Adds --max-elements N to a command (0 = the default limits).
 void AddMaxElementsOption(CLI::App* cmd, int64_t* max_elements);
 // The decoder limits for --max-elements (0: the defaults) and --max-conceal-work (0: automatic);
