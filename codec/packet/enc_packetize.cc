@@ -8,6 +8,7 @@
 // packets actually built, so they are as deterministic as the coder.
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "base/byte_io.h"
 #include "base/crc32c.h"
@@ -342,11 +343,13 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
   FTC_RETURN_IF_ERROR(tensor.Validate());
   FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
   FTC_ASSIGN_OR_RETURN(const Codec* codec, FindCodecByName(options.codec));
-  if (codec->id != kRawCodecId && codec->id != kAnsCodecId && codec->id != learned::kCodecId) {
-    return FTC_INVALID(
-        "codec %s cannot be packetized (packet mode supports --codec ans, raw and "
-        "learned)",
-        codec->name);
+  if (codec->packet_sample == nullptr) {  // the codec's own declaration (codec/core/codec.h)
+    std::string able;
+    for (const Codec* c : BuiltinCodecs()) {
+      if (c->packet_sample != nullptr) able += std::string(able.empty() ? "" : ", ") + c->name;
+    }
+    return FTC_INVALID("codec %s cannot be packetized (packet mode supports --codec %s)",
+                       codec->name, able.c_str());
   }
   const bool is_learned = codec->id == learned::kCodecId;
   LearnedSetup ls;
