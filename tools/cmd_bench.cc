@@ -1,5 +1,5 @@
 // `ftcodec bench`: rate versus accuracy of every codec setting on a split model (see
-// tools/bench/). Built in when libtorch is (the ftcodec_torch component); otherwise the command
+// bench/harness/). Built in when libtorch is (the ftcodec_torch component); otherwise the command
 // exists only to say so.
 #include <cmath>
 #include <cstdio>
@@ -13,7 +13,7 @@
 #include "ftcodec/ftcodec.h"
 #include "tools/commands.h"
 #ifdef FTC_HAVE_TORCH
-#include "tools/bench/bench_runner.h"
+#include "bench/harness/bench_runner.h"
 #endif
 
 namespace ftc::cli {

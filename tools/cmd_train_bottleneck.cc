@@ -12,9 +12,9 @@
 #include "ftcodec/ftcodec.h"
 #include "tools/commands.h"
 #ifdef FTC_HAVE_TORCH
+#include "bench/harness/bench_runner.h"
+#include "bench/harness/dataset.h"
 #include "ftcodec/torch.h"
-#include "tools/bench/bench_runner.h"
-#include "tools/bench/dataset.h"
 #endif
 
 namespace ftc::cli {

@@ -1,5 +1,5 @@
 // `ftcodec tune`: the codec settings for one split model, written as a profile
-// (tools/bench/tune.h, docs/profiles.md). Built in when libtorch is; otherwise the command exists
+// (bench/harness/tune.h, docs/profiles.md). Built in when libtorch is; otherwise the command exists
 // only to say so.
 #include <sys/stat.h>
 
@@ -13,7 +13,7 @@
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 #ifdef FTC_HAVE_TORCH
-#include "tools/bench/tune.h"
+#include "bench/harness/tune.h"
 #endif
 
 namespace ftc::cli {

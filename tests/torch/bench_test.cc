@@ -18,17 +18,17 @@
 #include <utility>
 #include <vector>
 
+#include "bench/harness/cloud_only.h"
+#include "bench/harness/fmnist_idx.h"
+#include "bench/harness/loss_accuracy.h"
+#include "bench/harness/rate_accuracy.h"
+#include "bench/harness/report.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/profile.h"
 #include "ftcodec/torch.h"
 #include "tests/test_util.h"
 #include "tests/torch/run_cli.h"
-#include "tools/bench/cloud_only.h"
-#include "tools/bench/fmnist_idx.h"
-#include "tools/bench/loss_accuracy.h"
-#include "tools/bench/rate_accuracy.h"
-#include "tools/bench/report.h"
 
 namespace ftc::bench {
 namespace {

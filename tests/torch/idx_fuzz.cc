@@ -1,9 +1,9 @@
-// Fuzz target: the IDX parser of `ftcodec bench --data` (tools/bench/fmnist_idx.h). Built with
+// Fuzz target: the IDX parser of `ftcodec bench --data` (bench/harness/fmnist_idx.h). Built with
 // the libtorch component (tests/torch/CMakeLists.txt); a corpus runner under ctest otherwise.
 #include <cstdint>
 #include <cstdlib>
 
-#include "tools/bench/fmnist_idx.h"
+#include "bench/harness/fmnist_idx.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ftc::Result<ftc::Tensor> t = ftc::bench::ParseIdx(data, size, "fuzz input");

@@ -2,16 +2,16 @@
 // docs/format.md "Packets"), drop packets with a seeded loss model, decode and conceal, run the
 // tail and count. Plain functions over public-API types (the tail is any callable), so tests can
 // check the bookkeeping without the CLI.
-#ifndef FTCODEC_TOOLS_BENCH_LOSS_ACCURACY_H_
-#define FTCODEC_TOOLS_BENCH_LOSS_ACCURACY_H_
+#ifndef FTCODEC_BENCH_HARNESS_LOSS_ACCURACY_H_
+#define FTCODEC_BENCH_HARNESS_LOSS_ACCURACY_H_
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "bench/harness/rate_accuracy.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
-#include "tools/bench/rate_accuracy.h"
 
 namespace ftc::bench {
 
@@ -104,4 +104,4 @@ Result<bool> WriteLossPlot(const LossReport& r, const std::string& stem);
 
 }  // namespace ftc::bench
 
-#endif  // FTCODEC_TOOLS_BENCH_LOSS_ACCURACY_H_
+#endif  // FTCODEC_BENCH_HARNESS_LOSS_ACCURACY_H_

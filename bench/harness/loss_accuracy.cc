@@ -1,4 +1,4 @@
-#include "tools/bench/loss_accuracy.h"
+#include "bench/harness/loss_accuracy.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <utility>
 
-#include "tools/bench/report.h"
+#include "bench/harness/report.h"
 
 namespace ftc::bench {
 namespace {

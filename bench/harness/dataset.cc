@@ -1,4 +1,4 @@
-#include "tools/bench/dataset.h"
+#include "bench/harness/dataset.h"
 
 #include <algorithm>
 #include <climits>
@@ -8,7 +8,7 @@
 #include <iterator>
 #include <utility>
 
-#include "tools/bench/fmnist_idx.h"
+#include "bench/harness/fmnist_idx.h"
 
 namespace ftc::bench {
 namespace {

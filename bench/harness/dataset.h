@@ -1,7 +1,7 @@
 // The samples that bench, tune and train-bottleneck feed a split model: .npy files and their
 // labels. This header is libtorch-free.
-#ifndef FTCODEC_TOOLS_BENCH_DATASET_H_
-#define FTCODEC_TOOLS_BENCH_DATASET_H_
+#ifndef FTCODEC_BENCH_HARNESS_DATASET_H_
+#define FTCODEC_BENCH_HARNESS_DATASET_H_
 
 #include <cstdint>
 #include <string>
@@ -49,4 +49,4 @@ Result<std::vector<int>> ReadLabelsFile(const std::string& path, int64_t n);
 
 }  // namespace ftc::bench
 
-#endif  // FTCODEC_TOOLS_BENCH_DATASET_H_
+#endif  // FTCODEC_BENCH_HARNESS_DATASET_H_

@@ -1,8 +1,8 @@
 // The cloud-only anchors of `ftcodec bench`: the input image itself, coded as an image (the
 // baseline split inference must beat). A minimal PNG coder (8-bit grayscale, zlib level 9) and,
 // when libjpeg-turbo is available, grayscale JPEG.
-#ifndef FTCODEC_TOOLS_BENCH_CLOUD_ONLY_H_
-#define FTCODEC_TOOLS_BENCH_CLOUD_ONLY_H_
+#ifndef FTCODEC_BENCH_HARNESS_CLOUD_ONLY_H_
+#define FTCODEC_BENCH_HARNESS_CLOUD_ONLY_H_
 
 #include <cstdint>
 #include <vector>
@@ -34,4 +34,4 @@ Result<GrayImage> DecodeJpegGray8(const uint8_t* data, size_t size);
 
 }  // namespace ftc::bench
 
-#endif  // FTCODEC_TOOLS_BENCH_CLOUD_ONLY_H_
+#endif  // FTCODEC_BENCH_HARNESS_CLOUD_ONLY_H_

@@ -1,4 +1,4 @@
-#include "tools/bench/rate_accuracy.h"
+#include "bench/harness/rate_accuracy.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "tools/bench/tune.h"
+#include "bench/harness/tune.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,10 +8,10 @@
 #include <utility>
 
 #include "base/status_macros.h"
+#include "bench/harness/bench_runner.h"
+#include "bench/harness/dataset.h"
+#include "bench/harness/rate_accuracy.h"
 #include "ftcodec/torch.h"
-#include "tools/bench/bench_runner.h"
-#include "tools/bench/dataset.h"
-#include "tools/bench/rate_accuracy.h"
 
 namespace ftc::bench {
 namespace {

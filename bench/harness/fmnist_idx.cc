@@ -1,4 +1,4 @@
-#include "tools/bench/fmnist_idx.h"
+#include "bench/harness/fmnist_idx.h"
 
 #include <zlib.h>
 

@@ -1,7 +1,7 @@
 // Reading (Fashion-)MNIST IDX files, gzipped or not (Debian's dataset-fashion-mnist ships them
 // gzipped in /usr/share/datasets/fashion-mnist).
-#ifndef FTCODEC_TOOLS_BENCH_FMNIST_IDX_H_
-#define FTCODEC_TOOLS_BENCH_FMNIST_IDX_H_
+#ifndef FTCODEC_BENCH_HARNESS_FMNIST_IDX_H_
+#define FTCODEC_BENCH_HARNESS_FMNIST_IDX_H_
 
 #include <cstdint>
 #include <string>
@@ -30,4 +30,4 @@ Result<LabeledImages> ReadIdxDataset(const std::string& dir, const std::string& 
 
 }  // namespace ftc::bench
 
-#endif  // FTCODEC_TOOLS_BENCH_FMNIST_IDX_H_
+#endif  // FTCODEC_BENCH_HARNESS_FMNIST_IDX_H_

@@ -1,4 +1,4 @@
-#include "tools/bench/bench_runner.h"
+#include "bench/harness/bench_runner.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,13 +20,13 @@
 #include <utility>
 
 #include "base/status_macros.h"
+#include "bench/harness/cloud_only.h"
+#include "bench/harness/dataset.h"
+#include "bench/harness/report.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/profile.h"
 #include "ftcodec/torch.h"
-#include "tools/bench/cloud_only.h"
-#include "tools/bench/dataset.h"
-#include "tools/bench/report.h"
 
 namespace ftc::bench {
 

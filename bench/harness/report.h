@@ -1,14 +1,14 @@
 // Outputs of `ftcodec bench`: the table (CSV, JSON), the summary lines and the plot (gnuplot).
-#ifndef FTCODEC_TOOLS_BENCH_REPORT_H_
-#define FTCODEC_TOOLS_BENCH_REPORT_H_
+#ifndef FTCODEC_BENCH_HARNESS_REPORT_H_
+#define FTCODEC_BENCH_HARNESS_REPORT_H_
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "bench/harness/rate_accuracy.h"
 #include "ftcodec/status.h"
 #include "ftcodec/tensor.h"
-#include "tools/bench/rate_accuracy.h"
 
 namespace ftc::bench {
 
@@ -52,4 +52,4 @@ std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
 
 }  // namespace ftc::bench
 
-#endif  // FTCODEC_TOOLS_BENCH_REPORT_H_
+#endif  // FTCODEC_BENCH_HARNESS_REPORT_H_

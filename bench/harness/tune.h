@@ -4,8 +4,8 @@
 // then searches plain settings (bits × clipping, as `bench` sweeps them) and model-aware plans
 // (per-channel steps allocated by sensitivity, docs/format.md "Planned mode"), each measured
 // through the real codec and the tail. This header is libtorch-free.
-#ifndef FTCODEC_TOOLS_BENCH_TUNE_H_
-#define FTCODEC_TOOLS_BENCH_TUNE_H_
+#ifndef FTCODEC_BENCH_HARNESS_TUNE_H_
+#define FTCODEC_BENCH_HARNESS_TUNE_H_
 
 #include <cstdint>
 #include <string>
@@ -19,7 +19,7 @@ namespace ftc::bench {
 struct TuneConfig {
   // The model: --model NAME:SPLIT (bundled) or --head/--tail files.
   std::string head, tail, model;
-  // Samples: inputs.npy + labels.npy, or IDX files of `split` (tools/bench/dataset.h).
+  // Samples: inputs.npy + labels.npy, or IDX files of `split` (bench/harness/dataset.h).
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string split = "train";  // calibration data; the test split is for measuring
   int64_t limit = 5000;         // calibration samples (0 = all)
@@ -62,4 +62,4 @@ Result<TuneResult> RunTune(const TuneConfig& config);
 
 }  // namespace ftc::bench
 
-#endif  // FTCODEC_TOOLS_BENCH_TUNE_H_
+#endif  // FTCODEC_BENCH_HARNESS_TUNE_H_

@@ -2,8 +2,8 @@
 // at a time with one codec setting, decode, run the tail, and count bytes, correct predictions
 // and time. Plain functions over public-API types; the tail is any callable, so tests can check
 // the bookkeeping without the CLI (and without libtorch).
-#ifndef FTCODEC_TOOLS_BENCH_RATE_ACCURACY_H_
-#define FTCODEC_TOOLS_BENCH_RATE_ACCURACY_H_
+#ifndef FTCODEC_BENCH_HARNESS_RATE_ACCURACY_H_
+#define FTCODEC_BENCH_HARNESS_RATE_ACCURACY_H_
 
 #include <cstdint>
 #include <functional>
@@ -111,4 +111,4 @@ std::vector<BestSetting> BestWithin(const std::vector<SettingMetrics>& rows, dou
 
 }  // namespace ftc::bench
 
-#endif  // FTCODEC_TOOLS_BENCH_RATE_ACCURACY_H_
+#endif  // FTCODEC_BENCH_HARNESS_RATE_ACCURACY_H_

@@ -1,4 +1,4 @@
-#include "tools/bench/report.h"
+#include "bench/harness/report.h"
 
 #include <fcntl.h>
 #include <spawn.h>

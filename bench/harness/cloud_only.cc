@@ -1,4 +1,4 @@
-#include "tools/bench/cloud_only.h"
+#include "bench/harness/cloud_only.h"
 
 #include <zlib.h>
 

@@ -2,17 +2,17 @@
 // versus accuracy for a sweep of codec settings, with the anchors (uncompressed f32 and f16
 // features, and the cloud-only input image as PNG and JPEG) measured in the same run.
 // This header is libtorch-free; the implementation links ftcodec_torch.
-#ifndef FTCODEC_TOOLS_BENCH_BENCH_RUNNER_H_
-#define FTCODEC_TOOLS_BENCH_BENCH_RUNNER_H_
+#ifndef FTCODEC_BENCH_HARNESS_BENCH_RUNNER_H_
+#define FTCODEC_BENCH_HARNESS_BENCH_RUNNER_H_
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "bench/harness/loss_accuracy.h"
+#include "bench/harness/rate_accuracy.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/status.h"
-#include "tools/bench/loss_accuracy.h"
-#include "tools/bench/rate_accuracy.h"
 
 namespace ftc::bench {
 
@@ -21,7 +21,7 @@ struct BenchConfig {
   // (data/models/NAME_SPLIT_{head,tail}.pt).
   std::string head, tail, model;
   // Samples: `data_dir` with inputs.npy + labels.npy, or Fashion-MNIST IDX files of `split`
-  // (gzipped or not; tools/bench/dataset.h) ...
+  // (gzipped or not; bench/harness/dataset.h) ...
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string split = "test";
   // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N integers, .npy).
@@ -79,4 +79,4 @@ Status RunBench(const BenchConfig& config);
 
 }  // namespace ftc::bench
 
-#endif  // FTCODEC_TOOLS_BENCH_BENCH_RUNNER_H_
+#endif  // FTCODEC_BENCH_HARNESS_BENCH_RUNNER_H_
