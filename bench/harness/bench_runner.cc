@@ -81,20 +81,6 @@ Status MakeDirs(const std::string& dir) {
   return Status::Ok();
 }
 
-Status WriteText(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return Status(StatusCode::kIoError, tmp + ": cannot create");
-    f << text;
-    if (!f.flush()) return Status(StatusCode::kIoError, tmp + ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status(StatusCode::kIoError, path + ": cannot rename into place");
-  }
-  return Status::Ok();
-}
-
 // A progress bar on stderr, drawn once the run has taken more than two seconds; on a terminal it
 // redraws in place, otherwise it prints a line every 10%.
 class Progress {
@@ -322,8 +308,8 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
 
   if (Status s = MakeDirs(c.out_dir); !s.ok()) return s;
   const std::string stem = c.out_dir + "/loss";
-  if (Status s = WriteText(stem + ".csv", FormatLossCsv(report)); !s.ok()) return s;
-  if (Status s = WriteText(stem + ".json", FormatLossJson(report)); !s.ok()) return s;
+  if (Status s = WriteFileAtomically(stem + ".csv", FormatLossCsv(report)); !s.ok()) return s;
+  if (Status s = WriteFileAtomically(stem + ".json", FormatLossJson(report)); !s.ok()) return s;
   Result<bool> plotted = WriteLossPlot(report, stem);
   std::fprintf(stderr, "\n%s\n", FormatLossTable(report).c_str());
   std::fprintf(stderr, "ftcodec bench: uncompressed f32 top-1 %.2f%%; %s loss-free top-1",
@@ -689,7 +675,7 @@ Status RunBench(const BenchConfig& c) {
   // Outputs.
   if (Status s = MakeDirs(c.out_dir); !s.ok()) return s;
   const std::string stem = c.out_dir + "/rate_accuracy";
-  if (Status s = WriteText(stem + ".csv", FormatCsv(report)); !s.ok()) return s;
+  if (Status s = WriteFileAtomically(stem + ".csv", FormatCsv(report)); !s.ok()) return s;
   Result<bool> plotted = WritePlot(report, stem);
   if (!plotted.ok()) {
     report.notes.push_back(plotted.status().message());
@@ -699,7 +685,7 @@ Status RunBench(const BenchConfig& c) {
         "script is " +
         stem + ".gp");
   }
-  if (Status s = WriteText(stem + ".json", FormatJson(report)); !s.ok()) return s;
+  if (Status s = WriteFileAtomically(stem + ".json", FormatJson(report)); !s.ok()) return s;
 
   std::fprintf(stderr, "\n%s\n", FormatTable(report).c_str());
   for (const std::string& line : SummaryLines(report)) std::fprintf(stderr, "%s\n", line.c_str());

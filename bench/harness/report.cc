@@ -48,7 +48,7 @@ std::string Json(const std::string& s) { return JsonString(s); }
 
 std::string JsonNum(double v, int digits = 6) { return Num(v, digits, "null"); }
 
-// A gnuplot single-quoted string.
+}  // namespace
 
 Status WriteFileAtomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
@@ -64,8 +64,6 @@ Status WriteFileAtomically(const std::string& path, const std::string& text) {
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 std::string FormatCsv(const BenchReport& r) {
   std::ostringstream o;

@@ -44,6 +44,8 @@ Result<bool> WritePlot(const BenchReport& r, const std::string& stem);
 // Writes `<stem>.gp` holding `script` and, when gnuplot is installed, runs it; false when
 // gnuplot is not installed (the script is still written).
 Result<bool> RunGnuplotScript(const std::string& script, const std::string& stem);
+// Writes `text` to `path` through `path`.tmp and a rename: no half-written report on failure.
+Status WriteFileAtomically(const std::string& path, const std::string& text);
 // `s` as a gnuplot single-quoted string.
 std::string GpString(const std::string& s);
 // The gnuplot script itself (for tests).
