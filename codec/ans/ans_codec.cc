@@ -33,6 +33,11 @@ const char* AnsSectionName(uint8_t kind) {
   }
 }
 
+Result<std::unique_ptr<BandEncoder>> AnsBandEncoder(const EncoderOptions& o, DType input) {
+  FTC_RETURN_IF_ERROR(AnsCheckOptions(o, input));
+  return ans::NewBandEncoder(o);
+}
+
 }  // namespace
 
 extern const Codec kAnsCodec = {1,
@@ -43,6 +48,9 @@ extern const Codec kAnsCodec = {1,
                                 ans::DescribeFrame,
                                 AnsSectionName,
                                 PacketSampleIsTheSample,
+                                AnsBandEncoder,
+                                ans::NewBandDecoder,
+                                nullptr,
                                 false};
 
 }  // namespace ftc

@@ -2,6 +2,7 @@
 
 #include "base/byte_io.h"
 #include "base/status_macros.h"
+#include "codec/ans/ans_internal.h"
 
 namespace ftc::ans {
 
@@ -87,6 +88,16 @@ std::vector<BandShape> MakeBands(const SampleShape& s, uint32_t band_rows) {
     for (uint32_t y = 0; y < h; y += rows) bands.push_back({std::min(rows, h - y), w});
   }
   return bands;
+}
+
+std::vector<uint32_t> ChannelsOfBands(const BandLayout& layout,
+                                      const std::vector<uint32_t>& bands) {
+  std::vector<uint32_t> channels;
+  for (uint32_t b : bands) {
+    const uint32_t c = layout.channel(b);
+    if (channels.empty() || channels.back() != c) channels.push_back(c);
+  }
+  return channels;
 }
 
 }  // namespace ftc::ans

@@ -3,6 +3,7 @@
 #define FTCODEC_CODEC_ANS_ANS_INTERNAL_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "codec/ans/ans_common.h"
@@ -15,7 +16,16 @@ Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEnco
 Status DecodeSample(const ParsedFrame& frame, const DecoderOptions& options, Tensor* out);
 Status DescribeFrame(const ParsedFrame& frame, ParamList* out);
 
-// What EncodeSample entropy-codes, for coders of subsets of bands (codec/packet).
+// The band halves of packet mode (codec/core/band_codec.h). NewBandEncoder takes options the
+// codec's option check accepted; NewBandDecoder checks the stream's parameters.
+std::unique_ptr<BandEncoder> NewBandEncoder(const EncoderOptions& options);
+Result<std::unique_ptr<BandDecoder>> NewBandDecoder(const BandStream& stream);
+
+// The channels that `bands` (increasing) touch, increasing and without repeats: the channels
+// whose ranges a per-channel packet carries.
+std::vector<uint32_t> ChannelsOfBands(const BandLayout& layout, const std::vector<uint32_t>& bands);
+
+// What EncodeSample entropy-codes, for coders of subsets of bands.
 struct SamplePlanes {
   AnsParams params;                 // band_rows from the options (0 = whole channels)
   std::vector<QuantParams> ranges;  // quantized mode: 1 range, or C with per-channel ranges

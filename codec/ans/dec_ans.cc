@@ -1,6 +1,10 @@
 // Decoder of codec `ans`.
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "base/byte_io.h"
 #include "base/status_macros.h"
@@ -18,58 +22,145 @@ uint32_t RotrBits(uint32_t v, int width) {
   return ((v >> 1) | (v << (width - 1))) & mask;
 }
 
-// Checks the section list and reads the quantizer ranges.
-Result<std::vector<QuantParams>> ReadRanges(const ParsedFrame& f, const AnsParams& p) {
-  if (f.sections.size() != 2 || f.sections[0].kind != kRangesSection ||
-      f.sections[1].kind != kSymbolsSection) {
-    return FTC_CORRUPT("ans: expected a ranges section and a symbols section");
+// Quantized mode: checks the section list (a ranges section, a symbols section) and reads the
+// `groups` quantizer ranges.
+Result<std::vector<QuantParams>> ReadRanges(const std::vector<SectionRef>& sections,
+                                            const AnsParams& p, size_t groups) {
+  if (sections.size() != 2 || sections[0].kind != kRangesSection ||
+      sections[1].kind != kSymbolsSection) {
+    return FTC_CORRUPT("expected a ranges section and a symbols section");
   }
-  const int64_t channels = p.per_channel() ? f.sample.c : 1;
-  const SectionRef& sec = f.sections[0];
-  if (sec.size != static_cast<uint64_t>(channels) * 8) {
-    return FTC_CORRUPT("ans: ranges section is %zu bytes, expected %lld", sec.size,
-                       static_cast<long long>(channels * 8));
+  const SectionRef& sec = sections[0];
+  if (sec.size != groups * 8) {
+    return FTC_CORRUPT("ranges section is %zu bytes, expected %zu", sec.size, groups * 8);
   }
   ByteReader r(sec.data, sec.size);
-  std::vector<QuantParams> ranges(static_cast<size_t>(channels));
-  for (int64_t c = 0; c < channels; ++c) {
-    QuantParams& q = ranges[static_cast<size_t>(c)];
+  std::vector<QuantParams> ranges(groups);
+  for (size_t g = 0; g < groups; ++g) {
+    QuantParams& q = ranges[g];
     (void)r.F32(&q.lo);
     (void)r.F32(&q.hi);
     q.bits = p.bits;
     q.rounding = p.rounding();
     Status s = ValidateQuantParams(q);
-    if (!s.ok()) {
-      return FTC_CORRUPT("ans: range %lld is invalid: %s", static_cast<long long>(c),
-                         s.message().c_str());
-    }
+    if (!s.ok()) return FTC_CORRUPT("range %zu is invalid: %s", g, s.message().c_str());
   }
   return ranges;
 }
 
-Status DecodeLossless(const ParsedFrame& f, const AnsParams& p, Tensor* out) {
-  const int width = static_cast<int>(DTypeSize(p.stored));
-  if (f.sections.size() != static_cast<size_t>(width)) {
-    return FTC_CORRUPT("ans: lossless %s needs %d plane sections, found %zu", DTypeName(p.stored),
-                       width, f.sections.size());
+std::vector<BandShape> ShapesOf(const BandLayout& layout, const std::vector<uint32_t>& bands,
+                                int64_t* elements) {
+  std::vector<BandShape> shapes;
+  shapes.reserve(bands.size());
+  *elements = 0;
+  for (uint32_t b : bands) {
+    shapes.push_back({layout.rows_of(b), static_cast<uint32_t>(layout.sample.w)});
+    *elements += layout.elements(b);
   }
-  FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(p.stored, {f.sample.c, f.sample.h, f.sample.w}));
-  const int64_t n = f.sample.elements();
-  const std::vector<BandShape> bands = MakeBands(f.sample, p.band_rows);
+  return shapes;
+}
+
+// Quantized mode: the elements of `bands` (increasing), band after band, into `values`; the
+// ranges the sections carry into *ranges_out (per-channel: those of the bands' channels).
+Status DecodeQuantizedBands(const AnsParams& p, const BandLayout& layout,
+                            const std::vector<uint32_t>& bands,
+                            const std::vector<SectionRef>& sections, float* values,
+                            std::vector<uint32_t>* channels_out,
+                            std::vector<QuantParams>* ranges_out) {
+  std::vector<uint32_t> channels;
+  if (p.per_channel()) channels = ChannelsOfBands(layout, bands);
+  FTC_ASSIGN_OR_RETURN(std::vector<QuantParams> ranges,
+                       ReadRanges(sections, p, p.per_channel() ? channels.size() : 1));
+  int64_t elements = 0;
+  const std::vector<BandShape> shapes = ShapesOf(layout, bands, &elements);
+  std::vector<uint16_t> symbols(static_cast<size_t>(elements));
+  const SectionRef& sym = sections[1];
+  Status s = DecodeSymbolSegment(sym.data, sym.size, shapes, p.bits, symbols.data());
+  if (!s.ok()) return s.WithContext("symbols");
+  size_t pos = 0, g = 0;
+  for (uint32_t b : bands) {
+    if (p.per_channel()) {
+      while (channels[g] != layout.channel(b)) ++g;
+    }
+    const size_t n = static_cast<size_t>(layout.elements(b));
+    Dequantize(symbols.data() + pos, n, ranges[g], values + pos);
+    pos += n;
+  }
+  if (channels_out) *channels_out = std::move(channels);
+  if (ranges_out) *ranges_out = std::move(ranges);
+  return Status::Ok();
+}
+
+// Lossless mode: the elements of `bands` (increasing), band after band, in the stored dtype.
+Status DecodeLosslessBands(const AnsParams& p, const BandLayout& layout,
+                           const std::vector<uint32_t>& bands,
+                           const std::vector<SectionRef>& sections, uint8_t* out) {
+  const int width = static_cast<int>(DTypeSize(p.stored));
+  if (sections.size() != static_cast<size_t>(width)) {
+    return FTC_CORRUPT("lossless %s needs %d plane sections, found %zu", DTypeName(p.stored), width,
+                       sections.size());
+  }
+  int64_t n = 0;
+  const std::vector<BandShape> shapes = ShapesOf(layout, bands, &n);
   std::vector<std::vector<uint16_t>> planes(static_cast<size_t>(width),
                                             std::vector<uint16_t>(static_cast<size_t>(n)));
   std::vector<const uint16_t*> plane_ptrs;
   for (int k = 0; k < width; ++k) {
-    const SectionRef& sec = f.sections[static_cast<size_t>(k)];
-    if (sec.kind != kPlaneSection) return FTC_CORRUPT("ans: section %d is not a plane", k);
+    const SectionRef& sec = sections[static_cast<size_t>(k)];
+    if (sec.kind != kPlaneSection) return FTC_CORRUPT("section %d is not a plane", k);
     Status s =
-        DecodeSymbolSegment(sec.data, sec.size, bands, 8, planes[static_cast<size_t>(k)].data());
-    if (!s.ok()) return s.WithContext(StrFormat("ans: plane %d", k));
+        DecodeSymbolSegment(sec.data, sec.size, shapes, 8, planes[static_cast<size_t>(k)].data());
+    if (!s.ok()) return s.WithContext(StrFormat("plane %d", k));
     plane_ptrs.push_back(planes[static_cast<size_t>(k)].data());
   }
-  JoinLosslessPlanes(plane_ptrs, width, n, out->data());
+  JoinLosslessPlanes(plane_ptrs, width, n, out);
   return Status::Ok();
 }
+
+std::vector<uint32_t> AllBands(const BandLayout& layout) {
+  std::vector<uint32_t> bands(layout.total);
+  for (uint32_t b = 0; b < layout.total; ++b) bands[b] = b;
+  return bands;
+}
+
+// Packet mode: one stream's parameters, any packet's bands.
+class AnsBandDecoder : public BandDecoder {
+ public:
+  explicit AnsBandDecoder(const AnsParams& p) : p_(p) {}
+
+  Status DecodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
+                     const std::vector<SectionRef>& sections, DecodedBands* out) const override {
+    int64_t elements = 0;
+    for (uint32_t b : bands) elements += layout.elements(b);
+    out->values.resize(static_cast<size_t>(elements));
+    if (p_.mode == Mode::kLossless) {
+      std::vector<uint8_t> bytes(static_cast<size_t>(elements) * DTypeSize(p_.stored));
+      FTC_RETURN_IF_ERROR(DecodeLosslessBands(p_, layout, bands, sections, bytes.data()));
+      GatherF32(TensorView::Contiguous(bytes.data(), p_.stored, {elements}), 0, elements,
+                out->values.data());
+      return Status::Ok();
+    }
+    std::vector<uint32_t> channels;
+    std::vector<QuantParams> ranges;
+    FTC_RETURN_IF_ERROR(
+        DecodeQuantizedBands(p_, layout, bands, sections, out->values.data(), &channels, &ranges));
+    for (size_t g = 0; g < ranges.size(); ++g) {
+      uint32_t lo = 0, hi = 0;
+      std::memcpy(&lo, &ranges[g].lo, 4);  // bit patterns: -0 and +0 differ, as in the stream
+      std::memcpy(&hi, &ranges[g].hi, 4);
+      out->shared.emplace_back(p_.per_channel() ? channels[g] : 0,
+                               uint64_t{lo} | (uint64_t{hi} << 32));
+    }
+    return Status::Ok();
+  }
+
+  std::string SharedName(uint32_t key) const override {
+    return p_.per_channel() ? StrFormat("quantizer range of channel %u", key) : "quantizer range";
+  }
+
+ private:
+  AnsParams p_;
+};
 
 // The plan a planned frame names, from the decoder options.
 Result<const QuantPlan*> PlanFor(const ParsedFrame& f, const AnsParams& p,
@@ -139,24 +230,30 @@ void JoinLosslessPlanes(const std::vector<const uint16_t*>& planes, int width, i
   }
 }
 
+Result<std::unique_ptr<BandDecoder>> NewBandDecoder(const BandStream& stream) {
+  FTC_ASSIGN_OR_RETURN(AnsParams p, ParseParams(stream.params, stream.coded, stream.dtype));
+  if (p.band_rows != stream.band_rows) {
+    return FTC_CORRUPT("ans band rows %u differ from the packet's %u", p.band_rows,
+                       stream.band_rows);
+  }
+  return std::unique_ptr<BandDecoder>(new AnsBandDecoder(p));
+}
+
+// A frame is every band of the sample: the packet decoder's steps over all bands.
 Status DecodeSample(const ParsedFrame& f, const DecoderOptions& options, Tensor* out) {
   FTC_ASSIGN_OR_RETURN(
       AnsParams p, ParseParams(f.header.params, f.sample, f.header.dtype, f.header.version >= 2));
-  if (p.mode == Mode::kLossless) return DecodeLossless(f, p, out);
   if (p.mode == Mode::kPlanned) return DecodePlanned(f, p, options, out);
-  FTC_ASSIGN_OR_RETURN(std::vector<QuantParams> ranges, ReadRanges(f, p));
-  const int64_t n = f.sample.elements();
-  std::vector<uint16_t> q(static_cast<size_t>(n));
-  const SectionRef& sym = f.sections[1];
-  Status s =
-      DecodeSymbolSegment(sym.data, sym.size, MakeBands(f.sample, p.band_rows), p.bits, q.data());
-  if (!s.ok()) return s.WithContext("ans: symbols");
-  FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(DType::kF32, {f.sample.c, f.sample.h, f.sample.w}));
-  const size_t per = static_cast<size_t>(n) / ranges.size();
-  for (size_t c = 0; c < ranges.size(); ++c) {
-    Dequantize(q.data() + c * per, per, ranges[c], out->data_as<float>() + c * per);
+  const BandLayout layout = BandLayout::Of(f.sample, p.band_rows);
+  const std::vector<uint32_t> bands = AllBands(layout);
+  const Shape shape = {f.sample.c, f.sample.h, f.sample.w};
+  if (p.mode == Mode::kLossless) {
+    FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(p.stored, shape));
+    return DecodeLosslessBands(p, layout, bands, f.sections, out->data()).WithContext("ans");
   }
-  return Status::Ok();
+  FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(DType::kF32, shape));
+  return DecodeQuantizedBands(p, layout, bands, f.sections, out->data_as<float>(), nullptr, nullptr)
+      .WithContext("ans");
 }
 
 Status DescribeFrame(const ParsedFrame& f, ParamList* out) {
@@ -175,7 +272,10 @@ Status DescribeFrame(const ParsedFrame& f, ParamList* out) {
     out->emplace_back("mode", "lossless");
     out->emplace_back("stored_dtype", DTypeName(p.stored));
   } else {
-    FTC_ASSIGN_OR_RETURN(std::vector<QuantParams> ranges, ReadRanges(f, p));
+    Result<std::vector<QuantParams>> read =
+        ReadRanges(f.sections, p, p.per_channel() ? static_cast<size_t>(f.sample.c) : 1);
+    if (!read.ok()) return read.status().WithContext("ans");
+    const std::vector<QuantParams>& ranges = *read;
     static const char* const kClipNames[] = {"none", "range", "sigma", "percentile"};
     out->emplace_back("mode", "quantized");
     out->emplace_back("bits", std::to_string(p.bits));

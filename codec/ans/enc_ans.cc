@@ -1,6 +1,9 @@
 // Encoder of codec `ans`.
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "base/byte_io.h"
 #include "base/status_macros.h"
@@ -140,6 +143,92 @@ Status MakeSamplePlanes(const TensorView& sample, const EncoderOptions& o, Sampl
     Quantize(xc, per, *qp, q.data() + c * per);
   }
   return Status::Ok();
+}
+
+namespace {
+
+// Packet mode: a sample quantized (or split into planes) once; any set of its bands coded as
+// the sections of a frame of those bands.
+class AnsBandSample : public BandSample {
+ public:
+  explicit AnsBandSample(SamplePlanes planes) : sp_(std::move(planes)) {}
+
+  Status WriteParams(uint32_t band_rows, std::vector<uint8_t>* out) const override {
+    AnsParams p = sp_.params;
+    p.band_rows = band_rows;
+    out->clear();
+    ans::WriteParams(p, out);
+    return Status::Ok();
+  }
+
+  Status CodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
+                   std::vector<Section>* out) const override {
+    out->clear();
+    const bool quantized = sp_.params.mode == Mode::kQuantized;
+    if (quantized) {
+      Section ranges;
+      ranges.kind = kRangesSection;
+      ByteWriter w(&ranges.payload);
+      if (sp_.params.per_channel()) {
+        for (uint32_t c : ChannelsOfBands(layout, bands)) {
+          w.F32(sp_.ranges[c].lo);
+          w.F32(sp_.ranges[c].hi);
+        }
+      } else {
+        w.F32(sp_.ranges[0].lo);
+        w.F32(sp_.ranges[0].hi);
+      }
+      out->push_back(std::move(ranges));
+    }
+    std::vector<BandShape> shapes;
+    shapes.reserve(bands.size());
+    int64_t elements = 0;
+    for (uint32_t b : bands) {
+      shapes.push_back({layout.rows_of(b), static_cast<uint32_t>(layout.sample.w)});
+      elements += layout.elements(b);
+    }
+    std::vector<uint16_t> symbols(static_cast<size_t>(elements));
+    for (const std::vector<uint16_t>& plane : sp_.planes) {
+      size_t pos = 0;
+      for (uint32_t b : bands) {
+        const size_t n = static_cast<size_t>(layout.elements(b));
+        std::memcpy(symbols.data() + pos, plane.data() + layout.offset(b), n * sizeof(uint16_t));
+        pos += n;
+      }
+      Section s;
+      s.kind = quantized ? kSymbolsSection : kPlaneSection;
+      FTC_RETURN_IF_ERROR(
+          EncodeSymbolSegment(symbols.data(), shapes, sp_.alphabet_bits, &s.payload));
+      out->push_back(std::move(s));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  SamplePlanes sp_;
+};
+
+class AnsBandEncoder : public BandEncoder {
+ public:
+  explicit AnsBandEncoder(const EncoderOptions& o) : options_(o) {}
+  SampleShape Coded(const SampleShape& sample) const override { return sample; }
+  Result<std::unique_ptr<BandSample>> Prepare(const TensorView& sample) const override {
+    SamplePlanes sp;
+    FTC_RETURN_IF_ERROR(MakeSamplePlanes(sample, options_, &sp));
+    return std::unique_ptr<BandSample>(new AnsBandSample(std::move(sp)));
+  }
+  const char* SmallerBandHint() const override {
+    return options_.lossless ? "" : " (or fewer --bits)";
+  }
+
+ private:
+  EncoderOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<BandEncoder> NewBandEncoder(const EncoderOptions& options) {
+  return std::make_unique<AnsBandEncoder>(options);
 }
 
 Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out) {

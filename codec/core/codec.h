@@ -9,7 +9,9 @@
 
 #include "bitstream/frame.h"
 #include "bitstream/packet.h"
+#include "codec/core/band_codec.h"
 #include "ftcodec/ftcodec.h"
+#include "ftcodec/packet.h"
 
 namespace ftc {
 
@@ -39,9 +41,17 @@ struct Codec {
   const char* (*section_name)(uint8_t kind);
   // Packet mode (docs/format.md, "Packets"): the sample a packet's bands cut, from its header
   // (dtype, Codec_Params) and the tensor's sample; kCorruptData for parameters the codec rejects
-  // in a packet. nullptr: the codec does not packetize.
+  // in a packet. nullptr: the codec does not packetize (and the three below are nullptr too).
   Result<SampleShape> (*packet_sample)(const PacketHeader& header, const SampleShape& sample,
                                        int64_t max_sample_elements);
+  // Packet mode, encoder half (codec/core/band_codec.h): checks `options` for packets of samples
+  // of dtype `input` and opens the encoder; kInvalidArgument naming the problem otherwise.
+  Result<std::unique_ptr<BandEncoder>> (*band_encoder)(const EncoderOptions& options, DType input);
+  // Packet mode, decoder half: opens a stream from its first packet's fields; kCorruptData for
+  // parameters the codec rejects (messages read as "packet: <message>").
+  Result<std::unique_ptr<BandDecoder>> (*band_decoder)(const BandStream& stream);
+  // `ftcodec info`: fills the codec's own fields of a valid packet's PacketInfo (nullptr: none).
+  void (*describe_packet)(const PacketHeader& header, PacketInfo* info);
   // The codec writes multi-sample frames (docs/format.md, "Multi-sample frames"); the decoder
   // refuses the flag on a frame of any other codec.
   bool multi_sample;

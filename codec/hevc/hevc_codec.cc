@@ -62,6 +62,9 @@ extern const Codec kHevcCodec = {hevc::kCodecId,
                                  hevc::DecodeSample,
                                  hevc::HevcDescribe,
                                  hevc::HevcSectionName,
+                                 nullptr,  // no band halves: does not packetize
+                                 nullptr,
+                                 nullptr,
                                  nullptr,
                                  true};
 

@@ -56,6 +56,9 @@ extern const Codec kJpegCodec = {jpeg::kCodecId,
                                  jpeg::DecodeSample,
                                  jpeg::JpegDescribe,
                                  jpeg::JpegSectionName,
+                                 nullptr,  // no band halves: does not packetize
+                                 nullptr,
+                                 nullptr,
                                  nullptr,
                                  false};
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "base/status_macros.h"
 #include "codec/core/codec.h"
@@ -292,6 +293,159 @@ Status LearnedDescribe(const ParsedFrame& f, ParamList* out) {
   return Status::Ok();
 }
 
+// Packet mode (docs/format.md, "Learned packets"): the bands cut each sample's code, coded by the
+// inner codec's band halves; section kinds as in learned frames.
+class LearnedBandSample : public BandSample {
+ public:
+  LearnedBandSample(const LearnedParams& params, std::unique_ptr<BandSample> inner)
+      : params_(params), inner_(std::move(inner)) {}
+
+  Status WriteParams(uint32_t band_rows, std::vector<uint8_t>* out) const override {
+    LearnedParams p = params_;
+    FTC_RETURN_IF_ERROR(inner_->WriteParams(band_rows, &p.inner_params));
+    out->clear();
+    return WriteLearnedParams(p, out);
+  }
+
+  Status CodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
+                   std::vector<Section>* out) const override {
+    FTC_RETURN_IF_ERROR(inner_->CodeBands(layout, bands, out));
+    for (Section& sec : *out) sec.kind = InnerSectionKind(params_.inner_id, sec.kind);
+    return Status::Ok();
+  }
+
+ private:
+  LearnedParams params_;  // every field but inner_params
+  std::unique_ptr<BandSample> inner_;
+};
+
+class LearnedBandEncoder : public BandEncoder {
+ public:
+  LearnedBandEncoder(UnitPtr unit, std::string dir, uint8_t inner_id,
+                     std::unique_ptr<BandEncoder> inner)
+      : unit_(std::move(unit)), dir_(std::move(dir)), inner_(std::move(inner)) {
+    params_.unit_hash = unit_->hash();
+    params_.inner_id = inner_id;
+    params_.code = unit_->code_shape();
+  }
+
+  SampleShape Coded(const SampleShape&) const override { return unit_->code_shape(); }
+
+  Result<std::unique_ptr<BandSample>> Prepare(const TensorView& sample) const override {
+    Tensor code;
+    FTC_RETURN_IF_ERROR(ReduceSample(*unit_, dir_, sample, &code));
+    FTC_ASSIGN_OR_RETURN(std::unique_ptr<BandSample> inner, inner_->Prepare(code.view()));
+    return std::unique_ptr<BandSample>(new LearnedBandSample(params_, std::move(inner)));
+  }
+
+  const char* SmallerBandHint() const override { return " (or fewer --bits)"; }
+
+ private:
+  UnitPtr unit_;
+  std::string dir_;
+  LearnedParams params_;
+  std::unique_ptr<BandEncoder> inner_;
+};
+
+Result<std::unique_ptr<BandEncoder>> LearnedBandEncoderFor(const EncoderOptions& o, DType input) {
+  if (!o.inner.empty() && o.inner != "ans") {
+    return FTC_INVALID(
+        "learned: packet mode needs --inner ans (packets cut the code into "
+        "bands of an ans stream; --inner %s cannot be packetized)",
+        o.inner.c_str());
+  }
+  // --band-rows is the code's in packet mode; the frame codec's option check refuses it.
+  EncoderOptions check = o;
+  check.band_rows = 0;
+  FTC_RETURN_IF_ERROR(LearnedCheckOptions(check, input));
+  FTC_ASSIGN_OR_RETURN(UnitPtr unit, LoadUnit(o.unit));
+  const std::string inner = InnerName(o, *unit);
+  if (inner != "ans") {
+    return FTC_INVALID(
+        "unit %s was trained for inner codec '%s'; packet mode needs --inner ans "
+        "(and --bits)",
+        o.unit.c_str(), inner.c_str());
+  }
+  FTC_ASSIGN_OR_RETURN(InnerSetting setting, ResolveInner(o, *unit));
+  setting.options.threads = 1;
+  FTC_ASSIGN_OR_RETURN(std::unique_ptr<BandEncoder> inner_encoder,
+                       setting.codec->band_encoder(setting.options, DType::kF32));
+  return std::unique_ptr<BandEncoder>(
+      new LearnedBandEncoder(std::move(unit), o.unit, setting.id, std::move(inner_encoder)));
+}
+
+class LearnedBandDecoder : public BandDecoder {
+ public:
+  LearnedBandDecoder(const LearnedParams& params, const SampleShape& sample,
+                     std::unique_ptr<BandDecoder> inner)
+      : params_(params), sample_(sample), inner_(std::move(inner)) {}
+
+  Status DecodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
+                     const std::vector<SectionRef>& sections, DecodedBands* out) const override {
+    // The inner codec's kinds; a kind of another inner codec maps to 0, which none defines.
+    std::vector<SectionRef> inner = sections;
+    for (SectionRef& sec : inner) {
+      const bool ours = sec.kind / kSectionKindStride == params_.inner_id;
+      sec.kind = ours ? static_cast<uint8_t>(sec.kind % kSectionKindStride) : 0;
+    }
+    return inner_->DecodeBands(layout, bands, inner, out);
+  }
+
+  std::string SharedName(uint32_t key) const override { return inner_->SharedName(key); }
+
+  bool Restores() const override { return true; }
+
+  Status OpenRestore(const std::string& unit_dir) override {
+    if (!GetLearnedUnitLoader()) {
+      return Status(StatusCode::kNotBuiltIn,
+                    "the packet stream uses codec 'learned', which is not built into this "
+                    "ftcodec (no learned unit loader: restoring the code needs libtorch)");
+    }
+    FTC_ASSIGN_OR_RETURN(unit_, UnitForStream(unit_dir, params_, sample_));
+    dir_ = unit_dir;
+    return Status::Ok();
+  }
+
+  Status Restore(const TensorView& code, Tensor* sample) const override {
+    if (!unit_) return FTC_INTERNAL("learned: Restore before OpenRestore");
+    return RestoreCode(*unit_, dir_, code, sample_, sample);
+  }
+
+ private:
+  LearnedParams params_;
+  SampleShape sample_;  // the stream's (the features)
+  std::unique_ptr<BandDecoder> inner_;
+  UnitPtr unit_;
+  std::string dir_;
+};
+
+Result<std::unique_ptr<BandDecoder>> LearnedBandDecoderFor(const BandStream& stream) {
+  // The container's packet_sample (LearnedPacketSample) checked the parameters.
+  FTC_ASSIGN_OR_RETURN(LearnedParams lp,
+                       ParseLearnedParams(stream.params.data(), stream.params.size()));
+  const Codec* inner = FindCodecById(lp.inner_id);
+  if (inner == nullptr || inner->band_decoder == nullptr) {
+    return FTC_CORRUPT("learned: inner codec %s cannot be packetized", InnerCodecName(lp.inner_id));
+  }
+  BandStream in;
+  in.dtype = DType::kF32;  // the inner frame's
+  in.params = lp.inner_params;
+  in.band_rows = stream.band_rows;
+  in.coded = stream.coded;
+  in.sample = stream.coded;
+  Result<std::unique_ptr<BandDecoder>> d = inner->band_decoder(in);
+  if (!d.ok()) return d.status().WithContext("learned");
+  return std::unique_ptr<BandDecoder>(new LearnedBandDecoder(lp, stream.sample, std::move(*d)));
+}
+
+void LearnedDescribePacket(const PacketHeader& h, PacketInfo* info) {
+  Result<LearnedParams> lp = ParseLearnedParams(h.params.data(), h.params.size());
+  if (!lp.ok()) return;  // ParsePacket checked the parameters
+  info->unit = UnitHashHex(lp->unit_hash);
+  info->inner = InnerCodecName(lp->inner_id);
+  info->code_shape = {lp->code.c, lp->code.h, lp->code.w};
+}
+
 }  // namespace
 }  // namespace learned
 
@@ -303,6 +457,9 @@ extern const Codec kLearnedCodec = {learned::kCodecId,
                                     learned::LearnedDescribe,
                                     learned::LearnedSectionName,
                                     learned::LearnedPacketSample,
+                                    learned::LearnedBandEncoderFor,
+                                    learned::LearnedBandDecoderFor,
+                                    learned::LearnedDescribePacket,
                                     false};
 
 }  // namespace ftc

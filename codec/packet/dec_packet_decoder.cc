@@ -7,13 +7,16 @@
 // most accepted packets belong to (the earlier one on a tie), or only packets of
 // PacketDecoderOptions::stream_id; the others count as foreign (another Stream_Id) or
 // inconsistent (the same Stream_Id). Within a frame, packets must agree on Packet_Count, must not
-// overlap, and must carry the same quantizer range for a channel (or the frame).
+// overlap, and must carry equal values where the codec says they share one (ans: a channel's
+// quantizer range).
 //
 // Memory: only what accepted packets decoded (their bands' elements), within the expansion
 // allowance of their bytes (DecoderLimits); finish() checks the whole tensor, the output and the
-// concealment work against the limits before it allocates or conceals anything. A learned stream
-// carries the bands of each sample's code (an ans stream of the code): push() needs no unit;
-// finish() conceals the code and then runs the restoration unit on every sample.
+// concealment work against the limits before it allocates or conceals anything.
+//
+// This file knows no codec: the codec's decoder half (codec/core/band_codec.h) decodes the bands.
+// A stream whose bands carry a code (learned) needs nothing more to push(); finish() conceals
+// the codes and then has the codec restore every sample.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -24,58 +27,21 @@
 #include "base/status_macros.h"
 #include "bitstream/decoder_limits.h"
 #include "bitstream/packet.h"
-#include "bitstream/symbol_coder.h"
-#include "codec/ans/ans_common.h"
-#include "codec/ans/ans_internal.h"
-#include "codec/learned/learned_codec.h"
-#include "codec/packet/packet_internal.h"
+#include "codec/core/codec.h"
 #include "codec/packet/packet_parse.h"
-#include "codec/quant/quant.h"
 #include "ftcodec/packet.h"
 
 namespace ftc {
 namespace {
 
-constexpr uint8_t kRawCodecId = 0;
-constexpr uint8_t kRawDataSection = 1;
 // Stream ids listed in PacketStats::other_stream_ids.
 constexpr size_t kMaxListedStreams = 16;
-
-float LoadStored(const uint8_t* p, DType t) {
-  switch (t) {
-    case DType::kF32: {
-      float f;
-      std::memcpy(&f, p, 4);
-      return f;
-    }
-    case DType::kF16:
-      return F16ToF32(static_cast<uint16_t>(p[0] | (p[1] << 8)));
-    case DType::kBF16:
-      return BF16ToF32(static_cast<uint16_t>(p[0] | (p[1] << 8)));
-    case DType::kU8:
-      return static_cast<float>(p[0]);
-  }
-  return 0;
-}
 
 uint32_t PacketChecksum(const uint8_t* data, size_t size) {
   return static_cast<uint32_t>(data[size - 4]) | (static_cast<uint32_t>(data[size - 3]) << 8) |
          (static_cast<uint32_t>(data[size - 2]) << 16) |
          (static_cast<uint32_t>(data[size - 1]) << 24);
 }
-
-// A quantizer range as stored (bit patterns: -0 and +0 differ, as in the stream).
-struct StoredRange {
-  uint32_t lo = 0, hi = 0;
-  bool operator==(const StoredRange& o) const { return lo == o.lo && hi == o.hi; }
-};
-
-// What a packet decoded to.
-struct Payload {
-  std::vector<float> values;  // the packet elements, band after band
-  // ans quantized mode: (channel, range) for per-channel ranges, else (0, the frame's range).
-  std::vector<std::pair<uint32_t, StoredRange>> ranges;
-};
 
 // An accepted packet.
 struct ReceivedPacket {
@@ -90,65 +56,45 @@ struct FrameState {
   std::map<uint32_t, ReceivedPacket> packets;  // by Packet_Index
   // Contiguous layout: first band -> (one past the last band, Packet_Index) of each packet.
   std::map<uint32_t, std::pair<uint32_t, uint32_t>> runs;
-  // The quantizer ranges the accepted packets carried (keys as in Payload::ranges).
-  std::map<uint32_t, StoredRange> ranges;
+  // The shared values the accepted packets carried (DecodedBands::shared).
+  std::map<uint32_t, uint64_t> shared;
 };
 
 // The packets of one Stream_Id that agree with the stream-wide fields of its first packet.
 struct Candidate {
   uint64_t order = 0;    // creation order (ties go to the older candidate)
   PacketHeader stream;   // the first packet's header
-  SampleShape sample;    // the sample the bands cut (learned: the code)
+  SampleShape sample;    // the sample the bands cut (a code's stream: the code)
   SampleShape original;  // the sample of the stream's shape
   BandLayout layout;
-  ans::AnsParams ans;  // codec ans; learned: the code's
-  bool is_learned = false;
-  learned::LearnedParams learned_params;  // codec learned
-  uint8_t kind_base = 0;                  // section kinds: ans's + kind_base
-  DType raw_stored = DType::kF32;         // codec raw
+  const Codec* codec = nullptr;
+  std::unique_ptr<BandDecoder> bands;     // the codec's decoder half
   std::map<uint32_t, FrameState> frames;  // frames with at least one packet
   uint64_t accepted = 0, duplicates = 0, inconsistent = 0;
   uint64_t bytes = 0;  // of the accepted packets
 
   uint64_t total() const { return accepted + duplicates + inconsistent; }
 
-  // Takes the stream-wide fields of its first packet and checks the codec parameters.
+  // Takes the stream-wide fields of its first packet and opens the codec's decoder half.
   Status Adopt(const ParsedPacket& p) {
     const PacketHeader& h = p.header;
     stream = h;
     sample = p.coded;
     original = p.sample;
     layout = p.layout;
-    if (h.codec_id == kRawCodecId) {
-      if (h.params.size() != 1 || h.params[0] > static_cast<uint8_t>(DType::kU8)) {
-        return FTC_CORRUPT("packet: invalid raw codec parameters");
-      }
-      raw_stored = static_cast<DType>(h.params[0]);
-      if (raw_stored == DType::kU8 && h.dtype != DType::kU8) {
-        return FTC_CORRUPT("packet: raw u8 storage of a %s tensor", DTypeName(h.dtype));
-      }
-      return Status::Ok();
+    codec = FindCodecFormatById(h.codec_id);
+    if (codec == nullptr || codec->band_decoder == nullptr) {
+      return FTC_UNSUPPORTED("packet: codec id %u cannot be packetized", h.codec_id);
     }
-    const std::vector<uint8_t>* ans_params = &h.params;
-    DType ans_dtype = h.dtype;
-    if (h.codec_id == learned::kCodecId) {
-      // ParsePacket checked the parameters (and that the inner codec is ans).
-      Result<learned::LearnedParams> lp =
-          learned::ParseLearnedParams(h.params.data(), h.params.size());
-      if (!lp.ok()) return lp.status().WithContext("packet");
-      is_learned = true;
-      learned_params = *lp;
-      kind_base = learned::kSectionKindStride * learned::kInnerAns;
-      ans_params = &learned_params.inner_params;
-      ans_dtype = DType::kF32;  // the inner frame's
-    }
-    Result<ans::AnsParams> a = ans::ParseParams(*ans_params, p.coded, ans_dtype);
-    if (!a.ok()) return a.status().WithContext(is_learned ? "packet: learned" : "packet");
-    if (a->band_rows != h.band_rows) {
-      return FTC_CORRUPT("packet: ans band rows %u differ from the packet's %u", a->band_rows,
-                         h.band_rows);
-    }
-    ans = *a;
+    BandStream bs;
+    bs.dtype = h.dtype;
+    bs.params = h.params;
+    bs.band_rows = h.band_rows;
+    bs.coded = p.coded;
+    bs.sample = p.sample;
+    Result<std::unique_ptr<BandDecoder>> d = codec->band_decoder(bs);
+    if (!d.ok()) return d.status().WithContext("packet");
+    bands = std::move(*d);
     return Status::Ok();
   }
 
@@ -162,91 +108,9 @@ struct Candidate {
     return nullptr;
   }
 
-  // Decodes the packet's elements (band order) as f32, and the ranges it carries.
-  Status DecodePayload(const ParsedPacket& p, Payload* out) const {
-    int64_t elements = 0;
-    std::vector<BandShape> shapes;
-    shapes.reserve(p.bands.size());
-    for (uint32_t b : p.bands) {
-      elements += layout.elements(b);
-      shapes.push_back({layout.rows_of(b), static_cast<uint32_t>(sample.w)});
-    }
-    std::vector<float>& values = out->values;
-    values.resize(static_cast<size_t>(elements));
-    const std::vector<SectionRef>& sec = p.sections;
-    if (stream.codec_id == kRawCodecId) {
-      const size_t es = DTypeSize(raw_stored);
-      if (sec.size() != 1 || sec[0].kind != kRawDataSection ||
-          sec[0].size != static_cast<size_t>(elements) * es) {
-        return FTC_CORRUPT("packet: raw data section missing or of the wrong size");
-      }
-      for (int64_t i = 0; i < elements; ++i) {
-        values[static_cast<size_t>(i)] =
-            LoadStored(sec[0].data + static_cast<size_t>(i) * es, raw_stored);
-      }
-      return Status::Ok();
-    }
-    if (ans.mode == ans::Mode::kLossless) {
-      const int width = static_cast<int>(DTypeSize(ans.stored));
-      if (sec.size() != static_cast<size_t>(width)) {
-        return FTC_CORRUPT("packet: lossless %s needs %d plane sections, found %zu",
-                           DTypeName(ans.stored), width, sec.size());
-      }
-      std::vector<std::vector<uint16_t>> planes(static_cast<size_t>(width));
-      std::vector<const uint16_t*> ptrs;
-      for (int k = 0; k < width; ++k) {
-        if (sec[k].kind != kind_base + ans::kPlaneSection)
-          return FTC_CORRUPT("packet: section %d is not a plane", k);
-        planes[k].resize(static_cast<size_t>(elements));
-        Status s = DecodeSymbolSegment(sec[k].data, sec[k].size, shapes, 8, planes[k].data());
-        if (!s.ok()) return s.WithContext(StrFormat("packet: plane %d", k));
-        ptrs.push_back(planes[k].data());
-      }
-      std::vector<uint8_t> bytes(static_cast<size_t>(elements) * width);
-      ans::JoinLosslessPlanes(ptrs, width, elements, bytes.data());
-      for (int64_t i = 0; i < elements; ++i) {
-        values[static_cast<size_t>(i)] = LoadStored(bytes.data() + i * width, ans.stored);
-      }
-      return Status::Ok();
-    }
-    if (sec.size() != 2 || sec[0].kind != kind_base + ans::kRangesSection ||
-        sec[1].kind != kind_base + ans::kSymbolsSection) {
-      return FTC_CORRUPT("packet: expected a ranges section and a symbols section");
-    }
-    std::vector<uint32_t> channels;
-    if (ans.per_channel()) channels = ChannelsOfBands(layout, p.bands);
-    const size_t groups = ans.per_channel() ? channels.size() : 1;
-    if (sec[0].size != groups * 8) {
-      return FTC_CORRUPT("packet: ranges section is %zu bytes, expected %zu", sec[0].size,
-                         groups * 8);
-    }
-    ByteReader r(sec[0].data, sec[0].size);
-    std::vector<QuantParams> ranges(groups);
-    for (size_t g = 0; g < groups; ++g) {
-      (void)r.F32(&ranges[g].lo);
-      (void)r.F32(&ranges[g].hi);
-      ranges[g].bits = ans.bits;
-      ranges[g].rounding = ans.rounding();
-      Status s = ValidateQuantParams(ranges[g]);
-      if (!s.ok()) return FTC_CORRUPT("packet: range %zu is invalid: %s", g, s.message().c_str());
-      StoredRange bits;
-      std::memcpy(&bits.lo, &ranges[g].lo, 4);
-      std::memcpy(&bits.hi, &ranges[g].hi, 4);
-      out->ranges.emplace_back(ans.per_channel() ? channels[g] : 0, bits);
-    }
-    std::vector<uint16_t> symbols(static_cast<size_t>(elements));
-    Status s = DecodeSymbolSegment(sec[1].data, sec[1].size, shapes, ans.bits, symbols.data());
-    if (!s.ok()) return s.WithContext("packet: symbols");
-    size_t pos = 0, g = 0;
-    for (uint32_t b : p.bands) {
-      if (ans.per_channel()) {
-        while (channels[g] != layout.channel(b)) ++g;
-      }
-      const size_t n = static_cast<size_t>(layout.elements(b));
-      Dequantize(symbols.data() + pos, n, ranges[g], values.data() + pos);
-      pos += n;
-    }
-    return Status::Ok();
+  // Decodes the packet's elements (band order) as f32, and the shared values it carries.
+  Status DecodePayload(const ParsedPacket& p, DecodedBands* out) const {
+    return bands->DecodeBands(layout, p.bands, p.sections, out).WithContext("packet");
   }
 
   // Frame-level checks of an accepted-to-be packet before it is decoded: a duplicate (*duplicate
@@ -286,34 +150,27 @@ struct Candidate {
     return Status::Ok();
   }
 
-  // kCorruptData if the packet's quantizer ranges differ from those other packets of its frame
-  // carried.
-  Status CheckRanges(uint32_t frame, const Payload& payload) const {
+  // kCorruptData if a shared value of the packet (ans: a quantizer range) differs from the one
+  // other packets of its frame carried.
+  Status CheckShared(uint32_t frame, const DecodedBands& payload) const {
     auto found = frames.find(frame);
     if (found == frames.end()) return Status::Ok();
-    for (const auto& [key, range] : payload.ranges) {
-      auto it = found->second.ranges.find(key);
-      if (it != found->second.ranges.end() && !(it->second == range)) {
-        if (ans.per_channel()) {
-          return FTC_CORRUPT(
-              "packet: frame %u: its quantizer range of channel %u differs from "
-              "the one other packets of the frame carry",
-              frame, key);
-        }
+    for (const auto& [key, value] : payload.shared) {
+      auto it = found->second.shared.find(key);
+      if (it != found->second.shared.end() && it->second != value) {
         return FTC_CORRUPT(
-            "packet: frame %u: its quantizer range differs from the one other "
-            "packets of the frame carry",
-            frame);
+            "packet: frame %u: its %s differs from the one other packets of the frame carry", frame,
+            bands->SharedName(key).c_str());
       }
     }
     return Status::Ok();
   }
 
-  void Commit(const ParsedPacket& p, uint32_t checksum, size_t size, Payload&& payload) {
+  void Commit(const ParsedPacket& p, uint32_t checksum, size_t size, DecodedBands&& payload) {
     const PacketHeader& h = p.header;
     FrameState& f = frames[h.frame_index];
     if (f.packet_count == 0) f.packet_count = h.packet_count;
-    for (const auto& [key, range] : payload.ranges) f.ranges.emplace(key, range);
+    for (const auto& [key, value] : payload.shared) f.shared.emplace(key, value);
     if (!h.interleaved()) {
       f.runs[h.first_band] = {h.first_band + h.band_count, h.packet_index};
     }
@@ -476,13 +333,13 @@ struct Decoder::Impl {
           static_cast<long long>(limits.expansion_slack),
           static_cast<long long>(limits.expansion_ratio));
     }
-    Payload payload;
+    DecodedBands payload;
     st = c->DecodePayload(p, &payload);
     if (!st.ok()) {
       ++corrupt;
       return st;
     }
-    st = c->CheckRanges(h.frame_index, payload);
+    st = c->CheckShared(h.frame_index, payload);
     if (!st.ok()) {
       if (fresh) return FTC_INTERNAL("a new stream with a frame");
       ++all_total;
@@ -523,7 +380,7 @@ struct Decoder::Impl {
     const int64_t total = n * e;  // n < 2^32, e <= 2^28: no overflow
     const DType want = options.dtype.value_or(c.stream.dtype);
     // The limits, before anything is allocated: the bands hold what the bytes describe, and the
-    // tensor (learned: the codes, then the features) fits the caps.
+    // tensor (a code's stream: the codes, then the restored samples) fits the caps.
     if (total > ExpansionAllowance(limits, c.bytes)) {
       return FTC_LIMIT(
           "a tensor of %lld elements (%lld samples of %lld) is more than the %llu bytes of "
@@ -534,33 +391,26 @@ struct Decoder::Impl {
           static_cast<long long>(limits.expansion_slack),
           static_cast<long long>(limits.expansion_ratio));
     }
-    if (c.is_learned) {
-      FTC_RETURN_IF_ERROR(CheckOutputSize(limits, total, sizeof(float), "the learned codes"));
+    const bool restores = c.bands->Restores();
+    if (restores) {
+      FTC_RETURN_IF_ERROR(CheckOutputSize(limits, total, sizeof(float),
+                                          StrFormat("the %s codes", c.codec->name).c_str()));
       FTC_RETURN_IF_ERROR(CheckOutputSize(limits, n * c.original.elements(), DTypeSize(want),
                                           "the restored tensor"));
     } else {
       FTC_RETURN_IF_ERROR(CheckOutputSize(limits, total, DTypeSize(want), "the tensor"));
     }
-    // A learned stream: the unit next (nothing to conceal without it).
-    learned::UnitPtr unit;
-    if (c.is_learned) {
-      if (!GetLearnedUnitLoader()) {
-        return Status(StatusCode::kNotBuiltIn,
-                      "the packet stream uses codec 'learned', which is not built into this "
-                      "ftcodec (no learned unit loader: restoring the code needs libtorch)");
-      }
-      FTC_ASSIGN_OR_RETURN(unit,
-                           learned::UnitForStream(options.unit, c.learned_params, c.original));
-    }
+    // A code's stream: what restores it next (nothing to conceal without it).
+    if (restores) FTC_RETURN_IF_ERROR(c.bands->OpenRestore(options.unit));
     DecodedTensor out;
     out.stats = stats;
     PacketStats& st = out.stats;
     const size_t E = static_cast<size_t>(e);
     const size_t N = static_cast<size_t>(n);
-    // The values the bands carry: the tensor, or a learned stream's codes (N×C'×H'×W', or
-    // C'×H'×W' for a tensor of rank 1 to 3).
+    // The values the bands carry: the tensor, or the codes (N×C'×H'×W', or C'×H'×W' for a
+    // tensor of rank 1 to 3).
     Shape coded_shape = c.stream.shape;
-    if (c.is_learned) {
+    if (restores) {
       coded_shape = {sample.c, sample.h, sample.w};
       if (c.stream.shape.size() == 4) coded_shape.insert(coded_shape.begin(), c.stream.shape[0]);
     }
@@ -650,7 +500,7 @@ struct Decoder::Impl {
       st.other_stream_ids.push_back(others[k].second);
     }
     st.other_streams = static_cast<uint32_t>(others.size());
-    if (c.is_learned) {
+    if (restores) {
       // Restoration, sample by sample, of the concealed codes.
       FTC_ASSIGN_OR_RETURN(Tensor features, Tensor::Create(DType::kF32, c.stream.shape));
       const size_t F = static_cast<size_t>(c.original.elements());
@@ -658,10 +508,10 @@ struct Decoder::Impl {
         const TensorView code =
             TensorView::Contiguous(x + i * E, DType::kF32, {sample.c, sample.h, sample.w});
         Tensor restored;
-        Status s = learned::RestoreCode(*unit, options.unit, code, c.original, &restored);
+        Status s = c.bands->Restore(code, &restored);
         if (!s.ok()) {
-          return N > 1 ? s.WithContext(StrFormat("learned: frame %zu", i))
-                       : s.WithContext("learned");
+          return N > 1 ? s.WithContext(StrFormat("%s: frame %zu", c.codec->name, i))
+                       : s.WithContext(c.codec->name);
         }
         std::memcpy(features.data_as<float>() + i * F, restored.data(), F * sizeof(float));
       }

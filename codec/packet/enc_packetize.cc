@@ -2,12 +2,13 @@
 // independently decodable packets of at most PacketOptions::packet_size bytes.
 // docs/format.md, "Packets" (the grouping algorithm is in "How ftcodec's encoder forms packets").
 //
-// Every sample is quantized (or split into byte planes) once; packets then entropy-code subsets
-// of its bands. Codec learned first reduces each sample to its code with the learned unit, and
-// the code is packetized as an ans tensor ("Learned packets"). All decisions compare sizes of
-// packets actually built, so they are as deterministic as the coder.
+// The codec's encoder half (codec/core/band_codec.h) prepares every sample once (ans quantizes
+// it, learned reduces it to its code); packets then code subsets of its bands through it. This
+// file knows no codec. All decisions compare sizes of packets actually built, so they are as
+// deterministic as the coder.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "base/byte_io.h"
@@ -15,12 +16,7 @@
 #include "base/parallel.h"
 #include "base/status_macros.h"
 #include "bitstream/packet.h"
-#include "bitstream/symbol_coder.h"
-#include "codec/ans/ans_common.h"
-#include "codec/ans/ans_internal.h"
 #include "codec/core/codec.h"
-#include "codec/learned/learned_codec.h"
-#include "codec/packet/packet_internal.h"
 #include "ftcodec/packet.h"
 
 namespace ftc {
@@ -36,125 +32,18 @@ Status PacketOptions::Validate() const {
 
 namespace {
 
-constexpr uint8_t kRawCodecId = 0;
-constexpr uint8_t kAnsCodecId = 1;
-constexpr uint8_t kRawDataSection = 1;
-
-// What one sample offers the packetizer: its symbols (ans, learned) or stored bytes (raw).
+// One sample, prepared by the codec's encoder half.
 struct SampleSource {
-  SampleShape shape;  // the sample the bands cut (learned: the code)
-  uint8_t codec_id = 0;
-  ans::SamplePlanes planes;        // ans; learned: the code's
-  learned::LearnedParams learned;  // learned: every field but inner_params
-  uint8_t raw_stored = 0;          // raw: Stored_DType
-  std::vector<uint8_t> raw;        // raw: every element in C order, as Stored_DType
+  std::unique_ptr<BandSample> bands;
 };
-
-// Codec learned: the unit and the inner ans options (as the learned codec builds them).
-struct LearnedSetup {
-  learned::UnitPtr unit;
-  EncoderOptions inner;
-};
-
-Status MakeSource(const TensorView& sample, const EncoderOptions& o, const Codec& codec,
-                  const LearnedSetup& ls, SampleSource* src) {
-  src->shape = {sample.shape[0], sample.shape[1], sample.shape[2]};
-  src->codec_id = codec.id;
-  if (codec.id == kAnsCodecId) return ans::MakeSamplePlanes(sample, o, &src->planes);
-  if (codec.id == learned::kCodecId) {
-    Tensor code;
-    FTC_RETURN_IF_ERROR(learned::ReduceSample(*ls.unit, o.unit, sample, &code));
-    src->shape = ls.unit->code_shape();
-    src->learned.unit_hash = ls.unit->hash();
-    src->learned.inner_id = learned::kInnerAns;
-    src->learned.code = src->shape;
-    return ans::MakeSamplePlanes(code.view(), ls.inner, &src->planes);
-  }
-  CodecEncodeOutput out;
-  FTC_RETURN_IF_ERROR(codec.encode(sample, o, &out));
-  if (out.params.size() != 1 || out.sections.size() != 1) {
-    return FTC_INTERNAL("raw codec output has an unexpected layout");
-  }
-  src->raw_stored = out.params[0];
-  src->raw = std::move(out.sections[0].payload);
-  return Status::Ok();
-}
 
 Status CodecParams(const SampleSource& src, uint32_t band_rows, std::vector<uint8_t>* out) {
-  out->clear();
-  if (src.codec_id == kRawCodecId) {
-    out->push_back(src.raw_stored);
-    return Status::Ok();
-  }
-  ans::AnsParams p = src.planes.params;
-  p.band_rows = band_rows;
-  if (src.codec_id == kAnsCodecId) {
-    ans::WriteParams(p, out);
-    return Status::Ok();
-  }
-  learned::LearnedParams lp = src.learned;
-  ans::WriteParams(p, &lp.inner_params);
-  return learned::WriteLearnedParams(lp, out);
+  return src.bands->WriteParams(band_rows, out);
 }
 
-// Section kinds of a packet: ans's, or in a learned packet 16 + ans's (as in learned frames).
-uint8_t SectionKind(const SampleSource& src, uint8_t ans_kind) {
-  return src.codec_id == learned::kCodecId ? learned::InnerSectionKind(learned::kInnerAns, ans_kind)
-                                           : ans_kind;
-}
-
-// The packet sections for `bands` (increasing) of a sample.
 Status BuildSections(const SampleSource& src, const BandLayout& layout,
                      const std::vector<uint32_t>& bands, std::vector<Section>* out) {
-  out->clear();
-  if (src.codec_id == kRawCodecId) {
-    const size_t es = DTypeSize(static_cast<DType>(src.raw_stored));
-    Section s;
-    s.kind = kRawDataSection;
-    for (uint32_t b : bands) {
-      const uint8_t* p = src.raw.data() + static_cast<size_t>(layout.offset(b)) * es;
-      s.payload.insert(s.payload.end(), p, p + static_cast<size_t>(layout.elements(b)) * es);
-    }
-    out->push_back(std::move(s));
-    return Status::Ok();
-  }
-  const ans::SamplePlanes& sp = src.planes;
-  if (sp.params.mode == ans::Mode::kQuantized) {
-    Section ranges;
-    ranges.kind = SectionKind(src, ans::kRangesSection);
-    ByteWriter w(&ranges.payload);
-    if (sp.params.per_channel()) {
-      for (uint32_t c : ChannelsOfBands(layout, bands)) {
-        w.F32(sp.ranges[c].lo);
-        w.F32(sp.ranges[c].hi);
-      }
-    } else {
-      w.F32(sp.ranges[0].lo);
-      w.F32(sp.ranges[0].hi);
-    }
-    out->push_back(std::move(ranges));
-  }
-  std::vector<BandShape> shapes;
-  int64_t elements = 0;
-  for (uint32_t b : bands) {
-    shapes.push_back({layout.rows_of(b), static_cast<uint32_t>(layout.sample.w)});
-    elements += layout.elements(b);
-  }
-  std::vector<uint16_t> symbols(static_cast<size_t>(elements));
-  for (const std::vector<uint16_t>& plane : sp.planes) {
-    size_t pos = 0;
-    for (uint32_t b : bands) {
-      const size_t n = static_cast<size_t>(layout.elements(b));
-      std::memcpy(symbols.data() + pos, plane.data() + layout.offset(b), n * sizeof(uint16_t));
-      pos += n;
-    }
-    Section s;
-    s.kind = SectionKind(
-        src, sp.params.mode == ans::Mode::kQuantized ? ans::kSymbolsSection : ans::kPlaneSection);
-    FTC_RETURN_IF_ERROR(EncodeSymbolSegment(symbols.data(), shapes, sp.alphabet_bits, &s.payload));
-    out->push_back(std::move(s));
-  }
-  return Status::Ok();
+  return src.bands->CodeBands(layout, bands, out);
 }
 
 // Builds packets of one sample for the fitting decisions and the final output.
@@ -322,20 +211,6 @@ std::vector<uint32_t> BandRowCandidates(int64_t h, bool interleave) {
   return c;
 }
 
-}  // namespace
-
-std::vector<uint32_t> ChannelsOfBands(const BandLayout& layout,
-                                      const std::vector<uint32_t>& bands) {
-  std::vector<uint32_t> channels;
-  for (uint32_t b : bands) {
-    const uint32_t c = layout.channel(b);
-    if (channels.empty() || channels.back() != c) channels.push_back(c);
-  }
-  return channels;
-}
-
-namespace {
-
 Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const EncoderOptions& options,
                                          const PacketOptions& popts) {
   FTC_RETURN_IF_ERROR(options.Validate());
@@ -343,52 +218,30 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
   FTC_RETURN_IF_ERROR(tensor.Validate());
   FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
   FTC_ASSIGN_OR_RETURN(const Codec* codec, FindCodecByName(options.codec));
-  if (codec->packet_sample == nullptr) {  // the codec's own declaration (codec/core/codec.h)
+  if (codec->band_encoder == nullptr) {  // the codec's own declaration (codec/core/codec.h)
     std::string able;
     for (const Codec* c : BuiltinCodecs()) {
-      if (c->packet_sample != nullptr) able += std::string(able.empty() ? "" : ", ") + c->name;
+      if (c->band_encoder != nullptr) able += std::string(able.empty() ? "" : ", ") + c->name;
     }
     return FTC_INVALID("codec %s cannot be packetized (packet mode supports --codec %s)",
                        codec->name, able.c_str());
   }
-  const bool is_learned = codec->id == learned::kCodecId;
-  LearnedSetup ls;
-  if (is_learned) {
-    if (!options.inner.empty() && options.inner != "ans") {
-      return FTC_INVALID(
-          "learned: packet mode needs --inner ans (packets cut the code into "
-          "bands of an ans stream; --inner %s cannot be packetized)",
-          options.inner.c_str());
-    }
-    // --band-rows is the code's in packet mode; the frame codec's option check refuses it.
-    EncoderOptions check = options;
-    check.band_rows = 0;
-    FTC_RETURN_IF_ERROR(codec->check_options(check, tensor.dtype));
-    FTC_ASSIGN_OR_RETURN(ls.unit, learned::LoadUnit(options.unit));
-    const std::string inner = learned::InnerName(options, *ls.unit);
-    if (inner != "ans") {
-      return FTC_INVALID(
-          "unit %s was trained for inner codec '%s'; packet mode needs --inner ans "
-          "(and --bits)",
-          options.unit.c_str(), inner.c_str());
-    }
-    FTC_ASSIGN_OR_RETURN(learned::InnerSetting setting, learned::ResolveInner(options, *ls.unit));
-    ls.inner = setting.options;
-    ls.inner.threads = 1;
-  } else {
-    FTC_RETURN_IF_ERROR(codec->check_options(options, tensor.dtype));
-  }
+  FTC_ASSIGN_OR_RETURN(std::unique_ptr<BandEncoder> encoder,
+                       codec->band_encoder(options, tensor.dtype));
   const Shape shape = tensor.shape_vector();
-  const SampleShape sample = is_learned ? ls.unit->code_shape() : SampleShapeOf(shape);
+  const SampleShape sample = encoder->Coded(SampleShapeOf(shape));
   const int64_t n = tensor.rank == 4 ? shape[0] : 1;
   const size_t limit = static_cast<size_t>(popts.packet_size);
 
   std::vector<SampleSource> sources(static_cast<size_t>(n));
   FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-    Status s =
-        MakeSource(SampleView(tensor, i), options, *codec, ls, &sources[static_cast<size_t>(i)]);
-    return n > 1 && !s.ok() ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i)))
-                            : s;
+    Result<std::unique_ptr<BandSample>> prepared = encoder->Prepare(SampleView(tensor, i));
+    if (prepared.ok()) {
+      sources[static_cast<size_t>(i)].bands = std::move(*prepared);
+      return Status::Ok();
+    }
+    const Status& s = prepared.status();
+    return n > 1 ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i))) : s;
   }));
 
   PacketHeader base;
@@ -446,9 +299,7 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
           "than the packet size %d: use %sa larger --packet-size%s",
           static_cast<long long>(first_bad), bad_band[k], layout.rows_of(bad_band[k]),
           static_cast<long long>(sample.w), bad_size[k], popts.packet_size,
-          fewer_rows ? "--band-rows 1 or " : "",
-          (codec->id == kAnsCodecId && !options.lossless) || is_learned ? " (or fewer --bits)"
-                                                                        : "");
+          fewer_rows ? "--band-rows 1 or " : "", encoder->SmallerBandHint());
     }
   }
   if (!found) return FTC_INTERNAL("no band rows chosen");

@@ -5,7 +5,6 @@
 #include "bitstream/decoder_limits.h"
 #include "bitstream/packet.h"
 #include "codec/core/codec.h"
-#include "codec/learned/learned_params.h"
 #include "codec/packet/packet_parse.h"
 #include "ftcodec/packet.h"
 
@@ -43,15 +42,9 @@ std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets,
     info.band_rows = h.band_rows;
     info.bands = static_cast<uint32_t>(p->bands.size());
     info.interleaved = h.interleaved();
-    if (h.codec_id == learned::kCodecId) {
-      // ParsePacket checked the parameters.
-      Result<learned::LearnedParams> lp =
-          learned::ParseLearnedParams(h.params.data(), h.params.size());
-      if (lp.ok()) {
-        info.unit = UnitHashHex(lp->unit_hash);
-        info.inner = learned::InnerCodecName(lp->inner_id);
-        info.code_shape = {lp->code.c, lp->code.h, lp->code.w};
-      }
+    if (const Codec* codec = FindCodecFormatById(h.codec_id);
+        codec != nullptr && codec->describe_packet != nullptr) {
+      codec->describe_packet(h, &info);
     }
     out.push_back(std::move(info));
   }

@@ -1,6 +1,9 @@
 // Codec `raw` (docs/format.md, "Codec raw"): the sample's elements, uncompressed, in the input
 // dtype or a requested float dtype.
 #include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "base/status_macros.h"
 #include "codec/core/codec.h"
@@ -121,10 +124,91 @@ Status RawDescribe(const ParsedFrame& f, ParamList* out) {
 
 const char* RawSectionName(uint8_t kind) { return kind == kDataSection ? "data" : nullptr; }
 
+// Packet mode: a band is its elements as stored, a packet's data section the bands in order.
+class RawBandSample : public BandSample {
+ public:
+  RawBandSample(DType stored, std::vector<uint8_t> bytes)
+      : stored_(stored), bytes_(std::move(bytes)) {}
+  Status WriteParams(uint32_t, std::vector<uint8_t>* out) const override {
+    *out = {static_cast<uint8_t>(stored_)};
+    return Status::Ok();
+  }
+  Status CodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
+                   std::vector<Section>* out) const override {
+    const size_t es = DTypeSize(stored_);
+    Section s;
+    s.kind = kDataSection;
+    for (uint32_t b : bands) {
+      const uint8_t* p = bytes_.data() + static_cast<size_t>(layout.offset(b)) * es;
+      s.payload.insert(s.payload.end(), p, p + static_cast<size_t>(layout.elements(b)) * es);
+    }
+    out->assign(1, std::move(s));
+    return Status::Ok();
+  }
+
+ private:
+  DType stored_;
+  std::vector<uint8_t> bytes_;  // every element in C order, as stored
+};
+
+class RawBandEncoder : public BandEncoder {
+ public:
+  explicit RawBandEncoder(const EncoderOptions& o) : options_(o) {}
+  SampleShape Coded(const SampleShape& sample) const override { return sample; }
+  Result<std::unique_ptr<BandSample>> Prepare(const TensorView& sample) const override {
+    CodecEncodeOutput out;
+    FTC_RETURN_IF_ERROR(RawEncode(sample, options_, &out));
+    return std::unique_ptr<BandSample>(
+        new RawBandSample(static_cast<DType>(out.params[0]), std::move(out.sections[0].payload)));
+  }
+
+ private:
+  EncoderOptions options_;
+};
+
+Result<std::unique_ptr<BandEncoder>> RawBandEncoderFor(const EncoderOptions& o, DType input) {
+  FTC_RETURN_IF_ERROR(RawCheckOptions(o, input));
+  return std::unique_ptr<BandEncoder>(new RawBandEncoder(o));
+}
+
+class RawBandDecoder : public BandDecoder {
+ public:
+  explicit RawBandDecoder(DType stored) : stored_(stored) {}
+  Status DecodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
+                     const std::vector<SectionRef>& sections, DecodedBands* out) const override {
+    int64_t elements = 0;
+    for (uint32_t b : bands) elements += layout.elements(b);
+    const size_t es = DTypeSize(stored_);
+    if (sections.size() != 1 || sections[0].kind != kDataSection ||
+        sections[0].size != static_cast<size_t>(elements) * es) {
+      return FTC_CORRUPT("raw data section missing or of the wrong size");
+    }
+    out->values.resize(static_cast<size_t>(elements));
+    GatherF32(TensorView::Contiguous(sections[0].data, stored_, {elements}), 0, elements,
+              out->values.data());
+    return Status::Ok();
+  }
+
+ private:
+  DType stored_;
+};
+
+Result<std::unique_ptr<BandDecoder>> RawBandDecoderFor(const BandStream& s) {
+  if (s.params.size() != 1 || s.params[0] > static_cast<uint8_t>(DType::kU8)) {
+    return FTC_CORRUPT("invalid raw codec parameters");
+  }
+  const DType stored = static_cast<DType>(s.params[0]);
+  if (stored == DType::kU8 && s.dtype != DType::kU8) {
+    return FTC_CORRUPT("raw u8 storage of a %s tensor", DTypeName(s.dtype));
+  }
+  return std::unique_ptr<BandDecoder>(new RawBandDecoder(stored));
+}
+
 }  // namespace
 
-extern const Codec kRawCodec = {0,         "raw",       RawCheckOptions, RawEncode,
-                                RawDecode, RawDescribe, RawSectionName,  PacketSampleIsTheSample,
-                                false};
+extern const Codec kRawCodec = {
+    0,           "raw",          RawCheckOptions,         RawEncode,         RawDecode,
+    RawDescribe, RawSectionName, PacketSampleIsTheSample, RawBandEncoderFor, RawBandDecoderFor,
+    nullptr,     false};
 
 }  // namespace ftc
