@@ -1,4 +1,4 @@
-// Entry points of codec `ans` used by its Codec table entry (codec/ans/ans_codec.cc).
+// Entry points of codec `ans` shared by its encoder (enc_ans.cc) and decoder (dec_ans.cc).
 #ifndef FTCODEC_CODEC_ANS_ANS_INTERNAL_H_
 #define FTCODEC_CODEC_ANS_ANS_INTERNAL_H_
 
@@ -16,9 +16,7 @@ Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEnco
 Status DecodeSample(const ParsedFrame& frame, const DecoderOptions& options, Tensor* out);
 Status DescribeFrame(const ParsedFrame& frame, ParamList* out);
 
-// The band halves of packet mode (codec/core/band_codec.h). NewBandEncoder takes options the
-// codec's option check accepted; NewBandDecoder checks the stream's parameters.
-std::unique_ptr<BandEncoder> NewBandEncoder(const EncoderOptions& options);
+// The decoder half of packet mode (codec/core/band_codec.h): checks the stream's parameters.
 Result<std::unique_ptr<BandDecoder>> NewBandDecoder(const BandStream& stream);
 
 // The channels that `bands` (increasing) touch, increasing and without repeats: the channels

@@ -297,4 +297,32 @@ Status DescribeFrame(const ParsedFrame& f, ParamList* out) {
   return Status::Ok();
 }
 
+namespace {
+
+const char* AnsSectionName(uint8_t kind) {
+  switch (kind) {
+    case ans::kRangesSection:
+      return "ranges";
+    case ans::kSymbolsSection:
+      return "symbols";
+    case ans::kPlaneSection:
+      return "plane";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
 }  // namespace ftc::ans
+
+namespace ftc {
+extern const CodecDecoder kAnsDecoder = {1,
+                                         "ans",
+                                         ans::DecodeSample,
+                                         ans::DescribeFrame,
+                                         ans::AnsSectionName,
+                                         PacketSampleIsTheSample,
+                                         ans::NewBandDecoder,
+                                         nullptr,
+                                         false};
+}  // namespace ftc

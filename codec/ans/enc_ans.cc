@@ -227,10 +227,6 @@ class AnsBandEncoder : public BandEncoder {
 
 }  // namespace
 
-std::unique_ptr<BandEncoder> NewBandEncoder(const EncoderOptions& options) {
-  return std::make_unique<AnsBandEncoder>(options);
-}
-
 Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEncodeOutput* out) {
   if (o.plan && !o.lossless) return EncodePlanned(sample, o, out);
   SamplePlanes sp;
@@ -263,4 +259,44 @@ Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEnco
   return Status::Ok();
 }
 
+namespace {
+
+Status AnsCheckOptions(const EncoderOptions& o, DType input) {
+  if (o.lossless) {
+    const DType stored = o.store_dtype ? *o.store_dtype : input;
+    if (stored == DType::kU8 && input != DType::kU8) {
+      return FTC_INVALID("--dtype u8 cannot store a %s tensor", DTypeName(input));
+    }
+    return Status::Ok();
+  }
+  if (o.store_dtype) {
+    return FTC_INVALID("--dtype applies to --codec raw and to --codec ans --lossless only");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<BandEncoder>> AnsBandEncoderFor(const EncoderOptions& o, DType input) {
+  FTC_RETURN_IF_ERROR(AnsCheckOptions(o, input));
+  return std::unique_ptr<BandEncoder>(new AnsBandEncoder(o));
+}
+
+// Rate control: bits o.bits .. 1, or with a plan step shifts 0 .. 63.
+int AnsRungs(const EncoderOptions& o) { return o.plan ? 64 : o.bits; }
+void AnsRung(const EncoderOptions& o, int rung, EncoderOptions* out) {
+  *out = o;
+  if (o.plan) {
+    out->step_shift = rung;
+  } else {
+    out->bits = o.bits - rung;
+  }
+}
+const char* AnsCoarsest(const EncoderOptions& o) { return o.plan ? "step shift 63" : "1 bit"; }
+const RateLadder kAnsLadder = {AnsRungs, AnsRung, AnsCoarsest};
+
+}  // namespace
 }  // namespace ftc::ans
+
+namespace ftc {
+extern const CodecEncoder kAnsEncoder = {
+    1, "ans", ans::AnsCheckOptions, ans::EncodeSample, ans::AnsBandEncoderFor, &ans::kAnsLadder};
+}  // namespace ftc

@@ -59,11 +59,11 @@ struct DecodedBands {
 
 // What the decoder half knows of a stream: its first packet's stream-wide fields.
 struct BandStream {
-  DType dtype = DType::kF32;       // the values' original dtype
-  std::vector<uint8_t> params;     // Codec_Params
-  uint32_t band_rows = 0;          // the packet header's
-  SampleShape coded;               // the sample the bands cut
-  SampleShape sample;              // the stream's sample (differs from `coded` for a code)
+  DType dtype = DType::kF32;    // the values' original dtype
+  std::vector<uint8_t> params;  // Codec_Params
+  uint32_t band_rows = 0;       // the packet header's
+  SampleShape coded;            // the sample the bands cut
+  SampleShape sample;           // the stream's sample (differs from `coded` for a code)
 };
 
 // Decoder half, one stream.
@@ -76,9 +76,7 @@ class BandDecoder {
                              const std::vector<SectionRef>& sections, DecodedBands* out) const = 0;
   // "quantizer range of channel 3": what a key of DecodedBands::shared is, for the error when
   // two packets of a frame disagree on it.
-  virtual std::string SharedName(uint32_t key) const {
-    return "value " + std::to_string(key);
-  }
+  virtual std::string SharedName(uint32_t key) const { return "value " + std::to_string(key); }
   // Whether the bands carry a code that Restore turns into the stream's sample.
   virtual bool Restores() const { return false; }
   // Before the first Restore: loads what restoring needs (learned: the unit in `unit_dir`).

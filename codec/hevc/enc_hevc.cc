@@ -227,4 +227,18 @@ Status EncodeSampleWithChroma(const TensorView& samples, const EncoderOptions& o
   return Status::Ok();
 }
 
+namespace {
+
+Status HevcCheckOptions(const EncoderOptions& o, DType) {
+  if (o.store_dtype) return FTC_INVALID("--dtype applies to raw and ans --lossless, not hevc");
+  if (o.lossless) return FTC_INVALID("hevc is lossy here: it has no lossless mode");
+  return Status::Ok();
+}
+
+}  // namespace
 }  // namespace ftc::hevc
+
+namespace ftc {
+extern const CodecEncoder kHevcEncoder = {hevc::kCodecId,     "hevc",  hevc::HevcCheckOptions,
+                                          hevc::EncodeSample, nullptr, nullptr};
+}  // namespace ftc

@@ -47,4 +47,46 @@ Status DecodeSample(const ParsedFrame& f, const DecoderOptions&, Tensor* out) {
   return j.pictures.Finish(out);
 }
 
+Result<JpegFrame> ParseJpegFrame(const ParsedFrame& f) {
+  ByteReader r(f.header.params.data(), f.header.params.size());
+  Result<PackParams> p = PackedPictures::ParseParams(&r, f.sample);
+  if (!p.ok()) return p.status().WithContext("jpeg");
+  uint8_t quality;
+  if (!r.U8(&quality)) return FTC_CORRUPT("jpeg: truncated codec parameters");
+  if (quality < 1 || quality > 100) return FTC_CORRUPT("jpeg: quality %u out of range", quality);
+  if (r.remaining() != 0) {
+    return FTC_CORRUPT("jpeg: %zu unexpected codec parameter bytes", r.remaining());
+  }
+  Result<PackedPictures> pictures = PackedPictures::Create(f, *p, Limits());
+  if (!pictures.ok()) return pictures.status().WithContext("jpeg");
+  JpegFrame out;
+  out.pictures = std::move(pictures).value();
+  out.quality = quality;
+  return out;
+}
+
+namespace {
+
+Status JpegDescribe(const ParsedFrame& f, ParamList* out) {
+  FTC_ASSIGN_OR_RETURN(JpegFrame j, ParseJpegFrame(f));
+  out->emplace_back("quality", std::to_string(j.quality));
+  j.pictures.Describe(out);
+  return Status::Ok();
+}
+
+const char* JpegSectionName(uint8_t kind) { return PackSectionName(kind, "jpeg"); }
+
+}  // namespace
 }  // namespace ftc::jpeg
+
+namespace ftc {
+extern const CodecDecoder kJpegDecoder = {jpeg::kCodecId,
+                                          "jpeg",
+                                          jpeg::DecodeSample,
+                                          jpeg::JpegDescribe,
+                                          jpeg::JpegSectionName,
+                                          nullptr,  // no band halves: does not packetize
+                                          nullptr,
+                                          nullptr,
+                                          false};
+}  // namespace ftc

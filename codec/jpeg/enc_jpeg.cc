@@ -47,4 +47,31 @@ Status EncodeSample(const TensorView& sample, const EncoderOptions& o, CodecEnco
   return Status::Ok();
 }
 
+namespace {
+
+Status JpegCheckOptions(const EncoderOptions& o, DType) {
+  if (o.store_dtype) return FTC_INVALID("--dtype applies to raw and ans --lossless, not jpeg");
+  if (o.lossless) return FTC_INVALID("jpeg is lossy: it has no lossless mode");
+  if (o.bit_depth != 0 && o.bit_depth != 8) {
+    return FTC_INVALID("jpeg codes 8-bit pictures (bit depth %d requested)", o.bit_depth);
+  }
+  if (o.layout != "mosaic") return FTC_INVALID("jpeg packs channels as a mosaic only");
+  return Status::Ok();
+}
+
+// Rate control: quality o.quality .. 1.
+int JpegRungs(const EncoderOptions& o) { return o.quality; }
+void JpegRung(const EncoderOptions& o, int rung, EncoderOptions* out) {
+  *out = o;
+  out->quality = o.quality - rung;
+}
+const char* JpegCoarsest(const EncoderOptions&) { return "quality 1"; }
+const RateLadder kJpegLadder = {JpegRungs, JpegRung, JpegCoarsest};
+
+}  // namespace
 }  // namespace ftc::jpeg
+
+namespace ftc {
+extern const CodecEncoder kJpegEncoder = {jpeg::kCodecId,     "jpeg",  jpeg::JpegCheckOptions,
+                                          jpeg::EncodeSample, nullptr, &jpeg::kJpegLadder};
+}  // namespace ftc

@@ -1,6 +1,6 @@
-// Codec `learned`: the steps its frame codec (learned_codec.cc) and packet mode (codec/packet)
-// share — loading a unit, the inner codec's options, reduction and restoration with their
-// checks (docs/format.md, "Codec `learned`" and "Learned packets"). Torch-free: the units run
+// Codec `learned`: the steps its encoder (enc_learned.cc) and decoder (dec_learned.cc), frames
+// and packets, share — loading a unit, the inner codec's options, reduction and restoration with
+// their checks (docs/format.md, "Codec `learned`" and "Learned packets"). Torch-free: the units run
 // through the registered loader (codec/learned/learned_unit.h).
 #ifndef FTCODEC_CODEC_LEARNED_LEARNED_CODEC_H_
 #define FTCODEC_CODEC_LEARNED_LEARNED_CODEC_H_
@@ -19,6 +19,7 @@ using UnitPtr = std::shared_ptr<const LearnedUnitHandle>;
 
 // "8x4x4".
 std::string ShapeText(const SampleShape& s);
+bool SameShape(const SampleShape& a, const SampleShape& b);
 
 // The registered loader's unit for `dir`: kNotBuiltIn without a loader, else the loader's result.
 Result<UnitPtr> LoadUnit(const std::string& dir);
@@ -30,7 +31,7 @@ std::string InnerName(const EncoderOptions& options, const LearnedUnitHandle& un
 // the code's fixed range [0, 1], one range, mid-point rounding, whole-channel bands; bits (ans)
 // or quality (jpeg) from the options with --inner, else the unit's.
 struct InnerSetting {
-  const Codec* codec = nullptr;
+  const CodecEncoder* codec = nullptr;
   uint8_t id = 0;  // kInnerAns or kInnerJpeg
   EncoderOptions options;
 };

@@ -74,6 +74,13 @@ struct PackGeometry {
 Result<PackGeometry> MakePackGeometry(const PackParams& p, const SampleShape& s, int64_t samples,
                                       const PictureLimits& limits);
 
+// Shared by the encoder (its reconstruction, enc_packed_frame.cc) and the decoder: picture i of
+// the packed samples into their planes in `levels` (S × C × H × W), and the CRC32C of levels.
+template <typename T>
+void UnpackPicture(const PackGeometry& g, const std::vector<uint32_t>& order, int64_t i,
+                   const T* picture, ptrdiff_t stride, uint16_t* levels);
+uint32_t ChecksumOf(const std::vector<uint16_t>& levels);
+
 // Encoder side: the samples mapped to levels, ready to be drawn as pictures.
 class PackedSamples {
  public:

@@ -67,7 +67,7 @@ struct Candidate {
   SampleShape sample;    // the sample the bands cut (a code's stream: the code)
   SampleShape original;  // the sample of the stream's shape
   BandLayout layout;
-  const Codec* codec = nullptr;
+  const CodecDecoder* codec = nullptr;
   std::unique_ptr<BandDecoder> bands;     // the codec's decoder half
   std::map<uint32_t, FrameState> frames;  // frames with at least one packet
   uint64_t accepted = 0, duplicates = 0, inconsistent = 0;
@@ -82,7 +82,7 @@ struct Candidate {
     sample = p.coded;
     original = p.sample;
     layout = p.layout;
-    codec = FindCodecFormatById(h.codec_id);
+    codec = FindDecoderFormatById(h.codec_id);
     if (codec == nullptr || codec->band_decoder == nullptr) {
       return FTC_UNSUPPORTED("packet: codec id %u cannot be packetized", h.codec_id);
     }

@@ -217,10 +217,10 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
   FTC_RETURN_IF_ERROR(popts.Validate());
   FTC_RETURN_IF_ERROR(tensor.Validate());
   FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
-  FTC_ASSIGN_OR_RETURN(const Codec* codec, FindCodecByName(options.codec));
+  FTC_ASSIGN_OR_RETURN(const CodecEncoder* codec, FindEncoderByName(options.codec));
   if (codec->band_encoder == nullptr) {  // the codec's own declaration (codec/core/codec.h)
     std::string able;
-    for (const Codec* c : BuiltinCodecs()) {
+    for (const CodecEncoder* c : BuiltinEncoders()) {
       if (c->band_encoder != nullptr) able += std::string(able.empty() ? "" : ", ") + c->name;
     }
     return FTC_INVALID("codec %s cannot be packetized (packet mode supports --codec %s)",

@@ -13,7 +13,7 @@ Result<ParsedPacket> ParseCodecPacket(const uint8_t* data, size_t size,
   return ParsePacket(data, size, limits,
                      [](const PacketHeader& h, const SampleShape& sample,
                         int64_t max_sample_elements) -> Result<SampleShape> {
-                       const Codec* codec = FindCodecFormatById(h.codec_id);
+                       const CodecDecoder* codec = FindDecoderFormatById(h.codec_id);
                        if (codec == nullptr || codec->packet_sample == nullptr) {
                          return FTC_UNSUPPORTED("codec id %u cannot be packetized", h.codec_id);
                        }

@@ -42,7 +42,7 @@ std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets,
     info.band_rows = h.band_rows;
     info.bands = static_cast<uint32_t>(p->bands.size());
     info.interleaved = h.interleaved();
-    if (const Codec* codec = FindCodecFormatById(h.codec_id);
+    if (const CodecDecoder* codec = FindDecoderFormatById(h.codec_id);
         codec != nullptr && codec->describe_packet != nullptr) {
       codec->describe_packet(h, &info);
     }

@@ -57,26 +57,6 @@ void SigmaRange(const float* x, size_t n, double k, float min, float max, float*
 
 }  // namespace
 
-Status ValidateQuantParams(const QuantParams& p) {
-  if (p.bits < kMinQuantBits || p.bits > kMaxQuantBits) {
-    return FTC_INVALID("quantizer bits %d out of range %d..%d", p.bits, kMinQuantBits,
-                       kMaxQuantBits);
-  }
-  if (!std::isfinite(p.lo) || !std::isfinite(p.hi)) {
-    return FTC_INVALID("quantizer range [%g, %g] is not finite", p.lo, p.hi);
-  }
-  if (!(p.lo <= p.hi)) {
-    return FTC_INVALID("quantizer range [%g, %g] has lo > hi", p.lo, p.hi);
-  }
-  if (!std::isfinite(p.hi - p.lo)) {
-    return FTC_INVALID("quantizer range [%g, %g] is too wide: hi - lo overflows f32", p.lo, p.hi);
-  }
-  if (!(p.rounding >= 0.0f && p.rounding <= 0.5f)) {
-    return FTC_INVALID("quantizer rounding %g out of range 0..0.5", p.rounding);
-  }
-  return Status::Ok();
-}
-
 Result<QuantParams> ComputeQuantRange(const float* x, size_t n, const ClipSpec& clip, int bits,
                                       float rounding) {
   QuantParams p;
