@@ -114,6 +114,8 @@ enum CodecOption : uint32_t {
   kCodecTakesSequence = 1u << 3,      // sequence (a batch as one multi-sample frame)
   kCodecTakesUnit = 1u << 4,          // unit, inner (a learned unit)
   kCodecIsInner = 1u << 5,            // may be a learned unit's inner codec
+  kCodecTakesQuality = 1u << 6,       // quality (a picture codec's)
+  kCodecInProfiles = 1u << 7,         // a tune profile's settings may name it
 };
 bool CodecTakes(const std::string& name, CodecOption option);
 // "ans and jpeg" (with conjunction "and"): the codecs that take `option`.

@@ -17,9 +17,9 @@ struct CodecFormat {
 };
 constexpr CodecFormat kFormats[] = {
     {"raw", 0},
-    {"ans", kCodecTakesPlan | kCodecTakesTargetBytes | kCodecIsInner},
-    {"jpeg", kCodecTakesTargetBytes | kCodecIsInner},
-    {"hevc", kCodecTakesFramesLayout | kCodecTakesSequence},
+    {"ans", kCodecTakesPlan | kCodecTakesTargetBytes | kCodecIsInner | kCodecInProfiles},
+    {"jpeg", kCodecTakesTargetBytes | kCodecIsInner | kCodecTakesQuality | kCodecInProfiles},
+    {"hevc", kCodecTakesFramesLayout | kCodecTakesSequence | kCodecTakesQuality | kCodecInProfiles},
     {"learned", kCodecTakesUnit},
 };
 

@@ -63,8 +63,9 @@ Status CheckTensorLimits(const TensorView& t) {
 namespace {
 
 // One sample's frame (sample i of a tensor of `shape`, n samples).
-Status EncodeSampleFrame(const CodecEncoder& codec, const TensorView& sample, const EncoderOptions& o,
-                         const Shape& shape, int64_t i, int64_t n, Bytes* out) {
+Status EncodeSampleFrame(const CodecEncoder& codec, const TensorView& sample,
+                         const EncoderOptions& o, const Shape& shape, int64_t i, int64_t n,
+                         Bytes* out) {
   CodecEncodeOutput body;
   FTC_RETURN_IF_ERROR(codec.encode(sample, o, &body));
   FrameHeader h;
@@ -82,8 +83,9 @@ Status EncodeSampleFrame(const CodecEncoder& codec, const TensorView& sample, co
 // a ladder (CodecEncoder::rate_ladder; ans: bits o.bits .. 1, or step_shift 0 .. 63 with a plan;
 // jpeg: quality o.quality .. 1); frame sizes shrink along it in practice, so a binary search
 // finds the finest rung that fits. Only a measured fit is ever returned.
-Status EncodeWithinTarget(const CodecEncoder& codec, const TensorView& sample, const EncoderOptions& o,
-                          const Shape& shape, int64_t i, int64_t n, Bytes* out) {
+Status EncodeWithinTarget(const CodecEncoder& codec, const TensorView& sample,
+                          const EncoderOptions& o, const Shape& shape, int64_t i, int64_t n,
+                          Bytes* out) {
   const RateLadder* ladder = codec.rate_ladder;
   if (ladder == nullptr) return FTC_INVALID("codec %s has no rate control", codec.name);
   const int rungs = ladder->rungs(o);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/status_macros.h"
+#include "codec/core/codec.h"
 #include "ftcodec/profile.h"
 
 namespace ftc {
@@ -182,9 +183,9 @@ Status ParseSettings(const Json& j, EncoderOptions* o) {
   FTC_RETURN_IF_ERROR(r.CheckKeys({"codec", "bits", "clip", "per_channel", "deadzone", "band_rows",
                                    "quality", "target_bytes"}));
   FTC_RETURN_IF_ERROR(r.String("codec", &o->codec));
-  if (o->codec != "ans" && o->codec != "jpeg" && o->codec != "hevc") {
-    return FieldError("settings.codec",
-                      "'" + o->codec.substr(0, 40) + "': expected ans, jpeg or hevc");
+  if (!CodecTakes(o->codec, kCodecInProfiles)) {
+    return FieldError("settings.codec", "'" + o->codec.substr(0, 40) + "': expected " +
+                                            CodecNamesWith(kCodecInProfiles, "or"));
   }
   int64_t v = 0;
   v = o->bits;
@@ -306,7 +307,7 @@ Status Profile::Validate() const {
     }
     elements *= d;
   }
-  if (settings.codec == "ans" && plan) {
+  if (plan && CodecTakes(settings.codec, kCodecTakesPlan)) {
     const int64_t c = sample_shape.size() == 3 ? sample_shape[0] : 1;
     if (static_cast<int64_t>(plan->channels.size()) != c) {
       return FieldError("plan.channels",
@@ -367,7 +368,7 @@ std::string ProfileToJson(const Profile& p) {
   s["per_channel"] = p.settings.per_channel;
   s["deadzone"] = p.settings.deadzone;
   s["band_rows"] = p.settings.band_rows;
-  if (p.settings.codec != "ans") s["quality"] = p.settings.quality;
+  if (CodecTakes(p.settings.codec, kCodecTakesQuality)) s["quality"] = p.settings.quality;
   if (p.settings.target_bytes > 0) s["target_bytes"] = p.settings.target_bytes;
   j["settings"] = s;
   if (p.plan) {

@@ -135,7 +135,7 @@ Result<std::unique_ptr<BandEncoder>> RawBandEncoderFor(const EncoderOptions& o, 
 
 }  // namespace
 
-extern const CodecEncoder kRawEncoder = {0,         "raw",           RawCheckOptions,
-                                         RawEncode, RawBandEncoderFor, nullptr};
+extern const CodecEncoder kRawEncoder = {
+    0, "raw", RawCheckOptions, RawEncode, RawBandEncoderFor, nullptr};
 
 }  // namespace ftc
