@@ -357,30 +357,26 @@ struct Decoder::Impl {
     return Verdict(*c);
   }
 
-  Result<DecodedTensor> Finish(ConcealMethod method) const {
-    FTC_RETURN_IF_ERROR(options_status);
-    if (!leader) {
-      Status none = FTC_CORRUPT(
-          "no packet arrived (%llu pushed, %llu corrupt, %llu from other "
-          "streams): the tensor's shape is unknown",
-          static_cast<unsigned long long>(stats.pushed),
-          static_cast<unsigned long long>(stats.corrupt),
-          static_cast<unsigned long long>(stats.foreign));
-      if (first_rejection.ok()) return none;
-      // Every packet beyond a limit: that is the error.
-      const StatusCode code =
-          over_limit == pushed ? StatusCode::kLimitExceeded : StatusCode::kCorruptData;
-      return Status(code, none.message() + "; " + first_rejection.message());
-    }
-    const Candidate& c = *leader;
-    const SampleShape& sample = c.sample;
-    const BandLayout& layout = c.layout;
-    const int64_t e = sample.elements();
+  // No stream: why (every packet beyond a limit is that error).
+  Status NothingArrived() const {
+    Status none = FTC_CORRUPT(
+        "no packet arrived (%llu pushed, %llu corrupt, %llu from other "
+        "streams): the tensor's shape is unknown",
+        static_cast<unsigned long long>(stats.pushed),
+        static_cast<unsigned long long>(stats.corrupt),
+        static_cast<unsigned long long>(stats.foreign));
+    if (first_rejection.ok()) return none;
+    const StatusCode code =
+        over_limit == pushed ? StatusCode::kLimitExceeded : StatusCode::kCorruptData;
+    return Status(code, none.message() + "; " + first_rejection.message());
+  }
+
+  // The limits, before anything is allocated: the bands hold what the bytes describe, and the
+  // tensor (a code's stream: the codes, then the restored samples) fits the caps.
+  Status CheckFinishLimits(const Candidate& c, DType want) const {
+    const int64_t e = c.sample.elements();
     const int64_t n = c.stream.frame_count;
     const int64_t total = n * e;  // n < 2^32, e <= 2^28: no overflow
-    const DType want = options.dtype.value_or(c.stream.dtype);
-    // The limits, before anything is allocated: the bands hold what the bytes describe, and the
-    // tensor (a code's stream: the codes, then the restored samples) fits the caps.
     if (total > ExpansionAllowance(limits, c.bytes)) {
       return FTC_LIMIT(
           "a tensor of %lld elements (%lld samples of %lld) is more than the %llu bytes of "
@@ -391,45 +387,26 @@ struct Decoder::Impl {
           static_cast<long long>(limits.expansion_slack),
           static_cast<long long>(limits.expansion_ratio));
     }
-    const bool restores = c.bands->Restores();
-    if (restores) {
-      FTC_RETURN_IF_ERROR(CheckOutputSize(limits, total, sizeof(float),
-                                          StrFormat("the %s codes", c.codec->name).c_str()));
-      FTC_RETURN_IF_ERROR(CheckOutputSize(limits, n * c.original.elements(), DTypeSize(want),
-                                          "the restored tensor"));
-    } else {
-      FTC_RETURN_IF_ERROR(CheckOutputSize(limits, total, DTypeSize(want), "the tensor"));
-    }
-    // A code's stream: what restores it next (nothing to conceal without it).
-    if (restores) FTC_RETURN_IF_ERROR(c.bands->OpenRestore(options.unit));
-    DecodedTensor out;
-    out.stats = stats;
-    PacketStats& st = out.stats;
-    const size_t E = static_cast<size_t>(e);
-    const size_t N = static_cast<size_t>(n);
-    // The values the bands carry: the tensor, or the codes (N×C'×H'×W', or C'×H'×W' for a
-    // tensor of rank 1 to 3).
-    Shape coded_shape = c.stream.shape;
-    if (restores) {
-      coded_shape = {sample.c, sample.h, sample.w};
-      if (c.stream.shape.size() == 4) coded_shape.insert(coded_shape.begin(), c.stream.shape[0]);
-    }
-    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(DType::kF32, coded_shape));
-    out.mask.shape = coded_shape;
-    out.mask.lost.assign(N * E, 1);
-    float* x = t.data_as<float>();
-    ConcealOptions co = options.conceal;
-    co.band_rows = static_cast<int>(layout.rows);
-    st.frames = static_cast<uint32_t>(n);
-    st.frames_complete = st.frames_partial = st.frames_lost = 0;
-    st.packets_expected = st.packets_missing = 0;
-    // What arrived, the loss masks, and the concealment work they call for.
-    std::vector<size_t> partial;
-    int64_t work = 0, lost_in_partial = 0;
+    if (!c.bands->Restores()) return CheckOutputSize(limits, total, DTypeSize(want), "the tensor");
+    FTC_RETURN_IF_ERROR(CheckOutputSize(limits, total, sizeof(float),
+                                        StrFormat("the %s codes", c.codec->name).c_str()));
+    return CheckOutputSize(limits, n * c.original.elements(), DTypeSize(want),
+                           "the restored tensor");
+  }
+
+  // What the frames' packets carried, into x (N samples of E values) and the loss mask, with
+  // the frame and packet counts; *partial lists the samples with lost elements.
+  static void PlaceReceived(const Candidate& c, float* x, uint8_t* lost_mask, PacketStats* st,
+                            std::vector<size_t>* partial) {
+    const BandLayout& layout = c.layout;
+    const size_t E = static_cast<size_t>(c.sample.elements());
+    st->frames = c.stream.frame_count;
+    st->frames_complete = st->frames_partial = 0;
+    st->packets_expected = st->packets_missing = 0;
     for (const auto& [index, f] : c.frames) {
       const size_t i = index;
       float* xi = x + i * E;
-      uint8_t* lost = out.mask.lost.data() + i * E;
+      uint8_t* lost = lost_mask + i * E;
       for (const auto& [k, r] : f.packets) {
         size_t pos = 0;
         for (uint32_t b : r.bands) {
@@ -440,20 +417,32 @@ struct Decoder::Impl {
           pos += m;
         }
       }
-      st.packets_expected += f.packet_count;
-      st.packets_missing += f.packet_count - f.packets.size();
-      const int64_t lost_count = std::count(lost, lost + E, 1);
-      if (lost_count == 0) {
-        ++st.frames_complete;
-        continue;
+      st->packets_expected += f.packet_count;
+      st->packets_missing += f.packet_count - f.packets.size();
+      if (std::find(lost, lost + E, 1) == lost + E) {
+        ++st->frames_complete;
+      } else {
+        ++st->frames_partial;
+        partial->push_back(i);
       }
-      ++st.frames_partial;
-      partial.push_back(i);
-      lost_in_partial += lost_count;
-      const int64_t w = estimate_conceal_work(lost, sample.c, sample.h, sample.w, method, co);
+    }
+    st->frames_lost = static_cast<uint32_t>(st->frames - c.frames.size());
+  }
+
+  // Conceals the partly received samples, within the decoder's work budget.
+  Status ConcealPartial(const Candidate& c, const std::vector<size_t>& partial,
+                        ConcealMethod method, float* x, const uint8_t* lost_mask) const {
+    const SampleShape& s = c.sample;
+    const size_t E = static_cast<size_t>(s.elements());
+    ConcealOptions co = options.conceal;
+    co.band_rows = static_cast<int>(c.layout.rows);
+    int64_t work = 0, lost_in_partial = 0;
+    for (size_t i : partial) {
+      const uint8_t* lost = lost_mask + i * E;
+      lost_in_partial += std::count(lost, lost + E, 1);
+      const int64_t w = estimate_conceal_work(lost, s.c, s.h, s.w, method, co);
       work = w > INT64_MAX - work ? INT64_MAX : work + w;
     }
-    st.frames_lost = static_cast<uint32_t>(n - static_cast<int64_t>(c.frames.size()));
     const int64_t budget = ConcealWorkAllowance(limits, c.bytes);
     if (work > budget) {
       return FTC_LIMIT(
@@ -464,58 +453,100 @@ struct Decoder::Impl {
           static_cast<long long>(work), static_cast<long long>(budget));
     }
     for (size_t i : partial) {
-      FTC_RETURN_IF_ERROR(conceal_sample(x + i * E, out.mask.lost.data() + i * E, sample.c,
-                                         sample.h, sample.w, method, co));
+      FTC_RETURN_IF_ERROR(conceal_sample(x + i * E, lost_mask + i * E, s.c, s.h, s.w, method, co));
     }
-    if (st.frames_lost > 0) {
-      // Frames that lost every packet: the element-wise mean of the frames that have data.
-      std::vector<double> mean(E, 0.0);
-      const size_t have = c.frames.size();
-      if (method != ConcealMethod::kZero && have > 0) {
-        for (const auto& [index, f] : c.frames) {
-          const float* xi = x + size_t{index} * E;
-          for (size_t j = 0; j < E; ++j) mean[j] += xi[j];
-        }
-        for (double& v : mean) v /= static_cast<double>(have);
+    return Status::Ok();
+  }
+
+  // Frames that lost every packet: the element-wise mean of the frames that have data (zero
+  // fill: zeros).
+  static void FillLostFrames(const Candidate& c, ConcealMethod method, float* x) {
+    const size_t E = static_cast<size_t>(c.sample.elements());
+    const size_t N = c.stream.frame_count;
+    std::vector<double> mean(E, 0.0);
+    const size_t have = c.frames.size();
+    if (method != ConcealMethod::kZero && have > 0) {
+      for (const auto& [index, f] : c.frames) {
+        const float* xi = x + size_t{index} * E;
+        for (size_t j = 0; j < E; ++j) mean[j] += xi[j];
       }
-      for (size_t i = 0; i < N; ++i) {
-        if (c.frames.count(static_cast<uint32_t>(i))) continue;
-        for (size_t j = 0; j < E; ++j) x[i * E + j] = static_cast<float>(mean[j]);
-      }
+      for (double& v : mean) v /= static_cast<double>(have);
     }
-    int64_t lost_count = 0;
-    for (uint8_t v : out.mask.lost) lost_count += v;
-    out.mask.lost_count = lost_count;
-    st.elements = total;
-    st.lost_elements = lost_count;
-    // The other streams, most packets first.
+    for (size_t i = 0; i < N; ++i) {
+      if (c.frames.count(static_cast<uint32_t>(i))) continue;
+      for (size_t j = 0; j < E; ++j) x[i * E + j] = static_cast<float>(mean[j]);
+    }
+  }
+
+  // The other streams, most packets first.
+  void ListOtherStreams(uint32_t stream_id, PacketStats* st) const {
     std::vector<std::pair<uint64_t, uint32_t>> others;
     for (const auto& [id, count] : id_total) {
-      if (id != c.stream.stream_id) others.emplace_back(count, id);
+      if (id != stream_id) others.emplace_back(count, id);
     }
     std::sort(others.begin(), others.end(), [](const auto& a, const auto& b) {
       return a.first > b.first || (a.first == b.first && a.second < b.second);
     });
     for (size_t k = 0; k < others.size() && k < kMaxListedStreams; ++k) {
-      st.other_stream_ids.push_back(others[k].second);
+      st->other_stream_ids.push_back(others[k].second);
     }
-    st.other_streams = static_cast<uint32_t>(others.size());
-    if (restores) {
-      // Restoration, sample by sample, of the concealed codes.
-      FTC_ASSIGN_OR_RETURN(Tensor features, Tensor::Create(DType::kF32, c.stream.shape));
-      const size_t F = static_cast<size_t>(c.original.elements());
-      for (size_t i = 0; i < N; ++i) {
-        const TensorView code =
-            TensorView::Contiguous(x + i * E, DType::kF32, {sample.c, sample.h, sample.w});
-        Tensor restored;
-        Status s = c.bands->Restore(code, &restored);
-        if (!s.ok()) {
-          return N > 1 ? s.WithContext(StrFormat("%s: frame %zu", c.codec->name, i))
-                       : s.WithContext(c.codec->name);
-        }
-        std::memcpy(features.data_as<float>() + i * F, restored.data(), F * sizeof(float));
+    st->other_streams = static_cast<uint32_t>(others.size());
+  }
+
+  // A code's stream: the codec restores the concealed codes, sample by sample.
+  static Result<Tensor> RestoreSamples(const Candidate& c, const float* x) {
+    const SampleShape& s = c.sample;
+    const size_t E = static_cast<size_t>(s.elements());
+    const size_t N = c.stream.frame_count;
+    FTC_ASSIGN_OR_RETURN(Tensor features, Tensor::Create(DType::kF32, c.stream.shape));
+    const size_t F = static_cast<size_t>(c.original.elements());
+    for (size_t i = 0; i < N; ++i) {
+      const TensorView code = TensorView::Contiguous(x + i * E, DType::kF32, {s.c, s.h, s.w});
+      Tensor restored;
+      Status st = c.bands->Restore(code, &restored);
+      if (!st.ok()) {
+        return N > 1 ? st.WithContext(StrFormat("%s: frame %zu", c.codec->name, i))
+                     : st.WithContext(c.codec->name);
       }
-      t = std::move(features);
+      std::memcpy(features.data_as<float>() + i * F, restored.data(), F * sizeof(float));
+    }
+    return features;
+  }
+
+  Result<DecodedTensor> Finish(ConcealMethod method) const {
+    FTC_RETURN_IF_ERROR(options_status);
+    if (!leader) return NothingArrived();
+    const Candidate& c = *leader;
+    const DType want = options.dtype.value_or(c.stream.dtype);
+    FTC_RETURN_IF_ERROR(CheckFinishLimits(c, want));
+    // A code's stream: what restores it next (nothing to conceal without it).
+    const bool restores = c.bands->Restores();
+    if (restores) FTC_RETURN_IF_ERROR(c.bands->OpenRestore(options.unit));
+    DecodedTensor out;
+    out.stats = stats;
+    PacketStats& st = out.stats;
+    // The values the bands carry: the tensor, or the codes (N×C'×H'×W', or C'×H'×W' for a
+    // tensor of rank 1 to 3).
+    Shape coded_shape = c.stream.shape;
+    if (restores) {
+      coded_shape = {c.sample.c, c.sample.h, c.sample.w};
+      if (c.stream.shape.size() == 4) coded_shape.insert(coded_shape.begin(), c.stream.shape[0]);
+    }
+    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(DType::kF32, coded_shape));
+    const int64_t total = int64_t{c.stream.frame_count} * c.sample.elements();
+    out.mask.shape = coded_shape;
+    out.mask.lost.assign(static_cast<size_t>(total), 1);
+    float* x = t.data_as<float>();
+    std::vector<size_t> partial;
+    PlaceReceived(c, x, out.mask.lost.data(), &st, &partial);
+    FTC_RETURN_IF_ERROR(ConcealPartial(c, partial, method, x, out.mask.lost.data()));
+    if (st.frames_lost > 0) FillLostFrames(c, method, x);
+    out.mask.lost_count = std::count(out.mask.lost.begin(), out.mask.lost.end(), 1);
+    st.elements = total;
+    st.lost_elements = out.mask.lost_count;
+    ListOtherStreams(c.stream.stream_id, &st);
+    if (restores) {
+      FTC_ASSIGN_OR_RETURN(t, RestoreSamples(c, x));
     }
     out.tensor = want == DType::kF32 ? std::move(t) : t.ConvertTo(want);
     return out;

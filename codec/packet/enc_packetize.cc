@@ -211,12 +211,10 @@ std::vector<uint32_t> BandRowCandidates(int64_t h, bool interleave) {
   return c;
 }
 
-Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const EncoderOptions& options,
-                                         const PacketOptions& popts) {
-  FTC_RETURN_IF_ERROR(options.Validate());
-  FTC_RETURN_IF_ERROR(popts.Validate());
-  FTC_RETURN_IF_ERROR(tensor.Validate());
-  FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
+// The encoder half of the tensor's codec, opened: kInvalidArgument (listing the codecs that
+// packetize) for a codec that does not.
+Result<std::unique_ptr<BandEncoder>> OpenBandEncoder(const EncoderOptions& options, DType dtype,
+                                                     const CodecEncoder** codec_out) {
   FTC_ASSIGN_OR_RETURN(const CodecEncoder* codec, FindEncoderByName(options.codec));
   if (codec->band_encoder == nullptr) {  // the codec's own declaration (codec/core/codec.h)
     std::string able;
@@ -226,130 +224,175 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
     return FTC_INVALID("codec %s cannot be packetized (packet mode supports --codec %s)",
                        codec->name, able.c_str());
   }
-  FTC_ASSIGN_OR_RETURN(std::unique_ptr<BandEncoder> encoder,
-                       codec->band_encoder(options, tensor.dtype));
-  const Shape shape = tensor.shape_vector();
-  const SampleShape sample = encoder->Coded(SampleShapeOf(shape));
-  const int64_t n = tensor.rank == 4 ? shape[0] : 1;
-  const size_t limit = static_cast<size_t>(popts.packet_size);
+  *codec_out = codec;
+  return codec->band_encoder(options, dtype);
+}
 
-  std::vector<SampleSource> sources(static_cast<size_t>(n));
-  FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-    Result<std::unique_ptr<BandSample>> prepared = encoder->Prepare(SampleView(tensor, i));
-    if (prepared.ok()) {
-      sources[static_cast<size_t>(i)].bands = std::move(*prepared);
-      return Status::Ok();
-    }
-    const Status& s = prepared.status();
-    return n > 1 ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i))) : s;
-  }));
+// One tensor's packets: every sample prepared once, then the band rows chosen for all samples,
+// then each sample's bands grouped into packets.
+class TensorPacketizer {
+ public:
+  TensorPacketizer(const TensorView& tensor, const EncoderOptions& options,
+                   const PacketOptions& popts, const CodecEncoder& codec,
+                   const BandEncoder& encoder)
+      : tensor_(tensor), options_(options), popts_(popts), encoder_(encoder) {
+    const Shape shape = tensor.shape_vector();
+    sample_ = encoder.Coded(SampleShapeOf(shape));
+    n_ = tensor.rank == 4 ? shape[0] : 1;
+    limit_ = static_cast<size_t>(popts.packet_size);
+    base_.flags = popts.interleave ? kPacketFlagInterleaved : 0;
+    base_.dtype = tensor.dtype;
+    base_.shape = shape;
+    base_.codec_id = codec.id;
+    base_.frame_count = static_cast<uint32_t>(n_);
+  }
 
-  PacketHeader base;
-  base.flags = popts.interleave ? kPacketFlagInterleaved : 0;
-  base.dtype = tensor.dtype;
-  base.shape = shape;
-  base.codec_id = codec->id;
-  base.frame_count = static_cast<uint32_t>(n);
-  auto header_for = [&](int64_t i, uint32_t band_rows, PacketHeader* h) {
-    *h = base;
-    h->frame_index = static_cast<uint32_t>(i);
-    h->band_rows = band_rows;
-    return CodecParams(sources[static_cast<size_t>(i)], band_rows, &h->params);
-  };
+  Status PrepareSamples() {
+    sources_.resize(static_cast<size_t>(n_));
+    return ParallelFor(n_, options_.threads, [&](int64_t i) -> Status {
+      Result<std::unique_ptr<BandSample>> prepared = encoder_.Prepare(SampleView(tensor_, i));
+      if (prepared.ok()) {
+        sources_[static_cast<size_t>(i)].bands = std::move(*prepared);
+        return Status::Ok();
+      }
+      const Status& s = prepared.status();
+      return n_ > 1 ? s.WithContext(StrFormat("sample %lld", static_cast<long long>(i))) : s;
+    });
+  }
 
   // 1. Band rows: the first candidate whose every band fits alone, in every sample.
-  std::vector<uint32_t> candidates;
-  if (popts.auto_band_rows) {
-    candidates = BandRowCandidates(sample.h, popts.interleave);
-  } else {
-    const int r = options.band_rows;
-    candidates.push_back(r <= 0 || r >= sample.h ? 0 : static_cast<uint32_t>(r));
-  }
-  uint32_t band_rows = 0;
-  bool found = false;
-  std::vector<uint32_t> bad_band(static_cast<size_t>(n));
-  std::vector<size_t> bad_size(static_cast<size_t>(n));
-  std::vector<uint8_t> sample_fits(static_cast<size_t>(n));
-  for (uint32_t r : candidates) {
-    const BandLayout layout = BandLayout::Of(sample, r);
-    FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-      PacketHeader h;
-      FTC_RETURN_IF_ERROR(header_for(i, r, &h));
-      bool fits = false;
-      Status s =
-          EveryBandFits(sources[static_cast<size_t>(i)], h, layout, limit, &fits,
-                        &bad_band[static_cast<size_t>(i)], &bad_size[static_cast<size_t>(i)]);
-      sample_fits[static_cast<size_t>(i)] = fits;
-      return s;
-    }));
-    int64_t first_bad = -1;
-    for (int64_t i = 0; i < n && first_bad < 0; ++i) {
-      if (!sample_fits[static_cast<size_t>(i)]) first_bad = i;
-    }
-    if (first_bad < 0) {
-      band_rows = r;
-      found = true;
-      break;
-    }
-    if (r == candidates.back()) {
-      const size_t k = static_cast<size_t>(first_bad);
-      const bool fewer_rows = r > 1 || (r == 0 && sample.h > 1);
-      return FTC_INVALID(
-          "sample %lld: band %u (%u rows of %lld elements) needs a packet of %zu bytes, more "
-          "than the packet size %d: use %sa larger --packet-size%s",
-          static_cast<long long>(first_bad), bad_band[k], layout.rows_of(bad_band[k]),
-          static_cast<long long>(sample.w), bad_size[k], popts.packet_size,
-          fewer_rows ? "--band-rows 1 or " : "", encoder->SmallerBandHint());
-    }
-  }
-  if (!found) return FTC_INTERNAL("no band rows chosen");
-  const BandLayout layout = BandLayout::Of(sample, band_rows);
-
-  // 2./3. Group bands into packets, per sample.
-  std::vector<std::vector<Bytes>> packets(static_cast<size_t>(n));
-  FTC_RETURN_IF_ERROR(ParallelFor(n, options.threads, [&](int64_t i) -> Status {
-    PacketHeader h;
-    FTC_RETURN_IF_ERROR(header_for(i, band_rows, &h));
-    SamplePacketizer pk(sources[static_cast<size_t>(i)], h, layout, limit);
-    std::vector<PlannedPacket> plan;
-    if (popts.interleave) {
-      FTC_RETURN_IF_ERROR(PlanInterleaved(&pk, layout, limit, &plan));
+  Status ChooseBandRows(uint32_t* band_rows) const {
+    std::vector<uint32_t> candidates;
+    if (popts_.auto_band_rows) {
+      candidates = BandRowCandidates(sample_.h, popts_.interleave);
     } else {
-      FTC_RETURN_IF_ERROR(PlanContiguous(&pk, layout, &plan));
+      const int r = options_.band_rows;
+      candidates.push_back(r <= 0 || r >= sample_.h ? 0 : static_cast<uint32_t>(r));
     }
-    std::vector<Bytes>& out = packets[static_cast<size_t>(i)];
-    for (size_t k = 0; k < plan.size(); ++k) {
-      PacketHeader ph = h;
-      ph.packet_index = static_cast<uint32_t>(k);
-      ph.packet_count = static_cast<uint32_t>(plan.size());
-      ph.first_band = plan[k].first_band;
-      ph.band_count = plan[k].band_count;
-      ph.stream_id = 0;
-      Bytes p;
-      WritePacket(ph, plan[k].sections, &p);
-      if (p.size() > limit) return FTC_INTERNAL("packet of %zu bytes above the limit", p.size());
-      out.push_back(std::move(p));
+    const size_t n = static_cast<size_t>(n_);
+    std::vector<uint32_t> bad_band(n);
+    std::vector<size_t> bad_size(n);
+    std::vector<uint8_t> sample_fits(n);
+    for (uint32_t r : candidates) {
+      const BandLayout layout = BandLayout::Of(sample_, r);
+      FTC_RETURN_IF_ERROR(ParallelFor(n_, options_.threads, [&](int64_t i) -> Status {
+        const size_t k = static_cast<size_t>(i);
+        PacketHeader h;
+        FTC_RETURN_IF_ERROR(HeaderFor(i, r, &h));
+        bool fits = false;
+        Status s = EveryBandFits(sources_[k], h, layout, limit_, &fits, &bad_band[k], &bad_size[k]);
+        sample_fits[k] = fits;
+        return s;
+      }));
+      const size_t first_bad =
+          std::find(sample_fits.begin(), sample_fits.end(), 0) - sample_fits.begin();
+      if (first_bad == n) {
+        *band_rows = r;
+        return Status::Ok();
+      }
+      if (r == candidates.back()) {
+        const bool fewer_rows = r > 1 || (r == 0 && sample_.h > 1);
+        return FTC_INVALID(
+            "sample %lld: band %u (%u rows of %lld elements) needs a packet of %zu bytes, more "
+            "than the packet size %d: use %sa larger --packet-size%s",
+            static_cast<long long>(first_bad), bad_band[first_bad],
+            layout.rows_of(bad_band[first_bad]), static_cast<long long>(sample_.w),
+            bad_size[first_bad], popts_.packet_size, fewer_rows ? "--band-rows 1 or " : "",
+            encoder_.SmallerBandHint());
+      }
     }
-    return Status::Ok();
-  }));
+    return FTC_INTERNAL("no band rows chosen");
+  }
 
-  // Stream id: the caller's, or a CRC32C of the packets written with id 0, minus checksums.
+  // 2./3. Groups the bands of every sample into packets (Stream_Id 0).
+  Status GroupBands(uint32_t band_rows, std::vector<std::vector<Bytes>>* packets) const {
+    const BandLayout layout = BandLayout::Of(sample_, band_rows);
+    packets->assign(static_cast<size_t>(n_), {});
+    return ParallelFor(n_, options_.threads, [&](int64_t i) -> Status {
+      PacketHeader h;
+      FTC_RETURN_IF_ERROR(HeaderFor(i, band_rows, &h));
+      SamplePacketizer pk(sources_[static_cast<size_t>(i)], h, layout, limit_);
+      std::vector<PlannedPacket> plan;
+      if (popts_.interleave) {
+        FTC_RETURN_IF_ERROR(PlanInterleaved(&pk, layout, limit_, &plan));
+      } else {
+        FTC_RETURN_IF_ERROR(PlanContiguous(&pk, layout, &plan));
+      }
+      std::vector<Bytes>& out = (*packets)[static_cast<size_t>(i)];
+      for (size_t k = 0; k < plan.size(); ++k) {
+        PacketHeader ph = h;
+        ph.packet_index = static_cast<uint32_t>(k);
+        ph.packet_count = static_cast<uint32_t>(plan.size());
+        ph.first_band = plan[k].first_band;
+        ph.band_count = plan[k].band_count;
+        ph.stream_id = 0;
+        Bytes p;
+        WritePacket(ph, plan[k].sections, &p);
+        if (p.size() > limit_) {
+          return FTC_INTERNAL("packet of %zu bytes above the limit", p.size());
+        }
+        out.push_back(std::move(p));
+      }
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Status HeaderFor(int64_t i, uint32_t band_rows, PacketHeader* h) const {
+    *h = base_;
+    h->frame_index = static_cast<uint32_t>(i);
+    h->band_rows = band_rows;
+    return CodecParams(sources_[static_cast<size_t>(i)], band_rows, &h->params);
+  }
+
+  const TensorView& tensor_;
+  const EncoderOptions& options_;
+  const PacketOptions& popts_;
+  const BandEncoder& encoder_;
+  SampleShape sample_;  // the sample the bands cut
+  int64_t n_ = 1;
+  size_t limit_ = 0;
+  PacketHeader base_;
+  std::vector<SampleSource> sources_;
+};
+
+// Stream id: the caller's, or a CRC32C of the packets written with id 0, minus checksums.
+std::vector<Bytes> StampStreamId(const PacketOptions& popts,
+                                 std::vector<std::vector<Bytes>>* packets) {
   uint32_t id = 0;
   if (popts.stream_id) {
     id = *popts.stream_id;
   } else {
-    for (const std::vector<Bytes>& frame : packets) {
+    for (const std::vector<Bytes>& frame : *packets) {
       for (const Bytes& p : frame) id = Crc32cExtend(id, p.data(), p.size() - 4);
     }
   }
   std::vector<Bytes> all;
-  for (std::vector<Bytes>& frame : packets) {
+  for (std::vector<Bytes>& frame : *packets) {
     for (Bytes& p : frame) {
       SetPacketStreamId(id, &p);
       all.push_back(std::move(p));
     }
   }
   return all;
+}
+
+Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const EncoderOptions& options,
+                                         const PacketOptions& popts) {
+  FTC_RETURN_IF_ERROR(options.Validate());
+  FTC_RETURN_IF_ERROR(popts.Validate());
+  FTC_RETURN_IF_ERROR(tensor.Validate());
+  FTC_RETURN_IF_ERROR(CheckTensorLimits(tensor));
+  const CodecEncoder* codec = nullptr;
+  FTC_ASSIGN_OR_RETURN(std::unique_ptr<BandEncoder> encoder,
+                       OpenBandEncoder(options, tensor.dtype, &codec));
+  TensorPacketizer packetizer(tensor, options, popts, *codec, *encoder);
+  FTC_RETURN_IF_ERROR(packetizer.PrepareSamples());
+  uint32_t band_rows = 0;
+  FTC_RETURN_IF_ERROR(packetizer.ChooseBandRows(&band_rows));
+  std::vector<std::vector<Bytes>> packets;
+  FTC_RETURN_IF_ERROR(packetizer.GroupBands(band_rows, &packets));
+  return StampStreamId(popts, &packets);
 }
 
 }  // namespace
