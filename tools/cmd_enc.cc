@@ -136,19 +136,6 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
     return Usage("--interleave applies to packet mode only (a .ftcp output or --packet-size)",
                  verb);
   }
-  if (packet_mode && a.codec != "ans" && a.codec != "raw" && a.codec != "learned") {
-    return Usage("--codec " + a.codec +
-                     " cannot be packetized: packet mode (a .ftcp output or --packet-size) "
-                     "supports --codec ans, raw and learned",
-                 verb);
-  }
-  if (packet_mode && a.codec == "learned" && !a.inner.empty() && a.inner != "ans") {
-    return Usage(
-        "packet mode with --codec learned needs --inner ans (the code is packetized as "
-        "an ans stream), not --inner " +
-            a.inner,
-        verb);
-  }
   for (const FlagScope& scope : kFlagScopes) {
     if (!cmd.count(scope.flag)) continue;
     // Packet mode: raw bands too, and learned's are bands of the code.
@@ -227,11 +214,11 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
     if (Status s = CheckProfileShape(*profile, view); !s.ok()) return Fail(s, verb);
   }
   if (packet_mode) {
+    // Which codecs packetize, and with which options, is the library's to say (encode_packets).
     PacketOptions po;
     po.packet_size = a.packet_size;
     po.interleave = a.interleave;
     po.auto_band_rows = cmd.count("--band-rows") == 0;
-    if (Status s = po.Validate(); !s.ok()) return Fail(s, verb);
     Result<std::vector<Bytes>> packets = encode_packets(view, o, po);
     if (!packets.ok()) return Fail(packets.status(), verb);
     Result<Bytes> file = WritePacketStream(*packets);
