@@ -40,7 +40,9 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The codecs each codec-specific flag applies to.
+// The codecs each codec-specific flag applies to, for the flags whose setting the other codecs
+// would ignore. Those the library refuses for a codec they do not apply to (--unit, --inner,
+// --sequence, --target-bytes: EncoderOptions::Validate) are left to it.
 struct FlagScope {
   const char* flag;
   std::vector<std::string> codecs;
@@ -58,10 +60,6 @@ const FlagScope kFlagScopes[] = {
     {"--preset", {"hevc"}},
     {"--bit-depth", {"hevc"}},
     {"--layout", {"hevc"}},
-    {"--sequence", {"hevc"}},
-    {"--unit", {"learned"}},
-    {"--inner", {"learned"}},
-    {"--target-bytes", {"ans", "jpeg"}},
 };
 
 // Fills *o from the profile, then from the flags given explicitly. A plan is kept only while no
