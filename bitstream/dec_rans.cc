@@ -305,6 +305,39 @@ void DecodeGroupGeneric(const DecodeTables& t, Lane* lanes, int n, bool direct, 
   }
 }
 
+// The fast path's interleaved token rows (tmp[(y * width + col) * 4 + lane]) and the bands:
+// InterleaveRow puts row y of the four bands' symbols (tokens, there) into tmp; DeinterleaveRows
+// copies rows y0 .. y1 - 1 of tmp out to the bands and returns the OR of the tokens, four per
+// 32-bit word (one per byte).
+inline void InterleaveRow(const Lane* lanes, uint32_t y, uint32_t width, uint8_t* tmp) {
+  uint8_t* row = tmp + size_t{y} * width * kNumLanes;
+  for (int i = 0; i < kNumLanes; ++i) {
+    const uint16_t* src = lanes[i].out + size_t{y} * width;
+    for (uint32_t c = 0; c < width; ++c) row[c * kNumLanes + i] = static_cast<uint8_t>(src[c]);
+  }
+}
+
+inline uint32_t DeinterleaveRows(const uint8_t* tmp, uint32_t y0, uint32_t y1, uint32_t width,
+                                 Lane* lanes) {
+  uint32_t all_tokens = 0;
+  const size_t o = size_t{y0} * width;
+  uint16_t* d0 = lanes[0].out + o;
+  uint16_t* d1 = lanes[1].out + o;
+  uint16_t* d2 = lanes[2].out + o;
+  uint16_t* d3 = lanes[3].out + o;
+  const uint8_t* src = tmp + o * kNumLanes;
+  for (size_t k = 0, n = size_t{y1 - y0} * width; k < n; ++k, src += kNumLanes) {
+    uint32_t four;
+    std::memcpy(&four, src, 4);
+    all_tokens |= four;
+    d0[k] = src[0];
+    d1[k] = src[1];
+    d2[k] = src[2];
+    d3[k] = src[3];
+  }
+  return all_tokens;
+}
+
 // The common case, kept lean: four bands of the same shape, at most 16 tokens and no escapes
 // (every token is its own symbol). Decodes rows y0, y0 + 1, ... of the group and returns the
 // first row it did not decode (all of them unless the words ran out, see WordStream).
@@ -326,13 +359,7 @@ __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane*
   uint32_t x0 = lanes[0].x, x1 = lanes[1].x, x2 = lanes[2].x, x3 = lanes[3].x;
   const size_t stride = size_t{width} * kNumLanes;
   const ptrdiff_t up = -static_cast<ptrdiff_t>(stride);
-  if (y0 > 0) {
-    uint8_t* prev = tmp + (y0 - 1) * stride;
-    for (int i = 0; i < kNumLanes; ++i) {
-      const uint16_t* src = lanes[i].out + size_t{y0 - 1} * width;
-      for (uint32_t c = 0; c < width; ++c) prev[c * kNumLanes + i] = static_cast<uint8_t>(src[c]);
-    }
-  }
+  if (y0 > 0) InterleaveRow(lanes, y0 - 1, width, tmp);
   // One decode step; reads 2 bytes at p unconditionally (the caller made sure they exist).
   auto step = [&](uint32_t& x, uint32_t left, uint32_t top) -> uint32_t {
     const uint32_t e = entries[lut[(top << 5) | left] + (x & mask)];
@@ -396,24 +423,7 @@ __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane*
   ws->p = p;
   if (p > ws->end) ws->overrun = true;
   // Copy out; a token >= T (T = 2^alphabet_bits here) can only come from the trap block.
-  uint32_t all_tokens = 0;  // OR of 4 tokens per byte lane
-  {
-    const size_t o = size_t{y0} * width;
-    uint16_t* d0 = lanes[0].out + o;
-    uint16_t* d1 = lanes[1].out + o;
-    uint16_t* d2 = lanes[2].out + o;
-    uint16_t* d3 = lanes[3].out + o;
-    const uint8_t* src = tmp + y0 * stride;
-    for (size_t k = 0, n = size_t{y - y0} * width; k < n; ++k, src += kNumLanes) {
-      uint32_t four;
-      std::memcpy(&four, src, 4);
-      all_tokens |= four;
-      d0[k] = src[0];
-      d1[k] = src[1];
-      d2[k] = src[2];
-      d3[k] = src[3];
-    }
-  }
+  const uint32_t all_tokens = DeinterleaveRows(tmp, y0, y, width, lanes);
   const uint32_t tokens = static_cast<uint32_t>(t.tokens.NumTokens());  // a power of 2 here
   if ((all_tokens | all_tokens >> 8 | all_tokens >> 16 | all_tokens >> 24) & 0xFF & ~(tokens - 1)) {
     ws->flags |= kTrapBit;
@@ -461,6 +471,112 @@ void DecodeGroupUniform(const DecodeTables& t, Lane* lanes, uint32_t rows, uint3
   }
 }
 
+// The lanes' initial states, which follow the tables at data[*pos]; advances *pos past them.
+Status ReadLaneStates(const uint8_t* data, size_t size, int lanes_used, size_t* pos,
+                      uint32_t* initial) {
+  if (size - *pos < 4u * lanes_used) {
+    return FTC_CORRUPT("symbol segment: truncated lane states (%zu bytes left, %d needed)",
+                       size - *pos, 4 * lanes_used);
+  }
+  for (int i = 0; i < lanes_used; ++i, *pos += 4) {
+    const uint8_t* b = data + *pos;
+    initial[i] = b[0] | (uint32_t{b[1]} << 8) | (uint32_t{b[2]} << 16) | (uint32_t{b[3]} << 24);
+    if (initial[i] < rans::kStateLow) {
+      return FTC_CORRUPT("symbol segment: lane %d state 0x%x is below 2^16", i, initial[i]);
+    }
+  }
+  return Status::Ok();
+}
+
+// Each symbol reads at most two words: more bytes than that can only be left over. The words
+// are copied with zero padding of one fast-path row, so that path needs no bounds checks inside
+// a row (it checks for reads into the padding after each row).
+Status CopyWords(const uint8_t* data, size_t size, uint64_t total,
+                 const std::vector<BandShape>& bands, std::vector<uint8_t>* words) {
+  if (size / 4 > total) {
+    return FTC_CORRUPT("symbol segment: %zu bytes of rANS data for %llu symbols: bytes left over",
+                       size, static_cast<unsigned long long>(total));
+  }
+  uint64_t widest = 0;
+  for (const BandShape& b : bands) {
+    if (b.rows != 0) widest = std::max<uint64_t>(widest, b.width);
+  }
+  words->assign(size + 8 * widest + 8, 0);
+  if (size > 0) std::memcpy(words->data(), data, size);
+  return Status::Ok();
+}
+
+// Lanes at their initial states, each with a row buffer in *rows_storage as wide as the widest
+// non-empty band it codes.
+void SetUpLanes(const std::vector<BandShape>& bands, const uint32_t* initial,
+                std::vector<uint8_t>* rows_storage, Lane* lanes) {
+  uint32_t max_width[kNumLanes] = {};
+  for (size_t b = 0; b < bands.size(); ++b) {
+    if (bands[b].rows == 0 || bands[b].width == 0) continue;
+    uint32_t& w = max_width[b % kNumLanes];
+    w = std::max(w, bands[b].width);
+  }
+  size_t n = 0;
+  for (uint32_t w : max_width) n += w;
+  rows_storage->resize(n);
+  uint8_t* r = rows_storage->data();
+  for (int i = 0; i < kNumLanes; ++i) {
+    lanes[i].x = initial[i];
+    lanes[i].row = r;
+    r += max_width[i];
+  }
+}
+
+// Decodes the bands into `symbols`, a group of four (one per lane) at a time.
+Status DecodeBands(const DecodeTables& tables, const std::vector<BandShape>& bands, bool direct,
+                   uint16_t* symbols, Lane* lanes, WordStream* ws) {
+  std::vector<uint8_t> tmp;  // interleaved tokens of the fast path, <= 4 bands' worth
+  uint64_t offset = 0;
+  for (size_t first = 0; first < bands.size(); first += kNumLanes) {
+    const int n = static_cast<int>(std::min<size_t>(kNumLanes, bands.size() - first));
+    bool uniform = n == kNumLanes;
+    for (int i = 0; i < n; ++i) {
+      const BandShape& b = bands[first + i];
+      Lane& l = lanes[i];
+      l.out = symbols + offset;
+      l.width = b.width;
+      l.size = uint64_t{b.rows} * b.width;
+      l.pos = 0;
+      offset += l.size;
+      uniform = uniform && b.rows == bands[first].rows && b.width == bands[first].width;
+    }
+    if (uniform) {
+      DecodeGroupUniform(tables, lanes, bands[first].rows, bands[first].width, direct, &tmp, ws);
+    } else {
+      DecodeGroupGeneric(tables, lanes, n, direct, ws);
+    }
+    if (ws->overrun) {
+      return FTC_CORRUPT("symbol segment: rANS data ends early (bands %zu..%zu)", first,
+                         first + n - 1);
+    }
+  }
+  return Status::Ok();
+}
+
+// The integrity check of a decoded segment: no context without a table was used, every lane is
+// back at its initial state and every word was read.
+Status CheckSegmentEnd(const Lane* lanes, int lanes_used, const WordStream& ws) {
+  if (ws.flags & kTrapBit) {
+    return FTC_CORRUPT("symbol segment: a symbol was decoded in a context that has no table");
+  }
+  for (int i = 0; i < lanes_used; ++i) {
+    if (lanes[i].x != rans::kStateLow) {
+      return FTC_CORRUPT("symbol segment: final rANS state of lane %d is 0x%x, expected 0x%x", i,
+                         lanes[i].x, rans::kStateLow);
+    }
+  }
+  if (ws.p != ws.end) {
+    return FTC_CORRUPT("symbol segment: %zu bytes left over after the last symbol",
+                       static_cast<size_t>(ws.end - ws.p));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
@@ -483,102 +599,23 @@ Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<B
   size_t pos = br.byte_position();
 
   const int lanes_used = static_cast<int>(std::min<size_t>(kNumLanes, bands.size()));
-  if (size - pos < 4u * lanes_used) {
-    return FTC_CORRUPT("symbol segment: truncated lane states (%zu bytes left, %d needed)",
-                       size - pos, 4 * lanes_used);
-  }
   uint32_t initial[kNumLanes] = {};
-  for (int i = 0; i < lanes_used; ++i, pos += 4) {
-    initial[i] = data[pos] | (uint32_t{data[pos + 1]} << 8) | (uint32_t{data[pos + 2]} << 16) |
-                 (uint32_t{data[pos + 3]} << 24);
-    if (initial[i] < rans::kStateLow) {
-      return FTC_CORRUPT("symbol segment: lane %d state 0x%x is below 2^16", i, initial[i]);
-    }
-  }
+  FTC_RETURN_IF_ERROR(ReadLaneStates(data, size, lanes_used, &pos, initial));
   if ((size - pos) % 2 != 0) {
     return FTC_CORRUPT("symbol segment: odd number (%zu) of rANS data bytes", size - pos);
   }
 
   DecodeTables tables;
   FTC_RETURN_IF_ERROR(BuildTables(model, &tables));
-
-  // Row buffers: one per lane, as wide as the widest non-empty band it codes.
-  uint32_t max_width[kNumLanes] = {};
-  for (size_t b = 0; b < bands.size(); ++b) {
-    if (bands[b].rows == 0 || bands[b].width == 0) continue;
-    uint32_t& w = max_width[b % kNumLanes];
-    w = std::max(w, bands[b].width);
-  }
-  std::vector<uint8_t> rows_storage;
-  {
-    size_t n = 0;
-    for (uint32_t w : max_width) n += w;
-    rows_storage.resize(n);
-  }
-
-  // Each symbol reads at most two words: more bytes than that can only be left over. The words
-  // are copied with zero padding of one fast-path row, so that path needs no bounds checks
-  // inside a row (it checks for reads into the padding after each row).
-  if ((size - pos) / 4 > total) {
-    return FTC_CORRUPT("symbol segment: %zu bytes of rANS data for %llu symbols: bytes left over",
-                       size - pos, static_cast<unsigned long long>(total));
-  }
-  uint64_t widest = 0;
-  for (const BandShape& b : bands) {
-    if (b.rows != 0) widest = std::max<uint64_t>(widest, b.width);
-  }
-  std::vector<uint8_t> words(size - pos + 8 * widest + 8, 0);
-  if (size > pos) std::memcpy(words.data(), data + pos, size - pos);
+  std::vector<uint8_t> words;
+  FTC_RETURN_IF_ERROR(CopyWords(data + pos, size - pos, total, bands, &words));
   WordStream ws{words.data(), words.data() + (size - pos), words.data() + words.size()};
+  std::vector<uint8_t> rows_storage;
   Lane lanes[kNumLanes];
-  {
-    uint8_t* r = rows_storage.data();
-    for (int i = 0; i < kNumLanes; ++i) {
-      lanes[i].x = initial[i];
-      lanes[i].row = r;
-      r += max_width[i];
-    }
-  }
+  SetUpLanes(bands, initial, &rows_storage, lanes);
   const bool direct = model.tokens.direct_bits == alphabet_bits;
-  std::vector<uint8_t> tmp;  // interleaved tokens of the fast path, <= 4 bands' worth
-  uint64_t offset = 0;
-  for (size_t first = 0; first < bands.size(); first += kNumLanes) {
-    const int n = static_cast<int>(std::min<size_t>(kNumLanes, bands.size() - first));
-    bool uniform = n == kNumLanes;
-    for (int i = 0; i < n; ++i) {
-      const BandShape& b = bands[first + i];
-      Lane& l = lanes[i];
-      l.out = symbols + offset;
-      l.width = b.width;
-      l.size = uint64_t{b.rows} * b.width;
-      l.pos = 0;
-      offset += l.size;
-      uniform = uniform && b.rows == bands[first].rows && b.width == bands[first].width;
-    }
-    if (uniform) {
-      DecodeGroupUniform(tables, lanes, bands[first].rows, bands[first].width, direct, &tmp, &ws);
-    } else {
-      DecodeGroupGeneric(tables, lanes, n, direct, &ws);
-    }
-    if (ws.overrun) {
-      return FTC_CORRUPT("symbol segment: rANS data ends early (bands %zu..%zu)", first,
-                         first + n - 1);
-    }
-  }
-  if (ws.flags & kTrapBit) {
-    return FTC_CORRUPT("symbol segment: a symbol was decoded in a context that has no table");
-  }
-  for (int i = 0; i < lanes_used; ++i) {
-    if (lanes[i].x != rans::kStateLow) {
-      return FTC_CORRUPT("symbol segment: final rANS state of lane %d is 0x%x, expected 0x%x", i,
-                         lanes[i].x, rans::kStateLow);
-    }
-  }
-  if (ws.p != ws.end) {
-    return FTC_CORRUPT("symbol segment: %zu bytes left over after the last symbol",
-                       static_cast<size_t>(ws.end - ws.p));
-  }
-  return Status::Ok();
+  FTC_RETURN_IF_ERROR(DecodeBands(tables, bands, direct, symbols, lanes, &ws));
+  return CheckSegmentEnd(lanes, lanes_used, ws);
 }
 
 }  // namespace ftc

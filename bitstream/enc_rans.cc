@@ -504,37 +504,24 @@ struct BandPos {
   uint32_t width;
 };
 
-}  // namespace
-
-Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
-                           int alphabet_bits, std::vector<uint8_t>* out,
-                           SymbolSegmentStats* stats) {
-  if (out == nullptr) return FTC_INVALID("symbol segment: null output");
-  if (alphabet_bits < 1 || alphabet_bits > 16) {
-    return FTC_INVALID("symbol segment: alphabet_bits %d outside 1..16", alphabet_bits);
-  }
-  uint64_t total;
-  if (!rans::CountSymbols(bands, &total)) {
-    return FTC_LIMIT("symbol segment: more than %llu symbols",
-                     static_cast<unsigned long long>(kMaxSegmentSymbols));
-  }
-  if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null symbols");
-  const size_t out_start = out->size();
-
-  // Pass 1: validate, histogram (only needed to choose an escape scheme), tokenize.
+// Pass 1, validation: every symbol must fit in alphabet_bits.
+Status CheckSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits) {
   const uint32_t limit = uint32_t{1} << alphabet_bits;
-  {
-    uint16_t all_bits = 0;
-    for (uint64_t i = 0; i < total; ++i) all_bits |= symbols[i];
-    if (all_bits >= limit) {
-      for (uint64_t i = 0; i < total; ++i) {
-        if (symbols[i] >= limit) {
-          return FTC_INVALID("symbol segment: symbol %u at %llu does not fit in %d bits",
-                             symbols[i], static_cast<unsigned long long>(i), alphabet_bits);
-        }
+  uint16_t all_bits = 0;
+  for (uint64_t i = 0; i < total; ++i) all_bits |= symbols[i];
+  if (all_bits >= limit) {
+    for (uint64_t i = 0; i < total; ++i) {
+      if (symbols[i] >= limit) {
+        return FTC_INVALID("symbol segment: symbol %u at %llu does not fit in %d bits", symbols[i],
+                           static_cast<unsigned long long>(i), alphabet_bits);
       }
     }
   }
+  return Status::Ok();
+}
+
+// Pass 1, histogram: only needed to choose an escape scheme (alphabets of more than 4 bits).
+SymbolHistogram HistogramOfSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits) {
   SymbolHistogram sh;
   if (alphabet_bits > 4) {
     for (uint64_t i = 0; i < total; ++i) {
@@ -548,14 +535,23 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
       }
     }
   }
-  ContextModel model;
-  model.tokens = ChooseTokenConfig(sh, total, alphabet_bits);
-  const TokenConfig& tc = model.tokens;
-  const int num_tokens = tc.NumTokens();
+  return sh;
+}
+
+// The symbols as tokens of an escape scheme, and what the escapes cost.
+struct TokenizedSymbols {
+  std::unique_ptr<uint8_t[]> tokens;  // total + 1 entries
+  uint64_t escaped = 0;               // symbols coded through an escape token
+  uint64_t raw_bit_total = 0;         // raw bits that follow their escape tokens
+};
+
+// Pass 1, tokenization.
+TokenizedSymbols TokenizeSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits,
+                                 const TokenConfig& tc) {
+  TokenizedSymbols ts;
+  ts.tokens.reset(new uint8_t[total + 1]);
+  uint8_t* const tokens = ts.tokens.get();
   const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
-  std::unique_ptr<uint8_t[]> tokens(new uint8_t[total + 1]);
-  uint64_t escaped = 0;
-  uint64_t raw_bit_total = 0;
   if (tc.direct_bits == alphabet_bits) {
     for (uint64_t i = 0; i < total; ++i) tokens[i] = static_cast<uint8_t>(symbols[i]);
   } else {
@@ -564,61 +560,74 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
       int nraw;
       tokens[i] = static_cast<uint8_t>(rans::Tokenize(symbols[i], tc, &raw, &nraw));
       if (symbols[i] >= direct_limit) {
-        ++escaped;
-        raw_bit_total += nraw;
+        ++ts.escaped;
+        ts.raw_bit_total += nraw;
       }
     }
   }
+  return ts;
+}
 
-  // Pass 2: fine context histogram. pairs[i] = min(left, 15) * 16 + min(top, 15).
-  std::unique_ptr<uint8_t[]> pairs(new uint8_t[total + 1]);
-  std::vector<uint32_t> fine_hist(static_cast<size_t>(kFine * kFine) * num_tokens, 0);
-  std::vector<uint32_t> fine_hist2(fine_hist.size(), 0);
-  std::vector<BandPos> positions;
-  positions.reserve(bands.size());
-  {
-    uint64_t offset = 0;
-    for (const BandShape& b : bands) {
-      const uint64_t size = uint64_t{b.rows} * b.width;
-      positions.push_back({offset, size, b.width});
-      if (size == 0) continue;
-      if (num_tokens <= kFine) {
-        FineHistogram<true>(&tokens[offset], b.rows, b.width, num_tokens, &pairs[offset],
-                            fine_hist.data(), fine_hist2.data());
-      } else {
-        FineHistogram<false>(&tokens[offset], b.rows, b.width, num_tokens, &pairs[offset],
-                             fine_hist.data(), fine_hist2.data());
-      }
-      offset += size;
+// Pass 2: the fine context histogram of every band, (*fine_hist)[pair * T + token], and
+// pairs[i] = min(left, 15) * 16 + min(top, 15) for every symbol; *positions gets each band's
+// place. *fine_hist2 is scratch of the same size.
+void FineContextHistogram(const uint8_t* tokens, const std::vector<BandShape>& bands,
+                          int num_tokens, uint8_t* pairs, std::vector<BandPos>* positions,
+                          std::vector<uint32_t>* fine_hist, std::vector<uint32_t>* fine_hist2) {
+  fine_hist->assign(static_cast<size_t>(kFine * kFine) * num_tokens, 0);
+  fine_hist2->assign(fine_hist->size(), 0);
+  positions->reserve(bands.size());
+  uint64_t offset = 0;
+  for (const BandShape& b : bands) {
+    const uint64_t size = uint64_t{b.rows} * b.width;
+    positions->push_back({offset, size, b.width});
+    if (size == 0) continue;
+    if (num_tokens <= kFine) {
+      FineHistogram<true>(&tokens[offset], b.rows, b.width, num_tokens, &pairs[offset],
+                          fine_hist->data(), fine_hist2->data());
+    } else {
+      FineHistogram<false>(&tokens[offset], b.rows, b.width, num_tokens, &pairs[offset],
+                           fine_hist->data(), fine_hist2->data());
     }
+    offset += size;
   }
+  for (size_t i = 0; i < fine_hist->size(); ++i) (*fine_hist)[i] += (*fine_hist2)[i];
+}
 
-  for (size_t i = 0; i < fine_hist.size(); ++i) fine_hist[i] += fine_hist2[i];
-
-  // Precision: 2^P should not exceed the segment much (tables cost decode time), and must
-  // hold every present token of a table.
-  int used_tokens = 0;
+// Occurrences of every token, whatever its context.
+std::vector<uint64_t> TokenCounts(const std::vector<uint32_t>& fine_hist, int num_tokens) {
   std::vector<uint64_t> token_counts(num_tokens, 0);
   for (size_t p = 0; p < static_cast<size_t>(kFine * kFine); ++p) {
     for (int t = 0; t < num_tokens; ++t) token_counts[t] += fine_hist[p * num_tokens + t];
   }
-  for (uint64_t n : token_counts) used_tokens += n != 0;
-  model.precision = std::max({rans::kMinPrecision, CeilLog2(used_tokens),
-                              std::min(kDefaultPrecision, CeilLog2(total) + 1)});
+  return token_counts;
+}
 
-  // Context search: quantile thresholds, diagonal first, then a few coordinate steps.
+// Precision: 2^P should not exceed the segment much (tables cost decode time), and must hold
+// every present token of a table.
+int BasePrecision(const std::vector<uint64_t>& token_counts, uint64_t total) {
+  int used_tokens = 0;
+  for (uint64_t n : token_counts) used_tokens += n != 0;
+  return std::max({rans::kMinPrecision, CeilLog2(used_tokens),
+                   std::min(kDefaultPrecision, CeilLog2(total) + 1)});
+}
+
+// Context search: quantile thresholds, the diagonal (K × K classes) first, then single steps of
+// either side while they pay. Sets the model's thresholds and leaves their per-context
+// histograms in search->ctx_hist().
+void ChooseContextClasses(const std::vector<uint64_t>& token_counts, uint64_t total,
+                          ContextSearch* search, ContextModel* model) {
+  const int num_tokens = static_cast<int>(token_counts.size());
   uint64_t marginal[kFine] = {};
   for (int t = 0; t < num_tokens; ++t) marginal[std::min(t, kFine - 1)] += token_counts[t];
   std::vector<std::vector<uint8_t>> cand(kMaxClasses + 1);
   for (int k = 1; k <= kMaxClasses; ++k) cand[k] = QuantileThresholds(marginal, total, k);
-  ContextSearch search(fine_hist, num_tokens);
-  // Diagonal (K × K classes) first, then single steps of either side while they pay.
   int best_l = 1, best_t = 1;
   if (total > 0) {
     uint64_t best = ~uint64_t{0};
     for (int k = 2; k <= 5; ++k) {
       if (k > 2 && cand[k] == cand[k - 1]) continue;
-      const uint64_t c = search.Cost(cand[k], cand[k]);
+      const uint64_t c = search->Cost(cand[k], cand[k]);
       if (c < best) {
         best = c;
         best_l = best_t = k;
@@ -631,7 +640,7 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
         const int t = best_t + (dir == 2) - (dir == 3);
         if (l < 1 || t < 1 || l > kMaxClasses || t > kMaxClasses) continue;
         if (cand[l] == cand[best_l] && cand[t] == cand[best_t]) continue;
-        const uint64_t c = search.Cost(cand[l], cand[t]);
+        const uint64_t c = search->Cost(cand[l], cand[t]);
         if (c < best) {
           best = c;
           best_l = l;
@@ -642,71 +651,90 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
       if (!improved) break;
     }
   }
-  model.left_thresholds = cand[best_l];
-  model.top_thresholds = cand[best_t];
-  search.Aggregate(model.left_thresholds, model.top_thresholds);
-  // Finer tables only pay when some context is very skewed (its top token above ~98%).
+  model->left_thresholds = cand[best_l];
+  model->top_thresholds = cand[best_t];
+  search->Aggregate(model->left_thresholds, model->top_thresholds);
+}
+
+// Finer tables only pay when some context is very skewed (its top token above ~98%): then the
+// precision rises while that saves more than 1/256 of the data.
+void RaisePrecisionIfSkewed(int num_tokens, ContextSearch* search, ContextModel* model) {
   bool skewed = false;
-  for (size_t k = 0; k < search.ctx_hist().size(); k += num_tokens) {
+  for (size_t k = 0; k < search->ctx_hist().size(); k += num_tokens) {
     uint64_t sum = 0, top = 0;
     for (int t = 0; t < num_tokens; ++t) {
-      sum += search.ctx_hist()[k + t];
-      top = std::max<uint64_t>(top, search.ctx_hist()[k + t]);
+      sum += search->ctx_hist()[k + t];
+      top = std::max<uint64_t>(top, search->ctx_hist()[k + t]);
     }
     skewed = skewed || (sum >= 256 && top * 64 > sum * 63);
   }
-  for (int p = model.precision + 1; skewed && p <= rans::kMaxPrecision; ++p) {
-    const uint64_t now = search.DataCost(model.precision);
-    if (search.DataCost(p) + (now >> 8) < now) model.precision = p;
+  for (int p = model->precision + 1; skewed && p <= rans::kMaxPrecision; ++p) {
+    const uint64_t now = search->DataCost(model->precision);
+    if (search->DataCost(p) + (now >> 8) < now) model->precision = p;
   }
+}
 
-  // Final tables.
-  const int contexts = model.num_contexts();
-  const int precision = model.precision;
-  model.weight_codes.resize(contexts);
-  std::vector<EncSymbol> enc(static_cast<size_t>(contexts) * num_tokens);
-  std::vector<uint32_t> freq(num_tokens);
-  double ideal_bits = static_cast<double>(raw_bit_total);
+// The final tables: the model's weight codes and the encoder's symbols, per context.
+struct EncTables {
+  std::vector<EncSymbol> enc;  // [context * T + token]
+  double ideal_bits = 0;       // SymbolSegmentStats::ideal_data_bits
   int contexts_used = 0;
+};
+
+EncTables BuildEncTables(const std::vector<uint32_t>& ctx_hist, uint64_t raw_bit_total,
+                         ContextModel* model) {
+  const int num_tokens = model->tokens.NumTokens();
+  const int contexts = model->num_contexts();
+  const int precision = model->precision;
+  model->weight_codes.resize(contexts);
+  EncTables t;
+  t.enc.resize(static_cast<size_t>(contexts) * num_tokens);
+  std::vector<uint32_t> freq(num_tokens);
+  t.ideal_bits = static_cast<double>(raw_bit_total);
   for (int k = 0; k < contexts; ++k) {
-    const uint32_t* counts = &search.ctx_hist()[static_cast<size_t>(k) * num_tokens];
-    std::vector<uint8_t>& codes = model.weight_codes[k];
+    const uint32_t* counts = &ctx_hist[static_cast<size_t>(k) * num_tokens];
+    std::vector<uint8_t>& codes = model->weight_codes[k];
     codes.resize(num_tokens);
     codes.resize(WeightCodes(counts, num_tokens, codes.data()));
     if (codes.empty()) continue;
-    ++contexts_used;
+    ++t.contexts_used;
     rans::NormalizeWeights(codes.data(), static_cast<int>(codes.size()), precision, freq.data());
     uint32_t start = 0;
     for (size_t s = 0; s < codes.size(); ++s) {
       if (freq[s] == 0) continue;
-      enc[k * num_tokens + s] = MakeEncSymbol(start, freq[s], precision);
+      t.enc[k * num_tokens + s] = MakeEncSymbol(start, freq[s], precision);
       start += freq[s];
       if (counts[s] != 0) {
-        ideal_bits += counts[s] * (precision - std::log2(static_cast<double>(freq[s])));
+        t.ideal_bits += counts[s] * (precision - std::log2(static_cast<double>(freq[s])));
       }
     }
   }
+  return t;
+}
 
-  // Model header and tables.
-  out->reserve(out->size() + total / 2 + 4096);
-  BitWriter bw(out);
-  WriteModel(model, &bw);
-  const size_t model_bits = bw.bit_count();
-  bw.Finish();
-
-  // Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands 4g..4g+3, step
-  // t = 0, 1, ..., lane i = 0..3 codes symbol t of band 4g+i if it has one.
-  uint16_t ctx_of_pair[kFine * kFine];  // context * num_tokens
-  {
-    uint8_t cls_left[kFine], cls_top[kFine];
-    rans::BuildClassTable(model.left_thresholds, kFine, cls_left);
-    rans::BuildClassTable(model.top_thresholds, kFine, cls_top);
-    for (int p = 0; p < kFine * kFine; ++p) {
-      ctx_of_pair[p] = static_cast<uint16_t>(
-          (cls_left[p / kFine] * model.top_classes() + cls_top[p % kFine]) * num_tokens);
-    }
+// ctx_of_pair[pair] = context of the fine (left, top) pair, times the number of tokens.
+void BuildContextOfPair(const ContextModel& model, uint16_t* ctx_of_pair) {
+  const int num_tokens = model.tokens.NumTokens();
+  uint8_t cls_left[kFine], cls_top[kFine];
+  rans::BuildClassTable(model.left_thresholds, kFine, cls_left);
+  rans::BuildClassTable(model.top_thresholds, kFine, cls_top);
+  for (int p = 0; p < kFine * kFine; ++p) {
+    ctx_of_pair[p] = static_cast<uint16_t>(
+        (cls_left[p / kFine] * model.top_classes() + cls_top[p % kFine]) * num_tokens);
   }
-  const int lanes = static_cast<int>(std::min<size_t>(kNumLanes, bands.size()));
+}
+
+// Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands 4g..4g+3, step
+// t = 0, 1, ..., lane i = 0..3 codes symbol t of band 4g+i if it has one. Appends the final
+// states, then the words in decoding order.
+void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
+                 const std::vector<BandPos>& positions, const ContextModel& model,
+                 const EncSymbol* es, uint64_t total, std::vector<uint8_t>* out) {
+  const TokenConfig& tc = model.tokens;
+  const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
+  uint16_t ctx_of_pair[kFine * kFine];  // context * num_tokens
+  BuildContextOfPair(model, ctx_of_pair);
+  const int lanes = static_cast<int>(std::min<size_t>(kNumLanes, positions.size()));
   uint32_t state[kNumLanes];
   for (uint32_t& x : state) x = rans::kStateLow;
   // Every symbol emits at most two words (token, raw bits); 2 bytes of slack below the start.
@@ -714,13 +742,10 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
   std::unique_ptr<uint8_t[]> buf(new uint8_t[buf_size]);
   uint8_t* const buf_end = buf.get() + buf_size;
   uint8_t* wp = buf_end;
-  const uint8_t* tk = tokens.get();
-  const uint8_t* pr = pairs.get();
-  const EncSymbol* es = enc.data();
-  const size_t groups = (bands.size() + kNumLanes - 1) / kNumLanes;
+  const size_t groups = (positions.size() + kNumLanes - 1) / kNumLanes;
   for (size_t g = groups; g-- > 0;) {
     const size_t first = g * kNumLanes;
-    const int in_group = static_cast<int>(std::min<size_t>(kNumLanes, bands.size() - first));
+    const int in_group = static_cast<int>(std::min<size_t>(kNumLanes, positions.size() - first));
     const BandPos* bp = &positions[first];
     bool uniform = in_group == kNumLanes;
     uint64_t steps = 0;
@@ -744,7 +769,7 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
                                 &wp);
         }
       };
-      if (tc.direct_bits == alphabet_bits) {
+      if (tc.direct_bits == tc.alphabet_bits) {
         run(std::true_type());
       } else {
         run(std::false_type());
@@ -763,21 +788,71 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
       }
     }
   }
-
   // Final states, then the words in decoding order (the model header is byte-padded already).
   for (int i = 0; i < lanes; ++i) {
     for (int b = 0; b < 4; ++b) out->push_back(static_cast<uint8_t>(state[i] >> (8 * b)));
   }
   out->insert(out->end(), wp, buf_end);
+}
+
+}  // namespace
+
+Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                           int alphabet_bits, std::vector<uint8_t>* out,
+                           SymbolSegmentStats* stats) {
+  if (out == nullptr) return FTC_INVALID("symbol segment: null output");
+  if (alphabet_bits < 1 || alphabet_bits > 16) {
+    return FTC_INVALID("symbol segment: alphabet_bits %d outside 1..16", alphabet_bits);
+  }
+  uint64_t total;
+  if (!rans::CountSymbols(bands, &total)) {
+    return FTC_LIMIT("symbol segment: more than %llu symbols",
+                     static_cast<unsigned long long>(kMaxSegmentSymbols));
+  }
+  if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null symbols");
+  const size_t out_start = out->size();
+
+  // Pass 1: validate, histogram (only needed to choose an escape scheme), tokenize.
+  FTC_RETURN_IF_ERROR(CheckSymbols(symbols, total, alphabet_bits));
+  ContextModel model;
+  model.tokens =
+      ChooseTokenConfig(HistogramOfSymbols(symbols, total, alphabet_bits), total, alphabet_bits);
+  const TokenConfig& tc = model.tokens;
+  const int num_tokens = tc.NumTokens();
+  const TokenizedSymbols ts = TokenizeSymbols(symbols, total, alphabet_bits, tc);
+
+  // Pass 2: fine context histogram, then the precision and the context classes.
+  std::unique_ptr<uint8_t[]> pairs(new uint8_t[total + 1]);
+  std::vector<BandPos> positions;
+  std::vector<uint32_t> fine_hist, fine_hist2;
+  FineContextHistogram(ts.tokens.get(), bands, num_tokens, pairs.get(), &positions, &fine_hist,
+                       &fine_hist2);
+  const std::vector<uint64_t> token_counts = TokenCounts(fine_hist, num_tokens);
+  model.precision = BasePrecision(token_counts, total);
+  ContextSearch search(fine_hist, num_tokens);
+  ChooseContextClasses(token_counts, total, &search, &model);
+  RaisePrecisionIfSkewed(num_tokens, &search, &model);
+  const EncTables tables = BuildEncTables(search.ctx_hist(), ts.raw_bit_total, &model);
+
+  // Model header and tables.
+  out->reserve(out->size() + total / 2 + 4096);
+  BitWriter bw(out);
+  WriteModel(model, &bw);
+  const size_t model_bits = bw.bit_count();
+  bw.Finish();
+
+  // Pass 3: the rANS data.
+  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, tables.enc.data(), total,
+              out);
 
   if (stats != nullptr) {
     stats->symbols = total;
     stats->segment_bytes = out->size() - out_start;
     stats->model_bits = model_bits;
-    stats->ideal_data_bits = ideal_bits;
-    stats->escaped_symbols = escaped;
-    stats->contexts_used = contexts_used;
-    stats->precision = precision;
+    stats->ideal_data_bits = tables.ideal_bits;
+    stats->escaped_symbols = ts.escaped;
+    stats->contexts_used = tables.contexts_used;
+    stats->precision = model.precision;
     stats->direct_bits = tc.direct_bits;
     stats->msb_bits = tc.msb_bits;
     stats->left_classes = model.left_classes();

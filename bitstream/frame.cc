@@ -115,62 +115,65 @@ Status WriteFrame(const FrameHeader& h, const std::vector<Section>& sections,
   return Status::Ok();
 }
 
-Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sample_elements) {
-  ByteReader r(data, size);
+namespace {
+
+// The header's fields as read, before their meaning is checked.
+struct RawFrameHeader {
+  uint8_t version = 0, flags = 0, dtype = 0, rank = 0, codec_id = 0, section_count = 0;
+  uint64_t dims[kMaxRank] = {};
+  uint64_t batch_index = 0, batch_count = 0, sample_count = 1;
+  const uint8_t* params = nullptr;
+  uint64_t params_size = 0;
+};
+
+// Reads the header up to and including its checksum, and verifies the checksum; of the fields,
+// only what the structure needs is checked here.
+Status ReadFrameHeader(const uint8_t* data, size_t size, ByteReader* r, RawFrameHeader* h) {
   if (size < 4) return FTC_CORRUPT("truncated: %zu bytes cannot hold a frame header", size);
   if (std::memcmp(data, kFrameMagic, 4) != 0) {
     return FTC_CORRUPT("wrong magic number %02x %02x %02x %02x (not an ftcodec .ftc frame)",
                        data[0], data[1], data[2], data[3]);
   }
   const uint8_t* ignored;
-  (void)r.Skip(4, &ignored);
-  uint8_t version, flags, dtype, rank, codec_id, section_count;
-  if (!r.U8(&version)) return FTC_CORRUPT("truncated frame header");
-  if (version < kOldestFormatVersion || version > kFormatVersion) {
+  (void)r->Skip(4, &ignored);
+  if (!r->U8(&h->version)) return FTC_CORRUPT("truncated frame header");
+  if (h->version < kOldestFormatVersion || h->version > kFormatVersion) {
     return FTC_UNSUPPORTED("unsupported format version %u (this build reads versions %u to %u)",
-                           version, kOldestFormatVersion, kFormatVersion);
+                           h->version, kOldestFormatVersion, kFormatVersion);
   }
-  if (!r.U8(&flags) || !r.U8(&dtype) || !r.U8(&rank) || !r.U8(&codec_id) || !r.U8(&section_count)) {
+  if (!r->U8(&h->flags) || !r->U8(&h->dtype) || !r->U8(&h->rank) || !r->U8(&h->codec_id) ||
+      !r->U8(&h->section_count)) {
     return FTC_CORRUPT("truncated frame header");
   }
-  // First the structure (enough to find the checksum), then the checksum, then the meaning of
-  // every field: a random corruption is reported as what it is, a checksum mismatch.
-  if (rank < 1 || rank > kMaxRank) return FTC_CORRUPT("invalid rank %u (1 to %d)", rank, kMaxRank);
-  uint64_t dims[kMaxRank];
-  for (int i = 0; i < rank; ++i) {
-    if (!r.Varint(&dims[i])) return FTC_CORRUPT("truncated or malformed shape");
+  if (h->rank < 1 || h->rank > kMaxRank) {
+    return FTC_CORRUPT("invalid rank %u (1 to %d)", h->rank, kMaxRank);
   }
-  uint64_t batch_index, batch_count, sample_count = 1, params_size;
-  if (!r.Varint(&batch_index) || !r.Varint(&batch_count) ||
-      ((flags & kFrameFlagMultiSample) && !r.Varint(&sample_count)) || !r.Varint(&params_size)) {
+  for (int i = 0; i < h->rank; ++i) {
+    if (!r->Varint(&h->dims[i])) return FTC_CORRUPT("truncated or malformed shape");
+  }
+  if (!r->Varint(&h->batch_index) || !r->Varint(&h->batch_count) ||
+      ((h->flags & kFrameFlagMultiSample) && !r->Varint(&h->sample_count)) ||
+      !r->Varint(&h->params_size)) {
     return FTC_CORRUPT("truncated frame header");
   }
-  if (params_size > kMaxParamsSize) {
+  if (h->params_size > kMaxParamsSize) {
     return FTC_CORRUPT("codec parameter size %llu exceeds the limit of %llu",
-                       static_cast<unsigned long long>(params_size),
+                       static_cast<unsigned long long>(h->params_size),
                        static_cast<unsigned long long>(kMaxParamsSize));
   }
-  const uint8_t* params;
-  if (!r.Skip(params_size, &params)) return FTC_CORRUPT("truncated codec parameters");
-  const size_t header_len = static_cast<size_t>(r.position() - data);
+  if (!r->Skip(h->params_size, &h->params)) return FTC_CORRUPT("truncated codec parameters");
+  const size_t header_len = static_cast<size_t>(r->position() - data);
   uint32_t header_crc;
-  if (!r.U32(&header_crc)) return FTC_CORRUPT("truncated frame header checksum");
+  if (!r->U32(&header_crc)) return FTC_CORRUPT("truncated frame header checksum");
   if (Crc32c(data, header_len) != header_crc) return FTC_CORRUPT("header checksum mismatch");
+  return Status::Ok();
+}
 
-  if (flags & ~kFrameFlagMultiSample) {
-    return FTC_CORRUPT("reserved flag bits are set (0x%02x)", flags);
-  }
-  if (dtype > static_cast<uint8_t>(DType::kU8)) return FTC_CORRUPT("invalid dtype code %u", dtype);
-  if (section_count < 1 || section_count > kMaxSections) {
-    return FTC_CORRUPT("invalid section count %u (1 to %d)", section_count, kMaxSections);
-  }
-  ParsedFrame f;
-  f.header.version = version;
-  f.header.dtype = static_cast<DType>(dtype);
-  f.header.codec_id = codec_id;
+// The shape of a checksummed header, dimension by dimension, within the limits.
+Status CheckFrameShape(const RawFrameHeader& raw, Shape* shape) {
   int64_t total = 1;
-  for (int i = 0; i < rank; ++i) {
-    const uint64_t d = dims[i];
+  for (int i = 0; i < raw.rank; ++i) {
+    const uint64_t d = raw.dims[i];
     if (d == 0) return FTC_CORRUPT("shape dimension %d is 0", i);
     if (d > kMaxDimension) {
       return FTC_LIMIT("shape dimension %d is %llu, above the limit of %llu", i,
@@ -181,9 +184,28 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
       return FTC_LIMIT("shape has more than 2^40 elements");
     }
     total *= static_cast<int64_t>(d);
-    f.header.shape.push_back(static_cast<int64_t>(d));
+    shape->push_back(static_cast<int64_t>(d));
   }
-  const uint64_t expected_count = rank == 4 ? static_cast<uint64_t>(f.header.shape[0]) : 1;
+  return Status::Ok();
+}
+
+// The meaning of every field of a checksummed header; fills *h.
+Status CheckFrameHeader(const RawFrameHeader& raw, FrameHeader* h) {
+  if (raw.flags & ~kFrameFlagMultiSample) {
+    return FTC_CORRUPT("reserved flag bits are set (0x%02x)", raw.flags);
+  }
+  if (raw.dtype > static_cast<uint8_t>(DType::kU8)) {
+    return FTC_CORRUPT("invalid dtype code %u", raw.dtype);
+  }
+  if (raw.section_count < 1 || raw.section_count > kMaxSections) {
+    return FTC_CORRUPT("invalid section count %u (1 to %d)", raw.section_count, kMaxSections);
+  }
+  h->version = raw.version;
+  h->dtype = static_cast<DType>(raw.dtype);
+  h->codec_id = raw.codec_id;
+  FTC_RETURN_IF_ERROR(CheckFrameShape(raw, &h->shape));
+  const uint64_t batch_count = raw.batch_count, batch_index = raw.batch_index;
+  const uint64_t expected_count = raw.rank == 4 ? static_cast<uint64_t>(h->shape[0]) : 1;
   if (batch_count != expected_count) {
     return FTC_CORRUPT("batch count %llu does not match the shape (%llu samples)",
                        static_cast<unsigned long long>(batch_count),
@@ -194,48 +216,45 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
                        static_cast<unsigned long long>(batch_index),
                        static_cast<unsigned long long>(batch_count));
   }
-  if (flags & kFrameFlagMultiSample) {
-    if (rank != 4) {
-      return FTC_CORRUPT("a multi-sample frame needs a rank-4 shape, not rank %u", rank);
+  if (raw.flags & kFrameFlagMultiSample) {
+    if (raw.rank != 4) {
+      return FTC_CORRUPT("a multi-sample frame needs a rank-4 shape, not rank %u", raw.rank);
     }
-    if (sample_count < 1 || sample_count > batch_count - batch_index) {
+    if (raw.sample_count < 1 || raw.sample_count > batch_count - batch_index) {
       return FTC_CORRUPT(
           "multi-sample frame: %llu samples from sample %llu exceed the batch of "
           "%llu",
-          static_cast<unsigned long long>(sample_count),
+          static_cast<unsigned long long>(raw.sample_count),
           static_cast<unsigned long long>(batch_index),
           static_cast<unsigned long long>(batch_count));
     }
   }
-  f.header.batch_index = static_cast<uint32_t>(batch_index);
-  f.header.batch_count = static_cast<uint32_t>(batch_count);
-  f.header.multi_sample = (flags & kFrameFlagMultiSample) != 0;
-  f.header.sample_count = static_cast<uint32_t>(sample_count);
-  f.header.params.assign(params, params + params_size);
+  h->batch_index = static_cast<uint32_t>(batch_index);
+  h->batch_count = static_cast<uint32_t>(batch_count);
+  h->multi_sample = (raw.flags & kFrameFlagMultiSample) != 0;
+  h->sample_count = static_cast<uint32_t>(raw.sample_count);
+  h->params.assign(raw.params, raw.params + raw.params_size);
+  return Status::Ok();
+}
 
-  f.sample = SampleShapeOf(f.header.shape);
-  // sample_count <= Shape[0], so this is at most the whole tensor's 2^40 elements.
-  const int64_t elements = static_cast<int64_t>(sample_count) * f.sample.elements();
-  if (elements > kMaxSampleElements || elements > max_sample_elements) {
-    return FTC_LIMIT("a frame of %lld elements exceeds the decoder's limit of %lld",
-                     static_cast<long long>(elements),
-                     static_cast<long long>(std::min(kMaxSampleElements, max_sample_elements)));
-  }
+// Reads `count` sections, checking each one's checksum; padding sections (all zeros, only at
+// the end) are left out of *sections.
+Status ReadSections(ByteReader* r, int count, std::vector<SectionRef>* sections) {
   bool saw_padding = false;
-  for (int i = 0; i < section_count; ++i) {
-    const uint8_t* sec_start = r.position();
+  for (int i = 0; i < count; ++i) {
+    const uint8_t* sec_start = r->position();
     uint8_t kind;
     uint64_t len;
-    if (!r.U8(&kind) || !r.Varint(&len)) return FTC_CORRUPT("section %d: truncated header", i);
+    if (!r->U8(&kind) || !r->Varint(&len)) return FTC_CORRUPT("section %d: truncated header", i);
     if (len > kMaxSectionLength) return FTC_CORRUPT("section %d: length exceeds the limit", i);
     const uint8_t* payload;
-    if (!r.Skip(len, &payload)) {
+    if (!r->Skip(len, &payload)) {
       return FTC_CORRUPT("section %d: length %llu runs past the end of the data (%zu bytes left)",
-                         i, static_cast<unsigned long long>(len), r.remaining());
+                         i, static_cast<unsigned long long>(len), r->remaining());
     }
-    const size_t covered = static_cast<size_t>(r.position() - sec_start);
+    const size_t covered = static_cast<size_t>(r->position() - sec_start);
     uint32_t crc;
-    if (!r.U32(&crc)) return FTC_CORRUPT("section %d: truncated checksum", i);
+    if (!r->U32(&crc)) return FTC_CORRUPT("section %d: truncated checksum", i);
     if (Crc32c(sec_start, covered) != crc) return FTC_CORRUPT("section %d: checksum mismatch", i);
     if (kind == kPaddingSectionKind) {
       for (uint64_t k = 0; k < len; ++k) {
@@ -245,8 +264,30 @@ Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sam
       continue;
     }
     if (saw_padding) return FTC_CORRUPT("section %d follows a padding section", i);
-    f.sections.push_back({kind, payload, static_cast<size_t>(len)});
+    sections->push_back({kind, payload, static_cast<size_t>(len)});
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ParsedFrame> ParseFrame(const uint8_t* data, size_t size, int64_t max_sample_elements) {
+  ByteReader r(data, size);
+  // First the structure (enough to find the checksum), then the checksum, then the meaning of
+  // every field: a random corruption is reported as what it is, a checksum mismatch.
+  RawFrameHeader raw;
+  FTC_RETURN_IF_ERROR(ReadFrameHeader(data, size, &r, &raw));
+  ParsedFrame f;
+  FTC_RETURN_IF_ERROR(CheckFrameHeader(raw, &f.header));
+  f.sample = SampleShapeOf(f.header.shape);
+  // sample_count <= Shape[0], so this is at most the whole tensor's 2^40 elements.
+  const int64_t elements = static_cast<int64_t>(raw.sample_count) * f.sample.elements();
+  if (elements > kMaxSampleElements || elements > max_sample_elements) {
+    return FTC_LIMIT("a frame of %lld elements exceeds the decoder's limit of %lld",
+                     static_cast<long long>(elements),
+                     static_cast<long long>(std::min(kMaxSampleElements, max_sample_elements)));
+  }
+  FTC_RETURN_IF_ERROR(ReadSections(&r, raw.section_count, &f.sections));
   f.size = static_cast<size_t>(r.position() - data);
   if (elements > kExpansionSlack + kExpansionRatio * static_cast<int64_t>(f.size)) {
     return FTC_LIMIT("a %zu-byte frame claims %lld elements, beyond the format's expansion limit",

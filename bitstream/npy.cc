@@ -466,9 +466,10 @@ struct NpyHeader {
   size_t pos = 0;  // offset of the data
 };
 
-Result<NpyHeader> ParseNpyHeader(const uint8_t* data, size_t size, const NpyLimits& limits,
-                                 bool integers) {
-  // Preamble: magic, version, header length.
+// Preamble: magic, version, header length. Sets *pos to the offset of the header dict and
+// *header_len to its length, which the data holds.
+Status ReadNpyPreamble(const uint8_t* data, size_t size, const NpyLimits& limits, size_t* pos,
+                       uint64_t* header_len) {
   if (size < kMagicLen + 2 || std::memcmp(data, kMagic, kMagicLen) != 0) {
     if (size < kMagicLen + 2 && size > 0 &&
         std::memcmp(data, kMagic, size < kMagicLen ? size : kMagicLen) == 0) {
@@ -483,34 +484,37 @@ Result<NpyHeader> ParseNpyHeader(const uint8_t* data, size_t size, const NpyLimi
                            static_cast<unsigned>(major), static_cast<unsigned>(minor));
   }
   const size_t len_field = major == 1 ? 2 : 4;
-  size_t pos = kMagicLen + 2;
-  if (size - pos < len_field) {
+  *pos = kMagicLen + 2;
+  if (size - *pos < len_field) {
     return FTC_CORRUPT("npy: file is %zu bytes, too short for the header length field", size);
   }
-  const uint64_t header_len = LoadUnsigned(data + pos, len_field, /*big_endian=*/false);
-  pos += len_field;
-  if (header_len > limits.max_header_bytes) {
+  *header_len = LoadUnsigned(data + *pos, len_field, /*big_endian=*/false);
+  *pos += len_field;
+  if (*header_len > limits.max_header_bytes) {
     return FTC_LIMIT("npy: header length %llu exceeds the limit of %zu bytes",
-                     static_cast<unsigned long long>(header_len), limits.max_header_bytes);
+                     static_cast<unsigned long long>(*header_len), limits.max_header_bytes);
   }
-  if (header_len > size - pos) {
+  if (*header_len > size - *pos) {
     return FTC_CORRUPT("npy: header length %llu runs past the end of the file (%zu bytes left)",
-                       static_cast<unsigned long long>(header_len), size - pos);
+                       static_cast<unsigned long long>(*header_len), size - *pos);
   }
+  return Status::Ok();
+}
 
-  // Header dict. Versions 1 and 2 are latin-1, version 3 UTF-8: the keys and values we accept
-  // are ASCII either way, and other bytes only matter inside strings, which we keep as bytes.
-  std::vector<std::pair<std::string, PyValue>> dict;
-  LiteralParser parser(reinterpret_cast<const char*>(data + pos), static_cast<size_t>(header_len));
-  FTC_RETURN_IF_ERROR(parser.ParseDict(&dict));
-  pos += static_cast<size_t>(header_len);
+// The values of the header dict's three keys (pointing into the dict), each given exactly once
+// and no other key.
+struct NpyHeaderKeys {
   const PyValue* descr = nullptr;
   const PyValue* fortran = nullptr;
-  const PyValue* shape_value = nullptr;
+  const PyValue* shape = nullptr;
+};
+
+Status FindHeaderKeys(const std::vector<std::pair<std::string, PyValue>>& dict,
+                      NpyHeaderKeys* keys) {
   for (const auto& [key, value] : dict) {
-    const PyValue** slot = key == "descr"           ? &descr
-                           : key == "fortran_order" ? &fortran
-                           : key == "shape"         ? &shape_value
+    const PyValue** slot = key == "descr"           ? &keys->descr
+                           : key == "fortran_order" ? &keys->fortran
+                           : key == "shape"         ? &keys->shape
                                                     : nullptr;
     if (slot == nullptr) {
       return FTC_CORRUPT(
@@ -522,19 +526,37 @@ Result<NpyHeader> ParseNpyHeader(const uint8_t* data, size_t size, const NpyLimi
       return FTC_CORRUPT("npy: duplicate key '%s' in the header", ForMessage(key).c_str());
     *slot = &value;
   }
-  if (descr == nullptr) return FTC_CORRUPT("npy: header has no 'descr' key");
-  if (fortran == nullptr) return FTC_CORRUPT("npy: header has no 'fortran_order' key");
-  if (shape_value == nullptr) return FTC_CORRUPT("npy: header has no 'shape' key");
+  if (keys->descr == nullptr) return FTC_CORRUPT("npy: header has no 'descr' key");
+  if (keys->fortran == nullptr) return FTC_CORRUPT("npy: header has no 'fortran_order' key");
+  if (keys->shape == nullptr) return FTC_CORRUPT("npy: header has no 'shape' key");
+  return Status::Ok();
+}
+
+Result<NpyHeader> ParseNpyHeader(const uint8_t* data, size_t size, const NpyLimits& limits,
+                                 bool integers) {
+  size_t pos = 0;
+  uint64_t header_len = 0;
+  FTC_RETURN_IF_ERROR(ReadNpyPreamble(data, size, limits, &pos, &header_len));
+
+  // Header dict. Versions 1 and 2 are latin-1, version 3 UTF-8: the keys and values we accept
+  // are ASCII either way, and other bytes only matter inside strings, which we keep as bytes.
+  std::vector<std::pair<std::string, PyValue>> dict;
+  LiteralParser parser(reinterpret_cast<const char*>(data + pos), static_cast<size_t>(header_len));
+  FTC_RETURN_IF_ERROR(parser.ParseDict(&dict));
+  pos += static_cast<size_t>(header_len);
+  NpyHeaderKeys keys;
+  FTC_RETURN_IF_ERROR(FindHeaderKeys(dict, &keys));
+  const PyValue* fortran = keys.fortran;
 
   NpyDType dtype;
-  FTC_RETURN_IF_ERROR(ParseDescr(*descr, integers, &dtype));
+  FTC_RETURN_IF_ERROR(ParseDescr(*keys.descr, integers, &dtype));
   if (fortran->kind != PyValue::Kind::kBool) {
     return FTC_CORRUPT("npy: 'fortran_order' is %s, expected True or False",
                        KindName(fortran->kind));
   }
   Shape shape;
   int64_t n = 0;
-  FTC_RETURN_IF_ERROR(ParseShape(*shape_value, &shape, &n));
+  FTC_RETURN_IF_ERROR(ParseShape(*keys.shape, &shape, &n));
 
   // Limits and sizes, all before allocating.
   if (n > limits.max_elements) {

@@ -145,9 +145,10 @@ void WritePacket(const PacketHeader& h, const std::vector<Section>& sections,
   w.U32(Crc32c(out->data() + start, out->size() - start));
 }
 
-Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits,
-                                 const PacketCodedSampleFn& coded_sample) {
-  const int64_t max_sample_elements = limits.max_sample_elements;
+namespace {
+
+// A whole packet's size, magic number and checksum.
+Status CheckPacketEnvelope(const uint8_t* data, size_t size) {
   if (size > kMaxPacketSize) {
     return FTC_CORRUPT("packet of %zu bytes exceeds the limit of %zu", size, kMaxPacketSize);
   }
@@ -157,15 +158,18 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const Decoder
   uint32_t stored_crc = 0;
   for (int i = 3; i >= 0; --i) stored_crc = (stored_crc << 8) | data[body + i];
   if (Crc32c(data, body) != stored_crc) return FTC_CORRUPT("packet checksum mismatch");
+  return Status::Ok();
+}
 
-  ByteReader r(data + 4, body - 4);
-  ParsedPacket p;
-  PacketHeader& h = p.header;
+// The header up to the shape: version, flags, stream, dtype, codec and shape, which sets
+// p->sample (checked against the limits).
+Status ReadPacketTensor(ByteReader* r, int64_t max_sample_elements, ParsedPacket* p) {
+  PacketHeader& h = p->header;
   uint8_t version, dtype, rank;
-  if (!r.U8(&version)) return FTC_CORRUPT("packet: truncated header");
+  if (!r->U8(&version)) return FTC_CORRUPT("packet: truncated header");
   if (version != kPacketVersion) return FTC_UNSUPPORTED("packet format version %u", version);
-  if (!r.U8(&h.flags) || !r.U32(&h.stream_id) || !r.U8(&dtype) || !r.U8(&rank) ||
-      !r.U8(&h.codec_id)) {
+  if (!r->U8(&h.flags) || !r->U32(&h.stream_id) || !r->U8(&dtype) || !r->U8(&rank) ||
+      !r->U8(&h.codec_id)) {
     return FTC_CORRUPT("packet: truncated header");
   }
   if (h.flags & ~kPacketFlagInterleaved) {
@@ -178,7 +182,7 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const Decoder
   int64_t total = 1;
   for (int i = 0; i < rank; ++i) {
     uint64_t d;
-    if (!r.Varint(&d)) return FTC_CORRUPT("packet: truncated shape");
+    if (!r->Varint(&d)) return FTC_CORRUPT("packet: truncated shape");
     if (d < 1 || d > kMaxDimension)
       return FTC_CORRUPT("packet: dimension %d is %llu", i, static_cast<unsigned long long>(d));
     if (total > kMaxTensorElements / static_cast<int64_t>(d)) {
@@ -187,59 +191,78 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const Decoder
     total *= static_cast<int64_t>(d);
     h.shape.push_back(static_cast<int64_t>(d));
   }
-  p.sample = SampleShapeOf(h.shape);
-  const int64_t e = p.sample.elements();
+  p->sample = SampleShapeOf(h.shape);
+  const int64_t e = p->sample.elements();
   if (e > kMaxSampleElements || e > max_sample_elements) {
     return FTC_LIMIT("packet: a sample of %lld elements exceeds the limit of %lld",
                      static_cast<long long>(e),
                      static_cast<long long>(std::min(kMaxSampleElements, max_sample_elements)));
   }
-  if (!ReadU32Varint(&r, &h.frame_index) || !ReadU32Varint(&r, &h.frame_count) ||
-      !ReadU32Varint(&r, &h.packet_index) || !ReadU32Varint(&r, &h.packet_count) ||
-      !ReadU32Varint(&r, &h.band_rows)) {
+  return Status::Ok();
+}
+
+// The rest of the header: frame and packet indices, band fields and the codec parameters.
+Status ReadPacketFields(ByteReader* r, PacketHeader* h) {
+  if (!ReadU32Varint(r, &h->frame_index) || !ReadU32Varint(r, &h->frame_count) ||
+      !ReadU32Varint(r, &h->packet_index) || !ReadU32Varint(r, &h->packet_count) ||
+      !ReadU32Varint(r, &h->band_rows)) {
     return FTC_CORRUPT("packet: truncated or invalid header field");
   }
-  const uint64_t frames = rank == 4 ? static_cast<uint64_t>(h.shape[0]) : 1;
-  if (h.frame_count != frames) {
-    return FTC_CORRUPT("packet: frame count %u does not match the shape", h.frame_count);
+  const uint64_t frames = h->shape.size() == 4 ? static_cast<uint64_t>(h->shape[0]) : 1;
+  if (h->frame_count != frames) {
+    return FTC_CORRUPT("packet: frame count %u does not match the shape", h->frame_count);
   }
-  if (h.frame_index >= h.frame_count) {
-    return FTC_CORRUPT("packet: frame index %u of %u", h.frame_index, h.frame_count);
+  if (h->frame_index >= h->frame_count) {
+    return FTC_CORRUPT("packet: frame index %u of %u", h->frame_index, h->frame_count);
   }
-  if (!h.interleaved() && !ReadU32Varint(&r, &h.first_band)) {
+  if (!h->interleaved() && !ReadU32Varint(r, &h->first_band)) {
     return FTC_CORRUPT("packet: truncated header");
   }
-  if (!ReadU32Varint(&r, &h.band_count)) return FTC_CORRUPT("packet: truncated header");
+  if (!ReadU32Varint(r, &h->band_count)) return FTC_CORRUPT("packet: truncated header");
   uint64_t params_size;
   const uint8_t* params;
-  if (!r.Varint(&params_size)) return FTC_CORRUPT("packet: truncated header");
+  if (!r->Varint(&params_size)) return FTC_CORRUPT("packet: truncated header");
   if (params_size > kMaxPacketParamsSize) {
     return FTC_CORRUPT("packet: codec parameters of %llu bytes",
                        static_cast<unsigned long long>(params_size));
   }
-  if (!r.Skip(static_cast<size_t>(params_size), &params)) {
+  if (!r->Skip(static_cast<size_t>(params_size), &params)) {
     return FTC_CORRUPT("packet: truncated codec parameters");
   }
-  h.params.assign(params, params + params_size);
-  // The sample the bands cut, as the codec defines it.
+  h->params.assign(params, params + params_size);
+  return Status::Ok();
+}
+
+// The sample the bands cut, as the codec defines it (p->coded), and the band rows against it.
+Status ResolveCodedSample(const PacketCodedSampleFn& coded_sample, int64_t max_sample_elements,
+                          ParsedPacket* p) {
+  const PacketHeader& h = p->header;
   if (!coded_sample) return FTC_INTERNAL("ParsePacket: no codec layer given");
-  Result<SampleShape> coded = coded_sample(h, p.sample, max_sample_elements);
+  Result<SampleShape> coded = coded_sample(h, p->sample, max_sample_elements);
   if (!coded.ok()) return coded.status().WithContext("packet");
-  p.coded = *coded;
+  p->coded = *coded;
   const bool own_sample =
-      p.coded.c != p.sample.c || p.coded.h != p.sample.h || p.coded.w != p.sample.w;
-  if (p.coded.c < 1 || p.coded.h < 1 || p.coded.w < 1 || p.coded.elements() > max_sample_elements) {
+      p->coded.c != p->sample.c || p->coded.h != p->sample.h || p->coded.w != p->sample.w;
+  if (p->coded.c < 1 || p->coded.h < 1 || p->coded.w < 1 ||
+      p->coded.elements() > max_sample_elements) {
     return FTC_LIMIT("packet: a coded sample of %lld elements exceeds the limit of %lld",
-                     static_cast<long long>(p.coded.elements()),
+                     static_cast<long long>(p->coded.elements()),
                      static_cast<long long>(max_sample_elements));
   }
-  if (h.band_rows != 0 && h.band_rows >= static_cast<uint64_t>(p.coded.h)) {
+  if (h.band_rows != 0 && h.band_rows >= static_cast<uint64_t>(p->coded.h)) {
     return FTC_CORRUPT("packet: band rows %u must be 0 or below the height %lld%s", h.band_rows,
-                       static_cast<long long>(p.coded.h), own_sample ? " of the code" : "");
+                       static_cast<long long>(p->coded.h), own_sample ? " of the code" : "");
   }
+  return Status::Ok();
+}
+
+// The band layout of the coded sample and the packet's bands (p->layout, p->bands), once the
+// packet's band fields and what they make a receiver allocate are checked.
+Status ListPacketBands(const DecoderLimits& limits, size_t size, ParsedPacket* p) {
+  const PacketHeader& h = p->header;
   // Band_Total = C·ceil(H/R') <= C·H < 2^28 fits in 32 bits (checked above).
-  p.layout = BandLayout::Of(p.coded, h.band_rows);
-  const uint32_t bands = p.layout.total;
+  p->layout = BandLayout::Of(p->coded, h.band_rows);
+  const uint32_t bands = p->layout.total;
   if (bands > limits.max_bands) {
     return FTC_LIMIT("packet: %u bands per sample exceed the decoder's limit of %lld", bands,
                      static_cast<long long>(limits.max_bands));
@@ -264,42 +287,64 @@ Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const Decoder
   }
   // What the packet makes a receiver allocate: its bands and (at most) band_count full bands of
   // elements, within the expansion allowance of its bytes.
-  const int64_t carried = int64_t{h.band_count} * (1 + int64_t{p.layout.rows} * p.coded.w);
+  const int64_t carried = int64_t{h.band_count} * (1 + int64_t{p->layout.rows} * p->coded.w);
   if (carried > ExpansionAllowance(limits, size)) {
     return FTC_LIMIT(
         "packet: %u bands of up to %lld elements in %zu bytes exceed the decoder's expansion "
         "limit (%lld elements + %lld per byte; DecoderLimits::expansion_ratio, ftcodec "
         "--max-elements)",
-        h.band_count, static_cast<long long>(int64_t{p.layout.rows} * p.coded.w), size,
+        h.band_count, static_cast<long long>(int64_t{p->layout.rows} * p->coded.w), size,
         static_cast<long long>(limits.expansion_slack),
         static_cast<long long>(limits.expansion_ratio));
   }
   if (h.interleaved()) {
-    p.bands = InterleavedBands(h.packet_index, h.packet_count, bands);
+    p->bands = InterleavedBands(h.packet_index, h.packet_count, bands);
   } else {
-    p.bands.resize(h.band_count);
-    for (uint32_t i = 0; i < h.band_count; ++i) p.bands[i] = h.first_band + i;
+    p->bands.resize(h.band_count);
+    for (uint32_t i = 0; i < h.band_count; ++i) p->bands[i] = h.first_band + i;
   }
+  return Status::Ok();
+}
+
+// The section table, which must end exactly at the checksum.
+Status ReadPacketSections(ByteReader* r, std::vector<SectionRef>* sections) {
   uint8_t count;
-  if (!r.U8(&count)) return FTC_CORRUPT("packet: truncated section count");
+  if (!r->U8(&count)) return FTC_CORRUPT("packet: truncated section count");
   if (count < 1 || count > kMaxPacketSections) {
     return FTC_CORRUPT("packet: section count %u outside 1..%d", count, kMaxPacketSections);
   }
   for (int i = 0; i < count; ++i) {
     SectionRef s;
     uint64_t length;
-    if (!r.U8(&s.kind) || !r.Varint(&length)) return FTC_CORRUPT("packet: truncated section %d", i);
-    if (length > r.remaining()) {
+    if (!r->U8(&s.kind) || !r->Varint(&length)) {
+      return FTC_CORRUPT("packet: truncated section %d", i);
+    }
+    if (length > r->remaining()) {
       return FTC_CORRUPT("packet: section %d of %llu bytes runs past the end", i,
                          static_cast<unsigned long long>(length));
     }
     s.size = static_cast<size_t>(length);
-    (void)r.Skip(s.size, &s.data);
-    p.sections.push_back(s);
+    (void)r->Skip(s.size, &s.data);
+    sections->push_back(s);
   }
-  if (r.remaining() != 0) {
-    return FTC_CORRUPT("packet: %zu unexpected bytes before the checksum", r.remaining());
+  if (r->remaining() != 0) {
+    return FTC_CORRUPT("packet: %zu unexpected bytes before the checksum", r->remaining());
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits,
+                                 const PacketCodedSampleFn& coded_sample) {
+  FTC_RETURN_IF_ERROR(CheckPacketEnvelope(data, size));
+  ByteReader r(data + 4, size - 4 - 4);
+  ParsedPacket p;
+  FTC_RETURN_IF_ERROR(ReadPacketTensor(&r, limits.max_sample_elements, &p));
+  FTC_RETURN_IF_ERROR(ReadPacketFields(&r, &p.header));
+  FTC_RETURN_IF_ERROR(ResolveCodedSample(coded_sample, limits.max_sample_elements, &p));
+  FTC_RETURN_IF_ERROR(ListPacketBands(limits, size, &p));
+  FTC_RETURN_IF_ERROR(ReadPacketSections(&r, &p.sections));
   return p;
 }
 

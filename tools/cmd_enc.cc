@@ -40,7 +40,9 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The codecs each codec-specific flag applies to.
+// The codecs each codec-specific flag applies to, for the flags whose setting the other codecs
+// would ignore. Those the library refuses for a codec they do not apply to (--unit, --inner,
+// --sequence, --target-bytes: EncoderOptions::Validate) are left to it.
 struct FlagScope {
   const char* flag;
   std::vector<std::string> codecs;
@@ -58,10 +60,6 @@ const FlagScope kFlagScopes[] = {
     {"--preset", {"hevc"}},
     {"--bit-depth", {"hevc"}},
     {"--layout", {"hevc"}},
-    {"--sequence", {"hevc"}},
-    {"--unit", {"learned"}},
-    {"--inner", {"learned"}},
-    {"--target-bytes", {"ans", "jpeg"}},
 };
 
 // Fills *o from the profile, then from the flags given explicitly. A plan is kept only while no
@@ -110,45 +108,10 @@ Status CheckProfileShape(const Profile& p, const TensorView& view) {
   return Status::Ok();
 }
 
-int RunEnc(const EncArgs& args, const CLI::App& cmd) {
-  const char* verb = "enc";
-  if (int rc = CheckOutput(args.output, {args.input, args.profile}, verb); rc != 0) return rc;
-  // A profile is read first: without --codec, its codec is the one the other flags apply to.
-  std::optional<Profile> profile;
-  EncArgs a = args;
-  if (!a.profile.empty()) {
-    Result<Profile> p = LoadProfile(a.profile);
-    if (!p.ok()) return Fail(p.status(), verb);
-    profile = std::move(p).value();
-    if (!cmd.count("--codec")) a.codec = profile->settings.codec;
-  }
-  EncoderOptions o;
-  o.codec = a.codec;
-  o.threads = ResolveThreads(a.threads);
-  if (Status s = o.Validate(); !s.ok() && a.codec != "raw") {
-    // Report an unknown or missing codec before anything codec-specific.
-    if (s.code() == StatusCode::kNotBuiltIn || s.message().find("unknown codec") == 0) {
-      return Fail(s, verb);
-    }
-  }
-  const bool packet_mode = cmd.count("--packet-size") > 0 || EndsWith(a.output, ".ftcp");
-  if (a.interleave && !packet_mode) {
-    return Usage("--interleave applies to packet mode only (a .ftcp output or --packet-size)",
-                 verb);
-  }
-  if (packet_mode && a.codec != "ans" && a.codec != "raw" && a.codec != "learned") {
-    return Usage("--codec " + a.codec +
-                     " cannot be packetized: packet mode (a .ftcp output or --packet-size) "
-                     "supports --codec ans, raw and learned",
-                 verb);
-  }
-  if (packet_mode && a.codec == "learned" && !a.inner.empty() && a.inner != "ans") {
-    return Usage(
-        "packet mode with --codec learned needs --inner ans (the code is packetized as "
-        "an ans stream), not --inner " +
-            a.inner,
-        verb);
-  }
+// Usage errors of flags that only the command line can tell: a flag given for a codec it does
+// not apply to, and combinations that would be ignored. The options themselves are checked by
+// the library (EncoderOptions::Validate, and encode_packets for packet mode).
+int CheckFlags(const EncArgs& a, const CLI::App& cmd, bool packet_mode, const char* verb) {
   for (const FlagScope& scope : kFlagScopes) {
     if (!cmd.count(scope.flag)) continue;
     // Packet mode: raw bands too, and learned's are bands of the code.
@@ -184,77 +147,80 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
     return Usage("--lossless cannot be combined with --bits, --clip, --per-channel or --deadzone",
                  verb);
   }
+  return 0;
+}
+
+// Fills *o (codec and threads already set) from the flags and the profile, whose settings
+// explicit flags override, and has the library validate the result.
+int MakeEncoderOptions(const EncArgs& a, const CLI::App& cmd, const std::optional<Profile>& profile,
+                       EncoderOptions* o, const char* verb) {
   if (a.dtype != "keep") {
     Result<DType> t = ParseDType(a.dtype);
     if (!t.ok() || *t == DType::kU8) {
       return Usage("--dtype must be keep, f32, f16 or bf16 (got '" + a.dtype + "')", verb);
     }
-    o.store_dtype = *t;
+    o->store_dtype = *t;
   }
   Result<ClipSpec> clip = ClipSpec::Parse(a.clip);
   if (!clip.ok()) return Fail(clip.status(), verb);
-  o.clip = *clip;
-  o.bits = a.bits;
-  o.per_channel = a.per_channel;
-  o.lossless = a.lossless;
-  o.deadzone = a.deadzone;
-  o.band_rows = a.band_rows;
-  o.quality = a.quality;
-  o.qp = a.qp;
-  o.preset = a.preset;
-  o.bit_depth = a.bit_depth;
-  o.layout = a.layout;
-  o.sequence = a.sequence;
-  o.reorder_channels = a.reorder;
-  o.unit = a.unit;
-  o.inner = a.inner;
+  o->clip = *clip;
+  o->bits = a.bits;
+  o->per_channel = a.per_channel;
+  o->lossless = a.lossless;
+  o->deadzone = a.deadzone;
+  o->band_rows = a.band_rows;
+  o->quality = a.quality;
+  o->qp = a.qp;
+  o->preset = a.preset;
+  o->bit_depth = a.bit_depth;
+  o->layout = a.layout;
+  o->sequence = a.sequence;
+  o->reorder_channels = a.reorder;
+  o->unit = a.unit;
+  o->inner = a.inner;
   if (profile) {
-    if (int rc = ApplyProfileAndFlags(a, cmd, *profile, &o); rc != 0) return rc;
+    if (int rc = ApplyProfileAndFlags(a, cmd, *profile, o); rc != 0) return rc;
   }
-  if (cmd.count("--target-bytes")) o.target_bytes = a.target_bytes;
-  if (Status s = o.Validate(); !s.ok()) return Fail(s, verb);
+  if (cmd.count("--target-bytes")) o->target_bytes = a.target_bytes;
+  if (Status s = o->Validate(); !s.ok()) return Fail(s, verb);
+  return 0;
+}
 
-  Result<std::vector<uint8_t>> in = ReadInput(a.input);
-  if (!in.ok()) return Fail(in.status(), verb);
-  Result<NpyArray> arr = ReadNpy(in->data(), in->size());
-  if (!arr.ok()) return Fail(arr.status().WithContext(a.input == "-" ? "<stdin>" : a.input), verb);
-  if (arr->converted_from_f64 && !Quiet()) {
-    std::fprintf(stderr, "ftcodec enc: note: %s holds float64; converted to float32\n",
-                 a.input.c_str());
+// Packet mode: codes the tensor into a .ftcp packet stream; the library refuses a codec that
+// cannot be packetized.
+int EncodePacketStream(const EncArgs& a, const CLI::App& cmd, const TensorView& view,
+                       const EncoderOptions& o, const char* verb) {
+  PacketOptions po;
+  po.packet_size = a.packet_size;
+  po.interleave = a.interleave;
+  po.auto_band_rows = cmd.count("--band-rows") == 0;
+  Result<std::vector<Bytes>> packets = encode_packets(view, o, po);
+  if (!packets.ok()) return Fail(packets.status(), verb);
+  Result<Bytes> file = WritePacketStream(*packets);
+  if (!file.ok()) return Fail(file.status(), verb);
+  if (Status s = WriteOutput(a.output, *file); !s.ok()) return Fail(s, verb);
+  size_t payload = 0, largest = 0;
+  for (const Bytes& p : *packets) {
+    payload += p.size();
+    largest = std::max(largest, p.size());
   }
-  const TensorView view = arr->tensor.view();
-  if (profile) {
-    if (Status s = CheckProfileShape(*profile, view); !s.ok()) return Fail(s, verb);
-  }
-  if (packet_mode) {
-    PacketOptions po;
-    po.packet_size = a.packet_size;
-    po.interleave = a.interleave;
-    po.auto_band_rows = cmd.count("--band-rows") == 0;
-    if (Status s = po.Validate(); !s.ok()) return Fail(s, verb);
-    Result<std::vector<Bytes>> packets = encode_packets(view, o, po);
-    if (!packets.ok()) return Fail(packets.status(), verb);
-    Result<Bytes> file = WritePacketStream(*packets);
-    if (!file.ok()) return Fail(file.status(), verb);
-    if (Status s = WriteOutput(a.output, *file); !s.ok()) return Fail(s, verb);
-    size_t payload = 0, largest = 0;
-    for (const Bytes& p : *packets) {
-      payload += p.size();
-      largest = std::max(largest, p.size());
-    }
-    const int64_t samples = view.rank == 4 ? view.shape[0] : 1;
-    if (Quiet()) return 0;
-    std::fprintf(stderr,
-                 "ftcodec enc: %s packets (%.3g per sample, largest %s of %d bytes), %s bytes of "
-                 "packets, %.4g bits/element [%s %s, codec %s%s]\n",
-                 Thousands(packets->size()).c_str(),
-                 static_cast<double>(packets->size()) / static_cast<double>(samples),
-                 Thousands(largest).c_str(), a.packet_size, Thousands(payload).c_str(),
-                 8.0 * static_cast<double>(payload) / static_cast<double>(view.num_elements()),
-                 DTypeName(view.dtype), ShapeToString(view.shape_vector()).c_str(), o.codec.c_str(),
-                 a.interleave ? ", interleaved" : "");
-    return 0;
-  }
+  const int64_t samples = view.rank == 4 ? view.shape[0] : 1;
+  if (Quiet()) return 0;
+  std::fprintf(stderr,
+               "ftcodec enc: %s packets (%.3g per sample, largest %s of %d bytes), %s bytes of "
+               "packets, %.4g bits/element [%s %s, codec %s%s]\n",
+               Thousands(packets->size()).c_str(),
+               static_cast<double>(packets->size()) / static_cast<double>(samples),
+               Thousands(largest).c_str(), a.packet_size, Thousands(payload).c_str(),
+               8.0 * static_cast<double>(payload) / static_cast<double>(view.num_elements()),
+               DTypeName(view.dtype), ShapeToString(view.shape_vector()).c_str(), o.codec.c_str(),
+               a.interleave ? ", interleaved" : "");
+  return 0;
+}
+
+// Codes the tensor into a .ftc stream of frames.
+int EncodeFrameStream(const EncArgs& a, const TensorView& view, const EncoderOptions& o,
+                      const char* verb) {
   Result<Bytes> code = encode(view, o);
   if (!code.ok()) return Fail(code.status(), verb);
   if (Status s = WriteOutput(a.output, *code); !s.ok()) return Fail(s, verb);
@@ -276,6 +242,51 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
                Thousands(code->size() / static_cast<uint64_t>(samples)).c_str(), bpe, 32.0 / bpe,
                DTypeName(view.dtype), ShapeToString(view.shape_vector()).c_str(), o.codec.c_str());
   return 0;
+}
+
+int RunEnc(const EncArgs& args, const CLI::App& cmd) {
+  const char* verb = "enc";
+  if (int rc = CheckOutput(args.output, {args.input, args.profile}, verb); rc != 0) return rc;
+  // A profile is read first: without --codec, its codec is the one the other flags apply to.
+  std::optional<Profile> profile;
+  EncArgs a = args;
+  if (!a.profile.empty()) {
+    Result<Profile> p = LoadProfile(a.profile);
+    if (!p.ok()) return Fail(p.status(), verb);
+    profile = std::move(p).value();
+    if (!cmd.count("--codec")) a.codec = profile->settings.codec;
+  }
+  EncoderOptions o;
+  o.codec = a.codec;
+  o.threads = ResolveThreads(a.threads);
+  if (Status s = o.Validate(); !s.ok() && a.codec != "raw") {
+    // Report an unknown or missing codec before anything codec-specific.
+    if (s.code() == StatusCode::kNotBuiltIn || s.message().find("unknown codec") == 0) {
+      return Fail(s, verb);
+    }
+  }
+  const bool packet_mode = cmd.count("--packet-size") > 0 || EndsWith(a.output, ".ftcp");
+  if (a.interleave && !packet_mode) {
+    return Usage("--interleave applies to packet mode only (a .ftcp output or --packet-size)",
+                 verb);
+  }
+  if (int rc = CheckFlags(a, cmd, packet_mode, verb); rc != 0) return rc;
+  if (int rc = MakeEncoderOptions(a, cmd, profile, &o, verb); rc != 0) return rc;
+
+  Result<std::vector<uint8_t>> in = ReadInput(a.input);
+  if (!in.ok()) return Fail(in.status(), verb);
+  Result<NpyArray> arr = ReadNpy(in->data(), in->size());
+  if (!arr.ok()) return Fail(arr.status().WithContext(a.input == "-" ? "<stdin>" : a.input), verb);
+  if (arr->converted_from_f64 && !Quiet()) {
+    std::fprintf(stderr, "ftcodec enc: note: %s holds float64; converted to float32\n",
+                 a.input.c_str());
+  }
+  const TensorView view = arr->tensor.view();
+  if (profile) {
+    if (Status s = CheckProfileShape(*profile, view); !s.ok()) return Fail(s, verb);
+  }
+  if (packet_mode) return EncodePacketStream(a, cmd, view, o, verb);
+  return EncodeFrameStream(a, view, o, verb);
 }
 
 }  // namespace

@@ -334,192 +334,205 @@ std::string UnitJson(const BottleneckTrainOptions& o, const BottleneckTrainRepor
 
 at::Tensor Logits(torch::jit::Module& m, const at::Tensor& x) { return m.forward({x}).toTensor(); }
 
-}  // namespace
+using Clock = std::chrono::steady_clock;
 
-Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
-                                              const std::vector<int>& labels,
-                                              const BottleneckTrainOptions& o,
-                                              const BottleneckProgressFn& progress) {
+double SecondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// The tail's learning rate relative to the units' when it is fine-tuned.
+constexpr double kTailLrScale = 0.1;
+
+// The split model: the frozen head, the tail (trained too when it is fine-tuned) and an
+// unmodified copy of the tail, the teacher (distillation, and the original's accuracy).
+struct TrainingModules {
+  torch::jit::Module head, tail, teacher;
+};
+
+// The inputs (f32, scaled by input_scale) and their labels (int64, or undefined): the first
+// train_n samples train, the last val validate.
+struct TrainingSet {
+  at::Tensor x, y;
+  int64_t train_n = 0, val = 0;
+};
+
+// The output folder may be created, or replaced: only a unit folder (or an empty one) with
+// --force, never an arbitrary directory.
+Status CheckOutputFolder(const BottleneckTrainOptions& o) {
   namespace fs = std::filesystem;
-  FTC_RETURN_IF_ERROR(CheckOptions(o));
-  FTC_RETURN_IF_ERROR(inputs.Validate());
-  const int64_t n = inputs.shape[0];
-  if (!labels.empty() && static_cast<int64_t>(labels.size()) != n) {
-    return FTC_INVALID("%zu labels for %lld samples", labels.size(), static_cast<long long>(n));
-  }
-  const int64_t val = o.validation > 0 ? o.validation : std::min<int64_t>(5000, n / 10);
-  const int64_t train_n = n - val;
-  if (val < 1 || train_n < 2) {
-    return FTC_INVALID("%lld samples: too few to train (and hold out %lld for validation)",
-                       static_cast<long long>(n), static_cast<long long>(val));
-  }
   std::error_code ec;
-  if (fs::exists(o.out_dir, ec)) {
-    if (!o.overwrite) {
-      return FTC_INVALID("%s already exists (use --force to replace it)", o.out_dir.c_str());
-    }
-    // Replace only a unit folder (or an empty one), never an arbitrary directory.
-    const fs::path d(o.out_dir);
-    if (!fs::is_directory(d, ec) || !(fs::is_empty(d, ec) || fs::exists(d / kUnitJsonFile, ec) ||
-                                      fs::exists(d / kReduceFile, ec))) {
-      return FTC_INVALID("%s exists and is not a learned unit folder: not replacing it",
-                         o.out_dir.c_str());
+  if (!fs::exists(o.out_dir, ec)) return Status::Ok();
+  if (!o.overwrite) {
+    return FTC_INVALID("%s already exists (use --force to replace it)", o.out_dir.c_str());
+  }
+  const fs::path d(o.out_dir);
+  if (!fs::is_directory(d, ec) || !(fs::is_empty(d, ec) || fs::exists(d / kUnitJsonFile, ec) ||
+                                    fs::exists(d / kReduceFile, ec))) {
+    return FTC_INVALID("%s exists and is not a learned unit folder: not replacing it",
+                       o.out_dir.c_str());
+  }
+  return Status::Ok();
+}
+
+// The split's shape, from the head on the first samples. With labels, also checks that they are
+// classes of the tail (an index beyond its logits would only surface as a libtorch error in the
+// middle of training) and that the unmodified model is above chance on held-out samples (inputs
+// on the wrong scale, or a model that does not fit the data, would train for minutes towards a
+// meaningless unit).
+Result<SampleShape> ProbeSplit(TrainingModules& net, const TrainingSet& data,
+                               const std::vector<int>& labels, const BottleneckTrainOptions& o) {
+  torch::NoGradGuard ng;
+  at::Tensor f = net.head.forward({data.x.slice(0, 0, 2)}).toTensor();
+  if (f.dim() != 4) {
+    return FTC_INVALID("%s gives %s features; a learned bottleneck needs N×C×H×W",
+                       o.head_path.c_str(), ShapeOf(f).c_str());
+  }
+  const SampleShape split = {f.size(1), f.size(2), f.size(3)};
+  if (labels.empty()) return split;
+  const at::Tensor logits = Logits(net.teacher, f.to(at::kFloat));
+  if (logits.dim() != 2 || logits.size(0) != f.size(0)) {
+    return FTC_INVALID("%s: output must be N×K logits, got %s for features %s", o.tail_path.c_str(),
+                       ShapeOf(logits).c_str(), ShapeOf(f).c_str());
+  }
+  FTC_RETURN_IF_ERROR(CheckClassLabels(labels, logits.size(1)).WithContext("labels"));
+  const int64_t check = std::min<int64_t>(data.val, 1000);
+  at::Tensor xs = data.x.slice(0, data.train_n, data.train_n + check);
+  const at::Tensor pred =
+      Logits(net.teacher, net.head.forward({xs}).toTensor().to(at::kFloat)).argmax(1);
+  const at::Tensor y = data.y.slice(0, data.train_n, data.train_n + check);
+  const double top1 =
+      100.0 * static_cast<double>(pred.eq(y).sum().item<int64_t>()) / static_cast<double>(check);
+  FTC_RETURN_IF_ERROR(CheckAboveChance(top1, logits.size(1), o.input_scale, check));
+  return split;
+}
+
+// Freezes the head and the teacher (and the tail unless it is fine-tuned); Adam over the units
+// and the entropy model, and over the tail at kTailLrScale of their rate when it is fine-tuned.
+std::unique_ptr<torch::optim::Adam> MakeOptimizer(const BottleneckTrainOptions& o,
+                                                  TrainingModules& net,
+                                                  const BottleneckModel& model) {
+  for (const at::Tensor& p : net.tail.parameters()) p.requires_grad_(o.finetune_tail);
+  for (const at::Tensor& p : net.teacher.parameters()) p.requires_grad_(false);
+  for (const at::Tensor& p : net.head.parameters()) p.requires_grad_(false);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  std::vector<at::Tensor> unit_params = model.UnitParameters();
+  for (const at::Tensor& p : model.EntropyParameters()) unit_params.push_back(p);
+  groups.emplace_back(unit_params, std::make_unique<torch::optim::AdamOptions>(o.learning_rate));
+  std::vector<at::Tensor> tp;
+  if (o.finetune_tail) {
+    for (const at::Tensor& p : net.tail.parameters()) tp.push_back(p);
+  }
+  if (!tp.empty()) {
+    groups.emplace_back(
+        tp, std::make_unique<torch::optim::AdamOptions>(o.learning_rate * kTailLrScale));
+  }
+  return std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(o.learning_rate));
+}
+
+// What one training step measured.
+struct StepLosses {
+  at::Tensor task, rate;  // the task loss and the code's bits per element
+  double accuracy = 0;    // of the batch: against the labels, or the teacher without them
+};
+
+// One optimisation step on `batch` at learning rate lr (the tail's group at lr · kTailLrScale).
+Result<StepLosses> TrainStep(const Batch& batch, double lr, const BottleneckTrainOptions& o,
+                             TrainingModules& net, BottleneckModel* model,
+                             torch::optim::Adam* adam) {
+  at::Tensor f, t_logits;
+  {
+    torch::NoGradGuard ng;
+    f = net.head.forward({batch.x}).toTensor().to(at::kFloat);
+    if (!batch.y.defined() || o.distill_weight > 0) t_logits = Logits(net.teacher, f);
+  }
+  at::Tensor z = model->Reduce(f);
+  FTC_ASSIGN_OR_RETURN(at::Tensor zq, model->QuantizeSte(z));
+  at::Tensor logits = Logits(net.tail, model->Restore(zq));
+  at::Tensor task = TaskLoss(logits, batch, t_logits, o.distill_weight);
+  at::Tensor rate = model->RateBits(zq).mean();
+  // The entropy model learns from the code as it is (detached); the units pay for bits only
+  // with rate_weight > 0.
+  at::Tensor em_fit = model->RateBits(zq.detach()).mean();
+  at::Tensor loss = task + o.rate_weight * rate + em_fit;
+  for (size_t g = 0; g < adam->param_groups().size(); ++g) {
+    static_cast<torch::optim::AdamOptions&>(adam->param_groups()[g].options())
+        .lr(g == 0 ? lr : lr * kTailLrScale);
+  }
+  adam->zero_grad();
+  loss.backward();
+  adam->step();
+  StepLosses l;
+  l.task = task;
+  l.rate = rate;
+  l.accuracy = batch.y.defined()
+                   ? logits.argmax(1).eq(batch.y).to(at::kFloat).mean().item<double>()
+                   : logits.argmax(1).eq(t_logits.argmax(1)).to(at::kFloat).mean().item<double>();
+  return l;
+}
+
+// Trains the units (and the tail when it is fine-tuned) on the training samples: shuffled
+// batches, cosine-decayed learning rate, progress after every step. Sets report->steps and
+// report->model_bits_per_element.
+Status TrainLoop(const TrainingSet& data, const BottleneckTrainOptions& o, Clock::time_point t0,
+                 const BottleneckProgressFn& progress, TrainingModules& net, BottleneckModel* model,
+                 BottleneckTrainReport* report) {
+  std::unique_ptr<torch::optim::Adam> adam = MakeOptimizer(o, net, *model);
+  const int64_t bs = std::min<int64_t>(o.batch_size, data.train_n);
+  const int64_t per_epoch = data.train_n / bs;  // whole batches (BatchNorm needs > 1 sample)
+  int64_t total = per_epoch * o.epochs;
+  if (o.max_steps > 0) total = std::min(total, o.max_steps);
+  std::mt19937_64 rng(o.seed);
+  std::vector<int64_t> order(static_cast<size_t>(data.train_n));
+  BottleneckTrainProgress pr;
+  pr.epochs = static_cast<int>((total + per_epoch - 1) / per_epoch);
+  pr.steps = total;
+  const double decay = 0.98;  // moving averages for the progress report
+  double weight = 0;
+  int64_t step = 0;
+  model->Train(true);
+  for (int epoch = 1; step < total; ++epoch) {
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    at::Tensor perm = torch::tensor(order, torch::kInt64);
+    for (int64_t b = 0; b < per_epoch && step < total; ++b, ++step) {
+      at::Tensor idx = perm.slice(0, b * bs, (b + 1) * bs);
+      Batch batch{data.x.index_select(0, idx),
+                  data.y.defined() ? data.y.index_select(0, idx) : at::Tensor()};
+      const double lr =
+          0.5 * o.learning_rate *
+          (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total)));
+      FTC_ASSIGN_OR_RETURN(StepLosses l, TrainStep(batch, lr, o, net, model, adam.get()));
+      weight = decay * weight + (1 - decay);
+      auto avg = [&](double old, double now) { return old + (1 - decay) * (now - old) / weight; };
+      // Bias-corrected exponential moving averages.
+      pr.loss = avg(pr.loss, (l.task + o.rate_weight * l.rate).item<double>());
+      pr.task_loss = avg(pr.task_loss, l.task.item<double>());
+      pr.bits_per_element = avg(pr.bits_per_element, l.rate.item<double>());
+      pr.accuracy = avg(pr.accuracy, l.accuracy);
+      pr.epoch = epoch;
+      pr.step = step + 1;
+      pr.seconds = SecondsSince(t0);
+      if (!std::isfinite(pr.loss)) {
+        return FTC_INVALID(
+            "training diverged at step %lld (loss is not finite); try a smaller "
+            "--lr",
+            static_cast<long long>(step + 1));
+      }
+      if (progress) progress(pr);
     }
   }
-  SetTorchThreads(o.threads);
-  torch::manual_seed(o.seed);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
+  report->steps = step;
+  report->model_bits_per_element = pr.bits_per_element;
+  model->Train(false);
+  net.tail.eval();
+  return Status::Ok();
+}
 
-  FTC_ASSIGN_OR_RETURN(torch::jit::Module head, LoadModule(o.head_path));
-  FTC_ASSIGN_OR_RETURN(torch::jit::Module tail, LoadModule(o.tail_path));
-  FTC_ASSIGN_OR_RETURN(torch::jit::Module teacher, LoadModule(o.tail_path));
-  FTC_ASSIGN_OR_RETURN(at::Tensor all_x, CopyToTorch(inputs));
-
-  BottleneckTrainReport report;
-  report.train_samples = train_n;
-  report.validation_samples = val;
-  BottleneckModel model;
-  try {
-    all_x = all_x.to(at::kFloat);
-    if (o.input_scale != 1.0) all_x = all_x * o.input_scale;
-    at::Tensor all_y;
-    if (!labels.empty()) {
-      all_y = torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()), torch::kInt64);
-    }
-    // The split's shape, from the head on the first samples.
-    SampleShape split;
-    {
-      torch::NoGradGuard ng;
-      at::Tensor f = head.forward({all_x.slice(0, 0, 2)}).toTensor();
-      if (f.dim() != 4) {
-        return FTC_INVALID("%s gives %s features; a learned bottleneck needs N×C×H×W",
-                           o.head_path.c_str(), ShapeOf(f).c_str());
-      }
-      split = {f.size(1), f.size(2), f.size(3)};
-      // Labels must be classes of the tail: an index beyond its logits would only surface as a
-      // libtorch error in the middle of training.
-      if (!labels.empty()) {
-        const at::Tensor logits = Logits(teacher, f.to(at::kFloat));
-        if (logits.dim() != 2 || logits.size(0) != f.size(0)) {
-          return FTC_INVALID("%s: output must be N×K logits, got %s for features %s",
-                             o.tail_path.c_str(), ShapeOf(logits).c_str(), ShapeOf(f).c_str());
-        }
-        FTC_RETURN_IF_ERROR(CheckClassLabels(labels, logits.size(1)).WithContext("labels"));
-        // Inputs on the wrong scale (or a model that does not fit the data) would train for
-        // minutes towards a meaningless unit: measure the unmodified model on held-out samples.
-        const int64_t check = std::min<int64_t>(val, 1000);
-        at::Tensor xs = all_x.slice(0, train_n, train_n + check);
-        const at::Tensor pred =
-            Logits(teacher, head.forward({xs}).toTensor().to(at::kFloat)).argmax(1);
-        const at::Tensor y = all_y.slice(0, train_n, train_n + check);
-        const double top1 = 100.0 * static_cast<double>(pred.eq(y).sum().item<int64_t>()) /
-                            static_cast<double>(check);
-        FTC_RETURN_IF_ERROR(CheckAboveChance(top1, logits.size(1), o.input_scale, check));
-      }
-    }
-    FTC_ASSIGN_OR_RETURN(
-        model, BottleneckModel::Create(split, o.channels, o.stride, o.inner, o.bits, o.quality));
-    for (const at::Tensor& p : tail.parameters()) p.requires_grad_(o.finetune_tail);
-    for (const at::Tensor& p : teacher.parameters()) p.requires_grad_(false);
-    for (const at::Tensor& p : head.parameters()) p.requires_grad_(false);
-
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    std::vector<at::Tensor> unit_params = model.UnitParameters();
-    for (const at::Tensor& p : model.EntropyParameters()) unit_params.push_back(p);
-    groups.emplace_back(unit_params, std::make_unique<torch::optim::AdamOptions>(o.learning_rate));
-    const double tail_lr_scale = 0.1;
-    std::vector<at::Tensor> tp;
-    if (o.finetune_tail) {
-      for (const at::Tensor& p : tail.parameters()) tp.push_back(p);
-    }
-    if (!tp.empty()) {
-      groups.emplace_back(
-          tp, std::make_unique<torch::optim::AdamOptions>(o.learning_rate * tail_lr_scale));
-    }
-    torch::optim::Adam adam(groups, torch::optim::AdamOptions(o.learning_rate));
-
-    const int64_t bs = std::min<int64_t>(o.batch_size, train_n);
-    const int64_t per_epoch = train_n / bs;  // whole batches (BatchNorm needs > 1 sample)
-    int64_t total = per_epoch * o.epochs;
-    if (o.max_steps > 0) total = std::min(total, o.max_steps);
-    std::mt19937_64 rng(o.seed);
-    std::vector<int64_t> order(static_cast<size_t>(train_n));
-    BottleneckTrainProgress pr;
-    pr.epochs = static_cast<int>((total + per_epoch - 1) / per_epoch);
-    pr.steps = total;
-    const double decay = 0.98;  // moving averages for the progress report
-    double weight = 0;
-    int64_t step = 0;
-    model.Train(true);
-    for (int epoch = 1; step < total; ++epoch) {
-      std::iota(order.begin(), order.end(), 0);
-      std::shuffle(order.begin(), order.end(), rng);
-      at::Tensor perm = torch::tensor(order, torch::kInt64);
-      for (int64_t b = 0; b < per_epoch && step < total; ++b, ++step) {
-        at::Tensor idx = perm.slice(0, b * bs, (b + 1) * bs);
-        Batch batch{all_x.index_select(0, idx),
-                    all_y.defined() ? all_y.index_select(0, idx) : at::Tensor()};
-        at::Tensor f, t_logits;
-        {
-          torch::NoGradGuard ng;
-          f = head.forward({batch.x}).toTensor().to(at::kFloat);
-          if (!batch.y.defined() || o.distill_weight > 0) t_logits = Logits(teacher, f);
-        }
-        at::Tensor z = model.Reduce(f);
-        FTC_ASSIGN_OR_RETURN(at::Tensor zq, model.QuantizeSte(z));
-        at::Tensor logits = Logits(tail, model.Restore(zq));
-        at::Tensor task = TaskLoss(logits, batch, t_logits, o.distill_weight);
-        at::Tensor rate = model.RateBits(zq).mean();
-        // The entropy model learns from the code as it is (detached); the units pay for bits
-        // only with rate_weight > 0.
-        at::Tensor em_fit = model.RateBits(zq.detach()).mean();
-        at::Tensor loss = task + o.rate_weight * rate + em_fit;
-        const double lr =
-            0.5 * o.learning_rate *
-            (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total)));
-        for (size_t g = 0; g < adam.param_groups().size(); ++g) {
-          static_cast<torch::optim::AdamOptions&>(adam.param_groups()[g].options())
-              .lr(g == 0 ? lr : lr * tail_lr_scale);
-        }
-        adam.zero_grad();
-        loss.backward();
-        adam.step();
-
-        const double acc =
-            batch.y.defined()
-                ? logits.argmax(1).eq(batch.y).to(at::kFloat).mean().item<double>()
-                : logits.argmax(1).eq(t_logits.argmax(1)).to(at::kFloat).mean().item<double>();
-        weight = decay * weight + (1 - decay);
-        auto avg = [&](double old, double now) { return old + (1 - decay) * (now - old) / weight; };
-        // Bias-corrected exponential moving averages.
-        pr.loss = avg(pr.loss, (task + o.rate_weight * rate).item<double>());
-        pr.task_loss = avg(pr.task_loss, task.item<double>());
-        pr.bits_per_element = avg(pr.bits_per_element, rate.item<double>());
-        pr.accuracy = avg(pr.accuracy, acc);
-        pr.epoch = epoch;
-        pr.step = step + 1;
-        pr.seconds = elapsed();
-        if (!std::isfinite(pr.loss)) {
-          return FTC_INVALID(
-              "training diverged at step %lld (loss is not finite); try a smaller "
-              "--lr",
-              static_cast<long long>(step + 1));
-        }
-        if (progress) progress(pr);
-      }
-    }
-    report.steps = step;
-    report.model_bits_per_element = pr.bits_per_element;
-    model.Train(false);
-    tail.eval();
-  } catch (const std::exception& e) {
-    return FTC_INTERNAL("training failed: %s", Summarize(e).c_str());
-  }
-
-  // Write the folder next to its destination, then move it into place.
+// Writes the unit folder next to its destination, then moves it into place.
+Status SaveUnitFolder(const BottleneckTrainOptions& o, const BottleneckModel& model,
+                      TrainingModules& net) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
   const fs::path out(o.out_dir);
   const fs::path tmp = out.parent_path() / (out.filename().string() + ".tmp-ftcodec");
   fs::remove_all(tmp, ec);
@@ -533,7 +546,7 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
   try {
     model.reduce.save((tmp / kReduceFile).string());
     model.restore.save((tmp / kRestoreFile).string());
-    if (o.finetune_tail) tail.save((tmp / kTailFile).string());
+    if (o.finetune_tail) net.tail.save((tmp / kTailFile).string());
   } catch (const std::exception& e) {
     return fail(Status(StatusCode::kIoError, "saving the units: " + Summarize(e)));
   }
@@ -542,48 +555,109 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
   if (ec)
     return fail(
         Status(StatusCode::kIoError, out.string() + ": cannot create (" + ec.message() + ")"));
+  return Status::Ok();
+}
 
-  // Validation through the real codec: head -> encode -> decode -> tail.
+// Validation through the real codec on the held-out samples: head -> encode -> decode -> tail.
+// Sets the report's accuracies, agreement and bytes per sample.
+Status ValidateUnit(const TrainingSet& data, const std::vector<int>& labels,
+                    const BottleneckTrainOptions& o, TrainingModules& net,
+                    BottleneckTrainReport* report) {
+  c10::InferenceMode im;
+  EncoderOptions eo;
+  eo.codec = "learned";
+  eo.unit = o.out_dir;
+  DecoderOptions dopt;
+  dopt.unit = o.out_dir;
+  int64_t correct_orig = 0, correct_unit = 0, agree = 0, bytes = 0;
+  const int64_t vb = 256;
+  const int64_t n = data.train_n + data.val;
+  for (int64_t s = data.train_n; s < n; s += vb) {
+    const int64_t e = std::min(n, s + vb);
+    at::Tensor x = data.x.slice(0, s, e);
+    at::Tensor f = net.head.forward({x}).toTensor().to(at::kFloat).contiguous();
+    at::Tensor orig = Logits(net.teacher, f).argmax(1);
+    FTC_ASSIGN_OR_RETURN(TensorView fv, ViewOf(f));
+    FTC_ASSIGN_OR_RETURN(Bytes code, encode(fv, eo));
+    bytes += static_cast<int64_t>(code.size());
+    FTC_ASSIGN_OR_RETURN(Tensor back, decode(code, dopt));
+    at::Tensor pred = Logits(net.tail, ToTorch(std::move(back))).argmax(1);
+    agree += pred.eq(orig).sum().item<int64_t>();
+    if (!labels.empty()) {
+      std::vector<int64_t> yl(labels.begin() + s, labels.begin() + e);
+      at::Tensor y = torch::tensor(yl, torch::kInt64);
+      correct_orig += orig.eq(y).sum().item<int64_t>();
+      correct_unit += pred.eq(y).sum().item<int64_t>();
+    }
+  }
+  const double v = static_cast<double>(data.val);
+  report->agreement = static_cast<double>(agree) / v;
+  report->accuracy_original = labels.empty() ? 1.0 : static_cast<double>(correct_orig) / v;
+  report->accuracy_unit =
+      labels.empty() ? report->agreement : static_cast<double>(correct_unit) / v;
+  report->bytes_per_sample = static_cast<double>(bytes) / v;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
+                                              const std::vector<int>& labels,
+                                              const BottleneckTrainOptions& o,
+                                              const BottleneckProgressFn& progress) {
+  FTC_RETURN_IF_ERROR(CheckOptions(o));
+  FTC_RETURN_IF_ERROR(inputs.Validate());
+  const int64_t n = inputs.shape[0];
+  if (!labels.empty() && static_cast<int64_t>(labels.size()) != n) {
+    return FTC_INVALID("%zu labels for %lld samples", labels.size(), static_cast<long long>(n));
+  }
+  TrainingSet data;
+  data.val = o.validation > 0 ? o.validation : std::min<int64_t>(5000, n / 10);
+  data.train_n = n - data.val;
+  if (data.val < 1 || data.train_n < 2) {
+    return FTC_INVALID("%lld samples: too few to train (and hold out %lld for validation)",
+                       static_cast<long long>(n), static_cast<long long>(data.val));
+  }
+  FTC_RETURN_IF_ERROR(CheckOutputFolder(o));
+  SetTorchThreads(o.threads);
+  torch::manual_seed(o.seed);
+  const Clock::time_point t0 = Clock::now();
+
+  TrainingModules net;
+  FTC_ASSIGN_OR_RETURN(net.head, LoadModule(o.head_path));
+  FTC_ASSIGN_OR_RETURN(net.tail, LoadModule(o.tail_path));
+  FTC_ASSIGN_OR_RETURN(net.teacher, LoadModule(o.tail_path));
+  FTC_ASSIGN_OR_RETURN(data.x, CopyToTorch(inputs));
+
+  BottleneckTrainReport report;
+  report.train_samples = data.train_n;
+  report.validation_samples = data.val;
+  BottleneckModel model;
+  try {
+    data.x = data.x.to(at::kFloat);
+    if (o.input_scale != 1.0) data.x = data.x * o.input_scale;
+    if (!labels.empty()) {
+      data.y = torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()), torch::kInt64);
+    }
+    FTC_ASSIGN_OR_RETURN(const SampleShape split, ProbeSplit(net, data, labels, o));
+    FTC_ASSIGN_OR_RETURN(
+        model, BottleneckModel::Create(split, o.channels, o.stride, o.inner, o.bits, o.quality));
+    FTC_RETURN_IF_ERROR(TrainLoop(data, o, t0, progress, net, &model, &report));
+  } catch (const std::exception& e) {
+    return FTC_INTERNAL("training failed: %s", Summarize(e).c_str());
+  }
+
+  FTC_RETURN_IF_ERROR(SaveUnitFolder(o, model, net));
   Result<LearnedUnitInfo> info = ProbeLearnedUnit(o.out_dir);
   if (!info.ok()) return info.status().WithContext("reloading the trained unit");
   report.unit = *info;
   try {
-    c10::InferenceMode im;
-    EncoderOptions eo;
-    eo.codec = "learned";
-    eo.unit = o.out_dir;
-    DecoderOptions dopt;
-    dopt.unit = o.out_dir;
-    int64_t correct_orig = 0, correct_unit = 0, agree = 0, bytes = 0;
-    const int64_t vb = 256;
-    for (int64_t s = train_n; s < n; s += vb) {
-      const int64_t e = std::min(n, s + vb);
-      at::Tensor x = all_x.slice(0, s, e);
-      at::Tensor f = head.forward({x}).toTensor().to(at::kFloat).contiguous();
-      at::Tensor orig = Logits(teacher, f).argmax(1);
-      FTC_ASSIGN_OR_RETURN(TensorView fv, ViewOf(f));
-      FTC_ASSIGN_OR_RETURN(Bytes code, encode(fv, eo));
-      bytes += static_cast<int64_t>(code.size());
-      FTC_ASSIGN_OR_RETURN(Tensor back, decode(code, dopt));
-      at::Tensor pred = Logits(tail, ToTorch(std::move(back))).argmax(1);
-      agree += pred.eq(orig).sum().item<int64_t>();
-      if (!labels.empty()) {
-        std::vector<int64_t> yl(labels.begin() + s, labels.begin() + e);
-        at::Tensor y = torch::tensor(yl, torch::kInt64);
-        correct_orig += orig.eq(y).sum().item<int64_t>();
-        correct_unit += pred.eq(y).sum().item<int64_t>();
-      }
-    }
-    const double v = static_cast<double>(val);
-    report.agreement = static_cast<double>(agree) / v;
-    report.accuracy_original = labels.empty() ? 1.0 : static_cast<double>(correct_orig) / v;
-    report.accuracy_unit =
-        labels.empty() ? report.agreement : static_cast<double>(correct_unit) / v;
-    report.bytes_per_sample = static_cast<double>(bytes) / v;
+    FTC_RETURN_IF_ERROR(ValidateUnit(data, labels, o, net, &report));
   } catch (const std::exception& e) {
     return FTC_INTERNAL("validating the unit: %s", Summarize(e).c_str());
   }
-  report.seconds = elapsed();
+  report.seconds = SecondsSince(t0);
+  const std::filesystem::path out(o.out_dir);
   FTC_RETURN_IF_ERROR(WriteTextFile((out / kUnitJsonFile).string(), UnitJson(o, report, model)));
   return report;
 }
