@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status_macros.h"
 #include "codec/packet/packet_parse.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
@@ -222,10 +223,10 @@ TEST(PacketTest, EachPacketDecodesAlone) {
       covered += got;
       if (c.interleave) {
         // Within one channel, a received band's neighbours came in other packets (rows above
-        // and below are lost), unless the frame has a single packet.
+        // and below are lost), when the frame has 3 packets or more.
         const ParsedPacket p =
             ParseCodecPacket((*packets)[k].data(), (*packets)[k].size(), 1 << 20).value();
-        if (p.header.packet_count > 1) {
+        if (p.header.packet_count > 2) {
           for (uint32_t b : p.bands) {
             const uint32_t j = b % p.layout.per_channel;
             if (j + 1 < p.layout.per_channel) {
@@ -472,6 +473,59 @@ TEST(PacketTest, InterleaveSlotsArePermutationsAndInvertible) {
   EXPECT_EQ(InterleaveStride(1), 1u);
   EXPECT_EQ(InterleaveStride(2), 1u);
   EXPECT_EQ(InterleaveStride(10), 7u);  // round(6.18) = 6, gcd(6, 10) = 2, gcd(7, 10) = 1
+}
+
+// The default layout is built for concealment: one row per band, interleaved, so that no lost
+// packet takes a whole channel (2 or more packets), nor two neighbouring rows of one (3 or more:
+// every lost row keeps its received rows above and below), nor more than 2·ceil(H/P) of a
+// channel's H rows; and a lost packet's rows are spread over many channels.
+TEST(PacketTest, DefaultLayoutLeavesEveryLostRowReceivedNeighbours) {
+  struct Case {
+    int c, h, w, packet_size;
+  };
+  for (const Case& k : {Case{64, 14, 14, 300}, Case{64, 14, 14, 120}, Case{8, 7, 7, 64},
+                        Case{16, 5, 9, 100}, Case{3, 28, 28, 200}, Case{32, 7, 7, 150}}) {
+    SCOPED_TRACE(StrFormat("%dx%dx%d, packets of %d bytes", k.c, k.h, k.w, k.packet_size));
+    const std::vector<float> x = SmoothTensor(1, k.c, k.h, k.w, true);
+    const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {k.c, k.h, k.w});
+    PacketOptions popts;  // the defaults, but for the size
+    popts.packet_size = k.packet_size;
+    Result<std::vector<Bytes>> packets = encode_packets(v, AnsOptions(4), popts);
+    ASSERT_TRUE(packets.ok()) << packets.status().ToString();
+    const uint32_t p = static_cast<uint32_t>(packets->size());
+    ASSERT_GE(p, 2u);
+    std::vector<uint32_t> channels_of_packet(p);
+    for (const Bytes& b : *packets) {
+      Result<ParsedPacket> parsed = ParseCodecPacket(b.data(), b.size(), kMaxSampleElements);
+      ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+      const PacketHeader& h = parsed->header;
+      EXPECT_TRUE(h.interleaved());
+      EXPECT_EQ(h.band_rows, 1u);
+      // Rows of each channel this packet carries.
+      std::vector<std::vector<uint32_t>> rows(static_cast<size_t>(k.c));
+      for (uint32_t band : parsed->bands) {
+        rows[parsed->layout.channel(band)].push_back(parsed->layout.first_row(band));
+      }
+      const uint32_t bound = 2 * ((static_cast<uint32_t>(k.h) + p - 1) / p);
+      for (int c = 0; c < k.c; ++c) {
+        const std::vector<uint32_t>& r = rows[static_cast<size_t>(c)];
+        EXPECT_LT(r.size(), static_cast<size_t>(k.h))
+            << "packet " << h.packet_index << " holds all of channel " << c;
+        EXPECT_LE(r.size(), bound) << "packet " << h.packet_index << ", channel " << c;
+        for (size_t i = 1; i < r.size() && p >= 3; ++i) {
+          EXPECT_NE(r[i], r[i - 1] + 1) << "packet " << h.packet_index << " holds rows " << r[i - 1]
+                                        << " and " << r[i] << " of channel " << c;
+        }
+        channels_of_packet[h.packet_index] += r.empty() ? 0 : 1;
+      }
+    }
+    // Spread: every packet carries rows of at least min(C, bands per packet) channels.
+    for (uint32_t k2 = 0; k2 < p; ++k2) {
+      const uint32_t bands = InterleavedBandCount(k2, p, static_cast<uint32_t>(k.c * k.h));
+      EXPECT_GE(channels_of_packet[k2], std::min<uint32_t>(static_cast<uint32_t>(k.c), bands) / 2)
+          << "packet " << k2;
+    }
+  }
 }
 
 TEST(PacketTest, ParserRejectsHostileHeaders) {

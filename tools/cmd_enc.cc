@@ -29,7 +29,8 @@ struct EncArgs {
   std::string unit, inner;
   // Packet mode (a .ftcp output or --packet-size).
   int packet_size = 1200;
-  bool interleave = false;
+  bool interleave = false;  // --interleave: the default layout, said explicitly
+  bool contiguous = false;
   // A tune profile (explicit flags override its settings) and rate control.
   std::string profile;
   int64_t target_bytes = 0;
@@ -192,7 +193,7 @@ int EncodePacketStream(const EncArgs& a, const CLI::App& cmd, const TensorView& 
                        const EncoderOptions& o, const char* verb) {
   PacketOptions po;
   po.packet_size = a.packet_size;
-  po.interleave = a.interleave;
+  po.interleave = !a.contiguous;
   po.auto_band_rows = cmd.count("--band-rows") == 0;
   Result<std::vector<Bytes>> packets = encode_packets(view, o, po);
   if (!packets.ok()) return Fail(packets.status(), verb);
@@ -214,7 +215,7 @@ int EncodePacketStream(const EncArgs& a, const CLI::App& cmd, const TensorView& 
                Thousands(largest).c_str(), a.packet_size, Thousands(payload).c_str(),
                8.0 * static_cast<double>(payload) / static_cast<double>(view.num_elements()),
                DTypeName(view.dtype), ShapeToString(view.shape_vector()).c_str(), o.codec.c_str(),
-               a.interleave ? ", interleaved" : "");
+               po.interleave ? ", interleaved" : "");
   return 0;
 }
 
@@ -266,8 +267,12 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
     }
   }
   const bool packet_mode = cmd.count("--packet-size") > 0 || EndsWith(a.output, ".ftcp");
-  if (a.interleave && !packet_mode) {
-    return Usage("--interleave applies to packet mode only (a .ftcp output or --packet-size)",
+  if (a.interleave && a.contiguous) {
+    return Usage("--interleave and --contiguous are two layouts: give one", verb);
+  }
+  if ((a.interleave || a.contiguous) && !packet_mode) {
+    return Usage(std::string(a.interleave ? "--interleave" : "--contiguous") +
+                     " applies to packet mode only (a .ftcp output or --packet-size)",
                  verb);
   }
   if (int rc = CheckFlags(a, cmd, packet_mode, verb); rc != 0) return rc;
@@ -321,7 +326,11 @@ Command AddEncCommand(CLI::App& app) {
                   "bytes, 64..65535 (a .ftcp output implies packet mode with 1200)")
       ->capture_default_str();
   cmd->add_flag("--interleave", a->interleave,
-                "packet mode: spread neighbouring bands over different packets");
+                "packet mode: the interleaved layout, the default: rows of many channels in "
+                "every packet, so a lost packet's elements keep received neighbours");
+  cmd->add_flag("--contiguous", a->contiguous,
+                "packet mode: the contiguous layout instead: runs of whole bands (a few % "
+                "smaller; a lost packet takes whole channels)");
   cmd->add_option("--quality", a->quality, "jpeg (and learned --inner jpeg): quality 1..100")
       ->capture_default_str();
   cmd->add_option("--qp", a->qp, "hevc: x265 constant QP 0..51 (I pictures get QP-3)")

@@ -198,8 +198,11 @@ Status PlanInterleaved(SamplePacketizer* pk, const BandLayout& layout, size_t li
 
 // Band-rows candidates in the order docs/format.md gives.
 std::vector<uint32_t> BandRowCandidates(int64_t h, bool interleave) {
+  // Interleaved: one row per band (H == 1: the whole channel is that row), so that a lost packet
+  // takes single rows of many channels.
+  if (interleave) return {h >= 2 ? 1u : 0u};
   std::vector<uint32_t> c;
-  if (!(interleave && h >= 2)) c.push_back(0);
+  c.push_back(0);
   for (int64_t d = 2;; d *= 2) {
     const int64_t r = (h + d - 1) / d;
     if (r < h && (c.empty() || c.back() != static_cast<uint32_t>(r))) {
@@ -207,7 +210,6 @@ std::vector<uint32_t> BandRowCandidates(int64_t h, bool interleave) {
     }
     if (r <= 1) break;
   }
-  if (c.empty()) c.push_back(0);  // H == 1 with interleave: one row per band is a whole channel
   return c;
 }
 

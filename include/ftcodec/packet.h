@@ -3,7 +3,7 @@
 //
 //   // sender
 //   ftc::EncoderOptions opts;  opts.codec = "ans";  opts.bits = 4;
-//   ftc::PacketOptions popts;  popts.packet_size = 1200;  popts.interleave = true;
+//   ftc::PacketOptions popts;  popts.packet_size = 1200;  // interleaved rows by default
 //   ftc::encode_packets(view, opts, popts, [&](const uint8_t* p, size_t n) { send(p, n); });
 //   // receiver
 //   ftc::Decoder d;
@@ -35,9 +35,14 @@ struct PacketOptions {
   // Largest whole packet (header, payload, checksum) in bytes, 64..65535. 1200 fits an Ethernet
   // MTU with IP and UDP headers.
   int packet_size = 1200;
-  // Spread neighbouring bands over different packets (docs/format.md, "Interleaved layout").
-  bool interleave = false;
-  // true: pick the band rows so that every band fits a packet (docs/format.md); false: use
+  // The interleaved layout (docs/format.md, "Interleaved layout"), the default: with one row per
+  // band, every packet carries rows spread over many channels, never two neighbouring rows of a
+  // channel (with 3 or more packets) nor a whole channel, so every lost element has received
+  // neighbours to conceal it from. false: the contiguous layout, runs of whole bands (a little
+  // smaller, but a lost packet takes whole channels with it).
+  bool interleave = true;
+  // true: pick the band rows (docs/format.md, "How ftcodec's encoder forms packets"): one row
+  // per band when interleaved, else the largest bands that fit a packet; false: use
   // EncoderOptions::band_rows as given (0 = whole channels).
   bool auto_band_rows = true;
   // Stream_Id of every packet; default: a CRC32C of the stream's contents.

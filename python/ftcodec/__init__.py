@@ -133,7 +133,7 @@ def probe(data):
 
 def encode_packets(array, codec=None, bits=None, clip=None, per_channel=None, deadzone=None,
                    lossless=None, threads=1, profile=None, band_rows=None, store_dtype=None,
-                   packet_size=1200, interleave=False, stream_id=None, unit=None, inner=None):
+                   packet_size=1200, interleave=True, stream_id=None, unit=None, inner=None):
     """Encodes a tensor into independently decodable packets of at most packet_size bytes
     (64..65535) for a lossy network: a list of bytes. Codecs "ans", "raw" (and "learned").
     interleave: spread neighbouring bands over packets so that a burst of losses scatters.
