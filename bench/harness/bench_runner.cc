@@ -146,43 +146,39 @@ struct Samples {
 Result<Samples> LoadSamples(const BenchConfig& c) {
   Samples s;
   if (!c.features.empty()) {
-    Result<NpyArray> f = ReadNpyFile(c.features);
-    if (!f.ok()) return f.status();
-    if (f->tensor.dtype() == DType::kU8 || f->tensor.rank() < 2) {
+    FTC_ASSIGN_OR_RETURN(NpyArray f, ReadNpyFile(c.features));
+    if (f.tensor.dtype() == DType::kU8 || f.tensor.rank() < 2) {
       return Status(StatusCode::kInvalidArgument,
                     c.features + ": features must be float, N first (N×C×H×W), got " +
-                        std::string(DTypeName(f->tensor.dtype())) + " " +
-                        ShapeToString(f->tensor.shape()));
+                        std::string(DTypeName(f.tensor.dtype())) + " " +
+                        ShapeToString(f.tensor.shape()));
     }
-    const int64_t n = f->tensor.shape()[0];
-    Result<std::vector<int>> labels = ReadLabelsFile(c.labels, n);
-    if (!labels.ok()) return labels.status();
-    s.labels = std::move(*labels);
+    const int64_t n = f.tensor.shape()[0];
+    FTC_ASSIGN_OR_RETURN(s.labels, ReadLabelsFile(c.labels, n));
     s.labels_path = c.labels;
-    s.features = std::move(f->tensor);
+    s.features = std::move(f.tensor);
     if (c.limit > 0 && c.limit < n) {
       Shape shape = s.features.shape();
       const int64_t per = s.features.num_elements() / n;
-      Result<Tensor> cut = Tensor::Create(s.features.dtype(), {c.limit, per});
-      if (!cut.ok()) return cut.status();
-      std::memcpy(cut->data(), s.features.data(), cut->size_bytes());
+      FTC_ASSIGN_OR_RETURN(Tensor cut, Tensor::Create(s.features.dtype(), {c.limit, per}));
+      std::memcpy(cut.data(), s.features.data(), cut.size_bytes());
       shape[0] = c.limit;
-      if (Status st = cut->Reshape(shape); !st.ok()) return st;
-      s.features = std::move(*cut);
+      FTC_RETURN_IF_ERROR(cut.Reshape(shape));
+      s.features = std::move(cut);
       s.labels.resize(static_cast<size_t>(c.limit));
     }
     s.description = c.features + " (" + std::to_string(s.count()) + " samples), labels " + c.labels;
     return s;
   }
   // --data DIR: inputs.npy + labels.npy, or IDX files (dataset.h).
-  Result<DataDir> d = LoadDataDir(c.data_dir, c.split, c.limit, /*labels_required=*/true);
-  if (!d.ok()) return d.status();
-  s.labels = std::move(d->labels);
-  s.labels_path = d->labels_path;
-  s.description = d->idx ? "Fashion-MNIST " + c.split + " split, first " +
-                               std::to_string(s.count()) + " images (" + d->inputs_path + ")"
-                         : d->description + ", labels " + d->labels_path;
-  s.inputs = std::move(d->inputs);
+  FTC_ASSIGN_OR_RETURN(DataDir d,
+                       LoadDataDir(c.data_dir, c.split, c.limit, /*labels_required=*/true));
+  s.labels = std::move(d.labels);
+  s.labels_path = d.labels_path;
+  s.description = d.idx ? "Fashion-MNIST " + c.split + " split, first " +
+                              std::to_string(s.count()) + " images (" + d.inputs_path + ")"
+                        : d.description + ", labels " + d.labels_path;
+  s.inputs = std::move(d.inputs);
   s.gray_images = IsGrayImages(s.inputs);
   return s;
 }
@@ -214,7 +210,7 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
   for (int size : sizes) {
     PacketOptions p = base_popts;
     p.packet_size = size;
-    if (Status s = p.Validate(); !s.ok()) return s.WithContext("--packet-size");
+    FTC_RETURN_IF_ERROR(p.Validate().WithContext("--packet-size"));
   }
   const int64_t n = samples.count();
   LossReport report;
@@ -256,31 +252,25 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
                                   samples.labels.begin() + first + count);
     Tensor features;
     if (features_mode) {
-      Result<Tensor> f = Tensor::CopyOf(Slice(samples.features.view(), first, count));
-      if (!f.ok()) return f.status();
-      features = std::move(*f);
+      FTC_ASSIGN_OR_RETURN(features, Tensor::CopyOf(Slice(samples.features.view(), first, count)));
     } else {
-      Result<Tensor> f = model.Head(Slice(samples.inputs.view(), first, count));
-      if (!f.ok()) return f.status();
-      features = std::move(*f);
+      FTC_ASSIGN_OR_RETURN(features, model.Head(Slice(samples.inputs.view(), first, count)));
     }
-    Result<std::vector<int>> ref = model.Classify(features.view());
-    if (!ref.ok()) return ref.status();
-    for (int64_t i = 0; i < count; ++i) ref_correct += (*ref)[i] == labels[i] ? 1 : 0;
+    FTC_ASSIGN_OR_RETURN(std::vector<int> ref, model.Classify(features.view()));
+    for (int64_t i = 0; i < count; ++i) ref_correct += ref[i] == labels[i] ? 1 : 0;
     for (size_t si = 0; si < sizes.size(); ++si) {
       PacketOptions popts = base_popts;
       popts.packet_size = sizes[si];
-      Result<PacketizedBatch> batch = PacketizeBatch(features.view(), c.loss_codec, popts);
-      if (!batch.ok()) return batch.status();
-      Result<LossTally> lf =
-          EvaluateLoss(*batch, labels, classify, none, ConcealMethod::kZero, 1, first);
-      if (!lf.ok()) return lf.status();
-      lossfree[si].Merge(*lf);
+      FTC_ASSIGN_OR_RETURN(PacketizedBatch batch,
+                           PacketizeBatch(features.view(), c.loss_codec, popts));
+      FTC_ASSIGN_OR_RETURN(LossTally lf, EvaluateLoss(batch, labels, classify, none,
+                                                      ConcealMethod::kZero, 1, first));
+      lossfree[si].Merge(lf);
       progress.Add(static_cast<double>(count), "loss-free");
       for (size_t li = 0; li < nl; ++li) {
         for (size_t mi = 0; mi < nm; ++mi) {
           Result<LossTally> t =
-              EvaluateLoss(*batch, labels, classify, c.loss[li], methods[mi], c.loss_seeds, first);
+              EvaluateLoss(batch, labels, classify, c.loss[li], methods[mi], c.loss_seeds, first);
           if (!t.ok()) {
             return t.status().WithContext(c.loss[li].label + " " + ConcealMethodName(methods[mi]));
           }
@@ -306,10 +296,10 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
     }
   }
 
-  if (Status s = MakeDirs(c.out_dir); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(MakeDirs(c.out_dir));
   const std::string stem = c.out_dir + "/loss";
-  if (Status s = WriteFileAtomically(stem + ".csv", FormatLossCsv(report)); !s.ok()) return s;
-  if (Status s = WriteFileAtomically(stem + ".json", FormatLossJson(report)); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(stem + ".csv", FormatLossCsv(report)));
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(stem + ".json", FormatLossJson(report)));
   Result<bool> plotted = WriteLossPlot(report, stem);
   std::fprintf(stderr, "\n%s\n", FormatLossTable(report).c_str());
   std::fprintf(stderr, "ftcodec bench: uncompressed f32 top-1 %.2f%%; %s loss-free top-1",
@@ -449,13 +439,12 @@ Status RunBench(const BenchConfig& c) {
     if (!c.head.empty() || !c.tail.empty()) {
       return Status(StatusCode::kInvalidArgument, "give --model or --head/--tail, not both");
     }
-    Result<ModelFiles> m = FindBundledModel(c.model);
-    if (!m.ok()) return m.status();
-    head = m->head;
-    tail = m->tail;
-    report.model = m->name;
-    if (!(c.input_scale > 0)) input_scale = m->input_scale;
-    if (c.sweep.units.empty()) bundled_units = FindBundledUnits(*m);
+    FTC_ASSIGN_OR_RETURN(ModelFiles m, FindBundledModel(c.model));
+    head = m.head;
+    tail = m.tail;
+    report.model = m.name;
+    if (!(c.input_scale > 0)) input_scale = m.input_scale;
+    if (c.sweep.units.empty()) bundled_units = FindBundledUnits(m);
   }
   if (tail.empty()) {
     return Status(StatusCode::kInvalidArgument,
@@ -472,57 +461,51 @@ Status RunBench(const BenchConfig& c) {
   if (features_mode) head.clear();  // the features are given: the head is not run
 
   // The samples (before the model: a missing data set is the more common mistake).
-  Result<Samples> samples = LoadSamples(c);
-  if (!samples.ok()) return samples.status();
-  const int64_t n = samples->count();
+  FTC_ASSIGN_OR_RETURN(Samples samples, LoadSamples(c));
+  const int64_t n = samples.count();
   if (n == 0) return Status(StatusCode::kInvalidArgument, "no samples");
 
   SplitModelOptions mo;
   mo.threads = c.threads;
   mo.input_scale = input_scale;
   if (!features_mode) {
-    const Shape& s = samples->inputs.shape();
+    const Shape& s = samples.inputs.shape();
     mo.probe_input_shape = s;
     mo.probe_input_shape[0] = 1;
   }
-  Result<SplitModel> model =
-      features_mode ? SplitModel::LoadTail(tail, mo) : SplitModel::Load(head, tail, mo);
-  if (!model.ok()) return model.status();
+  FTC_ASSIGN_OR_RETURN(SplitModel model, features_mode ? SplitModel::LoadTail(tail, mo)
+                                                       : SplitModel::Load(head, tail, mo));
   report.head_path = head;
   report.tail_path = tail;
   report.torch_threads = c.threads > 0 ? c.threads : DefaultTorchThreads();
-  report.data = samples->description;
+  report.data = samples.description;
   report.samples = n;
   // The labels must be classes of the tail (a label beyond its logits would only count as
   // wrong): the tail's class count is known from the probe, or from a run on one sample.
-  if (model->num_classes() == 0) {
+  if (model.num_classes() == 0) {
     const TensorView first =
-        features_mode ? Slice(samples->features.view(), 0, 1) : Slice(samples->inputs.view(), 0, 1);
-    Result<Tensor> f = features_mode ? Tensor::CopyOf(first) : model->Head(first);
-    if (!f.ok()) return f.status();
-    Result<std::vector<int>> probe = model->Classify(f->view());
-    if (!probe.ok()) return probe.status();
+        features_mode ? Slice(samples.features.view(), 0, 1) : Slice(samples.inputs.view(), 0, 1);
+    FTC_ASSIGN_OR_RETURN(Tensor f, features_mode ? Tensor::CopyOf(first) : model.Head(first));
+    FTC_RETURN_IF_ERROR(model.Classify(f.view()).status());
   }
-  const int classes = static_cast<int>(model->num_classes());
-  FTC_RETURN_IF_ERROR(CheckClassLabels(samples->labels, classes).WithContext(samples->labels_path));
+  const int classes = static_cast<int>(model.num_classes());
+  FTC_RETURN_IF_ERROR(CheckClassLabels(samples.labels, classes).WithContext(samples.labels_path));
   if (!c.loss.empty()) {
-    return RunLossBench(c, *samples, *model, features_mode, report.model, start);
+    return RunLossBench(c, samples, model, features_mode, report.model, start);
   }
 
   SweepConfig sweep_config = c.sweep;
   if (sweep_config.units.empty()) sweep_config.units = bundled_units;
-  Result<std::vector<SettingSpec>> sweep = BuildSweep(sweep_config, &report.notes);
-  if (!sweep.ok()) return sweep.status();
+  FTC_ASSIGN_OR_RETURN(std::vector<SettingSpec> sweep, BuildSweep(sweep_config, &report.notes));
   for (const std::string& path : c.profiles) {
-    Result<SettingSpec> spec = ProfileSetting(path, head, tail, &report.notes);
-    if (!spec.ok()) return spec.status();
-    sweep->push_back(std::move(*spec));
+    FTC_ASSIGN_OR_RETURN(SettingSpec spec, ProfileSetting(path, head, tail, &report.notes));
+    sweep.push_back(std::move(spec));
   }
-  std::vector<SettingTally> tallies(sweep->size());
-  std::vector<std::string> failed(sweep->size());  // why a setting was left out
+  std::vector<SettingTally> tallies(sweep.size());
+  std::vector<std::string> failed(sweep.size());  // why a setting was left out
 
   std::vector<CloudAnchor> cloud;
-  if (!features_mode && samples->gray_images) {
+  if (!features_mode && samples.gray_images) {
     cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}}, {}});
     if (HaveJpegAnchor()) {
       cloud.push_back(
@@ -534,44 +517,39 @@ Status RunBench(const BenchConfig& c) {
     report.notes.push_back("cloud-only anchors skipped: --features gives no input images");
   } else {
     report.notes.push_back("cloud-only anchors skipped: the inputs are " +
-                           std::string(DTypeName(samples->inputs.dtype())) + " " +
-                           ShapeToString(samples->inputs.shape()) +
+                           std::string(DTypeName(samples.inputs.dtype())) + " " +
+                           ShapeToString(samples.inputs.shape()) +
                            ", not 8-bit grayscale images (uint8 N×1×H×W)");
   }
   for (const std::string& note : report.notes) {
     std::fprintf(stderr, "ftcodec bench: note: %s\n", note.c_str());
   }
 
-  const FeatureClassifier classify = [&](const TensorView& f) { return model->Classify(f); };
+  const FeatureClassifier classify = [&](const TensorView& f) { return model.Classify(f); };
   std::map<std::string, SplitModel> other_tails;  // fine-tuned tails of learned units
-  const double per_chunk_units = static_cast<double>(sweep->size()) + 1.0 + cloud.size();
+  const double per_chunk_units = static_cast<double>(sweep.size()) + 1.0 + cloud.size();
   Progress progress(per_chunk_units * static_cast<double>(n), c.progress);
   std::fprintf(stderr,
                "ftcodec bench: %s on %s; %zu settings + %zu cloud-only anchors, "
                "%d torch threads\n",
-               report.model.c_str(), samples->description.c_str(), sweep->size(), cloud.size(),
+               report.model.c_str(), samples.description.c_str(), sweep.size(), cloud.size(),
                report.torch_threads);
 
   for (int64_t first = 0; first < n; first += c.chunk) {
     const int64_t count = std::min<int64_t>(c.chunk, n - first);
-    const std::vector<int> labels(samples->labels.begin() + first,
-                                  samples->labels.begin() + first + count);
+    const std::vector<int> labels(samples.labels.begin() + first,
+                                  samples.labels.begin() + first + count);
     Tensor features;
     if (features_mode) {
-      Result<Tensor> f = Tensor::CopyOf(Slice(samples->features.view(), first, count));
-      if (!f.ok()) return f.status();
-      features = std::move(*f);
+      FTC_ASSIGN_OR_RETURN(features, Tensor::CopyOf(Slice(samples.features.view(), first, count)));
     } else {
-      const TensorView imgs = Slice(samples->inputs.view(), first, count);
-      Result<Tensor> f = model->Head(imgs);
-      if (!f.ok()) return f.status();
-      features = std::move(*f);
+      const TensorView imgs = Slice(samples.inputs.view(), first, count);
+      FTC_ASSIGN_OR_RETURN(features, model.Head(imgs));
       // Cloud-only anchors (8-bit grayscale images only): code each input image on its own.
       const int64_t h = cloud.empty() ? 0 : imgs.shape[2], w = cloud.empty() ? 0 : imgs.shape[3];
       for (CloudAnchor& a : cloud) {
         const bool jpeg = a.spec.setting == "jpeg-q90";
-        Result<Tensor> decoded = Tensor::Create(DType::kU8, imgs.shape_vector());
-        if (!decoded.ok()) return decoded.status();
+        FTC_ASSIGN_OR_RETURN(Tensor decoded, Tensor::Create(DType::kU8, imgs.shape_vector()));
         for (int64_t i = 0; i < count; ++i) {
           const uint8_t* px = static_cast<const uint8_t*>(imgs.data) + i * h * w;
           const Clock::time_point t0 = Clock::now();
@@ -590,7 +568,7 @@ Status RunBench(const BenchConfig& c) {
           if (!jpeg && std::memcmp(back->pixels.data(), px, static_cast<size_t>(h * w)) != 0) {
             return Status(StatusCode::kInternal, "PNG anchor: round trip is not lossless");
           }
-          std::memcpy(decoded->data() + i * h * w, back->pixels.data(), static_cast<size_t>(h * w));
+          std::memcpy(decoded.data() + i * h * w, back->pixels.data(), static_cast<size_t>(h * w));
           a.tally.bytes += code->size();
           a.tally.encode_seconds += std::chrono::duration<double>(t1 - t0).count();
           a.tally.decode_seconds += std::chrono::duration<double>(t2 - t1).count();
@@ -598,11 +576,9 @@ Status RunBench(const BenchConfig& c) {
         a.tally.samples += count;
         if (jpeg) {
           // The server runs the whole model on the decoded (lossy) image.
-          Result<Tensor> f = model->Head(decoded->view());
-          if (!f.ok()) return f.status();
-          Result<std::vector<int>> pred = model->Classify(f->view());
-          if (!pred.ok()) return pred.status();
-          for (int64_t i = 0; i < count; ++i) a.tally.correct += (*pred)[i] == labels[i] ? 1 : 0;
+          FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(decoded.view()));
+          FTC_ASSIGN_OR_RETURN(std::vector<int> pred, model.Classify(f.view()));
+          for (int64_t i = 0; i < count; ++i) a.tally.correct += pred[i] == labels[i] ? 1 : 0;
         }
         progress.Add(static_cast<double>(count), "cloud-only " + a.spec.setting);
       }
@@ -612,8 +588,8 @@ Status RunBench(const BenchConfig& c) {
       report.feature_shape.assign(features.shape().begin() + 1, features.shape().end());
       report.elements_per_sample = features.num_elements() / count;
     }
-    for (size_t k = 0; k < sweep->size(); ++k) {
-      const SettingSpec& spec = (*sweep)[k];
+    for (size_t k = 0; k < sweep.size(); ++k) {
+      const SettingSpec& spec = sweep[k];
       if (!failed[k].empty()) continue;
       FeatureClassifier spec_classify = classify;
       if (!spec.tail.empty()) {
@@ -622,9 +598,8 @@ Status RunBench(const BenchConfig& c) {
         if (it == other_tails.end()) {
           SplitModelOptions to;
           to.threads = -1;
-          Result<SplitModel> t = SplitModel::LoadTail(spec.tail, to);
-          if (!t.ok()) return t.status();
-          it = other_tails.emplace(spec.tail, std::move(*t)).first;
+          FTC_ASSIGN_OR_RETURN(SplitModel t, SplitModel::LoadTail(spec.tail, to));
+          it = other_tails.emplace(spec.tail, std::move(t)).first;
         }
         const SplitModel* other = &it->second;
         spec_classify = [other](const TensorView& f) { return other->Classify(f); };
@@ -656,13 +631,13 @@ Status RunBench(const BenchConfig& c) {
   // Row 0 is the uncompressed f32 anchor: the reference accuracy (lossless, so it is the full
   // model's accuracy on the original input).
   report.reference_top1 = 100.0 * static_cast<double>(tallies[0].correct) / static_cast<double>(n);
-  for (size_t k = 0; k < sweep->size(); ++k) {
+  for (size_t k = 0; k < sweep.size(); ++k) {
     if (!failed[k].empty()) {
       report.notes.push_back(failed[k]);
       continue;
     }
     report.rows.push_back(
-        Finish((*sweep)[k], tallies[k], report.elements_per_sample, report.reference_top1));
+        Finish(sweep[k], tallies[k], report.elements_per_sample, report.reference_top1));
   }
   for (CloudAnchor& a : cloud) {
     if (a.spec.setting == "png") a.tally.correct = tallies[0].correct;  // lossless input
@@ -673,9 +648,9 @@ Status RunBench(const BenchConfig& c) {
   report.seconds = Since(start);
 
   // Outputs.
-  if (Status s = MakeDirs(c.out_dir); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(MakeDirs(c.out_dir));
   const std::string stem = c.out_dir + "/rate_accuracy";
-  if (Status s = WriteFileAtomically(stem + ".csv", FormatCsv(report)); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(stem + ".csv", FormatCsv(report)));
   Result<bool> plotted = WritePlot(report, stem);
   if (!plotted.ok()) {
     report.notes.push_back(plotted.status().message());
@@ -685,7 +660,7 @@ Status RunBench(const BenchConfig& c) {
         "script is " +
         stem + ".gp");
   }
-  if (Status s = WriteFileAtomically(stem + ".json", FormatJson(report)); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(stem + ".json", FormatJson(report)));
 
   std::fprintf(stderr, "\n%s\n", FormatTable(report).c_str());
   for (const std::string& line : SummaryLines(report)) std::fprintf(stderr, "%s\n", line.c_str());

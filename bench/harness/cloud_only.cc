@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "base/status_macros.h"
+
 #ifdef FTC_BENCH_HAVE_TURBOJPEG
 #include <turbojpeg.h>
 #endif
@@ -106,11 +108,9 @@ Result<std::vector<uint8_t>> EncodePngGray8(const uint8_t* pixels, int width, in
       }
     }
   }
-  Result<std::vector<uint8_t>> z0 = Deflate9(unfiltered);
-  if (!z0.ok()) return z0.status();
-  Result<std::vector<uint8_t>> z1 = Deflate9(adaptive);
-  if (!z1.ok()) return z1.status();
-  const std::vector<uint8_t>& idat = z1->size() < z0->size() ? *z1 : *z0;
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> z0, Deflate9(unfiltered));
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> z1, Deflate9(adaptive));
+  const std::vector<uint8_t>& idat = z1.size() < z0.size() ? z1 : z0;
 
   std::vector<uint8_t> out(kPngSignature, kPngSignature + 8);
   std::vector<uint8_t> ihdr;

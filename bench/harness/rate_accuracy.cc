@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "base/status_macros.h"
 #include "ftcodec/torch.h"
 
 namespace ftc::bench {
@@ -106,15 +107,14 @@ Result<AnsVariant> ParseAnsVariant(const std::string& text) {
 }  // namespace
 
 Result<EncoderOptions> AnsSettingOptions(const std::string& variant, int bits) {
-  Result<AnsVariant> v = ParseAnsVariant(variant);
-  if (!v.ok()) return v.status();
+  FTC_ASSIGN_OR_RETURN(AnsVariant v, ParseAnsVariant(variant));
   EncoderOptions o;
   o.codec = "ans";
   o.bits = bits;
-  o.clip = v->clip;
-  o.per_channel = v->per_channel;
-  o.deadzone = v->deadzone;
-  if (Status s = o.Validate(); !s.ok()) return s;
+  o.clip = v.clip;
+  o.per_channel = v.per_channel;
+  o.deadzone = v.deadzone;
+  FTC_RETURN_IF_ERROR(o.Validate());
   return o;
 }
 
@@ -131,7 +131,7 @@ void SettingTally::Merge(const SettingTally& o) {
 
 Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vector<int>& labels,
                                      const FeatureClassifier& tail, const EncoderOptions& options) {
-  if (Status s = features.Validate(); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(features.Validate());
   if (features.rank < 2) {
     return Status(StatusCode::kInvalidArgument, "features must have a batch dimension first");
   }
@@ -148,8 +148,7 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
   dopts.plan = options.plan;  // ans planned mode: the same plan decodes
   dopts.dtype = DType::kF32;
   Shape batch_shape = features.shape_vector();
-  Result<Tensor> decoded_batch = Tensor::Create(DType::kF32, batch_shape);
-  if (!decoded_batch.ok()) return decoded_batch.status();
+  FTC_ASSIGN_OR_RETURN(Tensor decoded_batch, Tensor::Create(DType::kF32, batch_shape));
   const int64_t per_sample = features.num_elements() / n;
   std::vector<float> original(static_cast<size_t>(per_sample));
 
@@ -169,7 +168,7 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
     t.bytes += code->size();
     t.encode_seconds += Seconds(t0, t1);
     t.decode_seconds += Seconds(t1, t2);
-    float* dst = decoded_batch->data_as<float>() + i * per_sample;
+    float* dst = decoded_batch.data_as<float>() + i * per_sample;
     std::memcpy(dst, back->data(), static_cast<size_t>(per_sample) * sizeof(float));
     GatherF32(sample, 0, per_sample, original.data());
     double se = 0;
@@ -180,16 +179,15 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
     t.squared_error += se;
     t.elements += per_sample;
   }
-  Result<std::vector<int>> pred = tail(decoded_batch->view());
-  if (!pred.ok()) return pred.status();
-  if (static_cast<int64_t>(pred->size()) != n) {
-    return Status(StatusCode::kInvalidArgument,
-                  "the tail returned " + std::to_string(pred->size()) + " predictions for " +
-                      std::to_string(n) + " samples");
+  FTC_ASSIGN_OR_RETURN(std::vector<int> pred, tail(decoded_batch.view()));
+  if (static_cast<int64_t>(pred.size()) != n) {
+    return Status(StatusCode::kInvalidArgument, "the tail returned " + std::to_string(pred.size()) +
+                                                    " predictions for " + std::to_string(n) +
+                                                    " samples");
   }
   t.samples = n;
-  for (int64_t i = 0; i < n; ++i) t.correct += (*pred)[i] == labels[i] ? 1 : 0;
-  t.predictions = std::move(*pred);
+  for (int64_t i = 0; i < n; ++i) t.correct += pred[i] == labels[i] ? 1 : 0;
+  t.predictions = std::move(pred);
   return t;
 }
 
@@ -286,19 +284,17 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
     }
     std::set<std::string> seen;
     for (const std::string& variant : c.clips) {
-      Result<AnsVariant> v = ParseAnsVariant(variant);
-      if (!v.ok()) return v.status();
-      if (!seen.insert(v->series).second) continue;
+      FTC_ASSIGN_OR_RETURN(AnsVariant v, ParseAnsVariant(variant));
+      if (!seen.insert(v.series).second) continue;
       for (int b : c.bits) {
-        SettingSpec s{"ans", v->series, "b" + std::to_string(b), {}, false, false, {}};
+        SettingSpec s{"ans", v.series, "b" + std::to_string(b), {}, false, false, {}};
         s.options.codec = "ans";
         s.options.bits = b;
-        s.options.clip = v->clip;
-        s.options.per_channel = v->per_channel;
-        s.options.deadzone = v->deadzone;
-        if (Status st = s.options.Validate(); !st.ok()) {
-          return st.WithContext("ans setting " + v->series + " " + s.setting);
-        }
+        s.options.clip = v.clip;
+        s.options.per_channel = v.per_channel;
+        s.options.deadzone = v.deadzone;
+        FTC_RETURN_IF_ERROR(
+            s.options.Validate().WithContext("ans setting " + v.series + " " + s.setting));
         out.push_back(s);
       }
     }

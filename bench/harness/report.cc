@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "base/json_string.h"
+#include "base/status_macros.h"
 
 namespace ftc::bench {
 namespace {
@@ -310,7 +311,7 @@ std::string GpString(const std::string& s) {
 // character in --out is safe. stderr goes to STEM.gnuplot.log (removed on success).
 Result<bool> RunGnuplotScript(const std::string& script, const std::string& stem) {
   const std::string gp = stem + ".gp";
-  if (Status s = WriteFileAtomically(gp, script); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(gp, script));
   const std::string log = stem + ".gnuplot.log";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
