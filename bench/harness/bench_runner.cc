@@ -125,14 +125,6 @@ class Progress {
   Clock::time_point start_ = Clock::now(), last_draw_ = Clock::now();
 };
 
-// A batch-first sub-range [first, first+count) of a view.
-TensorView Slice(const TensorView& v, int64_t first, int64_t count) {
-  TensorView s = v;
-  s.shape[0] = count;
-  s.data = v.element_ptr(first * (v.num_elements() / v.shape[0]));
-  return s;
-}
-
 struct Samples {
   Tensor inputs;             // --data: what the head takes, N first
   Tensor features;           // --features
@@ -158,13 +150,7 @@ Result<Samples> LoadSamples(const BenchConfig& c) {
     s.labels_path = c.labels;
     s.features = std::move(f.tensor);
     if (c.limit > 0 && c.limit < n) {
-      Shape shape = s.features.shape();
-      const int64_t per = s.features.num_elements() / n;
-      FTC_ASSIGN_OR_RETURN(Tensor cut, Tensor::Create(s.features.dtype(), {c.limit, per}));
-      std::memcpy(cut.data(), s.features.data(), cut.size_bytes());
-      shape[0] = c.limit;
-      FTC_RETURN_IF_ERROR(cut.Reshape(shape));
-      s.features = std::move(cut);
+      FTC_ASSIGN_OR_RETURN(s.features, FirstSamples(std::move(s.features), c.limit));
       s.labels.resize(static_cast<size_t>(c.limit));
     }
     s.description = c.features + " (" + std::to_string(s.count()) + " samples), labels " + c.labels;
@@ -252,9 +238,10 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
                                   samples.labels.begin() + first + count);
     Tensor features;
     if (features_mode) {
-      FTC_ASSIGN_OR_RETURN(features, Tensor::CopyOf(Slice(samples.features.view(), first, count)));
+      FTC_ASSIGN_OR_RETURN(features,
+                           Tensor::CopyOf(BatchRows(samples.features.view(), first, count)));
     } else {
-      FTC_ASSIGN_OR_RETURN(features, model.Head(Slice(samples.inputs.view(), first, count)));
+      FTC_ASSIGN_OR_RETURN(features, model.Head(BatchRows(samples.inputs.view(), first, count)));
     }
     FTC_ASSIGN_OR_RETURN(std::vector<int> ref, model.Classify(features.view()));
     for (int64_t i = 0; i < count; ++i) ref_correct += ref[i] == labels[i] ? 1 : 0;
@@ -483,8 +470,8 @@ Status RunBench(const BenchConfig& c) {
   // The labels must be classes of the tail (a label beyond its logits would only count as
   // wrong): the tail's class count is known from the probe, or from a run on one sample.
   if (model.num_classes() == 0) {
-    const TensorView first =
-        features_mode ? Slice(samples.features.view(), 0, 1) : Slice(samples.inputs.view(), 0, 1);
+    const TensorView first = features_mode ? BatchRows(samples.features.view(), 0, 1)
+                                           : BatchRows(samples.inputs.view(), 0, 1);
     FTC_ASSIGN_OR_RETURN(Tensor f, features_mode ? Tensor::CopyOf(first) : model.Head(first));
     FTC_RETURN_IF_ERROR(model.Classify(f.view()).status());
   }
@@ -541,9 +528,10 @@ Status RunBench(const BenchConfig& c) {
                                   samples.labels.begin() + first + count);
     Tensor features;
     if (features_mode) {
-      FTC_ASSIGN_OR_RETURN(features, Tensor::CopyOf(Slice(samples.features.view(), first, count)));
+      FTC_ASSIGN_OR_RETURN(features,
+                           Tensor::CopyOf(BatchRows(samples.features.view(), first, count)));
     } else {
-      const TensorView imgs = Slice(samples.inputs.view(), first, count);
+      const TensorView imgs = BatchRows(samples.inputs.view(), first, count);
       FTC_ASSIGN_OR_RETURN(features, model.Head(imgs));
       // Cloud-only anchors (8-bit grayscale images only): code each input image on its own.
       const int64_t h = cloud.empty() ? 0 : imgs.shape[2], w = cloud.empty() ? 0 : imgs.shape[3];

@@ -56,9 +56,6 @@ Result<std::vector<int>> ReadLabelsFile(const std::string& path, int64_t n) {
   return labels;
 }
 
-namespace {
-
-// The first `n` samples of an N-first tensor.
 Result<Tensor> FirstSamples(Tensor t, int64_t n) {
   if (n >= t.shape()[0]) return t;
   Shape shape = t.shape();
@@ -70,7 +67,13 @@ Result<Tensor> FirstSamples(Tensor t, int64_t n) {
   return cut;
 }
 
-}  // namespace
+TensorView BatchRows(const TensorView& batch, int64_t first, int64_t count) {
+  TensorView v = batch;
+  v.shape[0] = count;
+  v.data = static_cast<const uint8_t*>(batch.data) +
+           first * batch.strides[0] * static_cast<int64_t>(DTypeSize(batch.dtype));
+  return v;
+}
 
 bool IsGrayImages(const Tensor& inputs) {
   return inputs.dtype() == DType::kU8 && inputs.rank() == 4 && inputs.shape()[1] == 1;

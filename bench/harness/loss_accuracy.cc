@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/status_macros.h"
+#include "bench/harness/dataset.h"
 #include "bench/harness/report.h"
 
 namespace ftc::bench {
@@ -147,11 +148,7 @@ Result<PacketizedBatch> PacketizeBatch(const TensorView& features, const Encoder
   opts.threads = 1;
   const int64_t n = features.shape[0];
   for (int64_t i = 0; i < n; ++i) {
-    TensorView v = features;
-    v.shape[0] = 1;
-    v.data = static_cast<const uint8_t*>(features.data) +
-             i * features.strides[0] * static_cast<int64_t>(DTypeSize(features.dtype));
-    Result<std::vector<Bytes>> p = encode_packets(v, opts, packet_options);
+    Result<std::vector<Bytes>> p = encode_packets(BatchRows(features, i, 1), opts, packet_options);
     if (!p.ok()) return p.status().WithContext("sample " + std::to_string(i));
     b.packets.push_back(std::move(*p));
   }

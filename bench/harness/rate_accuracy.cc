@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/status_macros.h"
+#include "bench/harness/dataset.h"
 #include "ftcodec/torch.h"
 
 namespace ftc::bench {
@@ -51,15 +52,6 @@ bool SetQp(T& o, int qp) {
     (void)o, (void)qp;
     return false;
   }
-}
-
-// Sample `i` of a batch view, as a batch of one.
-TensorView SampleView(const TensorView& batch, int64_t i) {
-  TensorView v = batch;
-  v.shape[0] = 1;
-  v.data = static_cast<const uint8_t*>(batch.data) +
-           i * batch.strides[0] * static_cast<int64_t>(DTypeSize(batch.dtype));
-  return v;
 }
 
 struct AnsVariant {
@@ -154,7 +146,7 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
 
   SettingTally t;
   for (int64_t i = 0; i < n; ++i) {
-    const TensorView sample = SampleView(features, i);
+    const TensorView sample = BatchRows(features, i, 1);
     const Clock::time_point t0 = Clock::now();
     Result<Bytes> code = encode(sample, opts);
     const Clock::time_point t1 = Clock::now();

@@ -49,14 +49,6 @@ double Top1(const std::vector<int>& pred, const std::vector<int>& labels) {
   return labels.empty() ? 0 : 100.0 * static_cast<double>(correct) / labels.size();
 }
 
-TensorView Rows(const TensorView& batch, int64_t first, int64_t count) {
-  TensorView v = batch;
-  v.shape[0] = count;
-  v.data = static_cast<const uint8_t*>(batch.data) +
-           first * batch.strides[0] * static_cast<int64_t>(DTypeSize(batch.dtype));
-  return v;
-}
-
 Result<Calibration> Calibrate(const SplitModel& model, const DataDir& data) {
   Calibration cal;
   cal.labels = data.labels;
@@ -66,7 +58,7 @@ Result<Calibration> Calibrate(const SplitModel& model, const DataDir& data) {
   std::vector<double> sens;
   for (int64_t first = 0; first < n; first += chunk) {
     const int64_t count = std::min(chunk, n - first);
-    FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(Rows(data.inputs.view(), first, count)));
+    FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(BatchRows(data.inputs.view(), first, count)));
     if (f.dtype() != DType::kF32) f = f.ConvertTo(DType::kF32);
     if (first == 0) {
       // The tail must take the head's output: say so with both shapes (exit 2), not as a crash.
