@@ -223,12 +223,19 @@ SettingMetrics Finish(const SettingSpec& spec, const SettingTally& t, int64_t el
   return m;
 }
 
-Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<std::string>* notes) {
-  const std::vector<std::string> built = AvailableCodecs();
-  auto is_built = [&](const std::string& name) {
-    return std::find(built.begin(), built.end(), name) != built.end();
-  };
-  std::vector<std::string> codecs = c.codecs.empty() ? built : c.codecs;
+namespace {
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void Note(std::vector<std::string>* notes, const std::string& note) {
+  if (notes) notes->push_back(note);
+}
+
+// Every codec --codecs names must be known (built in or not).
+Status CheckKnownCodecs(const std::vector<std::string>& codecs,
+                        const std::vector<std::string>& built) {
   for (const std::string& name : codecs) {
     if (!IsKnownCodec(name)) {
       std::string list;
@@ -237,129 +244,161 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
                     "unknown codec '" + name + "' in --codecs (built in: " + list + ")");
     }
   }
-  auto wanted = [&](const std::string& name) {
-    return std::find(codecs.begin(), codecs.end(), name) != codecs.end();
-  };
-  auto note = [&](const std::string& s) {
-    if (notes) notes->push_back(s);
+  return Status::Ok();
+}
+
+// The anchors, always run whatever --codecs says: uncompressed f32 (row 0), then f16.
+void AddAnchors(std::vector<SettingSpec>* out) {
+  SettingSpec s{"raw", "anchors", "f32", {}, true, false, {}};
+  s.options.codec = "raw";
+  s.options.store_dtype = DType::kF32;
+  out->push_back(s);
+  s.setting = "f16";
+  s.options.store_dtype = DType::kF16;
+  out->push_back(s);
+}
+
+// ans: lossless (not with --quick), then a series per variant with a point per bit depth.
+Status AddAnsSettings(const SweepConfig& c, std::vector<SettingSpec>* out) {
+  if (!c.quick) {
+    SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false, {}};
+    s.options.codec = "ans";
+    s.options.lossless = true;
+    out->push_back(s);
+  }
+  std::set<std::string> seen;
+  for (const std::string& variant : c.clips) {
+    FTC_ASSIGN_OR_RETURN(AnsVariant v, ParseAnsVariant(variant));
+    if (!seen.insert(v.series).second) continue;
+    for (int b : c.bits) {
+      SettingSpec s{"ans", v.series, "b" + std::to_string(b), {}, false, false, {}};
+      s.options.codec = "ans";
+      s.options.bits = b;
+      s.options.clip = v.clip;
+      s.options.per_channel = v.per_channel;
+      s.options.deadzone = v.deadzone;
+      FTC_RETURN_IF_ERROR(
+          s.options.Validate().WithContext("ans setting " + v.series + " " + s.setting));
+      out->push_back(s);
+    }
+  }
+  return Status::Ok();
+}
+
+// The clipping variants of the picture codecs, each with its series suffix ("" for none).
+using PictureClips = std::vector<std::pair<std::string, ClipSpec>>;
+
+Result<PictureClips> ParsePictureClips(const std::vector<std::string>& texts) {
+  PictureClips clips;
+  for (const std::string& text : texts) {
+    Result<ClipSpec> spec = ClipSpec::Parse(text);
+    if (!spec.ok()) return spec.status().WithContext("picture clip '" + text + "'");
+    clips.emplace_back(spec->kind == ClipSpec::Kind::kNone ? "" : " " + spec->ToString(), *spec);
+  }
+  return clips;
+}
+
+// A picture codec: one series per clipping variant, a point per value of its knob ("q" 90,
+// "qp" 32), which set(options, value) sets.
+template <typename SetKnob>
+void AddPictureSeries(const std::string& codec, const std::string& knob,
+                      const std::vector<int>& values, const PictureClips& clips, SetKnob set,
+                      std::vector<SettingSpec>* out) {
+  for (const auto& [suffix, clip] : clips) {
+    for (int v : values) {
+      SettingSpec s{codec, codec + suffix, knob + std::to_string(v), {}, false, false, {}};
+      s.options.codec = codec;
+      s.options.clip = clip;
+      set(s.options, v);
+      out->push_back(s);
+    }
+  }
+}
+
+void AddJpegSettings(const SweepConfig& c, const PictureClips& clips,
+                     std::vector<std::string>* notes, std::vector<SettingSpec>* out) {
+  EncoderOptions probe;
+  if (!SetQuality(probe, 50)) {
+    Note(notes, "jpeg: this build's EncoderOptions has no 'quality' field: skipped");
+    return;
+  }
+  const auto set_quality = [](EncoderOptions& o, int q) { SetQuality(o, q); };
+  AddPictureSeries("jpeg", "q", c.jpeg_qualities, clips, set_quality, out);
+}
+
+void AddHevcSettings(const SweepConfig& c, const PictureClips& clips,
+                     std::vector<std::string>* notes, std::vector<SettingSpec>* out) {
+  EncoderOptions probe;
+  if (!SetQp(probe, 32)) {
+    Note(notes, "hevc: this build's EncoderOptions has no 'qp' field: skipped");
+    return;
+  }
+  std::vector<int> qps = c.hevc_qps;
+  if (c.quick && qps.size() > 2) {
+    qps = {qps[qps.size() / 2 - 1], qps[qps.size() - 1]};
+    Note(notes, "hevc: --quick runs only QP " + std::to_string(qps[0]) + " and " +
+                    std::to_string(qps[1]) + " (all-intra HEVC is slow on small mosaics)");
+  }
+  const auto set_qp = [](EncoderOptions& o, int qp) { SetQp(o, qp); };
+  AddPictureSeries("hevc", "qp", qps, clips, set_qp, out);
+}
+
+// learned: a point per unit folder, at the unit's trained inner setting (and with its
+// fine-tuned tail when it ships one).
+Status AddLearnedSettings(const SweepConfig& c, std::vector<std::string>* notes,
+                          std::vector<SettingSpec>* out) {
+  if (c.units.empty()) {
+    Note(notes, "learned: no unit folders (--units DIR,...; bundled units are found for --model)");
+  }
+  for (const std::string& dir : c.units) {
+    Result<LearnedUnitInfo> u = ProbeLearnedUnit(dir);
+    if (!u.ok()) return u.status().WithContext("--units");
+    const bool ans = u->inner == "ans";
+    SettingSpec s{"learned", ans ? "learned" : "learned jpeg", "", {}, false, false, {}};
+    s.setting = std::to_string(u->code_shape[0]) + "x" + std::to_string(u->code_shape[1]) + "x" +
+                std::to_string(u->code_shape[2]) +
+                (ans ? " b" + std::to_string(u->bits) : " q" + std::to_string(u->quality)) +
+                (u->has_tail ? " +tail" : "");
+    s.options.codec = "learned";
+    s.options.unit = dir;
+    if (u->has_tail) s.tail = dir + "/tail.pt";
+    out->push_back(s);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<std::string>* notes) {
+  const std::vector<std::string> built = AvailableCodecs();
+  const std::vector<std::string> codecs = c.codecs.empty() ? built : c.codecs;
+  FTC_RETURN_IF_ERROR(CheckKnownCodecs(codecs, built));
+  auto wanted_and_built = [&](const std::string& name) {
+    return Contains(codecs, name) && Contains(built, name);
   };
 
   std::vector<SettingSpec> out;
-  // Anchors: always run, whatever --codecs says.
-  {
-    SettingSpec s{"raw", "anchors", "f32", {}, true, false, {}};
-    s.options.codec = "raw";
-    s.options.store_dtype = DType::kF32;
-    out.push_back(s);
-    s.setting = "f16";
-    s.options.store_dtype = DType::kF16;
-    out.push_back(s);
-  }
+  AddAnchors(&out);
   for (const std::string& name : codecs) {
-    if (!is_built(name)) {
-      note("codec '" + name + "' is not built into this ftcodec: skipped");
-      continue;
+    if (!Contains(built, name)) {
+      Note(notes, "codec '" + name + "' is not built into this ftcodec: skipped");
     }
   }
-  if (wanted("raw") && !c.quick) {
+  if (Contains(codecs, "raw") && !c.quick) {
     SettingSpec s{"raw", "raw", "bf16", {}, false, false, {}};
     s.options.codec = "raw";
     s.options.store_dtype = DType::kBF16;
     out.push_back(s);
   }
-  if (wanted("ans") && is_built("ans")) {
-    if (!c.quick) {
-      SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false, {}};
-      s.options.codec = "ans";
-      s.options.lossless = true;
-      out.push_back(s);
-    }
-    std::set<std::string> seen;
-    for (const std::string& variant : c.clips) {
-      FTC_ASSIGN_OR_RETURN(AnsVariant v, ParseAnsVariant(variant));
-      if (!seen.insert(v.series).second) continue;
-      for (int b : c.bits) {
-        SettingSpec s{"ans", v.series, "b" + std::to_string(b), {}, false, false, {}};
-        s.options.codec = "ans";
-        s.options.bits = b;
-        s.options.clip = v.clip;
-        s.options.per_channel = v.per_channel;
-        s.options.deadzone = v.deadzone;
-        FTC_RETURN_IF_ERROR(
-            s.options.Validate().WithContext("ans setting " + v.series + " " + s.setting));
-        out.push_back(s);
-      }
-    }
-  }
-  // Picture codecs: one series per clipping variant.
-  std::vector<std::pair<std::string, ClipSpec>> picture_clips;
-  for (const std::string& text : c.picture_clips) {
-    Result<ClipSpec> spec = ClipSpec::Parse(text);
-    if (!spec.ok()) return spec.status().WithContext("picture clip '" + text + "'");
-    picture_clips.emplace_back(spec->kind == ClipSpec::Kind::kNone ? "" : " " + spec->ToString(),
-                               *spec);
-  }
-  if (wanted("jpeg") && is_built("jpeg")) {
-    EncoderOptions probe;
-    if (!SetQuality(probe, 50)) {
-      note("jpeg: this build's EncoderOptions has no 'quality' field: skipped");
-    } else {
-      for (const auto& [suffix, clip] : picture_clips) {
-        for (int q : c.jpeg_qualities) {
-          SettingSpec s{"jpeg", "jpeg" + suffix, "q" + std::to_string(q), {}, false, false, {}};
-          s.options.codec = "jpeg";
-          s.options.clip = clip;
-          SetQuality(s.options, q);
-          out.push_back(s);
-        }
-      }
-    }
-  }
-  if (wanted("hevc") && is_built("hevc")) {
-    EncoderOptions probe;
-    if (!SetQp(probe, 32)) {
-      note("hevc: this build's EncoderOptions has no 'qp' field: skipped");
-    } else {
-      std::vector<int> qps = c.hevc_qps;
-      if (c.quick && qps.size() > 2) {
-        qps = {qps[qps.size() / 2 - 1], qps[qps.size() - 1]};
-        note("hevc: --quick runs only QP " + std::to_string(qps[0]) + " and " +
-             std::to_string(qps[1]) + " (all-intra HEVC is slow on small mosaics)");
-      }
-      for (const auto& [suffix, clip] : picture_clips) {
-        for (int qp : qps) {
-          SettingSpec s{"hevc", "hevc" + suffix, "qp" + std::to_string(qp), {}, false, false, {}};
-          s.options.codec = "hevc";
-          s.options.clip = clip;
-          SetQp(s.options, qp);
-          out.push_back(s);
-        }
-      }
-    }
-  }
-  if (wanted("learned") && is_built("learned")) {
-    if (c.units.empty()) {
-      note("learned: no unit folders (--units DIR,...; bundled units are found for --model)");
-    }
-    for (const std::string& dir : c.units) {
-      Result<LearnedUnitInfo> u = ProbeLearnedUnit(dir);
-      if (!u.ok()) return u.status().WithContext("--units");
-      const bool ans = u->inner == "ans";
-      SettingSpec s{"learned", ans ? "learned" : "learned jpeg", "", {}, false, false, {}};
-      s.setting = std::to_string(u->code_shape[0]) + "x" + std::to_string(u->code_shape[1]) + "x" +
-                  std::to_string(u->code_shape[2]) +
-                  (ans ? " b" + std::to_string(u->bits) : " q" + std::to_string(u->quality)) +
-                  (u->has_tail ? " +tail" : "");
-      s.options.codec = "learned";
-      s.options.unit = dir;
-      if (u->has_tail) s.tail = dir + "/tail.pt";
-      out.push_back(s);
-    }
-  }
+  if (wanted_and_built("ans")) FTC_RETURN_IF_ERROR(AddAnsSettings(c, &out));
+  FTC_ASSIGN_OR_RETURN(const PictureClips picture_clips, ParsePictureClips(c.picture_clips));
+  if (wanted_and_built("jpeg")) AddJpegSettings(c, picture_clips, notes, &out);
+  if (wanted_and_built("hevc")) AddHevcSettings(c, picture_clips, notes, &out);
+  if (wanted_and_built("learned")) FTC_RETURN_IF_ERROR(AddLearnedSettings(c, notes, &out));
   for (const std::string& name : codecs) {
-    if (is_built(name) && name != "raw" && name != "ans" && name != "jpeg" && name != "hevc" &&
-        name != "learned") {
-      note("codec '" + name + "' has no sweep in ftcodec bench yet: skipped");
+    if (Contains(built, name) && name != "raw" && name != "ans" && name != "jpeg" &&
+        name != "hevc" && name != "learned") {
+      Note(notes, "codec '" + name + "' has no sweep in ftcodec bench yet: skipped");
     }
   }
   return out;
