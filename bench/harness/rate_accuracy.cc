@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
-#include <type_traits>
 #include <utility>
 
 #include "base/status_macros.h"
@@ -20,38 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-// The JPEG and HEVC options are added to EncoderOptions by their backends; detect the fields so
-// this file builds against any version of the options struct (a missing field skips the codec).
-template <typename T, typename = void>
-struct HasQuality : std::false_type {};
-template <typename T>
-struct HasQuality<T, std::void_t<decltype(std::declval<T&>().quality)>> : std::true_type {};
-template <typename T, typename = void>
-struct HasQp : std::false_type {};
-template <typename T>
-struct HasQp<T, std::void_t<decltype(std::declval<T&>().qp)>> : std::true_type {};
-
-template <typename T>
-bool SetQuality(T& o, int q) {
-  if constexpr (HasQuality<T>::value) {
-    o.quality = q;
-    return true;
-  } else {
-    (void)o, (void)q;
-    return false;
-  }
-}
-template <typename T>
-bool SetQp(T& o, int qp) {
-  if constexpr (HasQp<T>::value) {
-    o.qp = qp;
-    return true;
-  } else {
-    (void)o, (void)qp;
-    return false;
-  }
 }
 
 struct AnsVariant {
@@ -315,32 +282,15 @@ void AddPictureSeries(const std::string& codec, const std::string& knob,
   }
 }
 
-void AddJpegSettings(const SweepConfig& c, const PictureClips& clips,
-                     std::vector<std::string>* notes, std::vector<SettingSpec>* out) {
-  EncoderOptions probe;
-  if (!SetQuality(probe, 50)) {
-    Note(notes, "jpeg: this build's EncoderOptions has no 'quality' field: skipped");
-    return;
-  }
-  const auto set_quality = [](EncoderOptions& o, int q) { SetQuality(o, q); };
-  AddPictureSeries("jpeg", "q", c.jpeg_qualities, clips, set_quality, out);
-}
-
-void AddHevcSettings(const SweepConfig& c, const PictureClips& clips,
-                     std::vector<std::string>* notes, std::vector<SettingSpec>* out) {
-  EncoderOptions probe;
-  if (!SetQp(probe, 32)) {
-    Note(notes, "hevc: this build's EncoderOptions has no 'qp' field: skipped");
-    return;
-  }
+// hevc's QPs; with --quick only two of them (all-intra HEVC is slow on small mosaics).
+std::vector<int> HevcQps(const SweepConfig& c, std::vector<std::string>* notes) {
   std::vector<int> qps = c.hevc_qps;
   if (c.quick && qps.size() > 2) {
     qps = {qps[qps.size() / 2 - 1], qps[qps.size() - 1]};
     Note(notes, "hevc: --quick runs only QP " + std::to_string(qps[0]) + " and " +
                     std::to_string(qps[1]) + " (all-intra HEVC is slow on small mosaics)");
   }
-  const auto set_qp = [](EncoderOptions& o, int qp) { SetQp(o, qp); };
-  AddPictureSeries("hevc", "qp", qps, clips, set_qp, out);
+  return qps;
 }
 
 // learned: a point per unit folder, at the unit's trained inner setting (and with its
@@ -392,8 +342,14 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
   }
   if (wanted_and_built("ans")) FTC_RETURN_IF_ERROR(AddAnsSettings(c, &out));
   FTC_ASSIGN_OR_RETURN(const PictureClips picture_clips, ParsePictureClips(c.picture_clips));
-  if (wanted_and_built("jpeg")) AddJpegSettings(c, picture_clips, notes, &out);
-  if (wanted_and_built("hevc")) AddHevcSettings(c, picture_clips, notes, &out);
+  if (wanted_and_built("jpeg")) {
+    const auto set_quality = [](EncoderOptions& o, int q) { o.quality = q; };
+    AddPictureSeries("jpeg", "q", c.jpeg_qualities, picture_clips, set_quality, &out);
+  }
+  if (wanted_and_built("hevc")) {
+    const auto set_qp = [](EncoderOptions& o, int qp) { o.qp = qp; };
+    AddPictureSeries("hevc", "qp", HevcQps(c, notes), picture_clips, set_qp, &out);
+  }
   if (wanted_and_built("learned")) FTC_RETURN_IF_ERROR(AddLearnedSettings(c, notes, &out));
   for (const std::string& name : codecs) {
     if (Contains(built, name) && name != "raw" && name != "ans" && name != "jpeg" &&
