@@ -209,6 +209,74 @@ void Print(const std::vector<Row>& rows, const Row& baseline) {
   }
 }
 
+// Every configuration on one tensor; `baseline` gets the ans 4-bit row.
+std::vector<Row> MeasureAll(const Tensor& t, int repeat, bool quick, Row* baseline) {
+  std::vector<Row> rows;
+  EncoderOptions o;
+  o.codec = "ans";
+  o.clip = ClipSpec::Parse("3sigma").value();
+  for (int bits = 2; bits <= 8; ++bits) {
+    if (quick && bits % 2) continue;
+    o.bits = bits;
+    rows.push_back(Measure(t, o, "bits " + std::to_string(bits) + ", clip 3sigma", repeat, false));
+    if (bits == 4) *baseline = rows.back();
+  }
+  o = EncoderOptions();
+  o.codec = "jpeg";
+  for (int q : {10, 30, 50, 70, 80, 90, 95}) {
+    if (quick && q != 50 && q != 90) continue;
+    o.quality = q;
+    rows.push_back(Measure(t, o, "quality " + std::to_string(q), repeat, false));
+  }
+  o.quality = 70;
+  o.per_channel = true;
+  rows.push_back(Measure(t, o, "quality 70, per-channel", repeat, false));
+  o.per_channel = false;
+  o.reorder_channels = true;
+  rows.push_back(Measure(t, o, "quality 70, reorder", repeat, false));
+  for (const std::string layout : {"mosaic", "frames"}) {
+    for (int qp : {17, 22, 27, 32, 37, 42}) {
+      if (quick && qp != 22 && qp != 32) continue;
+      o = EncoderOptions();
+      o.codec = "hevc";
+      o.layout = layout;
+      o.qp = qp;
+      rows.push_back(
+          Measure(t, o, layout + ", qp " + std::to_string(qp) + ", 10-bit", repeat, false));
+    }
+  }
+  o = EncoderOptions();
+  o.codec = "hevc";
+  o.qp = 32;
+  for (int bits : {8}) {
+    o.bit_depth = bits;
+    rows.push_back(Measure(t, o, "mosaic, qp 32, 8-bit", repeat, false));
+    o.layout = "frames";
+    rows.push_back(Measure(t, o, "frames, qp 32, 8-bit", repeat, false));
+    o.layout = "mosaic";
+  }
+  o.bit_depth = 0;
+  o.preset = "fast";
+  rows.push_back(Measure(t, o, "mosaic, qp 32, 10-bit, preset fast", repeat, false));
+  o.layout = "frames";
+  rows.push_back(Measure(t, o, "frames, qp 32, 10-bit, preset fast", repeat, false));
+  o.preset = "ultrafast";
+  o.reorder_channels = true;
+  rows.push_back(Measure(t, o, "frames, qp 32, 10-bit, reorder", repeat, false));
+  o.reorder_channels = false;
+  o.sequence = true;
+  for (const std::string layout : {"mosaic", "frames"}) {
+    for (int qp : {22, 27, 32, 37}) {
+      if (quick && qp != 32) continue;
+      o.layout = layout;
+      o.qp = qp;
+      rows.push_back(
+          Measure(t, o, layout + ", qp " + std::to_string(qp) + ", 10-bit", repeat, true));
+    }
+  }
+  return rows;
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> datasets = {"fmnist_s1_relu"};
   int repeat = 3;
@@ -236,71 +304,8 @@ int Main(int argc, char** argv) {
     const Tensor t = bench::LoadFeatures(name);
     std::printf("\n### %s (%s, each sample coded alone unless --sequence)\n\n", name.c_str(),
                 ShapeToString(t.shape()).c_str());
-    std::vector<Row> rows;
-    EncoderOptions o;
-    o.codec = "ans";
-    o.clip = ClipSpec::Parse("3sigma").value();
     Row baseline;
-    for (int bits = 2; bits <= 8; ++bits) {
-      if (quick && bits % 2) continue;
-      o.bits = bits;
-      rows.push_back(
-          Measure(t, o, "bits " + std::to_string(bits) + ", clip 3sigma", repeat, false));
-      if (bits == 4) baseline = rows.back();
-    }
-    o = EncoderOptions();
-    o.codec = "jpeg";
-    for (int q : {10, 30, 50, 70, 80, 90, 95}) {
-      if (quick && q != 50 && q != 90) continue;
-      o.quality = q;
-      rows.push_back(Measure(t, o, "quality " + std::to_string(q), repeat, false));
-    }
-    o.quality = 70;
-    o.per_channel = true;
-    rows.push_back(Measure(t, o, "quality 70, per-channel", repeat, false));
-    o.per_channel = false;
-    o.reorder_channels = true;
-    rows.push_back(Measure(t, o, "quality 70, reorder", repeat, false));
-    for (const std::string layout : {"mosaic", "frames"}) {
-      for (int qp : {17, 22, 27, 32, 37, 42}) {
-        if (quick && qp != 22 && qp != 32) continue;
-        o = EncoderOptions();
-        o.codec = "hevc";
-        o.layout = layout;
-        o.qp = qp;
-        rows.push_back(
-            Measure(t, o, layout + ", qp " + std::to_string(qp) + ", 10-bit", repeat, false));
-      }
-    }
-    o = EncoderOptions();
-    o.codec = "hevc";
-    o.qp = 32;
-    for (int bits : {8}) {
-      o.bit_depth = bits;
-      rows.push_back(Measure(t, o, "mosaic, qp 32, 8-bit", repeat, false));
-      o.layout = "frames";
-      rows.push_back(Measure(t, o, "frames, qp 32, 8-bit", repeat, false));
-      o.layout = "mosaic";
-    }
-    o.bit_depth = 0;
-    o.preset = "fast";
-    rows.push_back(Measure(t, o, "mosaic, qp 32, 10-bit, preset fast", repeat, false));
-    o.layout = "frames";
-    rows.push_back(Measure(t, o, "frames, qp 32, 10-bit, preset fast", repeat, false));
-    o.preset = "ultrafast";
-    o.reorder_channels = true;
-    rows.push_back(Measure(t, o, "frames, qp 32, 10-bit, reorder", repeat, false));
-    o.reorder_channels = false;
-    o.sequence = true;
-    for (const std::string layout : {"mosaic", "frames"}) {
-      for (int qp : {22, 27, 32, 37}) {
-        if (quick && qp != 32) continue;
-        o.layout = layout;
-        o.qp = qp;
-        rows.push_back(
-            Measure(t, o, layout + ", qp " + std::to_string(qp) + ", 10-bit", repeat, true));
-      }
-    }
+    const std::vector<Row> rows = MeasureAll(t, repeat, quick, &baseline);
     Print(rows, baseline);
   }
   return 0;

@@ -69,55 +69,33 @@ void BM_Memcpy(benchmark::State& state) {
 }
 BENCHMARK(BM_Memcpy);
 
-void BM_Quantize(benchmark::State& state) {
-  const std::vector<float>& x = Features();
+// A quantizer or dequantizer (or its scalar reference) over the MiB: fn(in, kValues, params, out)
+// from `in` (features or levels) into kValues of Out.
+template <class Out, class In, class Fn>
+void QuantizerLoop(benchmark::State& state, const std::vector<In>& in, Fn fn) {
   const QuantParams p = Params();
-  std::vector<uint16_t> q(kValues);
+  std::vector<Out> out(kValues);
   for (auto _ : state) {
-    Quantize(x.data(), kValues, p, q.data());
-    benchmark::DoNotOptimize(q.data());
+    fn(in.data(), kValues, p, out.data());
+    benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBytes));
 }
+
+void BM_Quantize(benchmark::State& state) { QuantizerLoop<uint16_t>(state, Features(), Quantize); }
 BENCHMARK(BM_Quantize);
 
 void BM_QuantizeReference(benchmark::State& state) {
-  const std::vector<float>& x = Features();
-  const QuantParams p = Params();
-  std::vector<uint16_t> q(kValues);
-  for (auto _ : state) {
-    QuantizeReference(x.data(), kValues, p, q.data());
-    benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBytes));
+  QuantizerLoop<uint16_t>(state, Features(), QuantizeReference);
 }
 BENCHMARK(BM_QuantizeReference);
 
-void BM_Dequantize(benchmark::State& state) {
-  const std::vector<uint16_t> q = Levels();
-  const QuantParams p = Params();
-  std::vector<float> out(kValues);
-  for (auto _ : state) {
-    Dequantize(q.data(), kValues, p, out.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBytes));
-}
+void BM_Dequantize(benchmark::State& state) { QuantizerLoop<float>(state, Levels(), Dequantize); }
 BENCHMARK(BM_Dequantize);
 
 void BM_DequantizeReference(benchmark::State& state) {
-  const std::vector<uint16_t> q = Levels();
-  const QuantParams p = Params();
-  std::vector<float> out(kValues);
-  for (auto _ : state) {
-    DequantizeReference(q.data(), kValues, p, out.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBytes));
+  QuantizerLoop<float>(state, Levels(), DequantizeReference);
 }
 BENCHMARK(BM_DequantizeReference);
 

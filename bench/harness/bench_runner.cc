@@ -125,14 +125,6 @@ class Progress {
   Clock::time_point start_ = Clock::now(), last_draw_ = Clock::now();
 };
 
-// A batch-first sub-range [first, first+count) of a view.
-TensorView Slice(const TensorView& v, int64_t first, int64_t count) {
-  TensorView s = v;
-  s.shape[0] = count;
-  s.data = v.element_ptr(first * (v.num_elements() / v.shape[0]));
-  return s;
-}
-
 struct Samples {
   Tensor inputs;             // --data: what the head takes, N first
   Tensor features;           // --features
@@ -141,175 +133,170 @@ struct Samples {
   std::string labels_path;  // where the labels came from (errors name it)
   std::string description;
   int64_t count() const { return static_cast<int64_t>(labels.size()); }
+  // The labels of samples [first, first + count).
+  std::vector<int> ChunkLabels(int64_t first, int64_t count) const {
+    return std::vector<int>(labels.begin() + first, labels.begin() + first + count);
+  }
 };
 
 Result<Samples> LoadSamples(const BenchConfig& c) {
   Samples s;
   if (!c.features.empty()) {
-    Result<NpyArray> f = ReadNpyFile(c.features);
-    if (!f.ok()) return f.status();
-    if (f->tensor.dtype() == DType::kU8 || f->tensor.rank() < 2) {
+    FTC_ASSIGN_OR_RETURN(NpyArray f, ReadNpyFile(c.features));
+    if (f.tensor.dtype() == DType::kU8 || f.tensor.rank() < 2) {
       return Status(StatusCode::kInvalidArgument,
                     c.features + ": features must be float, N first (N×C×H×W), got " +
-                        std::string(DTypeName(f->tensor.dtype())) + " " +
-                        ShapeToString(f->tensor.shape()));
+                        std::string(DTypeName(f.tensor.dtype())) + " " +
+                        ShapeToString(f.tensor.shape()));
     }
-    const int64_t n = f->tensor.shape()[0];
-    Result<std::vector<int>> labels = ReadLabelsFile(c.labels, n);
-    if (!labels.ok()) return labels.status();
-    s.labels = std::move(*labels);
+    const int64_t n = f.tensor.shape()[0];
+    FTC_ASSIGN_OR_RETURN(s.labels, ReadLabelsFile(c.labels, n));
     s.labels_path = c.labels;
-    s.features = std::move(f->tensor);
+    s.features = std::move(f.tensor);
     if (c.limit > 0 && c.limit < n) {
-      Shape shape = s.features.shape();
-      const int64_t per = s.features.num_elements() / n;
-      Result<Tensor> cut = Tensor::Create(s.features.dtype(), {c.limit, per});
-      if (!cut.ok()) return cut.status();
-      std::memcpy(cut->data(), s.features.data(), cut->size_bytes());
-      shape[0] = c.limit;
-      if (Status st = cut->Reshape(shape); !st.ok()) return st;
-      s.features = std::move(*cut);
+      FTC_ASSIGN_OR_RETURN(s.features, FirstSamples(std::move(s.features), c.limit));
       s.labels.resize(static_cast<size_t>(c.limit));
     }
     s.description = c.features + " (" + std::to_string(s.count()) + " samples), labels " + c.labels;
     return s;
   }
   // --data DIR: inputs.npy + labels.npy, or IDX files (dataset.h).
-  Result<DataDir> d = LoadDataDir(c.data_dir, c.split, c.limit, /*labels_required=*/true);
-  if (!d.ok()) return d.status();
-  s.labels = std::move(d->labels);
-  s.labels_path = d->labels_path;
-  s.description = d->idx ? "Fashion-MNIST " + c.split + " split, first " +
-                               std::to_string(s.count()) + " images (" + d->inputs_path + ")"
-                         : d->description + ", labels " + d->labels_path;
-  s.inputs = std::move(d->inputs);
+  FTC_ASSIGN_OR_RETURN(DataDir d,
+                       LoadDataDir(c.data_dir, c.split, c.limit, /*labels_required=*/true));
+  s.labels = std::move(d.labels);
+  s.labels_path = d.labels_path;
+  s.description = d.idx ? "Fashion-MNIST " + c.split + " split, first " +
+                              std::to_string(s.count()) + " images (" + d.inputs_path + ")"
+                        : d.description + ", labels " + d.labels_path;
+  s.inputs = std::move(d.inputs);
   s.gray_images = IsGrayImages(s.inputs);
   return s;
 }
 
-// Cloud-only anchor state: the input image as PNG / JPEG.
-struct CloudAnchor {
-  SettingSpec spec;
-  SettingTally tally;
+// The features of samples [first, first + count): a copy of the given features (--features), or
+// the head's output on the inputs.
+Result<Tensor> ChunkFeatures(const Samples& samples, const SplitModel& model, bool features_mode,
+                             int64_t first, int64_t count) {
+  if (features_mode) return Tensor::CopyOf(BatchRows(samples.features.view(), first, count));
+  return model.Head(BatchRows(samples.inputs.view(), first, count));
+}
+
+// What a `--loss` run measures, and its tallies, filled chunk by chunk: [packet size][loss
+// setting][method], loss-free per packet size, and the uncompressed f32 reference.
+struct LossRun {
+  std::vector<ConcealMethod> methods;
+  std::vector<int> sizes;  // the main packet size, then the contrast (MTU-sized) one
+  size_t losses = 0;       // loss settings
+  std::vector<LossTally> tallies, lossfree;
+  int64_t ref_correct = 0;
+
+  size_t index(size_t si, size_t li, size_t mi) const {
+    return (si * losses + li) * methods.size() + mi;
+  }
 };
 
-// `--loss`: accuracy under packet loss for every loss setting × concealment method, at the main
-// packet size and (contrast) an MTU-sized one; writes <out>/loss.{csv,json,gp,png,svg}.
-Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& model,
-                    bool features_mode, const std::string& model_name, Clock::time_point start) {
-  std::vector<ConcealMethod> methods;
-  std::vector<std::string> names = c.conceal.empty() ? ConcealMethodNames() : c.conceal;
+// Interleaved packets of `size` bytes, as the loss bench sends them.
+PacketOptions LossPacketOptions(int size) {
+  PacketOptions p;
+  p.interleave = true;
+  p.packet_size = size;
+  return p;
+}
+
+// The methods and packet sizes of a `--loss` run, with empty tallies; errors name the option.
+Result<LossRun> PlanLossRun(const BenchConfig& c) {
+  LossRun run;
+  const std::vector<std::string> names = c.conceal.empty() ? ConcealMethodNames() : c.conceal;
   for (const std::string& name : names) {
     Result<ConcealMethod> m = ParseConcealMethod(name);
     if (!m.ok()) return m.status().WithContext("--conceal");
-    methods.push_back(*m);
+    run.methods.push_back(*m);
   }
   if (c.loss_seeds < 1) return Status(StatusCode::kInvalidArgument, "--loss-seeds must be >= 1");
-  std::vector<int> sizes = {c.packet_size};
+  run.sizes = {c.packet_size};
   if (c.mtu_packet_size > 0 && c.mtu_packet_size != c.packet_size) {
-    sizes.push_back(c.mtu_packet_size);
+    run.sizes.push_back(c.mtu_packet_size);
   }
-  PacketOptions base_popts;
-  base_popts.interleave = true;
-  for (int size : sizes) {
-    PacketOptions p = base_popts;
-    p.packet_size = size;
-    if (Status s = p.Validate(); !s.ok()) return s.WithContext("--packet-size");
+  for (int size : run.sizes) {
+    FTC_RETURN_IF_ERROR(LossPacketOptions(size).Validate().WithContext("--packet-size"));
   }
-  const int64_t n = samples.count();
-  LossReport report;
-  report.model = model_name;
-  report.data = samples.description;
-  report.command = c.command;
-  report.samples = n;
-  report.main_packet_size = c.packet_size;
-  SettingSpec codec_spec{c.loss_codec.codec, "", "", c.loss_codec, false, false, {}};
-  if (c.loss_codec.codec == "ans") {
-    codec_spec.series =
-        "ans " + c.loss_codec.clip.ToString() + (c.loss_codec.per_channel ? " per-channel" : "");
-    codec_spec.setting = "b" + std::to_string(c.loss_codec.bits);
-  } else {
-    codec_spec.series = c.loss_codec.codec;
-  }
-  report.codec = SettingLabel(codec_spec);
+  run.losses = c.loss.size();
+  run.tallies.resize(run.sizes.size() * run.losses * run.methods.size());
+  run.lossfree.resize(run.sizes.size());
+  return run;
+}
 
+// The loss report's name of the codec: "ans 3sigma b4", "raw".
+std::string LossCodecLabel(const EncoderOptions& codec) {
+  SettingSpec spec{codec.codec, "", "", codec, false, false, {}};
+  if (codec.codec == "ans") {
+    spec.series = "ans " + codec.clip.ToString() + (codec.per_channel ? " per-channel" : "");
+    spec.setting = "b" + std::to_string(codec.bits);
+  } else {
+    spec.series = codec.codec;
+  }
+  return SettingLabel(spec);
+}
+
+// One chunk of samples: the f32 reference, then every packet size × loss setting × concealment
+// method (and each packet size loss-free).
+Status AddLossChunk(const BenchConfig& c, const Samples& samples, const SplitModel& model,
+                    bool features_mode, int64_t first, int64_t count, LossRun* run,
+                    Progress* progress) {
+  const std::vector<int> labels = samples.ChunkLabels(first, count);
+  FTC_ASSIGN_OR_RETURN(Tensor features, ChunkFeatures(samples, model, features_mode, first, count));
+  FTC_ASSIGN_OR_RETURN(std::vector<int> ref, model.Classify(features.view()));
+  for (int64_t i = 0; i < count; ++i) run->ref_correct += ref[i] == labels[i] ? 1 : 0;
   const FeatureClassifier classify = [&](const TensorView& f) { return model.Classify(f); };
-  // Tallies: [size][loss][method]; loss-free per size; the f32 reference.
-  const size_t nl = c.loss.size(), nm = methods.size();
-  std::vector<LossTally> tallies(sizes.size() * nl * nm);
-  std::vector<LossTally> lossfree(sizes.size());
-  int64_t ref_correct = 0;
   LossSetting none;
   none.kind = "iid";
   none.label = "none";
-  Progress progress(static_cast<double>(n) * static_cast<double>(sizes.size()) *
-                        (1.0 + static_cast<double>(nl * nm * c.loss_seeds)),
-                    c.progress);
-  std::fprintf(stderr,
-               "ftcodec bench: packet loss on %s, %s; %zu loss settings x %zu methods x %d "
-               "seeds, packets of %d bytes (+%zu contrast size)\n",
-               model_name.c_str(), samples.description.c_str(), nl, nm, c.loss_seeds, c.packet_size,
-               sizes.size() - 1);
-  for (int64_t first = 0; first < n; first += c.chunk) {
-    const int64_t count = std::min<int64_t>(c.chunk, n - first);
-    const std::vector<int> labels(samples.labels.begin() + first,
-                                  samples.labels.begin() + first + count);
-    Tensor features;
-    if (features_mode) {
-      Result<Tensor> f = Tensor::CopyOf(Slice(samples.features.view(), first, count));
-      if (!f.ok()) return f.status();
-      features = std::move(*f);
-    } else {
-      Result<Tensor> f = model.Head(Slice(samples.inputs.view(), first, count));
-      if (!f.ok()) return f.status();
-      features = std::move(*f);
-    }
-    Result<std::vector<int>> ref = model.Classify(features.view());
-    if (!ref.ok()) return ref.status();
-    for (int64_t i = 0; i < count; ++i) ref_correct += (*ref)[i] == labels[i] ? 1 : 0;
-    for (size_t si = 0; si < sizes.size(); ++si) {
-      PacketOptions popts = base_popts;
-      popts.packet_size = sizes[si];
-      Result<PacketizedBatch> batch = PacketizeBatch(features.view(), c.loss_codec, popts);
-      if (!batch.ok()) return batch.status();
-      Result<LossTally> lf =
-          EvaluateLoss(*batch, labels, classify, none, ConcealMethod::kZero, 1, first);
-      if (!lf.ok()) return lf.status();
-      lossfree[si].Merge(*lf);
-      progress.Add(static_cast<double>(count), "loss-free");
-      for (size_t li = 0; li < nl; ++li) {
-        for (size_t mi = 0; mi < nm; ++mi) {
-          Result<LossTally> t =
-              EvaluateLoss(*batch, labels, classify, c.loss[li], methods[mi], c.loss_seeds, first);
-          if (!t.ok()) {
-            return t.status().WithContext(c.loss[li].label + " " + ConcealMethodName(methods[mi]));
-          }
-          tallies[(si * nl + li) * nm + mi].Merge(*t);
-          progress.Add(static_cast<double>(count * c.loss_seeds),
-                       c.loss[li].label + " " + ConcealMethodName(methods[mi]));
-        }
+  for (size_t si = 0; si < run->sizes.size(); ++si) {
+    FTC_ASSIGN_OR_RETURN(PacketizedBatch batch, PacketizeBatch(features.view(), c.loss_codec,
+                                                               LossPacketOptions(run->sizes[si])));
+    FTC_ASSIGN_OR_RETURN(
+        LossTally lf, EvaluateLoss(batch, labels, classify, none, ConcealMethod::kZero, 1, first));
+    run->lossfree[si].Merge(lf);
+    progress->Add(static_cast<double>(count), "loss-free");
+    for (size_t li = 0; li < run->losses; ++li) {
+      for (size_t mi = 0; mi < run->methods.size(); ++mi) {
+        const std::string what = c.loss[li].label + " " + ConcealMethodName(run->methods[mi]);
+        Result<LossTally> t = EvaluateLoss(batch, labels, classify, c.loss[li], run->methods[mi],
+                                           c.loss_seeds, first);
+        if (!t.ok()) return t.status().WithContext(what);
+        run->tallies[run->index(si, li, mi)].Merge(*t);
+        progress->Add(static_cast<double>(count * c.loss_seeds), what);
       }
     }
   }
-  progress.Done();
-  report.reference_top1 = 100.0 * static_cast<double>(ref_correct) / static_cast<double>(n);
-  for (size_t si = 0; si < sizes.size(); ++si) {
-    const double lf_top1 =
-        100.0 * static_cast<double>(lossfree[si].correct) / static_cast<double>(n);
-    report.lossfree_top1.emplace_back(sizes[si], lf_top1);
-    for (size_t li = 0; li < nl; ++li) {
-      for (size_t mi = 0; mi < nm; ++mi) {
-        report.rows.push_back(FinishLossRow(c.loss[li], sizes[si], ConcealMethodName(methods[mi]),
-                                            c.loss_seeds, tallies[(si * nl + li) * nm + mi],
-                                            lf_top1));
-      }
-    }
-  }
+  return Status::Ok();
+}
 
-  if (Status s = MakeDirs(c.out_dir); !s.ok()) return s;
+// The report's accuracies: the f32 reference, loss-free per packet size, and a row per packet
+// size × loss setting × method.
+void FinishLossReport(const BenchConfig& c, const LossRun& run, int64_t n, LossReport* report) {
+  report->reference_top1 = 100.0 * static_cast<double>(run.ref_correct) / static_cast<double>(n);
+  for (size_t si = 0; si < run.sizes.size(); ++si) {
+    const double lf_top1 =
+        100.0 * static_cast<double>(run.lossfree[si].correct) / static_cast<double>(n);
+    report->lossfree_top1.emplace_back(run.sizes[si], lf_top1);
+    for (size_t li = 0; li < run.losses; ++li) {
+      for (size_t mi = 0; mi < run.methods.size(); ++mi) {
+        report->rows.push_back(FinishLossRow(c.loss[li], run.sizes[si],
+                                             ConcealMethodName(run.methods[mi]), c.loss_seeds,
+                                             run.tallies[run.index(si, li, mi)], lf_top1));
+      }
+    }
+  }
+}
+
+// Writes <out>/loss.{csv,json,gp,png,svg}; the table and the summary go to stderr.
+Status WriteLossOutputs(const BenchConfig& c, const LossReport& report, int64_t n,
+                        Clock::time_point start) {
+  FTC_RETURN_IF_ERROR(MakeDirs(c.out_dir));
   const std::string stem = c.out_dir + "/loss";
-  if (Status s = WriteFileAtomically(stem + ".csv", FormatLossCsv(report)); !s.ok()) return s;
-  if (Status s = WriteFileAtomically(stem + ".json", FormatLossJson(report)); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(stem + ".csv", FormatLossCsv(report)));
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(stem + ".json", FormatLossJson(report)));
   Result<bool> plotted = WriteLossPlot(report, stem);
   std::fprintf(stderr, "\n%s\n", FormatLossTable(report).c_str());
   std::fprintf(stderr, "ftcodec bench: uncompressed f32 top-1 %.2f%%; %s loss-free top-1",
@@ -328,6 +315,331 @@ Status RunLossBench(const BenchConfig& c, const Samples& samples, SplitModel& mo
                static_cast<long long>(n), FormatDuration(Since(start)).c_str(), stem.c_str(),
                stem.c_str(),
                plotted.ok() && *plotted ? (", " + stem + ".png, " + stem + ".svg").c_str() : "");
+  return Status::Ok();
+}
+
+// `--loss`: accuracy under packet loss for every loss setting × concealment method, at the main
+// packet size and (contrast) an MTU-sized one; writes <out>/loss.{csv,json,gp,png,svg}.
+Status RunLossBench(const BenchConfig& c, const Samples& samples, const SplitModel& model,
+                    bool features_mode, const std::string& model_name, Clock::time_point start) {
+  FTC_ASSIGN_OR_RETURN(LossRun run, PlanLossRun(c));
+  const int64_t n = samples.count();
+  LossReport report;
+  report.model = model_name;
+  report.data = samples.description;
+  report.command = c.command;
+  report.samples = n;
+  report.main_packet_size = c.packet_size;
+  report.codec = LossCodecLabel(c.loss_codec);
+  const size_t nl = run.losses, nm = run.methods.size();
+  Progress progress(static_cast<double>(n) * static_cast<double>(run.sizes.size()) *
+                        (1.0 + static_cast<double>(nl * nm * c.loss_seeds)),
+                    c.progress);
+  std::fprintf(stderr,
+               "ftcodec bench: packet loss on %s, %s; %zu loss settings x %zu methods x %d "
+               "seeds, packets of %d bytes (+%zu contrast size)\n",
+               model_name.c_str(), samples.description.c_str(), nl, nm, c.loss_seeds, c.packet_size,
+               run.sizes.size() - 1);
+  for (int64_t first = 0; first < n; first += c.chunk) {
+    const int64_t count = std::min<int64_t>(c.chunk, n - first);
+    FTC_RETURN_IF_ERROR(
+        AddLossChunk(c, samples, model, features_mode, first, count, &run, &progress));
+  }
+  progress.Done();
+  FinishLossReport(c, run, n, &report);
+  return WriteLossOutputs(c, report, n, start);
+}
+
+// The model's files as the options give them: --model NAME:SPLIT (a bundled pair, with its input
+// scale and its learned units) or --head/--tail.
+struct BenchModel {
+  std::string head, tail;  // head is empty with --features: the head is not run
+  std::string name;        // for the report
+  double input_scale = 1.0;
+  std::vector<std::string> bundled_units;
+};
+
+Result<BenchModel> ResolveModel(const BenchConfig& c, bool features_mode) {
+  BenchModel m;
+  m.head = c.head;
+  m.tail = c.tail;
+  m.input_scale = c.input_scale > 0 ? c.input_scale : 1.0;
+  m.name = c.model;
+  if (!c.model.empty()) {
+    if (!c.head.empty() || !c.tail.empty()) {
+      return Status(StatusCode::kInvalidArgument, "give --model or --head/--tail, not both");
+    }
+    FTC_ASSIGN_OR_RETURN(ModelFiles files, FindBundledModel(c.model));
+    m.head = files.head;
+    m.tail = files.tail;
+    m.name = files.name;
+    if (!(c.input_scale > 0)) m.input_scale = files.input_scale;
+    if (c.sweep.units.empty()) m.bundled_units = FindBundledUnits(files);
+  }
+  if (m.tail.empty()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "no model: give --model NAME:SPLIT or --tail "
+                  "(and --head unless --features is given)");
+  }
+  if (!features_mode && m.head.empty()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "--head is needed to compute features from --data (or give --features)");
+  }
+  if (m.name.empty()) m.name = features_mode ? m.tail : m.head + " + " + m.tail;
+  if (features_mode) m.head.clear();  // the features are given: the head is not run
+  return m;
+}
+
+// The split model (the tail alone with --features), probed with the shape of one input sample.
+Result<SplitModel> LoadBenchModel(const BenchConfig& c, const BenchModel& m, const Samples& samples,
+                                  bool features_mode) {
+  SplitModelOptions mo;
+  mo.threads = c.threads;
+  mo.input_scale = m.input_scale;
+  if (!features_mode) {
+    mo.probe_input_shape = samples.inputs.shape();
+    mo.probe_input_shape[0] = 1;
+  }
+  return features_mode ? SplitModel::LoadTail(m.tail, mo) : SplitModel::Load(m.head, m.tail, mo);
+}
+
+// The labels must be classes of the tail (a label beyond its logits would only count as wrong):
+// the tail's class count is known from the probe, or from a run on one sample.
+Status CheckTailClasses(const Samples& samples, const SplitModel& model, bool features_mode) {
+  if (model.num_classes() == 0) {
+    FTC_ASSIGN_OR_RETURN(Tensor f, ChunkFeatures(samples, model, features_mode, 0, 1));
+    FTC_RETURN_IF_ERROR(model.Classify(f.view()).status());
+  }
+  const int classes = static_cast<int>(model.num_classes());
+  return CheckClassLabels(samples.labels, classes).WithContext(samples.labels_path);
+}
+
+// The points of the sweep: BuildSweep's (a bundled model's learned units unless --units), then
+// the profiles.
+Result<std::vector<SettingSpec>> BenchSweep(const BenchConfig& c, const BenchModel& m,
+                                            std::vector<std::string>* notes) {
+  SweepConfig sweep_config = c.sweep;
+  if (sweep_config.units.empty()) sweep_config.units = m.bundled_units;
+  FTC_ASSIGN_OR_RETURN(std::vector<SettingSpec> sweep, BuildSweep(sweep_config, notes));
+  for (const std::string& path : c.profiles) {
+    FTC_ASSIGN_OR_RETURN(SettingSpec spec, ProfileSetting(path, m.head, m.tail, notes));
+    sweep.push_back(std::move(spec));
+  }
+  return sweep;
+}
+
+// Cloud-only anchor state: the input image as PNG / JPEG.
+struct CloudAnchor {
+  SettingSpec spec;
+  SettingTally tally;
+};
+
+// The cloud-only anchors: PNG, and JPEG when built with libjpeg-turbo, for inputs that are 8-bit
+// grayscale images; otherwise a note says why there are none.
+std::vector<CloudAnchor> CloudAnchors(const Samples& samples, bool features_mode,
+                                      std::vector<std::string>* notes) {
+  std::vector<CloudAnchor> cloud;
+  if (!features_mode && samples.gray_images) {
+    cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}}, {}});
+    if (HaveJpegAnchor()) {
+      cloud.push_back(
+          {SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}}, {}});
+    } else {
+      notes->push_back("cloud-only JPEG anchor skipped: built without libjpeg-turbo");
+    }
+  } else if (features_mode) {
+    notes->push_back("cloud-only anchors skipped: --features gives no input images");
+  } else {
+    notes->push_back("cloud-only anchors skipped: the inputs are " +
+                     std::string(DTypeName(samples.inputs.dtype())) + " " +
+                     ShapeToString(samples.inputs.shape()) +
+                     ", not 8-bit grayscale images (uint8 N×1×H×W)");
+  }
+  return cloud;
+}
+
+// Codes one h×w input image as PNG or JPEG and back into `decoded`, counting its bytes and time.
+Status CodeCloudImage(bool jpeg, const uint8_t* px, int64_t h, int64_t w, uint8_t* decoded,
+                      SettingTally* tally) {
+  const Clock::time_point t0 = Clock::now();
+  Result<std::vector<uint8_t>> code =
+      jpeg ? EncodeJpegGray8(px, static_cast<int>(w), static_cast<int>(h), 90)
+           : EncodePngGray8(px, static_cast<int>(w), static_cast<int>(h));
+  const Clock::time_point t1 = Clock::now();
+  if (!code.ok()) return code.status();
+  Result<GrayImage> back = jpeg ? DecodeJpegGray8(code->data(), code->size())
+                                : DecodePngGray8(code->data(), code->size());
+  const Clock::time_point t2 = Clock::now();
+  if (!back.ok()) return back.status();
+  if (back->pixels.size() != static_cast<size_t>(h * w)) {
+    return Status(StatusCode::kInternal, "cloud-only anchor: decoded image size differs");
+  }
+  if (!jpeg && std::memcmp(back->pixels.data(), px, static_cast<size_t>(h * w)) != 0) {
+    return Status(StatusCode::kInternal, "PNG anchor: round trip is not lossless");
+  }
+  std::memcpy(decoded, back->pixels.data(), static_cast<size_t>(h * w));
+  tally->bytes += code->size();
+  tally->encode_seconds += std::chrono::duration<double>(t1 - t0).count();
+  tally->decode_seconds += std::chrono::duration<double>(t2 - t1).count();
+  return Status::Ok();
+}
+
+// One chunk of input images (uint8 N×1×H×W) through a cloud-only anchor, each image coded on its
+// own.
+Status AddCloudChunk(const TensorView& imgs, const std::vector<int>& labels,
+                     const SplitModel& model, CloudAnchor* a) {
+  const int64_t count = imgs.shape[0], h = imgs.shape[2], w = imgs.shape[3];
+  const bool jpeg = a->spec.setting == "jpeg-q90";
+  FTC_ASSIGN_OR_RETURN(Tensor decoded, Tensor::Create(DType::kU8, imgs.shape_vector()));
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* px = static_cast<const uint8_t*>(imgs.data) + i * h * w;
+    FTC_RETURN_IF_ERROR(CodeCloudImage(jpeg, px, h, w, decoded.data() + i * h * w, &a->tally));
+  }
+  a->tally.samples += count;
+  if (jpeg) {
+    // The server runs the whole model on the decoded (lossy) image.
+    FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(decoded.view()));
+    FTC_ASSIGN_OR_RETURN(std::vector<int> pred, model.Classify(f.view()));
+    for (int64_t i = 0; i < count; ++i) a->tally.correct += pred[i] == labels[i] ? 1 : 0;
+  }
+  return Status::Ok();
+}
+
+// What the rate sweep measures, and its tallies, filled chunk by chunk.
+struct RateRun {
+  std::vector<SettingSpec> sweep;
+  std::vector<SettingTally> tallies;  // one per setting
+  std::vector<std::string> failed;    // why a setting was left out
+  std::vector<CloudAnchor> cloud;
+  std::map<std::string, SplitModel> other_tails;  // fine-tuned tails of learned units
+  int classes = 0;                                // the tail's
+  double input_scale = 1.0;
+};
+
+// The tail a setting is measured with: the model's, or (a learned unit's fine-tuned tail
+// replaces the model's) the unit's, loaded once.
+Result<FeatureClassifier> SettingClassifier(const SettingSpec& spec, const SplitModel& model,
+                                            std::map<std::string, SplitModel>* other_tails) {
+  if (spec.tail.empty()) {
+    return FeatureClassifier([&model](const TensorView& f) { return model.Classify(f); });
+  }
+  auto it = other_tails->find(spec.tail);
+  if (it == other_tails->end()) {
+    SplitModelOptions to;
+    to.threads = -1;
+    FTC_ASSIGN_OR_RETURN(SplitModel t, SplitModel::LoadTail(spec.tail, to));
+    it = other_tails->emplace(spec.tail, std::move(t)).first;
+  }
+  const SplitModel* other = &it->second;
+  return FeatureClassifier([other](const TensorView& f) { return other->Classify(f); });
+}
+
+// One chunk's features through every setting of the sweep that has not failed yet.
+Status EvaluateSweepChunk(const Tensor& features, const std::vector<int>& labels, int64_t first,
+                          const SplitModel& model, RateRun* run, Progress* progress) {
+  const int64_t count = static_cast<int64_t>(labels.size());
+  for (size_t k = 0; k < run->sweep.size(); ++k) {
+    const SettingSpec& spec = run->sweep[k];
+    if (!run->failed[k].empty()) continue;
+    FTC_ASSIGN_OR_RETURN(FeatureClassifier classify,
+                         SettingClassifier(spec, model, &run->other_tails));
+    Result<SettingTally> t = EvaluateSetting(features.view(), labels, classify, spec.options);
+    if (!t.ok()) {
+      // The reference row must work; another codec's failure is reported, not fatal.
+      if (k == 0) return t.status().WithContext(spec.series + " " + spec.setting);
+      run->failed[k] =
+          spec.series + " " + spec.setting + " failed and is left out: " + t.status().ToString();
+      progress->Done();
+      std::fprintf(stderr, "ftcodec bench: warning: %s\n", run->failed[k].c_str());
+      continue;
+    }
+    t->predictions.clear();
+    run->tallies[k].Merge(*t);
+    if (k == 0 && first == 0 && count >= kChanceCheckSamples) {
+      // Inputs on the wrong scale give near-chance accuracy: stop before the long sweep.
+      FTC_RETURN_IF_ERROR(
+          CheckAboveChance(100.0 * static_cast<double>(t->correct) / static_cast<double>(count),
+                           run->classes, run->input_scale, count));
+    }
+    progress->Add(static_cast<double>(count), spec.series + " " + spec.setting);
+  }
+  return Status::Ok();
+}
+
+// One chunk of samples: the head (or the given features), the cloud-only anchors on the input
+// images, then every setting of the sweep.
+Status AddRateChunk(const Samples& samples, const SplitModel& model, bool features_mode,
+                    int64_t first, int64_t count, RateRun* run, BenchReport* report,
+                    Progress* progress) {
+  const std::vector<int> labels = samples.ChunkLabels(first, count);
+  FTC_ASSIGN_OR_RETURN(Tensor features, ChunkFeatures(samples, model, features_mode, first, count));
+  if (!features_mode) {
+    // Cloud-only anchors (8-bit grayscale images only): code each input image on its own.
+    const TensorView imgs = BatchRows(samples.inputs.view(), first, count);
+    for (CloudAnchor& a : run->cloud) {
+      FTC_RETURN_IF_ERROR(AddCloudChunk(imgs, labels, model, &a));
+      progress->Add(static_cast<double>(count), "cloud-only " + a.spec.setting);
+    }
+  }
+  progress->Add(static_cast<double>(count), "head");
+  if (report->feature_shape.empty()) {
+    report->feature_shape.assign(features.shape().begin() + 1, features.shape().end());
+    report->elements_per_sample = features.num_elements() / count;
+  }
+  return EvaluateSweepChunk(features, labels, first, model, run, progress);
+}
+
+// The report's rows: every setting that did not fail (a note says why one did), then the
+// cloud-only anchors.
+void FinishRateReport(int64_t n, RateRun* run, BenchReport* report) {
+  // Row 0 is the uncompressed f32 anchor: the reference accuracy (lossless, so it is the full
+  // model's accuracy on the original input).
+  const SettingTally& reference = run->tallies[0];
+  report->reference_top1 = 100.0 * static_cast<double>(reference.correct) / static_cast<double>(n);
+  for (size_t k = 0; k < run->sweep.size(); ++k) {
+    if (!run->failed[k].empty()) {
+      report->notes.push_back(run->failed[k]);
+      continue;
+    }
+    report->rows.push_back(Finish(run->sweep[k], run->tallies[k], report->elements_per_sample,
+                                  report->reference_top1));
+  }
+  for (CloudAnchor& a : run->cloud) {
+    if (a.spec.setting == "png") a.tally.correct = reference.correct;  // lossless input
+    SettingMetrics m = Finish(a.spec, a.tally, report->elements_per_sample, report->reference_top1);
+    m.rmse = -1;
+    report->rows.push_back(m);
+  }
+}
+
+// Writes <out>/rate_accuracy.{csv,json,gp,png,svg}; the table and the summary go to stderr.
+Status WriteRateOutputs(const BenchConfig& c, int64_t n, BenchReport* report) {
+  FTC_RETURN_IF_ERROR(MakeDirs(c.out_dir));
+  const std::string stem = c.out_dir + "/rate_accuracy";
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(stem + ".csv", FormatCsv(*report)));
+  Result<bool> plotted = WritePlot(*report, stem);
+  if (!plotted.ok()) {
+    report->notes.push_back(plotted.status().message());
+  } else if (!*plotted) {
+    report->notes.push_back(
+        "gnuplot is not installed (Debian: gnuplot-nox): no plot made; the "
+        "script is " +
+        stem + ".gp");
+  }
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(stem + ".json", FormatJson(*report)));
+
+  std::fprintf(stderr, "\n%s\n", FormatTable(*report).c_str());
+  for (const std::string& line : SummaryLines(*report)) std::fprintf(stderr, "%s\n", line.c_str());
+  if (!plotted.ok() || !*plotted) {
+    std::fprintf(stderr, "ftcodec bench: warning: %s\n", report->notes.back().c_str());
+  }
+  std::fprintf(stderr, "ftcodec bench: %lld samples in %s; wrote %s.csv, %s.json",
+               static_cast<long long>(n), FormatDuration(report->seconds).c_str(), stem.c_str(),
+               stem.c_str());
+  if (plotted.ok() && *plotted) {
+    std::fprintf(stderr, ", %s.png, %s.svg", stem.c_str(), stem.c_str());
+  }
+  std::fprintf(stderr, "\n");
   return Status::Ok();
 }
 
@@ -439,267 +751,51 @@ Status RunBench(const BenchConfig& c) {
   if (c.chunk < 1) return Status(StatusCode::kInvalidArgument, "chunk size must be >= 1");
   BenchReport report;
   report.command = c.command;
-
-  // The model.
-  std::string head = c.head, tail = c.tail;
-  std::vector<std::string> bundled_units;
-  double input_scale = c.input_scale > 0 ? c.input_scale : 1.0;
-  report.model = c.model;
-  if (!c.model.empty()) {
-    if (!c.head.empty() || !c.tail.empty()) {
-      return Status(StatusCode::kInvalidArgument, "give --model or --head/--tail, not both");
-    }
-    Result<ModelFiles> m = FindBundledModel(c.model);
-    if (!m.ok()) return m.status();
-    head = m->head;
-    tail = m->tail;
-    report.model = m->name;
-    if (!(c.input_scale > 0)) input_scale = m->input_scale;
-    if (c.sweep.units.empty()) bundled_units = FindBundledUnits(*m);
-  }
-  if (tail.empty()) {
-    return Status(StatusCode::kInvalidArgument,
-                  "no model: give --model NAME:SPLIT or --tail "
-                  "(and --head unless --features is given)");
-  }
-  if (!features_mode && head.empty()) {
-    return Status(StatusCode::kInvalidArgument,
-                  "--head is needed to compute features from --data (or give --features)");
-  }
-  if (report.model.empty()) {
-    report.model = features_mode ? tail : head + " + " + tail;
-  }
-  if (features_mode) head.clear();  // the features are given: the head is not run
+  FTC_ASSIGN_OR_RETURN(BenchModel m, ResolveModel(c, features_mode));
+  report.model = m.name;
 
   // The samples (before the model: a missing data set is the more common mistake).
-  Result<Samples> samples = LoadSamples(c);
-  if (!samples.ok()) return samples.status();
-  const int64_t n = samples->count();
+  FTC_ASSIGN_OR_RETURN(Samples samples, LoadSamples(c));
+  const int64_t n = samples.count();
   if (n == 0) return Status(StatusCode::kInvalidArgument, "no samples");
-
-  SplitModelOptions mo;
-  mo.threads = c.threads;
-  mo.input_scale = input_scale;
-  if (!features_mode) {
-    const Shape& s = samples->inputs.shape();
-    mo.probe_input_shape = s;
-    mo.probe_input_shape[0] = 1;
-  }
-  Result<SplitModel> model =
-      features_mode ? SplitModel::LoadTail(tail, mo) : SplitModel::Load(head, tail, mo);
-  if (!model.ok()) return model.status();
-  report.head_path = head;
-  report.tail_path = tail;
+  FTC_ASSIGN_OR_RETURN(SplitModel model, LoadBenchModel(c, m, samples, features_mode));
+  report.head_path = m.head;
+  report.tail_path = m.tail;
   report.torch_threads = c.threads > 0 ? c.threads : DefaultTorchThreads();
-  report.data = samples->description;
+  report.data = samples.description;
   report.samples = n;
-  // The labels must be classes of the tail (a label beyond its logits would only count as
-  // wrong): the tail's class count is known from the probe, or from a run on one sample.
-  if (model->num_classes() == 0) {
-    const TensorView first =
-        features_mode ? Slice(samples->features.view(), 0, 1) : Slice(samples->inputs.view(), 0, 1);
-    Result<Tensor> f = features_mode ? Tensor::CopyOf(first) : model->Head(first);
-    if (!f.ok()) return f.status();
-    Result<std::vector<int>> probe = model->Classify(f->view());
-    if (!probe.ok()) return probe.status();
-  }
-  const int classes = static_cast<int>(model->num_classes());
-  FTC_RETURN_IF_ERROR(CheckClassLabels(samples->labels, classes).WithContext(samples->labels_path));
+  FTC_RETURN_IF_ERROR(CheckTailClasses(samples, model, features_mode));
   if (!c.loss.empty()) {
-    return RunLossBench(c, *samples, *model, features_mode, report.model, start);
+    return RunLossBench(c, samples, model, features_mode, report.model, start);
   }
 
-  SweepConfig sweep_config = c.sweep;
-  if (sweep_config.units.empty()) sweep_config.units = bundled_units;
-  Result<std::vector<SettingSpec>> sweep = BuildSweep(sweep_config, &report.notes);
-  if (!sweep.ok()) return sweep.status();
-  for (const std::string& path : c.profiles) {
-    Result<SettingSpec> spec = ProfileSetting(path, head, tail, &report.notes);
-    if (!spec.ok()) return spec.status();
-    sweep->push_back(std::move(*spec));
-  }
-  std::vector<SettingTally> tallies(sweep->size());
-  std::vector<std::string> failed(sweep->size());  // why a setting was left out
-
-  std::vector<CloudAnchor> cloud;
-  if (!features_mode && samples->gray_images) {
-    cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}}, {}});
-    if (HaveJpegAnchor()) {
-      cloud.push_back(
-          {SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}}, {}});
-    } else {
-      report.notes.push_back("cloud-only JPEG anchor skipped: built without libjpeg-turbo");
-    }
-  } else if (features_mode) {
-    report.notes.push_back("cloud-only anchors skipped: --features gives no input images");
-  } else {
-    report.notes.push_back("cloud-only anchors skipped: the inputs are " +
-                           std::string(DTypeName(samples->inputs.dtype())) + " " +
-                           ShapeToString(samples->inputs.shape()) +
-                           ", not 8-bit grayscale images (uint8 N×1×H×W)");
-  }
+  RateRun run;
+  FTC_ASSIGN_OR_RETURN(run.sweep, BenchSweep(c, m, &report.notes));
+  run.tallies.resize(run.sweep.size());
+  run.failed.resize(run.sweep.size());
+  run.cloud = CloudAnchors(samples, features_mode, &report.notes);
+  run.classes = static_cast<int>(model.num_classes());
+  run.input_scale = m.input_scale;
   for (const std::string& note : report.notes) {
     std::fprintf(stderr, "ftcodec bench: note: %s\n", note.c_str());
   }
 
-  const FeatureClassifier classify = [&](const TensorView& f) { return model->Classify(f); };
-  std::map<std::string, SplitModel> other_tails;  // fine-tuned tails of learned units
-  const double per_chunk_units = static_cast<double>(sweep->size()) + 1.0 + cloud.size();
+  const double per_chunk_units = static_cast<double>(run.sweep.size()) + 1.0 + run.cloud.size();
   Progress progress(per_chunk_units * static_cast<double>(n), c.progress);
   std::fprintf(stderr,
                "ftcodec bench: %s on %s; %zu settings + %zu cloud-only anchors, "
                "%d torch threads\n",
-               report.model.c_str(), samples->description.c_str(), sweep->size(), cloud.size(),
-               report.torch_threads);
-
+               report.model.c_str(), samples.description.c_str(), run.sweep.size(),
+               run.cloud.size(), report.torch_threads);
   for (int64_t first = 0; first < n; first += c.chunk) {
     const int64_t count = std::min<int64_t>(c.chunk, n - first);
-    const std::vector<int> labels(samples->labels.begin() + first,
-                                  samples->labels.begin() + first + count);
-    Tensor features;
-    if (features_mode) {
-      Result<Tensor> f = Tensor::CopyOf(Slice(samples->features.view(), first, count));
-      if (!f.ok()) return f.status();
-      features = std::move(*f);
-    } else {
-      const TensorView imgs = Slice(samples->inputs.view(), first, count);
-      Result<Tensor> f = model->Head(imgs);
-      if (!f.ok()) return f.status();
-      features = std::move(*f);
-      // Cloud-only anchors (8-bit grayscale images only): code each input image on its own.
-      const int64_t h = cloud.empty() ? 0 : imgs.shape[2], w = cloud.empty() ? 0 : imgs.shape[3];
-      for (CloudAnchor& a : cloud) {
-        const bool jpeg = a.spec.setting == "jpeg-q90";
-        Result<Tensor> decoded = Tensor::Create(DType::kU8, imgs.shape_vector());
-        if (!decoded.ok()) return decoded.status();
-        for (int64_t i = 0; i < count; ++i) {
-          const uint8_t* px = static_cast<const uint8_t*>(imgs.data) + i * h * w;
-          const Clock::time_point t0 = Clock::now();
-          Result<std::vector<uint8_t>> code =
-              jpeg ? EncodeJpegGray8(px, static_cast<int>(w), static_cast<int>(h), 90)
-                   : EncodePngGray8(px, static_cast<int>(w), static_cast<int>(h));
-          const Clock::time_point t1 = Clock::now();
-          if (!code.ok()) return code.status();
-          Result<GrayImage> back = jpeg ? DecodeJpegGray8(code->data(), code->size())
-                                        : DecodePngGray8(code->data(), code->size());
-          const Clock::time_point t2 = Clock::now();
-          if (!back.ok()) return back.status();
-          if (back->pixels.size() != static_cast<size_t>(h * w)) {
-            return Status(StatusCode::kInternal, "cloud-only anchor: decoded image size differs");
-          }
-          if (!jpeg && std::memcmp(back->pixels.data(), px, static_cast<size_t>(h * w)) != 0) {
-            return Status(StatusCode::kInternal, "PNG anchor: round trip is not lossless");
-          }
-          std::memcpy(decoded->data() + i * h * w, back->pixels.data(), static_cast<size_t>(h * w));
-          a.tally.bytes += code->size();
-          a.tally.encode_seconds += std::chrono::duration<double>(t1 - t0).count();
-          a.tally.decode_seconds += std::chrono::duration<double>(t2 - t1).count();
-        }
-        a.tally.samples += count;
-        if (jpeg) {
-          // The server runs the whole model on the decoded (lossy) image.
-          Result<Tensor> f = model->Head(decoded->view());
-          if (!f.ok()) return f.status();
-          Result<std::vector<int>> pred = model->Classify(f->view());
-          if (!pred.ok()) return pred.status();
-          for (int64_t i = 0; i < count; ++i) a.tally.correct += (*pred)[i] == labels[i] ? 1 : 0;
-        }
-        progress.Add(static_cast<double>(count), "cloud-only " + a.spec.setting);
-      }
-    }
-    progress.Add(static_cast<double>(count), "head");
-    if (report.feature_shape.empty()) {
-      report.feature_shape.assign(features.shape().begin() + 1, features.shape().end());
-      report.elements_per_sample = features.num_elements() / count;
-    }
-    for (size_t k = 0; k < sweep->size(); ++k) {
-      const SettingSpec& spec = (*sweep)[k];
-      if (!failed[k].empty()) continue;
-      FeatureClassifier spec_classify = classify;
-      if (!spec.tail.empty()) {
-        // A unit's fine-tuned tail replaces the model's for this setting.
-        auto it = other_tails.find(spec.tail);
-        if (it == other_tails.end()) {
-          SplitModelOptions to;
-          to.threads = -1;
-          Result<SplitModel> t = SplitModel::LoadTail(spec.tail, to);
-          if (!t.ok()) return t.status();
-          it = other_tails.emplace(spec.tail, std::move(*t)).first;
-        }
-        const SplitModel* other = &it->second;
-        spec_classify = [other](const TensorView& f) { return other->Classify(f); };
-      }
-      Result<SettingTally> t =
-          EvaluateSetting(features.view(), labels, spec_classify, spec.options);
-      if (!t.ok()) {
-        // The reference row must work; another codec's failure is reported, not fatal.
-        if (k == 0) return t.status().WithContext(spec.series + " " + spec.setting);
-        failed[k] =
-            spec.series + " " + spec.setting + " failed and is left out: " + t.status().ToString();
-        progress.Done();
-        std::fprintf(stderr, "ftcodec bench: warning: %s\n", failed[k].c_str());
-        continue;
-      }
-      t->predictions.clear();
-      tallies[k].Merge(*t);
-      if (k == 0 && first == 0 && count >= kChanceCheckSamples) {
-        // Inputs on the wrong scale give near-chance accuracy: stop before the long sweep.
-        FTC_RETURN_IF_ERROR(
-            CheckAboveChance(100.0 * static_cast<double>(t->correct) / static_cast<double>(count),
-                             classes, input_scale, count));
-      }
-      progress.Add(static_cast<double>(count), spec.series + " " + spec.setting);
-    }
+    FTC_RETURN_IF_ERROR(
+        AddRateChunk(samples, model, features_mode, first, count, &run, &report, &progress));
   }
   progress.Done();
-
-  // Row 0 is the uncompressed f32 anchor: the reference accuracy (lossless, so it is the full
-  // model's accuracy on the original input).
-  report.reference_top1 = 100.0 * static_cast<double>(tallies[0].correct) / static_cast<double>(n);
-  for (size_t k = 0; k < sweep->size(); ++k) {
-    if (!failed[k].empty()) {
-      report.notes.push_back(failed[k]);
-      continue;
-    }
-    report.rows.push_back(
-        Finish((*sweep)[k], tallies[k], report.elements_per_sample, report.reference_top1));
-  }
-  for (CloudAnchor& a : cloud) {
-    if (a.spec.setting == "png") a.tally.correct = tallies[0].correct;  // lossless input
-    SettingMetrics m = Finish(a.spec, a.tally, report.elements_per_sample, report.reference_top1);
-    m.rmse = -1;
-    report.rows.push_back(m);
-  }
+  FinishRateReport(n, &run, &report);
   report.seconds = Since(start);
-
-  // Outputs.
-  if (Status s = MakeDirs(c.out_dir); !s.ok()) return s;
-  const std::string stem = c.out_dir + "/rate_accuracy";
-  if (Status s = WriteFileAtomically(stem + ".csv", FormatCsv(report)); !s.ok()) return s;
-  Result<bool> plotted = WritePlot(report, stem);
-  if (!plotted.ok()) {
-    report.notes.push_back(plotted.status().message());
-  } else if (!*plotted) {
-    report.notes.push_back(
-        "gnuplot is not installed (Debian: gnuplot-nox): no plot made; the "
-        "script is " +
-        stem + ".gp");
-  }
-  if (Status s = WriteFileAtomically(stem + ".json", FormatJson(report)); !s.ok()) return s;
-
-  std::fprintf(stderr, "\n%s\n", FormatTable(report).c_str());
-  for (const std::string& line : SummaryLines(report)) std::fprintf(stderr, "%s\n", line.c_str());
-  if (!plotted.ok() || !*plotted) {
-    std::fprintf(stderr, "ftcodec bench: warning: %s\n", report.notes.back().c_str());
-  }
-  std::fprintf(stderr, "ftcodec bench: %lld samples in %s; wrote %s.csv, %s.json",
-               static_cast<long long>(n), FormatDuration(report.seconds).c_str(), stem.c_str(),
-               stem.c_str());
-  if (plotted.ok() && *plotted) {
-    std::fprintf(stderr, ", %s.png, %s.svg", stem.c_str(), stem.c_str());
-  }
-  std::fprintf(stderr, "\n");
-  return Status::Ok();
+  return WriteRateOutputs(c, n, &report);
 }
 
 }  // namespace ftc::bench

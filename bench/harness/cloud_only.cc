@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "base/status_macros.h"
+
 #ifdef FTC_BENCH_HAVE_TURBOJPEG
 #include <turbojpeg.h>
 #endif
@@ -41,31 +43,30 @@ int Paeth(int a, int b, int c) {
   return pb <= pc ? b : c;
 }
 
+// The prediction of PNG filter `type` (bpp = 1) for byte x of `row`, from the bytes before it
+// and the previous row (nullptr for the first row); the encoder and the decoder share it.
+int Predict(int type, const uint8_t* row, const uint8_t* prev, int x) {
+  const int a = x > 0 ? row[x - 1] : 0;
+  const int b = prev ? prev[x] : 0;
+  const int c = (prev && x > 0) ? prev[x - 1] : 0;
+  switch (type) {
+    case 1:
+      return a;
+    case 2:
+      return b;
+    case 3:
+      return (a + b) / 2;
+    case 4:
+      return Paeth(a, b, c);
+    default:
+      return 0;
+  }
+}
+
 // Filters one row (bpp = 1) with PNG filter `type` into `out` (width bytes).
 void FilterRow(int type, const uint8_t* row, const uint8_t* prev, int width, uint8_t* out) {
   for (int x = 0; x < width; ++x) {
-    const int a = x > 0 ? row[x - 1] : 0;
-    const int b = prev ? prev[x] : 0;
-    const int c = (prev && x > 0) ? prev[x - 1] : 0;
-    int pred = 0;
-    switch (type) {
-      case 1:
-        pred = a;
-        break;
-      case 2:
-        pred = b;
-        break;
-      case 3:
-        pred = (a + b) / 2;
-        break;
-      case 4:
-        pred = Paeth(a, b, c);
-        break;
-      default:
-        pred = 0;
-        break;
-    }
-    out[x] = static_cast<uint8_t>(row[x] - pred);
+    out[x] = static_cast<uint8_t>(row[x] - Predict(type, row, prev, x));
   }
 }
 
@@ -106,11 +107,9 @@ Result<std::vector<uint8_t>> EncodePngGray8(const uint8_t* pixels, int width, in
       }
     }
   }
-  Result<std::vector<uint8_t>> z0 = Deflate9(unfiltered);
-  if (!z0.ok()) return z0.status();
-  Result<std::vector<uint8_t>> z1 = Deflate9(adaptive);
-  if (!z1.ok()) return z1.status();
-  const std::vector<uint8_t>& idat = z1->size() < z0->size() ? *z1 : *z0;
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> z0, Deflate9(unfiltered));
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> z1, Deflate9(adaptive));
+  const std::vector<uint8_t>& idat = z1.size() < z0.size() ? z1 : z0;
 
   std::vector<uint8_t> out(kPngSignature, kPngSignature + 8);
   std::vector<uint8_t> ihdr;
@@ -177,27 +176,7 @@ Result<GrayImage> DecodePngGray8(const uint8_t* data, size_t size) {
     uint8_t* row = &img.pixels[static_cast<size_t>(y) * img.width];
     const uint8_t* prev = y > 0 ? row - img.width : nullptr;
     for (int x = 0; x < img.width; ++x) {
-      const int a = x > 0 ? row[x - 1] : 0;
-      const int b = prev ? prev[x] : 0;
-      const int c = (prev && x > 0) ? prev[x - 1] : 0;
-      int pred = 0;
-      switch (type) {
-        case 1:
-          pred = a;
-          break;
-        case 2:
-          pred = b;
-          break;
-        case 3:
-          pred = (a + b) / 2;
-          break;
-        case 4:
-          pred = Paeth(a, b, c);
-          break;
-        default:
-          break;
-      }
-      row[x] = static_cast<uint8_t>(in[x] + pred);
+      row[x] = static_cast<uint8_t>(in[x] + Predict(type, row, prev, x));
     }
   }
   return img;

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <utility>
 
+#include "base/status_macros.h"
 #include "bench/harness/fmnist_idx.h"
 
 namespace ftc::bench {
@@ -24,17 +25,15 @@ Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
 }  // namespace
 
 Result<NpyArray> ReadNpyFile(const std::string& path) {
-  Result<std::vector<uint8_t>> bytes = ReadWholeFile(path);
-  if (!bytes.ok()) return bytes.status();
-  Result<NpyArray> a = ReadNpy(bytes->data(), bytes->size());
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(path));
+  Result<NpyArray> a = ReadNpy(bytes.data(), bytes.size());
   if (!a.ok()) return a.status().WithContext(path);
   return a;
 }
 
 Result<std::vector<int>> ReadLabelsFile(const std::string& path, int64_t n) {
-  Result<std::vector<uint8_t>> bytes = ReadWholeFile(path);
-  if (!bytes.ok()) return bytes.status();
-  Result<NpyIntegers> v = ReadNpyIntegers(bytes->data(), bytes->size());
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(path));
+  Result<NpyIntegers> v = ReadNpyIntegers(bytes.data(), bytes.size());
   if (!v.ok()) {
     return v.status().WithContext(path + " (labels: N class indices, integers or whole floats)");
   }
@@ -57,22 +56,24 @@ Result<std::vector<int>> ReadLabelsFile(const std::string& path, int64_t n) {
   return labels;
 }
 
-namespace {
-
-// The first `n` samples of an N-first tensor.
 Result<Tensor> FirstSamples(Tensor t, int64_t n) {
   if (n >= t.shape()[0]) return t;
   Shape shape = t.shape();
   const int64_t per = t.num_elements() / shape[0];
-  Result<Tensor> cut = Tensor::Create(t.dtype(), {n, per});
-  if (!cut.ok()) return cut.status();
-  std::memcpy(cut->data(), t.data(), cut->size_bytes());
+  FTC_ASSIGN_OR_RETURN(Tensor cut, Tensor::Create(t.dtype(), {n, per}));
+  std::memcpy(cut.data(), t.data(), cut.size_bytes());
   shape[0] = n;
-  if (Status s = cut->Reshape(shape); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(cut.Reshape(shape));
   return cut;
 }
 
-}  // namespace
+TensorView BatchRows(const TensorView& batch, int64_t first, int64_t count) {
+  TensorView v = batch;
+  v.shape[0] = count;
+  v.data = static_cast<const uint8_t*>(batch.data) +
+           first * batch.strides[0] * static_cast<int64_t>(DTypeSize(batch.dtype));
+  return v;
+}
 
 bool IsGrayImages(const Tensor& inputs) {
   return inputs.dtype() == DType::kU8 && inputs.rank() == 4 && inputs.shape()[1] == 1;
@@ -100,9 +101,8 @@ Result<DataDir> LoadDataDir(const std::string& dir, const std::string& split, in
     return d;
   }
   d.inputs_path = inputs.string();
-  Result<NpyArray> x = ReadNpyFile(d.inputs_path);
-  if (!x.ok()) return x.status();
-  Tensor t = std::move(x->tensor);
+  FTC_ASSIGN_OR_RETURN(NpyArray x, ReadNpyFile(d.inputs_path));
+  Tensor t = std::move(x.tensor);
   if (t.rank() < 2) {
     return Status(StatusCode::kCorruptData,
                   d.inputs_path + ": inputs must have the batch first (N×C×H×W, N×H×W or N×D), " +
@@ -110,15 +110,13 @@ Result<DataDir> LoadDataDir(const std::string& dir, const std::string& split, in
   }
   if (t.rank() == 3) {  // N×H×W: single-channel images, as IDX files give them
     const Shape s = t.shape();
-    if (Status st = t.Reshape({s[0], 1, s[1], s[2]}); !st.ok()) return st;
+    FTC_RETURN_IF_ERROR(t.Reshape({s[0], 1, s[1], s[2]}));
   }
   const int64_t n_all = t.shape()[0];
   const fs::path labels = fs::path(dir) / "labels.npy";
   if (fs::exists(labels, ec)) {
     d.labels_path = labels.string();
-    Result<std::vector<int>> v = ReadLabelsFile(d.labels_path, n_all);
-    if (!v.ok()) return v.status();
-    d.labels = std::move(*v);
+    FTC_ASSIGN_OR_RETURN(d.labels, ReadLabelsFile(d.labels_path, n_all));
   } else if (labels_required) {
     return Status(StatusCode::kCorruptData,
                   dir +
@@ -126,9 +124,7 @@ Result<DataDir> LoadDataDir(const std::string& dir, const std::string& split, in
                       "needs");
   }
   const int64_t n = limit > 0 ? std::min(limit, n_all) : n_all;
-  Result<Tensor> cut = FirstSamples(std::move(t), n);
-  if (!cut.ok()) return cut.status();
-  d.inputs = std::move(*cut);
+  FTC_ASSIGN_OR_RETURN(d.inputs, FirstSamples(std::move(t), n));
   if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(n));
   const Shape& s = d.inputs.shape();
   d.description = d.inputs_path + " (" + std::to_string(n) + " samples, " +

@@ -33,6 +33,12 @@ struct DataDir {
 Result<DataDir> LoadDataDir(const std::string& dir, const std::string& split, int64_t limit,
                             bool labels_required);
 
+// The first `n` samples of an N-first tensor (all of it when n >= N).
+Result<Tensor> FirstSamples(Tensor t, int64_t n);
+
+// Samples [first, first + count) of a batch-first view, as a batch (no copy).
+TensorView BatchRows(const TensorView& batch, int64_t first, int64_t count);
+
 // True when the inputs are 8-bit grayscale images (uint8 N×1×H×W): what the cloud-only
 // anchors code as PNG and JPEG.
 bool IsGrayImages(const Tensor& inputs);

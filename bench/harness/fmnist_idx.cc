@@ -7,6 +7,8 @@
 #include <fstream>
 #include <utility>
 
+#include "base/status_macros.h"
+
 namespace ftc::bench {
 namespace {
 
@@ -87,9 +89,8 @@ Result<Tensor> ParseIdx(const uint8_t* data, size_t size, const std::string& wha
                                                 "says " +
                                                 std::to_string(count));
   }
-  Result<Tensor> t = Tensor::Create(DType::kU8, shape);
-  if (!t.ok()) return t.status();
-  std::memcpy(t->data(), data + header, count);
+  FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(DType::kU8, shape));
+  std::memcpy(t.data(), data + header, count);
   return t;
 }
 
@@ -105,33 +106,25 @@ Result<LabeledImages> ReadIdxDataset(const std::string& dir, const std::string& 
                   "split must be test or train (got '" + split + "')");
   }
   LabeledImages out;
-  Result<std::string> ip = Locate(dir, prefix + "-images-idx3-ubyte");
-  if (!ip.ok()) return ip.status();
-  Result<std::string> lp = Locate(dir, prefix + "-labels-idx1-ubyte");
-  if (!lp.ok()) return lp.status();
-  out.images_path = *ip;
-  out.labels_path = *lp;
-  Result<std::vector<uint8_t>> ib = ReadMaybeGzipped(*ip);
-  if (!ib.ok()) return ib.status();
-  Result<std::vector<uint8_t>> lb = ReadMaybeGzipped(*lp);
-  if (!lb.ok()) return lb.status();
-  Result<Tensor> images = ParseIdx(ib->data(), ib->size(), *ip);
-  if (!images.ok()) return images.status();
-  Result<Tensor> labels = ParseIdx(lb->data(), lb->size(), *lp);
-  if (!labels.ok()) return labels.status();
-  if (images->rank() != 3 || labels->rank() != 1 || images->shape()[0] != labels->shape()[0]) {
-    return Status(StatusCode::kCorruptData, *ip + ": expected N×H×W images and N labels, got " +
-                                                ShapeToString(images->shape()) + " and " +
-                                                ShapeToString(labels->shape()));
+  FTC_ASSIGN_OR_RETURN(std::string ip, Locate(dir, prefix + "-images-idx3-ubyte"));
+  FTC_ASSIGN_OR_RETURN(std::string lp, Locate(dir, prefix + "-labels-idx1-ubyte"));
+  out.images_path = ip;
+  out.labels_path = lp;
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> ib, ReadMaybeGzipped(ip));
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> lb, ReadMaybeGzipped(lp));
+  FTC_ASSIGN_OR_RETURN(Tensor images, ParseIdx(ib.data(), ib.size(), ip));
+  FTC_ASSIGN_OR_RETURN(Tensor labels, ParseIdx(lb.data(), lb.size(), lp));
+  if (images.rank() != 3 || labels.rank() != 1 || images.shape()[0] != labels.shape()[0]) {
+    return Status(StatusCode::kCorruptData, ip + ": expected N×H×W images and N labels, got " +
+                                                ShapeToString(images.shape()) + " and " +
+                                                ShapeToString(labels.shape()));
   }
-  int64_t n = images->shape()[0];
+  int64_t n = images.shape()[0];
   if (limit > 0) n = std::min(n, limit);
-  const int64_t h = images->shape()[1], w = images->shape()[2];
-  Result<Tensor> t = Tensor::Create(DType::kU8, {n, 1, h, w});
-  if (!t.ok()) return t.status();
-  std::memcpy(t->data(), images->data(), static_cast<size_t>(n * h * w));
-  out.images = std::move(*t);
-  out.labels.assign(labels->data(), labels->data() + n);
+  const int64_t h = images.shape()[1], w = images.shape()[2];
+  FTC_ASSIGN_OR_RETURN(out.images, Tensor::Create(DType::kU8, {n, 1, h, w}));
+  std::memcpy(out.images.data(), images.data(), static_cast<size_t>(n * h * w));
+  out.labels.assign(labels.data(), labels.data() + n);
   return out;
 }
 

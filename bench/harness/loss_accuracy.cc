@@ -10,6 +10,8 @@
 #include <sstream>
 #include <utility>
 
+#include "base/status_macros.h"
+#include "bench/harness/dataset.h"
 #include "bench/harness/report.h"
 
 namespace ftc::bench {
@@ -135,7 +137,7 @@ Result<EncoderOptions> ParseLossCodec(const std::string& text) {
 
 Result<PacketizedBatch> PacketizeBatch(const TensorView& features, const EncoderOptions& codec,
                                        const PacketOptions& packet_options) {
-  if (Status s = features.Validate(); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(features.Validate());
   if (features.rank < 2 || features.rank > 4) {
     return Status(StatusCode::kInvalidArgument, "features must be N×C[×H[×W]]");
   }
@@ -146,11 +148,7 @@ Result<PacketizedBatch> PacketizeBatch(const TensorView& features, const Encoder
   opts.threads = 1;
   const int64_t n = features.shape[0];
   for (int64_t i = 0; i < n; ++i) {
-    TensorView v = features;
-    v.shape[0] = 1;
-    v.data = static_cast<const uint8_t*>(features.data) +
-             i * features.strides[0] * static_cast<int64_t>(DTypeSize(features.dtype));
-    Result<std::vector<Bytes>> p = encode_packets(v, opts, packet_options);
+    Result<std::vector<Bytes>> p = encode_packets(BatchRows(features, i, 1), opts, packet_options);
     if (!p.ok()) return p.status().WithContext("sample " + std::to_string(i));
     b.packets.push_back(std::move(*p));
   }
@@ -190,8 +188,7 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
   const int64_t w = ss.size() > 3 ? ss[3] : 1;
   Shape batch_shape = ss;
   batch_shape[0] = n;
-  Result<Tensor> decoded = Tensor::Create(DType::kF32, batch_shape);
-  if (!decoded.ok()) return decoded.status();
+  FTC_ASSIGN_OR_RETURN(Tensor decoded, Tensor::Create(DType::kF32, batch_shape));
   PacketDecoderOptions dopts;
   dopts.dtype = DType::kF32;
 
@@ -203,10 +200,8 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
       if (loss.rate >= 1) {
         std::fill(lost.begin(), lost.end(), 1);
       } else if (loss.model.kind != LossModel::Kind::kNone) {
-        Result<std::vector<uint8_t>> l =
-            SimulateLoss(loss.model, packets.size(), LossSeed(seed, first_sample + i));
-        if (!l.ok()) return l.status();
-        lost = std::move(*l);
+        FTC_ASSIGN_OR_RETURN(
+            lost, SimulateLoss(loss.model, packets.size(), LossSeed(seed, first_sample + i)));
       }
       Decoder d(dopts);
       size_t received = 0;
@@ -222,12 +217,12 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
         }
         ++received;
       }
-      float* dst = decoded->data_as<float>() + i * per_sample;
+      float* dst = decoded.data_as<float>() + i * per_sample;
       if (received == 0) {
         // Nothing arrived: the shape is known from the sender side; conceal everything.
         std::fill(dst, dst + per_sample, 0.0f);
         std::vector<uint8_t> all(static_cast<size_t>(per_sample), 1);
-        if (Status s = conceal_sample(dst, all.data(), c, h, w, method); !s.ok()) return s;
+        FTC_RETURN_IF_ERROR(conceal_sample(dst, all.data(), c, h, w, method));
         t.lost_elements += per_sample;
       } else {
         Result<DecodedTensor> r = d.finish(method);
@@ -240,14 +235,13 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
       }
       t.elements += per_sample;
     }
-    Result<std::vector<int>> pred = tail(decoded->view());
-    if (!pred.ok()) return pred.status();
-    if (static_cast<int64_t>(pred->size()) != n) {
+    FTC_ASSIGN_OR_RETURN(std::vector<int> pred, tail(decoded.view()));
+    if (static_cast<int64_t>(pred.size()) != n) {
       return Status(StatusCode::kInvalidArgument,
                     "the tail returned the wrong number of "
                     "predictions");
     }
-    for (int64_t i = 0; i < n; ++i) t.correct += (*pred)[i] == labels[i] ? 1 : 0;
+    for (int64_t i = 0; i < n; ++i) t.correct += pred[i] == labels[i] ? 1 : 0;
     t.samples += n;
   }
   return t;

@@ -6,9 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
-#include <type_traits>
 #include <utility>
 
+#include "base/status_macros.h"
+#include "bench/harness/dataset.h"
 #include "ftcodec/torch.h"
 
 namespace ftc::bench {
@@ -18,47 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-// The JPEG and HEVC options are added to EncoderOptions by their backends; detect the fields so
-// this file builds against any version of the options struct (a missing field skips the codec).
-template <typename T, typename = void>
-struct HasQuality : std::false_type {};
-template <typename T>
-struct HasQuality<T, std::void_t<decltype(std::declval<T&>().quality)>> : std::true_type {};
-template <typename T, typename = void>
-struct HasQp : std::false_type {};
-template <typename T>
-struct HasQp<T, std::void_t<decltype(std::declval<T&>().qp)>> : std::true_type {};
-
-template <typename T>
-bool SetQuality(T& o, int q) {
-  if constexpr (HasQuality<T>::value) {
-    o.quality = q;
-    return true;
-  } else {
-    (void)o, (void)q;
-    return false;
-  }
-}
-template <typename T>
-bool SetQp(T& o, int qp) {
-  if constexpr (HasQp<T>::value) {
-    o.qp = qp;
-    return true;
-  } else {
-    (void)o, (void)qp;
-    return false;
-  }
-}
-
-// Sample `i` of a batch view, as a batch of one.
-TensorView SampleView(const TensorView& batch, int64_t i) {
-  TensorView v = batch;
-  v.shape[0] = 1;
-  v.data = static_cast<const uint8_t*>(batch.data) +
-           i * batch.strides[0] * static_cast<int64_t>(DTypeSize(batch.dtype));
-  return v;
 }
 
 struct AnsVariant {
@@ -106,15 +66,14 @@ Result<AnsVariant> ParseAnsVariant(const std::string& text) {
 }  // namespace
 
 Result<EncoderOptions> AnsSettingOptions(const std::string& variant, int bits) {
-  Result<AnsVariant> v = ParseAnsVariant(variant);
-  if (!v.ok()) return v.status();
+  FTC_ASSIGN_OR_RETURN(AnsVariant v, ParseAnsVariant(variant));
   EncoderOptions o;
   o.codec = "ans";
   o.bits = bits;
-  o.clip = v->clip;
-  o.per_channel = v->per_channel;
-  o.deadzone = v->deadzone;
-  if (Status s = o.Validate(); !s.ok()) return s;
+  o.clip = v.clip;
+  o.per_channel = v.per_channel;
+  o.deadzone = v.deadzone;
+  FTC_RETURN_IF_ERROR(o.Validate());
   return o;
 }
 
@@ -131,7 +90,7 @@ void SettingTally::Merge(const SettingTally& o) {
 
 Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vector<int>& labels,
                                      const FeatureClassifier& tail, const EncoderOptions& options) {
-  if (Status s = features.Validate(); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(features.Validate());
   if (features.rank < 2) {
     return Status(StatusCode::kInvalidArgument, "features must have a batch dimension first");
   }
@@ -148,14 +107,13 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
   dopts.plan = options.plan;  // ans planned mode: the same plan decodes
   dopts.dtype = DType::kF32;
   Shape batch_shape = features.shape_vector();
-  Result<Tensor> decoded_batch = Tensor::Create(DType::kF32, batch_shape);
-  if (!decoded_batch.ok()) return decoded_batch.status();
+  FTC_ASSIGN_OR_RETURN(Tensor decoded_batch, Tensor::Create(DType::kF32, batch_shape));
   const int64_t per_sample = features.num_elements() / n;
   std::vector<float> original(static_cast<size_t>(per_sample));
 
   SettingTally t;
   for (int64_t i = 0; i < n; ++i) {
-    const TensorView sample = SampleView(features, i);
+    const TensorView sample = BatchRows(features, i, 1);
     const Clock::time_point t0 = Clock::now();
     Result<Bytes> code = encode(sample, opts);
     const Clock::time_point t1 = Clock::now();
@@ -169,7 +127,7 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
     t.bytes += code->size();
     t.encode_seconds += Seconds(t0, t1);
     t.decode_seconds += Seconds(t1, t2);
-    float* dst = decoded_batch->data_as<float>() + i * per_sample;
+    float* dst = decoded_batch.data_as<float>() + i * per_sample;
     std::memcpy(dst, back->data(), static_cast<size_t>(per_sample) * sizeof(float));
     GatherF32(sample, 0, per_sample, original.data());
     double se = 0;
@@ -180,16 +138,15 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
     t.squared_error += se;
     t.elements += per_sample;
   }
-  Result<std::vector<int>> pred = tail(decoded_batch->view());
-  if (!pred.ok()) return pred.status();
-  if (static_cast<int64_t>(pred->size()) != n) {
-    return Status(StatusCode::kInvalidArgument,
-                  "the tail returned " + std::to_string(pred->size()) + " predictions for " +
-                      std::to_string(n) + " samples");
+  FTC_ASSIGN_OR_RETURN(std::vector<int> pred, tail(decoded_batch.view()));
+  if (static_cast<int64_t>(pred.size()) != n) {
+    return Status(StatusCode::kInvalidArgument, "the tail returned " + std::to_string(pred.size()) +
+                                                    " predictions for " + std::to_string(n) +
+                                                    " samples");
   }
   t.samples = n;
-  for (int64_t i = 0; i < n; ++i) t.correct += (*pred)[i] == labels[i] ? 1 : 0;
-  t.predictions = std::move(*pred);
+  for (int64_t i = 0; i < n; ++i) t.correct += pred[i] == labels[i] ? 1 : 0;
+  t.predictions = std::move(pred);
   return t;
 }
 
@@ -233,12 +190,19 @@ SettingMetrics Finish(const SettingSpec& spec, const SettingTally& t, int64_t el
   return m;
 }
 
-Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<std::string>* notes) {
-  const std::vector<std::string> built = AvailableCodecs();
-  auto is_built = [&](const std::string& name) {
-    return std::find(built.begin(), built.end(), name) != built.end();
-  };
-  std::vector<std::string> codecs = c.codecs.empty() ? built : c.codecs;
+namespace {
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void Note(std::vector<std::string>* notes, const std::string& note) {
+  if (notes) notes->push_back(note);
+}
+
+// Every codec --codecs names must be known (built in or not).
+Status CheckKnownCodecs(const std::vector<std::string>& codecs,
+                        const std::vector<std::string>& built) {
   for (const std::string& name : codecs) {
     if (!IsKnownCodec(name)) {
       std::string list;
@@ -247,131 +211,150 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
                     "unknown codec '" + name + "' in --codecs (built in: " + list + ")");
     }
   }
-  auto wanted = [&](const std::string& name) {
-    return std::find(codecs.begin(), codecs.end(), name) != codecs.end();
-  };
-  auto note = [&](const std::string& s) {
-    if (notes) notes->push_back(s);
+  return Status::Ok();
+}
+
+// The anchors, always run whatever --codecs says: uncompressed f32 (row 0), then f16.
+void AddAnchors(std::vector<SettingSpec>* out) {
+  SettingSpec s{"raw", "anchors", "f32", {}, true, false, {}};
+  s.options.codec = "raw";
+  s.options.store_dtype = DType::kF32;
+  out->push_back(s);
+  s.setting = "f16";
+  s.options.store_dtype = DType::kF16;
+  out->push_back(s);
+}
+
+// ans: lossless (not with --quick), then a series per variant with a point per bit depth.
+Status AddAnsSettings(const SweepConfig& c, std::vector<SettingSpec>* out) {
+  if (!c.quick) {
+    SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false, {}};
+    s.options.codec = "ans";
+    s.options.lossless = true;
+    out->push_back(s);
+  }
+  std::set<std::string> seen;
+  for (const std::string& variant : c.clips) {
+    FTC_ASSIGN_OR_RETURN(AnsVariant v, ParseAnsVariant(variant));
+    if (!seen.insert(v.series).second) continue;
+    for (int b : c.bits) {
+      SettingSpec s{"ans", v.series, "b" + std::to_string(b), {}, false, false, {}};
+      s.options.codec = "ans";
+      s.options.bits = b;
+      s.options.clip = v.clip;
+      s.options.per_channel = v.per_channel;
+      s.options.deadzone = v.deadzone;
+      FTC_RETURN_IF_ERROR(
+          s.options.Validate().WithContext("ans setting " + v.series + " " + s.setting));
+      out->push_back(s);
+    }
+  }
+  return Status::Ok();
+}
+
+// The clipping variants of the picture codecs, each with its series suffix ("" for none).
+using PictureClips = std::vector<std::pair<std::string, ClipSpec>>;
+
+Result<PictureClips> ParsePictureClips(const std::vector<std::string>& texts) {
+  PictureClips clips;
+  for (const std::string& text : texts) {
+    Result<ClipSpec> spec = ClipSpec::Parse(text);
+    if (!spec.ok()) return spec.status().WithContext("picture clip '" + text + "'");
+    clips.emplace_back(spec->kind == ClipSpec::Kind::kNone ? "" : " " + spec->ToString(), *spec);
+  }
+  return clips;
+}
+
+// A picture codec: one series per clipping variant, a point per value of its knob ("q" 90,
+// "qp" 32), which set(options, value) sets.
+template <typename SetKnob>
+void AddPictureSeries(const std::string& codec, const std::string& knob,
+                      const std::vector<int>& values, const PictureClips& clips, SetKnob set,
+                      std::vector<SettingSpec>* out) {
+  for (const auto& [suffix, clip] : clips) {
+    for (int v : values) {
+      SettingSpec s{codec, codec + suffix, knob + std::to_string(v), {}, false, false, {}};
+      s.options.codec = codec;
+      s.options.clip = clip;
+      set(s.options, v);
+      out->push_back(s);
+    }
+  }
+}
+
+// hevc's QPs; with --quick only two of them (all-intra HEVC is slow on small mosaics).
+std::vector<int> HevcQps(const SweepConfig& c, std::vector<std::string>* notes) {
+  std::vector<int> qps = c.hevc_qps;
+  if (c.quick && qps.size() > 2) {
+    qps = {qps[qps.size() / 2 - 1], qps[qps.size() - 1]};
+    Note(notes, "hevc: --quick runs only QP " + std::to_string(qps[0]) + " and " +
+                    std::to_string(qps[1]) + " (all-intra HEVC is slow on small mosaics)");
+  }
+  return qps;
+}
+
+// learned: a point per unit folder, at the unit's trained inner setting (and with its
+// fine-tuned tail when it ships one).
+Status AddLearnedSettings(const SweepConfig& c, std::vector<std::string>* notes,
+                          std::vector<SettingSpec>* out) {
+  if (c.units.empty()) {
+    Note(notes, "learned: no unit folders (--units DIR,...; bundled units are found for --model)");
+  }
+  for (const std::string& dir : c.units) {
+    Result<LearnedUnitInfo> u = ProbeLearnedUnit(dir);
+    if (!u.ok()) return u.status().WithContext("--units");
+    const bool ans = u->inner == "ans";
+    SettingSpec s{"learned", ans ? "learned" : "learned jpeg", "", {}, false, false, {}};
+    s.setting = std::to_string(u->code_shape[0]) + "x" + std::to_string(u->code_shape[1]) + "x" +
+                std::to_string(u->code_shape[2]) +
+                (ans ? " b" + std::to_string(u->bits) : " q" + std::to_string(u->quality)) +
+                (u->has_tail ? " +tail" : "");
+    s.options.codec = "learned";
+    s.options.unit = dir;
+    if (u->has_tail) s.tail = dir + "/tail.pt";
+    out->push_back(s);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<std::string>* notes) {
+  const std::vector<std::string> built = AvailableCodecs();
+  const std::vector<std::string> codecs = c.codecs.empty() ? built : c.codecs;
+  FTC_RETURN_IF_ERROR(CheckKnownCodecs(codecs, built));
+  auto wanted_and_built = [&](const std::string& name) {
+    return Contains(codecs, name) && Contains(built, name);
   };
 
   std::vector<SettingSpec> out;
-  // Anchors: always run, whatever --codecs says.
-  {
-    SettingSpec s{"raw", "anchors", "f32", {}, true, false, {}};
-    s.options.codec = "raw";
-    s.options.store_dtype = DType::kF32;
-    out.push_back(s);
-    s.setting = "f16";
-    s.options.store_dtype = DType::kF16;
-    out.push_back(s);
-  }
+  AddAnchors(&out);
   for (const std::string& name : codecs) {
-    if (!is_built(name)) {
-      note("codec '" + name + "' is not built into this ftcodec: skipped");
-      continue;
+    if (!Contains(built, name)) {
+      Note(notes, "codec '" + name + "' is not built into this ftcodec: skipped");
     }
   }
-  if (wanted("raw") && !c.quick) {
+  if (Contains(codecs, "raw") && !c.quick) {
     SettingSpec s{"raw", "raw", "bf16", {}, false, false, {}};
     s.options.codec = "raw";
     s.options.store_dtype = DType::kBF16;
     out.push_back(s);
   }
-  if (wanted("ans") && is_built("ans")) {
-    if (!c.quick) {
-      SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false, {}};
-      s.options.codec = "ans";
-      s.options.lossless = true;
-      out.push_back(s);
-    }
-    std::set<std::string> seen;
-    for (const std::string& variant : c.clips) {
-      Result<AnsVariant> v = ParseAnsVariant(variant);
-      if (!v.ok()) return v.status();
-      if (!seen.insert(v->series).second) continue;
-      for (int b : c.bits) {
-        SettingSpec s{"ans", v->series, "b" + std::to_string(b), {}, false, false, {}};
-        s.options.codec = "ans";
-        s.options.bits = b;
-        s.options.clip = v->clip;
-        s.options.per_channel = v->per_channel;
-        s.options.deadzone = v->deadzone;
-        if (Status st = s.options.Validate(); !st.ok()) {
-          return st.WithContext("ans setting " + v->series + " " + s.setting);
-        }
-        out.push_back(s);
-      }
-    }
+  if (wanted_and_built("ans")) FTC_RETURN_IF_ERROR(AddAnsSettings(c, &out));
+  FTC_ASSIGN_OR_RETURN(const PictureClips picture_clips, ParsePictureClips(c.picture_clips));
+  if (wanted_and_built("jpeg")) {
+    const auto set_quality = [](EncoderOptions& o, int q) { o.quality = q; };
+    AddPictureSeries("jpeg", "q", c.jpeg_qualities, picture_clips, set_quality, &out);
   }
-  // Picture codecs: one series per clipping variant.
-  std::vector<std::pair<std::string, ClipSpec>> picture_clips;
-  for (const std::string& text : c.picture_clips) {
-    Result<ClipSpec> spec = ClipSpec::Parse(text);
-    if (!spec.ok()) return spec.status().WithContext("picture clip '" + text + "'");
-    picture_clips.emplace_back(spec->kind == ClipSpec::Kind::kNone ? "" : " " + spec->ToString(),
-                               *spec);
+  if (wanted_and_built("hevc")) {
+    const auto set_qp = [](EncoderOptions& o, int qp) { o.qp = qp; };
+    AddPictureSeries("hevc", "qp", HevcQps(c, notes), picture_clips, set_qp, &out);
   }
-  if (wanted("jpeg") && is_built("jpeg")) {
-    EncoderOptions probe;
-    if (!SetQuality(probe, 50)) {
-      note("jpeg: this build's EncoderOptions has no 'quality' field: skipped");
-    } else {
-      for (const auto& [suffix, clip] : picture_clips) {
-        for (int q : c.jpeg_qualities) {
-          SettingSpec s{"jpeg", "jpeg" + suffix, "q" + std::to_string(q), {}, false, false, {}};
-          s.options.codec = "jpeg";
-          s.options.clip = clip;
-          SetQuality(s.options, q);
-          out.push_back(s);
-        }
-      }
-    }
-  }
-  if (wanted("hevc") && is_built("hevc")) {
-    EncoderOptions probe;
-    if (!SetQp(probe, 32)) {
-      note("hevc: this build's EncoderOptions has no 'qp' field: skipped");
-    } else {
-      std::vector<int> qps = c.hevc_qps;
-      if (c.quick && qps.size() > 2) {
-        qps = {qps[qps.size() / 2 - 1], qps[qps.size() - 1]};
-        note("hevc: --quick runs only QP " + std::to_string(qps[0]) + " and " +
-             std::to_string(qps[1]) + " (all-intra HEVC is slow on small mosaics)");
-      }
-      for (const auto& [suffix, clip] : picture_clips) {
-        for (int qp : qps) {
-          SettingSpec s{"hevc", "hevc" + suffix, "qp" + std::to_string(qp), {}, false, false, {}};
-          s.options.codec = "hevc";
-          s.options.clip = clip;
-          SetQp(s.options, qp);
-          out.push_back(s);
-        }
-      }
-    }
-  }
-  if (wanted("learned") && is_built("learned")) {
-    if (c.units.empty()) {
-      note("learned: no unit folders (--units DIR,...; bundled units are found for --model)");
-    }
-    for (const std::string& dir : c.units) {
-      Result<LearnedUnitInfo> u = ProbeLearnedUnit(dir);
-      if (!u.ok()) return u.status().WithContext("--units");
-      const bool ans = u->inner == "ans";
-      SettingSpec s{"learned", ans ? "learned" : "learned jpeg", "", {}, false, false, {}};
-      s.setting = std::to_string(u->code_shape[0]) + "x" + std::to_string(u->code_shape[1]) + "x" +
-                  std::to_string(u->code_shape[2]) +
-                  (ans ? " b" + std::to_string(u->bits) : " q" + std::to_string(u->quality)) +
-                  (u->has_tail ? " +tail" : "");
-      s.options.codec = "learned";
-      s.options.unit = dir;
-      if (u->has_tail) s.tail = dir + "/tail.pt";
-      out.push_back(s);
-    }
-  }
+  if (wanted_and_built("learned")) FTC_RETURN_IF_ERROR(AddLearnedSettings(c, notes, &out));
   for (const std::string& name : codecs) {
-    if (is_built(name) && name != "raw" && name != "ans" && name != "jpeg" && name != "hevc" &&
-        name != "learned") {
-      note("codec '" + name + "' has no sweep in ftcodec bench yet: skipped");
+    if (Contains(built, name) && name != "raw" && name != "ans" && name != "jpeg" &&
+        name != "hevc" && name != "learned") {
+      Note(notes, "codec '" + name + "' has no sweep in ftcodec bench yet: skipped");
     }
   }
   return out;

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "base/json_string.h"
+#include "base/status_macros.h"
 
 namespace ftc::bench {
 namespace {
@@ -184,27 +185,90 @@ std::vector<std::string> SummaryLines(const BenchReport& r) {
   return out;
 }
 
-std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
-                          const std::string& svg_path) {
-  std::ostringstream o;
-  // Series in order of first appearance; anchors are plotted as single labelled points.
+namespace {
+
+// What a rate plot shows: a curve per series (in order of first appearance) and the anchors as
+// single labelled points, with the extent of all of them.
+struct PlotPoints {
   std::vector<std::string> series;
-  std::map<std::string, std::vector<const SettingMetrics*>> points;
+  std::map<std::string, std::vector<const SettingMetrics*>> curves;  // by series
   std::vector<const SettingMetrics*> anchors;
   double ymin = 100, ymax = 0, xmin = 1e300, xmax = 0;
+};
+
+PlotPoints CollectPlotPoints(const BenchReport& r) {
+  PlotPoints p;
   for (const SettingMetrics& m : r.rows) {
     if (m.samples == 0 || m.bytes_per_sample <= 0) continue;
     if (m.spec.anchor || m.spec.cloud_only) {
-      anchors.push_back(&m);
+      p.anchors.push_back(&m);
     } else {
-      if (!points.count(m.spec.series)) series.push_back(m.spec.series);
-      points[m.spec.series].push_back(&m);
+      if (!p.curves.count(m.spec.series)) p.series.push_back(m.spec.series);
+      p.curves[m.spec.series].push_back(&m);
     }
-    ymin = std::min(ymin, m.top1);
-    ymax = std::max(ymax, m.top1);
-    xmin = std::min(xmin, m.bytes_per_sample);
-    xmax = std::max(xmax, m.bytes_per_sample);
+    p.ymin = std::min(p.ymin, m.top1);
+    p.ymax = std::max(p.ymax, m.top1);
+    p.xmin = std::min(p.xmin, m.bytes_per_sample);
+    p.xmax = std::max(p.xmax, m.bytes_per_sample);
   }
+  return p;
+}
+
+// The data blocks: $sI per series (its points by rate), $aI per anchor.
+void WritePlotData(PlotPoints* p, std::ostream& o) {
+  for (size_t i = 0; i < p->series.size(); ++i) {
+    std::vector<const SettingMetrics*>& curve = p->curves[p->series[i]];
+    std::sort(curve.begin(), curve.end(), [](const SettingMetrics* a, const SettingMetrics* b) {
+      return a->bytes_per_sample < b->bytes_per_sample;
+    });
+    o << "$s" << i << " << EOD\n";
+    for (const SettingMetrics* m : curve) {
+      o << Num(m->bytes_per_sample, 8) << ' ' << Num(m->top1) << ' ' << m->spec.setting << '\n';
+    }
+    o << "EOD\n";
+  }
+  for (size_t i = 0; i < p->anchors.size(); ++i) {
+    o << "$a" << i << " << EOD\n"
+      << Num(p->anchors[i]->bytes_per_sample, 8) << ' ' << Num(p->anchors[i]->top1) << "\nEOD\n";
+  }
+}
+
+// The plot command: the reference accuracy (and 1 point below it) as lines, the curves, then
+// the anchors.
+std::string PlotCommand(const PlotPoints& p, double ref) {
+  std::ostringstream plot;
+  plot << "plot " << Fmt("%.6g", ref) << " with lines dt 2 lc rgb '#888888' title "
+       << GpString("uncompressed (" + Fmt("%.2f", ref) + "%)");
+  // The line 1 point below the reference, unless that is below 0% (Num() writes nothing for a
+  // negative value, which left "plot 0.5 ..., with lines" for a top-1 under 1%).
+  if (ref >= 1.0) {
+    plot << ", " << Fmt("%.6g", ref - 1.0)
+         << " with lines dt 3 lc rgb '#bbbbbb' title '1 point below'";
+  }
+  static const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                        "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+  for (size_t i = 0; i < p.series.size(); ++i) {
+    plot << ", \\\n     $s" << i << " using 1:2 with linespoints lw 2 lc rgb '" << kColors[i % 10]
+         << "' pt " << (4 + 2 * (i % 6)) << " ps 1.1 title " << GpString(p.series[i]);
+  }
+  static const int kAnchorPoints[] = {7, 9, 11, 13, 5, 3};
+  for (size_t i = 0; i < p.anchors.size(); ++i) {
+    const SettingMetrics& m = *p.anchors[i];
+    const std::string name = m.spec.cloud_only ? "cloud-only: input as " + m.spec.setting
+                                               : m.spec.codec + " " + m.spec.setting + " (anchor)";
+    plot << ", \\\n     $a" << i << " using 1:2 with points pt " << kAnchorPoints[i % 6]
+         << " ps 2 lc rgb '#000000' title " << GpString(name);
+  }
+  return plot.str();
+}
+
+}  // namespace
+
+std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
+                          const std::string& svg_path) {
+  std::ostringstream o;
+  PlotPoints p = CollectPlotPoints(r);
+  double xmin = p.xmin, xmax = p.xmax, ymin = p.ymin, ymax = p.ymax;
   if (xmax <= 0) xmin = 1, xmax = 10;
   xmin /= 1.5;
   xmax *= 1.5;
@@ -221,21 +285,7 @@ std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
   const double hi = std::max(lo + 1, std::min(100.0, std::ceil(std::max(ymax, ref) + 1)));
   const bool clipped = ymin < lo;
 
-  for (size_t i = 0; i < series.size(); ++i) {
-    std::vector<const SettingMetrics*>& p = points[series[i]];
-    std::sort(p.begin(), p.end(), [](const SettingMetrics* a, const SettingMetrics* b) {
-      return a->bytes_per_sample < b->bytes_per_sample;
-    });
-    o << "$s" << i << " << EOD\n";
-    for (const SettingMetrics* m : p) {
-      o << Num(m->bytes_per_sample, 8) << ' ' << Num(m->top1) << ' ' << m->spec.setting << '\n';
-    }
-    o << "EOD\n";
-  }
-  for (size_t i = 0; i < anchors.size(); ++i) {
-    o << "$a" << i << " << EOD\n"
-      << Num(anchors[i]->bytes_per_sample, 8) << ' ' << Num(anchors[i]->top1) << "\nEOD\n";
-  }
+  WritePlotData(&p, o);
   std::ostringstream title;
   title << "Rate versus accuracy: " << r.model << ", " << r.samples << " samples, features "
         << ShapeToString(r.feature_shape);
@@ -257,30 +307,7 @@ std::string GnuplotScript(const BenchReport& r, const std::string& png_path,
     << "set grid xtics mxtics ytics lc rgb '#dddddd'\n"
     << "set key outside right center noenhanced box\n"
     << "set tmargin 6\nset mx2tics 10\n";
-  std::ostringstream plot;
-  plot << "plot " << Fmt("%.6g", ref) << " with lines dt 2 lc rgb '#888888' title "
-       << GpString("uncompressed (" + Fmt("%.2f", ref) + "%)");
-  // The line 1 point below the reference, unless that is below 0% (Num() writes nothing for a
-  // negative value, which left "plot 0.5 ..., with lines" for a top-1 under 1%).
-  if (ref >= 1.0) {
-    plot << ", " << Fmt("%.6g", ref - 1.0)
-         << " with lines dt 3 lc rgb '#bbbbbb' title '1 point below'";
-  }
-  static const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                        "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
-  for (size_t i = 0; i < series.size(); ++i) {
-    plot << ", \\\n     $s" << i << " using 1:2 with linespoints lw 2 lc rgb '" << kColors[i % 10]
-         << "' pt " << (4 + 2 * (i % 6)) << " ps 1.1 title " << GpString(series[i]);
-  }
-  static const int kAnchorPoints[] = {7, 9, 11, 13, 5, 3};
-  for (size_t i = 0; i < anchors.size(); ++i) {
-    const SettingMetrics& m = *anchors[i];
-    const std::string name = m.spec.cloud_only ? "cloud-only: input as " + m.spec.setting
-                                               : m.spec.codec + " " + m.spec.setting + " (anchor)";
-    plot << ", \\\n     $a" << i << " using 1:2 with points pt " << kAnchorPoints[i % 6]
-         << " ps 2 lc rgb '#000000' title " << GpString(name);
-  }
-  const std::string plot_cmd = plot.str();
+  const std::string plot_cmd = PlotCommand(p, ref);
   o << "set terminal pngcairo size 1200,760 font 'sans,11'\n"
     << "set output " << GpString(png_path) << "\n"
     << plot_cmd << "\n"
@@ -310,7 +337,7 @@ std::string GpString(const std::string& s) {
 // character in --out is safe. stderr goes to STEM.gnuplot.log (removed on success).
 Result<bool> RunGnuplotScript(const std::string& script, const std::string& stem) {
   const std::string gp = stem + ".gp";
-  if (Status s = WriteFileAtomically(gp, script); !s.ok()) return s;
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(gp, script));
   const std::string log = stem + ".gnuplot.log";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);

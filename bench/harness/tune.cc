@@ -49,14 +49,6 @@ double Top1(const std::vector<int>& pred, const std::vector<int>& labels) {
   return labels.empty() ? 0 : 100.0 * static_cast<double>(correct) / labels.size();
 }
 
-TensorView Rows(const TensorView& batch, int64_t first, int64_t count) {
-  TensorView v = batch;
-  v.shape[0] = count;
-  v.data = static_cast<const uint8_t*>(batch.data) +
-           first * batch.strides[0] * static_cast<int64_t>(DTypeSize(batch.dtype));
-  return v;
-}
-
 Result<Calibration> Calibrate(const SplitModel& model, const DataDir& data) {
   Calibration cal;
   cal.labels = data.labels;
@@ -66,7 +58,7 @@ Result<Calibration> Calibrate(const SplitModel& model, const DataDir& data) {
   std::vector<double> sens;
   for (int64_t first = 0; first < n; first += chunk) {
     const int64_t count = std::min(chunk, n - first);
-    FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(Rows(data.inputs.view(), first, count)));
+    FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(BatchRows(data.inputs.view(), first, count)));
     if (f.dtype() != DType::kF32) f = f.ConvertTo(DType::kF32);
     if (first == 0) {
       // The tail must take the head's output: say so with both shapes (exit 2), not as a crash.
@@ -345,6 +337,81 @@ class Search {
   std::vector<TuneTrial> trials_;
 };
 
+// The model's files: --model NAME:SPLIT (a bundled pair, with its input scale) or --head/--tail.
+struct TuneModel {
+  std::string head, tail, name;
+  double input_scale = 1.0;
+};
+
+Result<TuneModel> ResolveTuneModel(const TuneConfig& c) {
+  TuneModel m{c.head, c.tail, c.model, c.input_scale > 0 ? c.input_scale : 1.0};
+  if (!c.model.empty()) {
+    FTC_ASSIGN_OR_RETURN(ModelFiles files, FindBundledModel(c.model));
+    m.head = files.head;
+    m.tail = files.tail;
+    m.name = files.name;
+    if (!(c.input_scale > 0)) m.input_scale = files.input_scale;
+  } else {
+    m.name = m.head + " + " + m.tail;
+  }
+  if (m.head.empty() || m.tail.empty()) {
+    return FTC_INVALID("which model? --model NAME:SPLIT or --head H.pt --tail T.pt");
+  }
+  return m;
+}
+
+// The best of the trials for the goal (nullptr when there are none); on the way, the best plain
+// (unplanned) setting that meets the goal goes into r->best_plain.
+const TuneTrial* ChooseBest(const Search& search, TuneResult* r) {
+  const TuneTrial* best = nullptr;
+  for (const TuneTrial& t : r->trials) {
+    if (!best || search.Better(t, *best)) best = &t;
+    if (!t.planned && search.Meets(t) && (!r->have_plain || search.Better(t, r->best_plain))) {
+      r->best_plain = t;
+      r->have_plain = true;
+    }
+  }
+  return best;
+}
+
+// The profile of the chosen setting: the model's file hashes and what the calibration measured.
+Status FillProfile(const TuneConfig& c, const TuneModel& m, const DataDir& data,
+                   const Calibration& cal, const TuneTrial& best, Profile* p) {
+  p->model = m.name;
+  FTC_ASSIGN_OR_RETURN(p->head_hash, FileHash(m.head));
+  FTC_ASSIGN_OR_RETURN(p->tail_hash, FileHash(m.tail));
+  p->input_scale = m.input_scale;
+  p->sample_shape = cal.sample_shape;
+  p->settings = best.options;
+  p->settings.target_bytes = c.target_bytes;
+  p->plan = best.options.plan;
+  p->calibration.data = data.idx ? "fashion-mnist " + c.split : data.inputs_path;
+  p->calibration.samples = static_cast<int64_t>(cal.labels.size());
+  p->calibration.top1_uncompressed = cal.reference_top1;
+  p->calibration.top1 = best.top1;
+  p->calibration.bytes_per_sample = best.bytes_per_sample;
+  p->calibration.bits_per_element = best.bits_per_element;
+  p->calibration.max_drop = std::max(c.max_drop, 0.0);
+  p->calibration.target_bytes = c.target_bytes;
+  p->command = c.command;
+  return p->Validate();
+}
+
+void PrintChoice(const TuneResult& r, const TuneTrial& best) {
+  std::fprintf(stderr,
+               "ftcodec tune: chose %s: %.1f bytes per sample (%.3f bits/element), top-1 "
+               "%.2f%% (%+.2f points) on the calibration samples\n",
+               best.label.c_str(), best.bytes_per_sample, best.bits_per_element, best.top1,
+               best.top1 - r.reference_top1);
+  if (r.have_plain) {
+    std::fprintf(stderr,
+                 "ftcodec tune: best plain setting: %s, %.1f bytes per sample (%.3f "
+                 "bits/element), top-1 %.2f%%\n",
+                 r.best_plain.label.c_str(), r.best_plain.bytes_per_sample,
+                 r.best_plain.bits_per_element, r.best_plain.top1);
+  }
+}
+
 }  // namespace
 
 Result<TuneResult> RunTune(const TuneConfig& c) {
@@ -354,32 +421,19 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
   if (c.codec != "ans" && c.codec != "jpeg") {
     return FTC_INVALID("--codec %s: tune knows ans and jpeg", c.codec.c_str());
   }
-  std::string head = c.head, tail = c.tail, name = c.model;
-  double input_scale = c.input_scale > 0 ? c.input_scale : 1.0;
-  if (!c.model.empty()) {
-    FTC_ASSIGN_OR_RETURN(ModelFiles m, FindBundledModel(c.model));
-    head = m.head;
-    tail = m.tail;
-    name = m.name;
-    if (!(c.input_scale > 0)) input_scale = m.input_scale;
-  } else {
-    name = head + " + " + tail;
-  }
-  if (head.empty() || tail.empty()) {
-    return FTC_INVALID("which model? --model NAME:SPLIT or --head H.pt --tail T.pt");
-  }
+  FTC_ASSIGN_OR_RETURN(TuneModel m, ResolveTuneModel(c));
   // --data DIR: inputs.npy + labels.npy, or IDX files of the split (dataset.h).
   FTC_ASSIGN_OR_RETURN(DataDir data,
                        LoadDataDir(c.data_dir, c.split, c.limit, /*labels_required=*/true));
   SplitModelOptions mo;
   mo.threads = c.threads;
-  mo.input_scale = input_scale;
-  FTC_ASSIGN_OR_RETURN(SplitModel model, SplitModel::Load(head, tail, mo));
-  std::fprintf(stderr, "ftcodec tune: %s, calibrating on %s (input scale %g)\n", name.c_str(),
-               data.description.c_str(), input_scale);
+  mo.input_scale = m.input_scale;
+  FTC_ASSIGN_OR_RETURN(SplitModel model, SplitModel::Load(m.head, m.tail, mo));
+  std::fprintf(stderr, "ftcodec tune: %s, calibrating on %s (input scale %g)\n", m.name.c_str(),
+               data.description.c_str(), m.input_scale);
   FTC_ASSIGN_OR_RETURN(Calibration cal, Calibrate(model, data));
   const int classes = static_cast<int>(model.num_classes());
-  FTC_RETURN_IF_ERROR(CheckAboveChance(cal.reference_top1, classes, input_scale,
+  FTC_RETURN_IF_ERROR(CheckAboveChance(cal.reference_top1, classes, m.input_scale,
                                        static_cast<int64_t>(cal.labels.size())));
   std::fprintf(stderr, "ftcodec tune: features %s per sample, unmodified top-1 %.2f%%; goal: %s\n",
                ShapeToString(cal.sample_shape).c_str(), cal.reference_top1,
@@ -398,14 +452,7 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
   TuneResult r;
   r.reference_top1 = cal.reference_top1;
   r.trials = search.trials();
-  const TuneTrial* best = nullptr;
-  for (const TuneTrial& t : r.trials) {
-    if (!best || search.Better(t, *best)) best = &t;
-    if (!t.planned && search.Meets(t) && (!r.have_plain || search.Better(t, r.best_plain))) {
-      r.best_plain = t;
-      r.have_plain = true;
-    }
-  }
+  const TuneTrial* best = ChooseBest(search, &r);
   if (!best) return FTC_INTERNAL("tune tried no setting");
   if (!search.Meets(*best)) {
     std::fprintf(stderr,
@@ -413,38 +460,8 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
                  "accurate (%s)\n",
                  best->label.c_str());
   }
-
-  Profile& p = r.profile;
-  p.model = name;
-  FTC_ASSIGN_OR_RETURN(p.head_hash, FileHash(head));
-  FTC_ASSIGN_OR_RETURN(p.tail_hash, FileHash(tail));
-  p.input_scale = input_scale;
-  p.sample_shape = cal.sample_shape;
-  p.settings = best->options;
-  p.settings.target_bytes = c.target_bytes;
-  p.plan = best->options.plan;
-  p.calibration.data = data.idx ? "fashion-mnist " + c.split : data.inputs_path;
-  p.calibration.samples = static_cast<int64_t>(cal.labels.size());
-  p.calibration.top1_uncompressed = cal.reference_top1;
-  p.calibration.top1 = best->top1;
-  p.calibration.bytes_per_sample = best->bytes_per_sample;
-  p.calibration.bits_per_element = best->bits_per_element;
-  p.calibration.max_drop = std::max(c.max_drop, 0.0);
-  p.calibration.target_bytes = c.target_bytes;
-  p.command = c.command;
-  FTC_RETURN_IF_ERROR(p.Validate());
-  std::fprintf(stderr,
-               "ftcodec tune: chose %s: %.1f bytes per sample (%.3f bits/element), top-1 "
-               "%.2f%% (%+.2f points) on the calibration samples\n",
-               best->label.c_str(), best->bytes_per_sample, best->bits_per_element, best->top1,
-               best->top1 - cal.reference_top1);
-  if (r.have_plain) {
-    std::fprintf(stderr,
-                 "ftcodec tune: best plain setting: %s, %.1f bytes per sample (%.3f "
-                 "bits/element), top-1 %.2f%%\n",
-                 r.best_plain.label.c_str(), r.best_plain.bytes_per_sample,
-                 r.best_plain.bits_per_element, r.best_plain.top1);
-  }
+  FTC_RETURN_IF_ERROR(FillProfile(c, m, data, cal, *best, &r.profile));
+  PrintChoice(r, *best);
   return r;
 }
 
