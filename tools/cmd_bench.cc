@@ -117,6 +117,7 @@ int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line)
     if (!l.ok()) return Fail(l.status(), verb);
     c.loss.insert(c.loss.end(), l->begin(), l->end());
   }
+  if (!c.loss.empty()) bench::AddReferenceScenario(&c.loss);
   if (c.loss.empty() &&
       (cmd.count("--conceal") || cmd.count("--loss-seeds") || cmd.count("--packet-size") ||
        cmd.count("--mtu-packet-size") || cmd.count("--loss-codec"))) {
@@ -200,7 +201,8 @@ Command AddBenchCommand(CLI::App& app) {
       "fewer settings (bits 1-4,6,8; clips none,6sigma,3sigma; no bf16/lossless; two HEVC QPs)");
   cmd->add_option("--loss", a->loss,
                   "accuracy under packet loss instead of the rate sweep: iid:RATE[,RATE...] or "
-                  "ge:RATE:BURST (repeatable); writes loss.{csv,json,png,svg}");
+                  "ge:RATE:BURST (repeatable; the DFTS2 reference ge:0.3:7 is always added); "
+                  "writes loss.{csv,json,png,svg}");
   cmd->add_option("--conceal", a->conceal,
                   "with --loss: concealment methods, all | m1,m2 (zero, mean, linear, inpaint, "
                   "caltec, lowrank)")

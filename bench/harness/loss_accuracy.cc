@@ -10,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "base/json_string.h"
 #include "base/status_macros.h"
 #include "bench/harness/dataset.h"
 #include "bench/harness/report.h"
@@ -42,24 +43,6 @@ std::string Fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
   return buf;
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
 }
 
 uint64_t SplitMix(uint64_t x) {
@@ -111,6 +94,14 @@ Result<std::vector<LossSetting>> ParseLossSpec(const std::string& text) {
     return out;
   }
   return bad("unknown form");
+}
+
+void AddReferenceScenario(std::vector<LossSetting>* settings) {
+  for (const LossSetting& s : *settings) {
+    if (s.kind == "ge" && s.rate == 0.3 && s.burst == 7) return;
+  }
+  Result<std::vector<LossSetting>> dfts2 = ParseLossSpec("ge:0.3:7");
+  if (dfts2.ok()) settings->insert(settings->end(), dfts2->begin(), dfts2->end());
 }
 
 Result<EncoderOptions> ParseLossCodec(const std::string& text) {

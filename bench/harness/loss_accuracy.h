@@ -27,6 +27,9 @@ struct LossSetting {
 
 // "iid:0,0.05,0.1" (one setting per rate) or "ge:RATE:BURST".
 Result<std::vector<LossSetting>> ParseLossSpec(const std::string& text);
+// Appends the DFTS2 reference scenario (Gilbert–Elliott, 30% loss, mean burst 7) unless
+// `settings` holds it already: every loss run reports it.
+void AddReferenceScenario(std::vector<LossSetting>* settings);
 
 // The codec of the loss runs: "ans:BITS[:CLIP[/pc][/dzD]]" (the ans variants of --clips), e.g.
 // "ans:4:3sigma" (the default) or "raw".

@@ -136,7 +136,8 @@ def encode_packets(array, codec=None, bits=None, clip=None, per_channel=None, de
                    packet_size=1200, interleave=True, stream_id=None, unit=None, inner=None):
     """Encodes a tensor into independently decodable packets of at most packet_size bytes
     (64..65535) for a lossy network: a list of bytes. Codecs "ans", "raw" (and "learned").
-    interleave: spread neighbouring bands over packets so that a burst of losses scatters.
+    interleave: the interleaved layout (default): single rows of many channels in every packet,
+    so a lost packet's elements keep received neighbours; False: runs of whole bands.
     band_rows None picks the bands so that every band fits a packet."""
     a, bf16 = _as_array(array)
     opts = _options(locals())

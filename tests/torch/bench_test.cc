@@ -729,6 +729,20 @@ TEST(LossAccuracyTest, ParsesLossSpecsAndCodec) {
   EXPECT_FALSE(ParseLossCodec("jpeg:4").ok());
 }
 
+// Every loss run also reports the DFTS2 reference scenario, once.
+TEST(LossAccuracyTest, TheReferenceScenarioIsAddedOnce) {
+  std::vector<LossSetting> settings = ParseLossSpec("iid:0.1").value();
+  AddReferenceScenario(&settings);
+  ASSERT_EQ(settings.size(), 2u);
+  EXPECT_EQ(settings[1].label, "ge 0.3 B7");
+  EXPECT_EQ(settings[1].model.kind, LossModel::Kind::kGilbertElliott);
+  AddReferenceScenario(&settings);
+  EXPECT_EQ(settings.size(), 2u);
+  std::vector<LossSetting> given = ParseLossSpec("ge:0.3:7").value();
+  AddReferenceScenario(&given);
+  EXPECT_EQ(given.size(), 1u);
+}
+
 TEST(LossAccuracyTest, NoLossEqualsLossFreeAccuracy) {
   LossFixture fx;
   ASSERT_TRUE(fx.model.ok()) << fx.model.status().ToString();
