@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -157,6 +158,42 @@ Result<Tensor> decode(const uint8_t* data, size_t size, const DecoderOptions& op
 inline Result<Tensor> decode(const Bytes& bytes, const DecoderOptions& options = {}) {
   return decode(bytes.data(), bytes.size(), options);
 }
+
+// ---- Servers: batches on the caller's threads ----
+//
+// Thread safety: every free function of this header (encode, decode, decode_batch, probe, the
+// option checks) may be called from any number of threads at once; they share no state but the
+// codec tables, which are read-only once the libtorch component has registered codec learned
+// (at static initialisation or before the first call). A Tensor or option struct is not
+// synchronised: share it read-only. ftc::Decoder (packet.h) is one stream's state: one thread
+// at a time per Decoder, any number of Decoders at once.
+
+// Runs independent tasks: the library's own threads by default, or a server's pool.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Calls task(i) exactly once for every i in [0, count), on any threads, and returns when every
+  // call has returned. Tasks do not throw and do not call Run of the same executor.
+  virtual void Run(int64_t count, const std::function<void(int64_t)>& task) = 0;
+};
+// The library's executor: up to `threads` threads started per Run (1: the calling thread only).
+std::unique_ptr<Executor> MakeThreadExecutor(int threads);
+
+struct StreamRef {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+};
+
+// Decodes N streams into the N samples of `out`, a caller-allocated N×C×H×W tensor (f32, f16,
+// bf16 or u8): stream i must hold one sample of shape C×H×W (a .ftc of a rank-3 tensor, or of a
+// rank-4 one with one sample) and lands, converted to out's dtype, in sample i. Returns one
+// status per stream: a stream that fails (corrupt, another shape, a limit) leaves its sample all
+// zeros and the others are unaffected. The call itself fails only for an unusable `out` or
+// options (kInvalidArgument). Each stream is decoded on one thread of `executor` (nullptr: the
+// library's threads, options.threads of them); options.dtype is ignored (out's dtype applies).
+Result<std::vector<Status>> decode_batch(const std::vector<StreamRef>& streams, Tensor* out,
+                                         const DecoderOptions& options = {},
+                                         Executor* executor = nullptr);
 
 struct SectionInfo {
   std::string kind;   // "data", "tables", ...
