@@ -17,7 +17,7 @@ namespace ftc::cli {
 namespace {
 
 struct DecArgs {
-  std::string input, output, dtype = "keep", conceal = "inpaint", unit, profile, stream_id;
+  std::string input, output, dtype = "keep", conceal = "linear", unit, profile, stream_id;
   int threads = 1;
   int64_t max_elements = 0, max_conceal_work = 0;
 };

@@ -8,7 +8,7 @@
 //   // receiver
 //   ftc::Decoder d;
 //   while (...) d.push(p, n).IgnoreError();   // bad packets are dropped and counted
-//   ftc::Result<ftc::DecodedTensor> r = d.finish(ftc::ConcealMethod::kInpaint);
+//   ftc::Result<ftc::DecodedTensor> r = d.finish();  // lost elements concealed by `linear`
 //
 // Formats: docs/format.md, "Packets" and "Packet stream files (.ftcp)". No exception crosses
 // this API.
@@ -200,7 +200,9 @@ class Decoder {
   // kNotBuiltIn without a learned unit loader (libtorch), kInvalidArgument without
   // PacketDecoderOptions::unit, the loader's error for a unit it cannot load, and kUnsupported
   // for another unit ("unit mismatch: ...") or shapes the unit does not map.
-  Result<DecodedTensor> finish(ConcealMethod method = ConcealMethod::kInpaint) const;
+  // The default method, linear, did best of the training-free methods over the zoo models
+  // (docs/benchmarks.md, "Loss on any model").
+  Result<DecodedTensor> finish(ConcealMethod method = ConcealMethod::kLinear) const;
   // Counts so far (the frame and element counts are filled in by finish()).
   const PacketStats& stats() const;
 

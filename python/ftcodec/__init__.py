@@ -154,7 +154,7 @@ class Decoder:
                 d.push(p)
             except ftcodec.Error:
                 pass            # corrupt or foreign: dropped, counted in d.stats
-        features, lost = d.finish(conceal="inpaint")
+        features, lost = d.finish(conceal="linear")
     """
 
     def __init__(self, dtype=None, stream_id=None, max_tensor_elements=0, unit=None):
@@ -165,7 +165,7 @@ class Decoder:
         unsupported, limit_exceeded) for a packet that is dropped; the decoder stays usable."""
         self._d.push(packet)
 
-    def finish(self, conceal="inpaint"):
+    def finish(self, conceal="linear"):
         """(tensor, loss_mask): the tensor with lost elements concealed ("zero", "mean",
         "linear", "inpaint", "caltec", "lowrank") and a bool array, True where no packet
         delivered the element. Raises Error (corrupt_data) if no packet was accepted."""
@@ -191,7 +191,7 @@ def simulate_loss(packets_or_count, model="iid", rate=0.0, burst=1.0, trace=None
 
 
 def decode_after_loss(packets, model="iid", rate=0.0, burst=1.0, trace=None, seed=0,
-                      conceal="inpaint", dtype=None):
+                      conceal="linear", dtype=None):
     """Drops packets as simulate_loss() says, decodes the rest and conceals: (tensor, loss_mask,
     stats)."""
     lost = simulate_loss(packets, model, rate, burst, trace, seed)
