@@ -107,16 +107,17 @@ int Main(int argc, char** argv) {
   const double per_core_1 = static_cast<double>(n) / seconds[0];
   const double per_sec_2 = static_cast<double>(n) / seconds[1];
   const double zstd_rate = static_cast<double>(n) / zstd_seconds;
-  std::printf("| samples | bytes/sample (ans, zstd -1 of indices) | decode_batch, 1 thread | "
-              "2 threads | scaling 1 -> 2 | zstd -1 decompress, 1 thread | ans decode / zstd |\n");
+  std::printf(
+      "| samples | bytes/sample (ans, zstd -1 of indices) | decode_batch, 1 thread | "
+      "2 threads | scaling 1 -> 2 | zstd -1 decompress, 1 thread | ans decode / zstd |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
-  std::printf("| %lld x %lldx%lldx%lld | %.0f, %.0f | %.0f samples/s | %.0f samples/s | %.2fx | "
-              "%.0f samples/s | %.2fx |\n",
-              static_cast<long long>(n), static_cast<long long>(fs[1]),
-              static_cast<long long>(fs[2]), static_cast<long long>(fs[3]),
-              static_cast<double>(stream_bytes) / static_cast<double>(n),
-              static_cast<double>(zstd_bytes) / static_cast<double>(n), per_core_1, per_sec_2,
-              per_sec_2 / per_core_1, zstd_rate, per_core_1 / zstd_rate);
+  std::printf(
+      "| %lld x %lldx%lldx%lld | %.0f, %.0f | %.0f samples/s | %.0f samples/s | %.2fx | "
+      "%.0f samples/s | %.2fx |\n",
+      static_cast<long long>(n), static_cast<long long>(fs[1]), static_cast<long long>(fs[2]),
+      static_cast<long long>(fs[3]), static_cast<double>(stream_bytes) / static_cast<double>(n),
+      static_cast<double>(zstd_bytes) / static_cast<double>(n), per_core_1, per_sec_2,
+      per_sec_2 / per_core_1, zstd_rate, per_core_1 / zstd_rate);
   return 0;
 }
 

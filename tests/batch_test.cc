@@ -50,7 +50,7 @@ TEST(BatchTest, DecodesEveryStreamIntoItsSampleAndIsolatesFailures) {
   }
   Bytes corrupt = streams[1];
   corrupt[corrupt.size() / 2] ^= 0x40;
-  streams.push_back(corrupt);                                 // 5: corrupt
+  streams.push_back(corrupt);                                       // 5: corrupt
   streams.push_back(Encode(Sample(9), Shape{kC, kH + 1, kW - 1}));  // 6: another shape
   std::vector<StreamRef> refs;
   for (const Bytes& b : streams) refs.push_back({b.data(), b.size()});

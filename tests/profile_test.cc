@@ -171,6 +171,36 @@ TEST(ProfileTest, JsonRoundTripIsExact) {
   EXPECT_EQ(ProfileToJson(*q), json);  // writing again gives the same text
 }
 
+// A profile with a concealment method is written as version 2 and reads back; one without stays
+// version 1 (older readers still take it); the method must be one ftcodec knows, and version 1
+// has no such field.
+TEST(ProfileTest, ConcealmentMethodRoundTripsInVersion2) {
+  Profile p = MakeProfile();
+  EXPECT_NE(ProfileToJson(p).find("\"ftcodec_profile\": 1,"), std::string::npos);
+  EXPECT_EQ(ProfileToJson(p).find("conceal"), std::string::npos);
+  p.conceal = "zero";
+  const std::string json = ProfileToJson(p);
+  EXPECT_NE(json.find("\"ftcodec_profile\": 2,"), std::string::npos) << json;
+  Result<Profile> q = ParseProfile(json);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->conceal, "zero");
+  EXPECT_EQ(q->version, 2);
+  EXPECT_EQ(ProfileToJson(*q), json);
+  const size_t at = json.find("\"zero\"");
+  ASSERT_NE(at, std::string::npos);
+  std::string bad = json;
+  bad.replace(at, 6, "\"blur\"");
+  Result<Profile> r = ParseProfile(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(r.status().message().find("conceal"), std::string::npos) << r.status().ToString();
+  std::string v1 = json;
+  v1.replace(v1.find("\"ftcodec_profile\": 2"), 20, "\"ftcodec_profile\": 1");
+  r = ParseProfile(v1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("conceal"), std::string::npos) << r.status().ToString();
+}
+
 // Replaces the first occurrence of `from` in the profile's JSON.
 std::string Edit(const std::string& json, const std::string& from, const std::string& to) {
   std::string s = json;

@@ -17,7 +17,7 @@ namespace ftc::cli {
 namespace {
 
 struct DecArgs {
-  std::string input, output, dtype = "keep", conceal = "linear", unit, profile, stream_id;
+  std::string input, output, dtype = "keep", conceal = "auto", unit, profile, stream_id;
   int threads = 1;
   int64_t max_elements = 0, max_conceal_work = 0;
 };
@@ -98,14 +98,17 @@ int RunDec(const DecArgs& a) {
     o.dtype = *t;
   }
   if (o.threads < 1 || o.threads > 256) return Usage("--threads must be 0..256", verb);
-  Result<ConcealMethod> method = ParseConcealMethod(a.conceal);
-  if (!method.ok()) return Fail(method.status(), verb);
+  // --conceal auto: the method the profile chose for its model (tune), else linear.
+  std::string conceal = a.conceal == "auto" ? "linear" : a.conceal;
   o.unit = a.unit;
   if (!a.profile.empty()) {
     Result<Profile> p = LoadProfile(a.profile);
     if (!p.ok()) return Fail(p.status(), verb);
     o.plan = p->plan;
+    if (a.conceal == "auto" && !p->conceal.empty()) conceal = p->conceal;
   }
+  Result<ConcealMethod> method = ParseConcealMethod(conceal);
+  if (!method.ok()) return Fail(method.status(), verb);
   Result<DecoderLimits> limits = LimitsFromFlags(a.max_elements, a.max_conceal_work);
   if (!limits.ok()) return Fail(limits.status(), verb);
   o.limits = *limits;
@@ -155,11 +158,12 @@ Command AddDecCommand(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "frames decoded in parallel (0 = all cores, 1..256)")
       ->capture_default_str();
   cmd->add_option("--conceal", a->conceal,
-                  ".ftcp input: how lost elements are filled: zero, mean, linear, inpaint, "
-                  "caltec, lowrank")
+                  ".ftcp input: how lost elements are filled: auto (the --profile's method for "
+                  "its model, else linear), zero, mean, linear, inpaint, caltec, lowrank")
       ->capture_default_str();
   cmd->add_option("--profile", a->profile,
-                  "the profile (ftcodec tune) whose per-channel plan the stream was coded with");
+                  "the profile (ftcodec tune) of the stream: its per-channel plan, and its "
+                  "concealment method for --conceal auto");
   cmd->add_option("--unit", a->unit,
                   "codec learned (.ftc or .ftcp): the folder of the learned unit the stream was "
                   "coded with");

@@ -8,6 +8,7 @@
 
 #include "base/status_macros.h"
 #include "codec/core/codec.h"
+#include "ftcodec/packet.h"
 #include "ftcodec/profile.h"
 
 namespace ftc {
@@ -53,10 +54,13 @@ class ObjectReader {
   ObjectReader(const Json& j, std::string path) : j_(j), path_(std::move(path)) {}
 
   Status CheckKeys(std::initializer_list<const char*> allowed) const {
+    return CheckKeys(std::vector<std::string>(allowed.begin(), allowed.end()));
+  }
+  Status CheckKeys(const std::vector<std::string>& allowed) const {
     if (!j_.is_object()) return FieldError(Where(""), "expected an object");
     for (auto it = j_.begin(); it != j_.end(); ++it) {
       bool ok = false;
-      for (const char* a : allowed) ok = ok || it.key() == a;
+      for (const std::string& a : allowed) ok = ok || it.key() == a;
       if (!ok) return FieldError(Where(it.key()), "unknown field");
     }
     return Status::Ok();
@@ -250,15 +254,23 @@ Status ParseTop(const Json& j, Profile* p) {
     return FieldError("ftcodec_profile", "missing (not an ftcodec profile)");
   }
   FTC_RETURN_IF_ERROR(r.Integer("ftcodec_profile", 0, INT64_MAX, &version));
-  if (version != Profile::kVersion) {
+  if (version < 1 || version > Profile::kVersion) {
     return Status(StatusCode::kUnsupported,
                   StrFormat("profile: ftcodec_profile: version %lld is not supported (this build "
-                            "reads version %d)",
+                            "reads versions 1 to %d)",
                             static_cast<long long>(version), Profile::kVersion));
   }
-  FTC_RETURN_IF_ERROR(
-      r.CheckKeys({"ftcodec_profile", "model", "head_hash", "tail_hash", "input_scale",
-                   "sample_shape", "settings", "plan", "calibration", "command"}));
+  p->version = static_cast<int>(version);
+  std::vector<std::string> keys = {"ftcodec_profile", "model",        "head_hash", "tail_hash",
+                                   "input_scale",     "sample_shape", "settings",  "plan",
+                                   "calibration",     "command"};
+  if (version >= 2) keys.push_back("conceal");
+  FTC_RETURN_IF_ERROR(r.CheckKeys(keys));
+  if (r.Has("conceal")) {
+    FTC_RETURN_IF_ERROR(r.String("conceal", &p->conceal));
+    Result<ConcealMethod> m = ParseConcealMethod(p->conceal);
+    if (!m.ok()) return FieldError("conceal", m.status().message());
+  }
   FTC_RETURN_IF_ERROR(r.String("model", &p->model, false));
   FTC_RETURN_IF_ERROR(r.String("head_hash", &p->head_hash, false));
   FTC_RETURN_IF_ERROR(r.String("tail_hash", &p->tail_hash, false));
@@ -355,7 +367,7 @@ Result<Profile> LoadProfile(const std::string& path) {
 
 std::string ProfileToJson(const Profile& p) {
   Json j = Json::object();
-  j["ftcodec_profile"] = p.version;
+  j["ftcodec_profile"] = p.conceal.empty() ? 1 : 2;  // the oldest version that holds it
   j["model"] = p.model;
   if (!p.head_hash.empty()) j["head_hash"] = p.head_hash;
   if (!p.tail_hash.empty()) j["tail_hash"] = p.tail_hash;
@@ -394,6 +406,7 @@ std::string ProfileToJson(const Profile& p) {
                           {"bits_per_element", c.bits_per_element},
                           {"max_drop", c.max_drop},
                           {"target_bytes", c.target_bytes}};
+  if (!p.conceal.empty()) j["conceal"] = p.conceal;
   j["command"] = p.command;
   // Invalid UTF-8 in a string (a file name) is replaced, so the output is always valid JSON.
   return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -67,7 +67,9 @@ struct ProfileCalibration {
 };
 
 struct Profile {
-  static constexpr int kVersion = 1;
+  // The newest profile version this build reads and writes (docs/profiles.md); it reads every
+  // version from 1 up, and writes the oldest that holds the profile (1 unless `conceal` is set).
+  static constexpr int kVersion = 2;
   int version = kVersion;
   std::string model;      // what it was tuned for, e.g. "fmnist_resnet:s1" or a head file name
   std::string head_hash;  // 32 hex digits (XXH3-128 of the TorchScript file), or empty
@@ -79,6 +81,10 @@ struct Profile {
   EncoderOptions settings;
   std::shared_ptr<const QuantPlan> plan;
   ProfileCalibration calibration;
+  // The concealment method that did best for this model on the calibration samples under packet
+  // loss ("linear", "zero", ...; a ParseConcealMethod name), used by `ftcodec dec --conceal
+  // auto`; empty: none chosen (version 2).
+  std::string conceal;
   std::string command;  // the command that made it
 
   Status Validate() const;

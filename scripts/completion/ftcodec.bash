@@ -33,7 +33,7 @@ _ftcodec() {
     --dtype)
       COMPREPLY=($(compgen -W "keep f32 f16 bf16" -- "$cur")); return ;;
     --conceal)
-      COMPREPLY=($(compgen -W "zero mean linear inpaint caltec lowrank" -- "$cur")); return ;;
+      COMPREPLY=($(compgen -W "auto zero mean linear inpaint caltec lowrank" -- "$cur")); return ;;
     --model)
       if [[ $cmd == lose ]]; then
         COMPREPLY=($(compgen -W "iid ge trace" -- "$cur")); return

@@ -6,8 +6,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "ftcodec/ftcodec.h"
+#include "ftcodec/packet.h"
 #include "ftcodec/profile.h"
 #include "tests/test_util.h"
 #include "tests/torch/run_cli.h"
@@ -45,6 +47,25 @@ TEST(TuneTest, WritesAProfileThatEncAndDecApply) {
   ASSERT_EQ(e.code, 0) << e.out;
   test::CliRun d = test::RunCli(dir, "dec f.ftc f.npy --profile p.json");
   ASSERT_EQ(d.code, 0) << d.out;
+  // The profile names a concealment method for its model, which dec --conceal auto (the
+  // default) applies to a lossy packet stream: the summary names it.
+  EXPECT_TRUE(ParseConcealMethod(p->conceal).ok()) << "'" << p->conceal << "'";
+  EXPECT_NE(r.out.find("concealment: " + p->conceal), std::string::npos) << r.out;
+  ASSERT_EQ(
+      test::RunCli(dir, "enc " + feats + " f.ftcp --codec ans --bits 4 --packet-size 300").code, 0);
+  ASSERT_EQ(test::RunCli(dir, "lose f.ftcp l.ftcp --model iid --rate 0.3 --seed 1").code, 0);
+  test::CliRun c = test::RunCli(dir, "dec l.ftcp l.npy --profile p.json");
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("concealed by " + p->conceal), std::string::npos) << c.out;
+  Profile other = *p;
+  other.conceal = p->conceal == "zero" ? "mean" : "zero";
+  const std::string q = ProfileToJson(other);
+  test::WriteFileBytes(dir + "/q.json", std::vector<uint8_t>(q.begin(), q.end()));
+  test::CliRun z = test::RunCli(dir, "dec l.ftcp z.npy --profile q.json");
+  ASSERT_EQ(z.code, 0) << z.out;
+  EXPECT_NE(z.out.find("concealed by " + other.conceal), std::string::npos) << z.out;
+  test::CliRun none = test::RunCli(dir, "dec l.ftcp n.npy");
+  EXPECT_NE(none.out.find("concealed by linear"), std::string::npos) << none.out;
   // The output exists already: replaced only with --force.
   test::CliRun again =
       test::RunCli(dir, "tune --model fmnist_resnet:s1 --limit 64 --max-drop 3 --out p.json");
