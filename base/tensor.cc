@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "base/convert.h"
 #include "base/status_macros.h"
 
 namespace ftc {
@@ -284,9 +285,22 @@ float LoadAsFloat(const TensorView& v, int64_t i) {
 }
 
 void GatherF32(const TensorView& v, int64_t first, int64_t count, float* out) {
-  if (v.dtype == DType::kF32 && v.is_contiguous()) {
-    std::memcpy(out, static_cast<const float*>(v.data) + first, static_cast<size_t>(count) * 4);
-    return;
+  if (v.is_contiguous()) {
+    const uint8_t* p = static_cast<const uint8_t*>(v.data) + first * DTypeSize(v.dtype);
+    const size_t n = static_cast<size_t>(count);
+    switch (v.dtype) {
+      case DType::kF32:
+        std::memcpy(out, p, n * 4);
+        return;
+      case DType::kF16:
+        ConvertF16ToF32(p, n, out);
+        return;
+      case DType::kBF16:
+        ConvertBF16ToF32(p, n, out);
+        return;
+      case DType::kU8:
+        break;
+    }
   }
   for (int64_t i = 0; i < count; ++i) out[i] = LoadAsFloat(v, first + i);
 }
@@ -314,6 +328,38 @@ static void StoreFromFloat(DType t, float f, uint8_t* p) {
   }
 }
 
+// Host byte order is little-endian (checked at build time), so a u16 copied to memory is its
+// stored form.
+void ConvertF32ToF16(const float* in, size_t n, uint8_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint16_t h = F32ToF16(in[i]);
+    std::memcpy(out + 2 * i, &h, 2);
+  }
+}
+
+void ConvertF32ToBF16(const float* in, size_t n, uint8_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint16_t h = F32ToBF16(in[i]);
+    std::memcpy(out + 2 * i, &h, 2);
+  }
+}
+
+void ConvertF16ToF32(const uint8_t* in, size_t n, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, in + 2 * i, 2);
+    out[i] = F16ToF32(h);
+  }
+}
+
+void ConvertBF16ToF32(const uint8_t* in, size_t n, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, in + 2 * i, 2);
+    out[i] = BF16ToF32(h);
+  }
+}
+
 Tensor Tensor::ConvertTo(DType to) const {
   if (to == dtype_) return *this;
   Tensor out;
@@ -321,6 +367,18 @@ Tensor Tensor::ConvertTo(DType to) const {
   out.shape_ = shape_;
   const int64_t n = num_elements();
   out.bytes_.resize(static_cast<size_t>(n) * DTypeSize(to));
+  const size_t count = static_cast<size_t>(n);
+  // The common conversions in one tight loop each.
+  if (dtype_ == DType::kF32 && (to == DType::kF16 || to == DType::kBF16)) {
+    (to == DType::kF16 ? ConvertF32ToF16 : ConvertF32ToBF16)(data_as<float>(), count,
+                                                             out.bytes_.data());
+    return out;
+  }
+  if (to == DType::kF32 && (dtype_ == DType::kF16 || dtype_ == DType::kBF16)) {
+    (dtype_ == DType::kF16 ? ConvertF16ToF32 : ConvertBF16ToF32)(bytes_.data(), count,
+                                                                 out.data_as<float>());
+    return out;
+  }
   const TensorView v = view();
   const size_t es = DTypeSize(to);
   for (int64_t i = 0; i < n; ++i) StoreFromFloat(to, LoadAsFloat(v, i), &out.bytes_[i * es]);

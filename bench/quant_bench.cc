@@ -22,6 +22,7 @@
 
 #include "bench/bench_data.h"
 #include "codec/quant/quant.h"
+#include "ftcodec/ftcodec.h"
 
 namespace ftc {
 namespace {
@@ -154,6 +155,37 @@ void BM_PairedDequantize(benchmark::State& state) {
 }
 BENCHMARK(BM_PairedDequantize);
 
+// Codec raw through ftc::encode / ftc::decode: the MiB as one 64×64×64 frame, stored as f32 (a
+// copy) or f16 (a conversion); the f16/f32 time ratio is the cost of the conversion.
+void RawCode(benchmark::State& state, DType stored, bool decode_side) {
+  EncoderOptions o;
+  o.codec = "raw";
+  o.store_dtype = stored;
+  const TensorView v = TensorView::Contiguous(Features().data(), DType::kF32, {64, 64, 64});
+  const Bytes frame = encode(v, o).value();
+  DecoderOptions d;
+  d.dtype = DType::kF32;
+  PairedWithMemcpy(state, [&] {
+    if (decode_side) {
+      Result<Tensor> t = decode(frame, d);
+      benchmark::DoNotOptimize(t->data());
+    } else {
+      Result<Bytes> b = encode(v, o);
+      benchmark::DoNotOptimize(b->data());
+    }
+  });
+}
+void BM_PairedRawEncodeF32(benchmark::State& state) { RawCode(state, DType::kF32, false); }
+void BM_PairedRawEncodeF16(benchmark::State& state) { RawCode(state, DType::kF16, false); }
+void BM_PairedRawEncodeBF16(benchmark::State& state) { RawCode(state, DType::kBF16, false); }
+void BM_PairedRawDecodeF32(benchmark::State& state) { RawCode(state, DType::kF32, true); }
+void BM_PairedRawDecodeF16(benchmark::State& state) { RawCode(state, DType::kF16, true); }
+BENCHMARK(BM_PairedRawEncodeF32);
+BENCHMARK(BM_PairedRawEncodeF16);
+BENCHMARK(BM_PairedRawEncodeBF16);
+BENCHMARK(BM_PairedRawDecodeF32);
+BENCHMARK(BM_PairedRawDecodeF16);
+
 // Console output plus the best time of every benchmark, for the ratios printed at the end.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
@@ -182,6 +214,17 @@ class RatioReporter : public benchmark::ConsoleReporter {
         ">= 50%%)\n");
     for (const auto& [name, pct] : paired_) {
       std::printf("  %-24s %6.1f%%   (paired, best of interleaved runs)\n", name.c_str(), pct);
+    }
+    auto paired = [&](const char* name) {
+      auto it = paired_.find(name);
+      return it == paired_.end() ? 0.0 : it->second;
+    };
+    for (const char* side : {"Encode", "Decode"}) {
+      const double f32 = paired(("BM_PairedRaw" + std::string(side) + "F32").c_str());
+      const double f16 = paired(("BM_PairedRaw" + std::string(side) + "F16").c_str());
+      if (f32 > 0 && f16 > 0) {
+        std::printf("  raw %s f16 / f32 time:      %.2fx (goal <= 1.5x)\n", side, f32 / f16);
+      }
     }
     const double memcpy_time = time_of("BM_Memcpy");
     if (memcpy_time <= 0) return;

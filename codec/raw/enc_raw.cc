@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/convert.h"
 #include "base/status_macros.h"
 #include "codec/core/codec.h"
 
@@ -77,6 +78,10 @@ Status RawEncode(const TensorView& sample, const EncoderOptions& o, CodecEncodeO
   // Host byte order is little-endian on every supported platform (checked at build time).
   if (stored == sample.dtype && sample.is_contiguous()) {
     std::memcpy(s.payload.data(), sample.data, s.payload.size());
+  } else if (sample.dtype == DType::kF32 && sample.is_contiguous() &&
+             (stored == DType::kF16 || stored == DType::kBF16)) {
+    (stored == DType::kF16 ? ConvertF32ToF16 : ConvertF32ToBF16)(
+        static_cast<const float*>(sample.data), static_cast<size_t>(n), s.payload.data());
   } else {
     for (int64_t i = 0; i < n; ++i) {
       StoreElement(stored, sample.element_ptr(i), sample.dtype, &s.payload[i * es]);
