@@ -581,14 +581,8 @@ Status CheckSegmentEnd(const Lane* lanes, int lanes_used, const WordStream& ws) 
 
 Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
                            int alphabet_bits, uint16_t* symbols) {
-  if (alphabet_bits < 1 || alphabet_bits > 16) {
-    return FTC_INVALID("symbol segment: alphabet_bits %d outside 1..16", alphabet_bits);
-  }
-  uint64_t total;
-  if (!rans::CountSymbols(bands, &total)) {
-    return FTC_LIMIT("symbol segment: more than %llu symbols",
-                     static_cast<unsigned long long>(kMaxSegmentSymbols));
-  }
+  uint64_t total = 0;
+  FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));
   if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null output");
   if (data == nullptr && size > 0) return FTC_INVALID("symbol segment: null data");
 

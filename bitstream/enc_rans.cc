@@ -801,14 +801,8 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
                            int alphabet_bits, std::vector<uint8_t>* out,
                            SymbolSegmentStats* stats) {
   if (out == nullptr) return FTC_INVALID("symbol segment: null output");
-  if (alphabet_bits < 1 || alphabet_bits > 16) {
-    return FTC_INVALID("symbol segment: alphabet_bits %d outside 1..16", alphabet_bits);
-  }
-  uint64_t total;
-  if (!rans::CountSymbols(bands, &total)) {
-    return FTC_LIMIT("symbol segment: more than %llu symbols",
-                     static_cast<unsigned long long>(kMaxSegmentSymbols));
-  }
+  uint64_t total = 0;
+  FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));
   if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null symbols");
   const size_t out_start = out->size();
 

@@ -1,5 +1,7 @@
 #include "bitstream/rans_common.h"
 
+#include "base/status_macros.h"
+
 namespace ftc::rans {
 
 bool CountSymbols(const std::vector<BandShape>& bands, uint64_t* total) {
@@ -11,6 +13,17 @@ bool CountSymbols(const std::vector<BandShape>& bands, uint64_t* total) {
   }
   *total = n;
   return true;
+}
+
+Status CheckSegmentArgs(const std::vector<BandShape>& bands, int alphabet_bits, uint64_t* total) {
+  if (alphabet_bits < 1 || alphabet_bits > 16) {
+    return FTC_INVALID("symbol segment: alphabet_bits %d outside 1..16", alphabet_bits);
+  }
+  if (!CountSymbols(bands, total)) {
+    return FTC_LIMIT("symbol segment: more than %llu symbols",
+                     static_cast<unsigned long long>(kMaxSegmentSymbols));
+  }
+  return Status::Ok();
 }
 
 void BuildClassTable(const std::vector<uint8_t>& thresholds, int num_tokens, uint8_t* cls) {

@@ -224,6 +224,10 @@ class BitReader {
 // kMaxSegmentSymbols.
 bool CountSymbols(const std::vector<BandShape>& bands, uint64_t* total);
 
+// The checks both coders make of a segment's arguments first: alphabet_bits in 1..16
+// (kInvalidArgument) and at most kMaxSegmentSymbols symbols (kLimitExceeded), counted into *total.
+Status CheckSegmentArgs(const std::vector<BandShape>& bands, int alphabet_bits, uint64_t* total);
+
 // log2(1 + i/256) in Q16 for i = 0..256, computed at compile time with integers only (bit-by-bit
 // squaring), so every build has the same table.
 struct Log2Table {
