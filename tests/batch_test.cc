@@ -13,8 +13,8 @@ namespace {
 
 constexpr int64_t kC = 6, kH = 5, kW = 7;
 
-std::vector<float> Sample(int seed) {
-  std::vector<float> x(static_cast<size_t>(kC * kH * kW));
+std::vector<float> Sample(int seed, int64_t elements = kC * kH * kW) {
+  std::vector<float> x(static_cast<size_t>(elements));
   for (size_t i = 0; i < x.size(); ++i) {
     x[i] = std::max(0.0f, std::sin(0.37f * static_cast<float>(i) + static_cast<float>(seed)));
   }
@@ -22,6 +22,9 @@ std::vector<float> Sample(int seed) {
 }
 
 Bytes Encode(const std::vector<float>& x, const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  EXPECT_EQ(static_cast<int64_t>(x.size()), n);
   EncoderOptions o;
   o.codec = "ans";
   o.bits = 4;
@@ -50,8 +53,9 @@ TEST(BatchTest, DecodesEveryStreamIntoItsSampleAndIsolatesFailures) {
   }
   Bytes corrupt = streams[1];
   corrupt[corrupt.size() / 2] ^= 0x40;
-  streams.push_back(corrupt);                                       // 5: corrupt
-  streams.push_back(Encode(Sample(9), Shape{kC, kH + 1, kW - 1}));  // 6: another shape
+  streams.push_back(corrupt);  // 5: corrupt
+  streams.push_back(
+      Encode(Sample(9, kC * (kH + 1) * (kW - 1)), Shape{kC, kH + 1, kW - 1}));  // 6: another shape
   std::vector<StreamRef> refs;
   for (const Bytes& b : streams) refs.push_back({b.data(), b.size()});
   for (DType dtype : {DType::kF32, DType::kF16}) {
