@@ -32,31 +32,17 @@ Status PacketOptions::Validate() const {
 
 namespace {
 
-// One sample, prepared by the codec's encoder half.
-struct SampleSource {
-  std::unique_ptr<BandSample> bands;
-};
-
-Status CodecParams(const SampleSource& src, uint32_t band_rows, std::vector<uint8_t>* out) {
-  return src.bands->WriteParams(band_rows, out);
-}
-
-Status BuildSections(const SampleSource& src, const BandLayout& layout,
-                     const std::vector<uint32_t>& bands, std::vector<Section>* out) {
-  return src.bands->CodeBands(layout, bands, out);
-}
-
 // Builds packets of one sample for the fitting decisions and the final output.
 class SamplePacketizer {
  public:
-  SamplePacketizer(const SampleSource& src, const PacketHeader& base, const BandLayout& layout,
+  SamplePacketizer(const BandSample& src, const PacketHeader& base, const BandLayout& layout,
                    size_t limit)
       : src_(src), base_(base), layout_(layout), limit_(limit) {}
 
   // Builds the packet of `bands` with the largest header values (docs/format.md) into *packet;
   // *fits says whether it is within the size limit.
   Status Trial(const std::vector<uint32_t>& bands, bool* fits, std::vector<Section>* sections) {
-    FTC_RETURN_IF_ERROR(BuildSections(src_, layout_, bands, sections));
+    FTC_RETURN_IF_ERROR(src_.CodeBands(layout_, bands, sections));
     PacketHeader h = base_;
     h.packet_index = h.packet_count = h.first_band = h.band_count = layout_.total;
     scratch_.clear();
@@ -68,7 +54,7 @@ class SamplePacketizer {
   size_t last_size() const { return last_size_; }
 
  private:
-  const SampleSource& src_;
+  const BandSample& src_;  // the sample, prepared by the codec's encoder half
   const PacketHeader& base_;
   const BandLayout& layout_;
   size_t limit_;
@@ -83,7 +69,7 @@ std::vector<uint32_t> Range(uint32_t first, uint32_t count) {
 }
 
 // Whether every band of the sample fits alone in a packet; names the first that does not.
-Status EveryBandFits(const SampleSource& src, const PacketHeader& base, const BandLayout& layout,
+Status EveryBandFits(const BandSample& src, const PacketHeader& base, const BandLayout& layout,
                      size_t limit, bool* all_fit, uint32_t* bad_band, size_t* bad_size) {
   SamplePacketizer pk(src, base, layout, limit);
   std::vector<Section> sections;
@@ -254,7 +240,7 @@ class TensorPacketizer {
     return ParallelFor(n_, options_.threads, [&](int64_t i) -> Status {
       Result<std::unique_ptr<BandSample>> prepared = encoder_.Prepare(SampleView(tensor_, i));
       if (prepared.ok()) {
-        sources_[static_cast<size_t>(i)].bands = std::move(*prepared);
+        sources_[static_cast<size_t>(i)] = std::move(*prepared);
         return Status::Ok();
       }
       const Status& s = prepared.status();
@@ -282,7 +268,8 @@ class TensorPacketizer {
         PacketHeader h;
         FTC_RETURN_IF_ERROR(HeaderFor(i, r, &h));
         bool fits = false;
-        Status s = EveryBandFits(sources_[k], h, layout, limit_, &fits, &bad_band[k], &bad_size[k]);
+        Status s =
+            EveryBandFits(*sources_[k], h, layout, limit_, &fits, &bad_band[k], &bad_size[k]);
         sample_fits[k] = fits;
         return s;
       }));
@@ -313,7 +300,7 @@ class TensorPacketizer {
     return ParallelFor(n_, options_.threads, [&](int64_t i) -> Status {
       PacketHeader h;
       FTC_RETURN_IF_ERROR(HeaderFor(i, band_rows, &h));
-      SamplePacketizer pk(sources_[static_cast<size_t>(i)], h, layout, limit_);
+      SamplePacketizer pk(*sources_[static_cast<size_t>(i)], h, layout, limit_);
       std::vector<PlannedPacket> plan;
       if (popts_.interleave) {
         FTC_RETURN_IF_ERROR(PlanInterleaved(&pk, layout, limit_, &plan));
@@ -344,7 +331,7 @@ class TensorPacketizer {
     *h = base_;
     h->frame_index = static_cast<uint32_t>(i);
     h->band_rows = band_rows;
-    return CodecParams(sources_[static_cast<size_t>(i)], band_rows, &h->params);
+    return sources_[static_cast<size_t>(i)]->WriteParams(band_rows, &h->params);
   }
 
   const TensorView& tensor_;
@@ -355,7 +342,7 @@ class TensorPacketizer {
   int64_t n_ = 1;
   size_t limit_ = 0;
   PacketHeader base_;
-  std::vector<SampleSource> sources_;
+  std::vector<std::unique_ptr<BandSample>> sources_;
 };
 
 // Stream id: the caller's, or a CRC32C of the packets written with id 0, minus checksums.
