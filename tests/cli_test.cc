@@ -487,7 +487,7 @@ TEST_F(ProfileCliTest, BadProfilesExit2NamingTheField) {
       {"{\"ftcodec_profile\": 1, \"sample_shape\": [8, 7, 9], \"settings\": {\"codec\": \"ans\", "
        "\"bits\": 99}}",
        "settings.bits"},
-      {"{\"ftcodec_profile\": 3, \"sample_shape\": [8, 7, 9]}", "version 3 is not supported"},
+      {"{\"ftcodec_profile\": 4, \"sample_shape\": [8, 7, 9]}", "version 4 is not supported"},
       {"{\"ftcodec_profile\": 1, \"sample_shape\": [8, 7, 9], \"settings\": {\"codec\": \"ans\"},"
        " \"plan\": {\"channels\": [{\"kind\": \"signed\", \"step\": 0.5, \"offset\": 0}]}}",
        "plan.channels"},

@@ -1,7 +1,9 @@
 // Concealment methods on synthetic tensors: each must beat `zero`; received values are kept.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -63,13 +65,15 @@ double LostMse(const std::vector<float>& a, const std::vector<float>& b,
 }
 
 double ConcealMse(ConcealMethod m, const std::vector<float>& truth,
-                  const std::vector<uint8_t>& lost, int c, int h, int w) {
+                  const std::vector<uint8_t>& lost, int c, int h, int w,
+                  std::shared_ptr<const ConcealPredictor> predictor = nullptr) {
   std::vector<float> x = truth;
   for (size_t i = 0; i < x.size(); ++i) {
     if (lost[i]) x[i] = 1e6f;  // must be overwritten
   }
   ConcealOptions o;
   o.band_rows = kBandRows;
+  o.predictor = std::move(predictor);
   EXPECT_TRUE(conceal_sample(x.data(), lost.data(), c, h, w, m, o).ok());
   for (size_t i = 0; i < x.size(); ++i) {
     if (!lost[i]) {
@@ -126,6 +130,95 @@ TEST(ConcealTest, InterChannelMethodsUseOtherChannels) {
   const double inpaint = ConcealMse(ConcealMethod::kInpaint, truth, lost, c, h, w);
   const double lowrank = ConcealMse(ConcealMethod::kLowRank, truth, lost, c, h, w);
   EXPECT_LT(lowrank, 0.1 * inpaint);
+}
+
+// Samples of one "model": every channel a fixed gain and offset of two shared patterns (the
+// same for every sample) whose phases vary from sample to sample, plus a little noise.
+std::vector<float> ModelSample(int c, int h, int w, unsigned sample_seed) {
+  std::mt19937 model(7), rng(sample_seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  const double a = 3 * u(rng), b = 3 * u(rng);
+  std::vector<float> x(static_cast<size_t>(c) * h * w);
+  for (int ch = 0; ch < c; ++ch) {
+    const double g1 = 1.5 + u(model), g2 = u(model), off = 2.0 + u(model);
+    for (int y = 0; y < h; ++y) {
+      for (int xx = 0; xx < w; ++xx) {
+        const double p1 = std::sin(0.9 * y + a) * std::cos(0.7 * xx + b);
+        const double p2 = std::cos(1.1 * (y - xx) + b);
+        x[(static_cast<size_t>(ch) * h + y) * w + xx] =
+            static_cast<float>(g1 * p1 + g2 * p2 + off + 0.01 * u(rng));
+      }
+    }
+  }
+  return x;
+}
+
+// ALTeC with a predictor fitted on other samples of the same "model" beats zero fill, the
+// channel mean and linear interpolation (the patterns are not smooth along H, so the other
+// channels carry what the rows above and below cannot).
+TEST(ConcealTest, AltecFittedPredictorBeatsTheTrainingFreeMethods) {
+  const int n = 40;
+  std::vector<float> train;
+  for (int i = 0; i < n; ++i) {
+    const std::vector<float> s = ModelSample(kC, kH, kW, 1000 + i);
+    train.insert(train.end(), s.begin(), s.end());
+  }
+  Result<ConcealPredictor> fit =
+      fit_conceal_predictor(TensorView::Contiguous(train.data(), DType::kF32, {n, kC, kH, kW}));
+  ASSERT_TRUE(fit.ok()) << fit.status().ToString();
+  ASSERT_TRUE(fit->Validate().ok());
+  ASSERT_EQ(fit->channels.size(), static_cast<size_t>(kC));
+  EXPECT_EQ(fit->channels[0].sources.size(), 8u);
+  auto pred = std::make_shared<const ConcealPredictor>(std::move(*fit));
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const std::vector<float> truth = ModelSample(kC, kH, kW, seed);
+    const std::vector<uint8_t> lost = BandLoss(kC, kH, kW, seed + 100);
+    const double altec = ConcealMse(ConcealMethod::kAltec, truth, lost, kC, kH, kW, pred);
+    EXPECT_LT(altec, ConcealMse(ConcealMethod::kZero, truth, lost, kC, kH, kW));
+    EXPECT_LT(altec, ConcealMse(ConcealMethod::kMean, truth, lost, kC, kH, kW));
+    EXPECT_LT(altec, 0.5 * ConcealMse(ConcealMethod::kLinear, truth, lost, kC, kH, kW));
+  }
+  // The same fit from the same features (deterministic).
+  Result<ConcealPredictor> again =
+      fit_conceal_predictor(TensorView::Contiguous(train.data(), DType::kF32, {n, kC, kH, kW}));
+  ASSERT_TRUE(again.ok());
+  for (int ch = 0; ch < kC; ++ch) {
+    EXPECT_EQ(again->channels[ch].weights, pred->channels[ch].weights);
+    EXPECT_EQ(again->channels[ch].bias, pred->channels[ch].bias);
+  }
+  // Its work is bounded by the mask: passes × lost × (3 + sources).
+  const std::vector<uint8_t> lost = BandLoss(kC, kH, kW, 5);
+  ConcealOptions o;
+  o.predictor = pred;
+  const int64_t lost_n = std::count(lost.begin(), lost.end(), 1);
+  EXPECT_EQ(estimate_conceal_work(lost.data(), kC, kH, kW, ConcealMethod::kAltec, o),
+            2 * lost_n * 11);
+}
+
+TEST(ConcealTest, AltecNeedsAPredictorOfTheSamplesChannels) {
+  std::vector<float> x(2 * 3 * 4, 1.0f);
+  std::vector<uint8_t> lost(x.size(), 0);
+  lost[5] = 1;
+  Status s = conceal_sample(x.data(), lost.data(), 2, 3, 4, ConcealMethod::kAltec);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("predictor"), std::string::npos) << s.ToString();
+  auto pred = std::make_shared<ConcealPredictor>();
+  pred->channels.resize(3);
+  ConcealOptions o;
+  o.predictor = pred;
+  s = conceal_sample(x.data(), lost.data(), 2, 3, 4, ConcealMethod::kAltec, o);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("3 channels"), std::string::npos) << s.ToString();
+  pred->channels.resize(2);
+  pred->channels[1].sources = {1};  // itself
+  pred->channels[1].weights = {1.0f};
+  s = conceal_sample(x.data(), lost.data(), 2, 3, 4, ConcealMethod::kAltec, o);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("channel 1"), std::string::npos) << s.ToString();
+  EXPECT_EQ(
+      fit_conceal_predictor(TensorView::Contiguous(x.data(), DType::kF32, {24})).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST(ConcealTest, EmptyChannelsAndEdges) {
@@ -220,7 +313,7 @@ TEST(ConcealTest, MethodNames) {
     ASSERT_TRUE(m.ok());
     EXPECT_EQ(name, ConcealMethodName(*m));
   }
-  EXPECT_EQ(ConcealMethodNames().size(), 6u);
+  EXPECT_EQ(ConcealMethodNames().size(), 7u);
   EXPECT_FALSE(ParseConcealMethod("telea").ok());
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/packet.h"
+#include "ftcodec/profile.h"
 #include "tests/fake_learned_unit.h"
 #include "tests/test_util.h"
 
@@ -222,6 +224,40 @@ TEST_F(PacketCliTest, EncodeLoseDecode) {
         ReadNpy(Read("out_" + m + ".npy").data(), Read("out_" + m + ".npy").size());
     ASSERT_TRUE(a.ok());
     EXPECT_EQ(a->tensor.shape(), (Shape{6, 16, 14, 14}));
+  }
+  // altec: the predictor of a profile (fitted here on the tensor itself); --conceal auto takes
+  // the profile's method. Without a profile it is a usage error; a profile fitted on another
+  // channel count does not match the stream (exit 2, naming the profile).
+  {
+    Result<NpyArray> x = ReadNpy(Read("x.npy").data(), Read("x.npy").size());
+    ASSERT_TRUE(x.ok());
+    Result<ConcealPredictor> fit = fit_conceal_predictor(x->tensor.view());
+    ASSERT_TRUE(fit.ok()) << fit.status().ToString();
+    Profile p;
+    p.sample_shape = {16, 14, 14};
+    p.settings.codec = "ans";
+    p.conceal = "altec";
+    p.conceal_predictor = std::make_shared<const ConcealPredictor>(*fit);
+    std::ofstream(Path("p.json")) << ProfileToJson(p);
+    for (const std::string how : {" --conceal altec", ""}) {
+      r = Cli("dec -f " + Path("l1.ftcp") + " " + Path("out_altec.npy") + " --profile " +
+              Path("p.json") + how);
+      ASSERT_EQ(r.code, 0) << r.err;
+      EXPECT_NE(r.err.find("concealed by altec"), std::string::npos) << r.err;
+    }
+    r = Cli("dec " + Path("l1.ftcp") + " " + Path("o.npy") + " --conceal altec");
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("--profile"), std::string::npos) << r.err;
+    auto fewer = std::make_shared<ConcealPredictor>(*fit);
+    fewer->channels.resize(8);
+    for (ConcealPredictor::Channel& ch : fewer->channels) ch.sources.clear(), ch.weights.clear();
+    p.sample_shape = {8, 14, 14};
+    p.conceal_predictor = fewer;
+    std::ofstream(Path("p8.json")) << ProfileToJson(p);
+    r = Cli("dec " + Path("l1.ftcp") + " " + Path("o.npy") + " --profile " + Path("p8.json"));
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("p8.json"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("8 channels"), std::string::npos) << r.err;
   }
   // iid and trace models.
   ASSERT_EQ(Cli("lose " + Path("i.ftcp") + " " + Path("l4.ftcp") + " --rate 0.5 --seed 3").code, 0);

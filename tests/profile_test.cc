@@ -217,6 +217,65 @@ void ExpectRejected(const std::string& json, StatusCode code, const std::string&
   EXPECT_NE(p.status().message().find(field), std::string::npos) << p.status().ToString();
 }
 
+// ALTeC's fitted predictor round-trips exactly through the profile (version 3); a version-2
+// profile cannot hold one, and a predictor that does not fit the sample shape or names a bad
+// source is refused by name.
+TEST(ProfileTest, FittedPredictorRoundTripsInVersion3) {
+  Profile p = MakeProfile();
+  auto pred = std::make_shared<ConcealPredictor>();
+  pred->channels.resize(3);
+  pred->channels[0] = {0.125f, 0.3f, 0.29999998f, {1, 2}, {1e-7f, -2.5f}, 0.0f, 6.5f};
+  pred->channels[1] = {-1.0f / 3, 0.0f, 0.0f, {}, {}, -1.0f, 1.0f};
+  pred->channels[2] = {3.1415927f, 0.5f, 0.25f, {0}, {0.1f}, -7.0f, 7.0f};
+  p.conceal_predictor = pred;
+  p.conceal = "altec";
+  const std::string json = ProfileToJson(p);
+  EXPECT_NE(json.find("\"ftcodec_profile\": 3,"), std::string::npos) << json;
+  Result<Profile> q = ParseProfile(json);
+  ASSERT_TRUE(q.ok()) << q.status().ToString() << "\n" << json;
+  EXPECT_EQ(q->version, 3);
+  EXPECT_EQ(q->conceal, "altec");
+  ASSERT_TRUE(q->conceal_predictor);
+  ASSERT_EQ(q->conceal_predictor->channels.size(), 3u);
+  for (size_t c = 0; c < 3; ++c) {
+    const ConcealPredictor::Channel& a = pred->channels[c];
+    const ConcealPredictor::Channel& b = q->conceal_predictor->channels[c];
+    EXPECT_EQ(a.bias, b.bias);
+    EXPECT_EQ(a.up, b.up);
+    EXPECT_EQ(a.down, b.down);
+    EXPECT_EQ(a.lo, b.lo);
+    EXPECT_EQ(a.hi, b.hi);
+    EXPECT_EQ(a.sources, b.sources);
+    EXPECT_EQ(a.weights, b.weights);  // bit-exact floats
+  }
+  EXPECT_EQ(ProfileToJson(*q), json);
+  // Version 2 has no such field.
+  ExpectRejected(Edit(json, "\"ftcodec_profile\": 3", "\"ftcodec_profile\": 2"),
+                 StatusCode::kCorruptData, "conceal_predictor");
+  // A channel may not be its own source; sources must be channels of the sample.
+  auto with_channel2 = [&](std::vector<int32_t> sources, std::vector<float> weights) {
+    auto bad = std::make_shared<ConcealPredictor>(*pred);
+    bad->channels[2].sources = std::move(sources);
+    bad->channels[2].weights = std::move(weights);
+    Profile b = p;
+    b.conceal_predictor = bad;
+    return ProfileToJson(b);
+  };
+  ExpectRejected(with_channel2({2}, {0.1f}), StatusCode::kCorruptData, "channel 2");
+  ExpectRejected(with_channel2({7}, {0.1f}), StatusCode::kCorruptData, "channel 2");
+  ExpectRejected(with_channel2({0}, {}), StatusCode::kCorruptData, "channel 2");
+  ExpectRejected(with_channel2({0, 0}, {0.1f, 0.2f}), StatusCode::kCorruptData, "channel 2");
+  // Fitted on 3 channels: a sample of 4 does not match.
+  Profile wider = p;
+  wider.plan = nullptr;
+  wider.sample_shape = {4, 4, 5};
+  ExpectRejected(ProfileToJson(wider), StatusCode::kCorruptData, "conceal_predictor");
+  // altec needs the predictor.
+  Profile bare = MakeProfile();
+  bare.conceal = "altec";
+  ExpectRejected(ProfileToJson(bare), StatusCode::kCorruptData, "conceal");
+}
+
 TEST(ProfileTest, CorruptFieldsAreRejectedByName) {
   const std::string json = ProfileToJson(MakeProfile());
   ExpectRejected("{", StatusCode::kCorruptData, "not valid JSON");

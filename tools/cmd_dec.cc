@@ -101,14 +101,19 @@ int RunDec(const DecArgs& a) {
   // --conceal auto: the method the profile chose for its model (tune), else linear.
   std::string conceal = a.conceal == "auto" ? "linear" : a.conceal;
   o.unit = a.unit;
+  std::shared_ptr<const ConcealPredictor> predictor;
   if (!a.profile.empty()) {
     Result<Profile> p = LoadProfile(a.profile);
     if (!p.ok()) return Fail(p.status(), verb);
     o.plan = p->plan;
+    predictor = p->conceal_predictor;
     if (a.conceal == "auto" && !p->conceal.empty()) conceal = p->conceal;
   }
   Result<ConcealMethod> method = ParseConcealMethod(conceal);
   if (!method.ok()) return Fail(method.status(), verb);
+  if (*method == ConcealMethod::kAltec && !predictor) {
+    return Usage("--conceal altec needs --profile P with a fitted predictor (ftcodec tune)", verb);
+  }
   Result<DecoderLimits> limits = LimitsFromFlags(a.max_elements, a.max_conceal_work);
   if (!limits.ok()) return Fail(limits.status(), verb);
   o.limits = *limits;
@@ -116,6 +121,7 @@ int RunDec(const DecArgs& a) {
   po.dtype = o.dtype;
   po.unit = a.unit;
   po.limits = *limits;
+  po.conceal.predictor = predictor;
   if (!a.stream_id.empty()) {
     Result<uint32_t> id = ParseStreamId(a.stream_id);
     if (!id.ok()) return Fail(id.status(), verb);
@@ -129,7 +135,13 @@ int RunDec(const DecArgs& a) {
   }
   Result<Tensor> t =
       packets ? DecodePacketFile(*in, po, *method) : decode(in->data(), in->size(), o);
-  if (!t.ok()) return Fail(t.status(), verb);
+  if (!t.ok()) {
+    if (predictor && *method == ConcealMethod::kAltec &&
+        t.status().code() == StatusCode::kUnsupported) {
+      return Fail(t.status().WithContext("profile " + a.profile), verb);
+    }
+    return Fail(t.status(), verb);
+  }
   if (t->dtype() == DType::kBF16 && !Quiet()) {
     std::fprintf(stderr, "ftcodec dec: note: NumPy has no bfloat16; writing float32 (exact)\n");
   }
@@ -157,13 +169,15 @@ Command AddDecCommand(CLI::App& app) {
   cmd->add_option("--dtype", a->dtype, "output dtype keep|f32|f16|bf16")->capture_default_str();
   cmd->add_option("--threads", a->threads, "frames decoded in parallel (0 = all cores, 1..256)")
       ->capture_default_str();
-  cmd->add_option("--conceal", a->conceal,
-                  ".ftcp input: how lost elements are filled: auto (the --profile's method for "
-                  "its model, else linear), zero, mean, linear, inpaint, caltec, lowrank")
+  cmd->add_option(
+         "--conceal", a->conceal,
+         ".ftcp input: how lost elements are filled: auto (the --profile's method for "
+         "its model, else linear), zero, mean, linear, inpaint, caltec, lowrank, altec (the "
+         "--profile's fitted predictor)")
       ->capture_default_str();
   cmd->add_option("--profile", a->profile,
-                  "the profile (ftcodec tune) of the stream: its per-channel plan, and its "
-                  "concealment method for --conceal auto");
+                  "the profile (ftcodec tune) of the stream: its per-channel plan, its "
+                  "concealment method for --conceal auto and its altec predictor");
   cmd->add_option("--unit", a->unit,
                   "codec learned (.ftc or .ftcp): the folder of the learned unit the stream was "
                   "coded with");

@@ -189,6 +189,7 @@ struct LossRun {
   size_t losses = 0;       // loss settings
   std::vector<LossTally> tallies, lossfree;
   int64_t ref_correct = 0;
+  ConcealOptions conceal;  // altec's predictor
 
   size_t index(size_t si, size_t li, size_t mi) const {
     return (si * losses + li) * methods.size() + mi;
@@ -262,7 +263,7 @@ Status AddLossChunk(const BenchConfig& c, const Samples& samples, const SplitMod
       for (size_t mi = 0; mi < run->methods.size(); ++mi) {
         const std::string what = c.loss[li].label + " " + ConcealMethodName(run->methods[mi]);
         Result<LossTally> t = EvaluateLoss(batch, labels, classify, c.loss[li], run->methods[mi],
-                                           c.loss_seeds, first);
+                                           c.loss_seeds, first, run->conceal);
         if (!t.ok()) return t.status().WithContext(what);
         run->tallies[run->index(si, li, mi)].Merge(*t);
         progress->Add(static_cast<double>(count * c.loss_seeds), what);
@@ -320,9 +321,42 @@ Status WriteLossOutputs(const BenchConfig& c, const LossReport& report, int64_t 
 
 // `--loss`: accuracy under packet loss for every loss setting × concealment method, at the main
 // packet size and (contrast) an MTU-sized one; writes <out>/loss.{csv,json,gp,png,svg}.
+// altec's predictor, when the methods include it: the first --profile's, else fitted on the
+// head's features of up to 2,000 training images (IDX data). Without either, altec is dropped
+// from the default methods (a note) and refused when asked for.
+Status AddLossPredictor(const BenchConfig& c, const SplitModel& model, bool features_mode,
+                        LossRun* run) {
+  auto at = std::find(run->methods.begin(), run->methods.end(), ConcealMethod::kAltec);
+  if (at == run->methods.end()) return Status::Ok();
+  for (const std::string& path : c.profiles) {
+    FTC_ASSIGN_OR_RETURN(Profile p, LoadProfile(path));
+    if (p.conceal_predictor) {
+      run->conceal.predictor = p.conceal_predictor;
+      std::fprintf(stderr, "ftcodec bench: altec: the predictor of %s\n", path.c_str());
+      return Status::Ok();
+    }
+  }
+  Result<DataDir> train = Status(StatusCode::kInvalidArgument, "no input images");
+  if (!features_mode) train = LoadDataDir(c.data_dir, "train", 2000, false);
+  if (!train.ok() || !train->idx) {
+    const char* why = "altec needs a predictor: --profile P (ftcodec tune) or IDX training data";
+    if (!c.conceal.empty()) return Status(StatusCode::kInvalidArgument, why);
+    std::fprintf(stderr, "ftcodec bench: note: %s; altec skipped\n", why);
+    run->methods.erase(at);
+    run->tallies.resize(run->sizes.size() * run->losses * run->methods.size());
+    return Status::Ok();
+  }
+  FTC_ASSIGN_OR_RETURN(Tensor f, model.Head(train->inputs.view()));
+  FTC_ASSIGN_OR_RETURN(run->conceal.predictor, FitLossPredictor(f.view()));
+  std::fprintf(stderr, "ftcodec bench: altec: predictor fitted on %lld training images\n",
+               static_cast<long long>(f.shape()[0]));
+  return Status::Ok();
+}
+
 Status RunLossBench(const BenchConfig& c, const Samples& samples, const SplitModel& model,
                     bool features_mode, const std::string& model_name, Clock::time_point start) {
   FTC_ASSIGN_OR_RETURN(LossRun run, PlanLossRun(c));
+  FTC_RETURN_IF_ERROR(AddLossPredictor(c, model, features_mode, &run));
   const int64_t n = samples.count();
   LossReport report;
   report.model = model_name;

@@ -146,6 +146,20 @@ Result<PacketizedBatch> PacketizeBatch(const TensorView& features, const Encoder
   return b;
 }
 
+Result<std::shared_ptr<const ConcealPredictor>> FitLossPredictor(const TensorView& f) {
+  FTC_RETURN_IF_ERROR(f.Validate());
+  if (f.rank < 2 || !f.is_contiguous()) {
+    return Status(StatusCode::kInvalidArgument, "features must be contiguous N×C[×H[×W]]");
+  }
+  const int64_t n = f.shape[0];
+  const int64_t c = f.rank == 4 ? f.shape[1] : 1;
+  const int64_t w = f.shape[f.rank - 1];
+  const int64_t h = n * c * w > 0 ? f.num_elements() / (n * c * w) : 0;
+  FTC_ASSIGN_OR_RETURN(ConcealPredictor p, fit_conceal_predictor(TensorView::Contiguous(
+                                               f.data, f.dtype, {n, c, h, w})));
+  return std::make_shared<const ConcealPredictor>(std::move(p));
+}
+
 void LossTally::Merge(const LossTally& o) {
   samples += o.samples;
   correct += o.correct;
@@ -163,7 +177,8 @@ uint64_t LossSeed(int seed_index, int64_t sample) {
 
 Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<int>& labels,
                                const FeatureClassifier& tail, const LossSetting& loss,
-                               ConcealMethod method, int seeds, int64_t first_sample) {
+                               ConcealMethod method, int seeds, int64_t first_sample,
+                               const ConcealOptions& conceal) {
   const int64_t n = static_cast<int64_t>(batch.packets.size());
   if (static_cast<int64_t>(labels.size()) != n) {
     return Status(StatusCode::kInvalidArgument, "packets of " + std::to_string(n) +
@@ -174,14 +189,16 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
   const Shape& ss = batch.sample_shape;
   int64_t per_sample = 1;
   for (int64_t d : ss) per_sample *= d;
-  const int64_t c = ss.size() > 1 ? ss[1] : 1;
-  const int64_t h = ss.size() > 2 ? ss[2] : 1;
-  const int64_t w = ss.size() > 3 ? ss[3] : 1;
+  // The codec's view of a sample (docs/format.md "The sample"): 1×T×D tokens are 1×T×D.
+  const int64_t c = ss.size() == 4 ? ss[1] : 1;
+  const int64_t w = ss.back();
+  const int64_t h = per_sample / (c * w);
   Shape batch_shape = ss;
   batch_shape[0] = n;
   FTC_ASSIGN_OR_RETURN(Tensor decoded, Tensor::Create(DType::kF32, batch_shape));
   PacketDecoderOptions dopts;
   dopts.dtype = DType::kF32;
+  dopts.conceal = conceal;
 
   LossTally t;
   for (int seed = 0; seed < seeds; ++seed) {
@@ -213,7 +230,7 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
         // Nothing arrived: the shape is known from the sender side; conceal everything.
         std::fill(dst, dst + per_sample, 0.0f);
         std::vector<uint8_t> all(static_cast<size_t>(per_sample), 1);
-        FTC_RETURN_IF_ERROR(conceal_sample(dst, all.data(), c, h, w, method));
+        FTC_RETURN_IF_ERROR(conceal_sample(dst, all.data(), c, h, w, method, conceal));
         t.lost_elements += per_sample;
       } else {
         Result<DecodedTensor> r = d.finish(method);

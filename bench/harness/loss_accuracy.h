@@ -43,6 +43,10 @@ struct PacketizedBatch {
 Result<PacketizedBatch> PacketizeBatch(const TensorView& features, const EncoderOptions& codec,
                                        const PacketOptions& packet_options);
 
+// ALTeC's predictor (fit_conceal_predictor) fitted on N-first features in the codec's view of
+// a sample, as the packets carry it (C×H×W; N×T×D tokens: one channel of T rows of D).
+Result<std::shared_ptr<const ConcealPredictor>> FitLossPredictor(const TensorView& features);
+
 struct LossTally {
   int64_t samples = 0;  // sample decodes: samples × seeds
   int64_t correct = 0;
@@ -60,10 +64,12 @@ uint64_t LossSeed(int seed_index, int64_t sample);
 
 // For each of `seeds` repetitions: drops packets of every sample with `loss` (seeded with
 // LossSeed(seed, first_sample + i)), decodes what arrived, conceals with `method` (a sample with
-// no packet left is all concealed from zeros), runs `tail` on the batch and counts.
+// no packet left is all concealed from zeros; `conceal`: the method's options, e.g. altec's
+// predictor), runs `tail` on the batch and counts.
 Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<int>& labels,
                                const FeatureClassifier& tail, const LossSetting& loss,
-                               ConcealMethod method, int seeds, int64_t first_sample = 0);
+                               ConcealMethod method, int seeds, int64_t first_sample = 0,
+                               const ConcealOptions& conceal = {});
 
 // One reported row.
 struct LossRow {

@@ -399,10 +399,18 @@ Status FillProfile(const TuneConfig& c, const TuneModel& m, const DataDir& data,
   return p->Validate();
 }
 
+struct ConcealChoice {
+  std::string method;
+  std::shared_ptr<const ConcealPredictor> predictor;
+};
+
 // The concealment method for the profile (docs/profiles.md, "How tune searches", step 5): on up
 // to 1,000 calibration samples coded as 300-byte packets (ans 4 bits 3σ) with 30% iid loss, the
-// training-free method whose top-1 is highest (ties: the earlier in the list).
-Result<std::string> ChooseConceal(const Calibration& cal, const SplitModel& model) {
+// method whose top-1 is highest (ties: the earlier in the list), among the training-free ones
+// and altec with the predictor fitted on the calibration samples.
+Result<ConcealChoice> ChooseConceal(const Calibration& cal, const SplitModel& model) {
+  ConcealChoice choice;
+  FTC_ASSIGN_OR_RETURN(choice.predictor, FitLossPredictor(cal.features.view()));
   const int64_t n = std::min<int64_t>(1000, static_cast<int64_t>(cal.labels.size()));
   const TensorView features = BatchRows(cal.features.view(), 0, n);
   const std::vector<int> labels(cal.labels.begin(), cal.labels.begin() + n);
@@ -412,22 +420,24 @@ Result<std::string> ChooseConceal(const Calibration& cal, const SplitModel& mode
   FTC_ASSIGN_OR_RETURN(PacketizedBatch batch, PacketizeBatch(features, codec, popts));
   FTC_ASSIGN_OR_RETURN(std::vector<LossSetting> loss, ParseLossSpec("iid:0.3"));
   const FeatureClassifier classify = [&](const TensorView& f) { return model.Classify(f); };
-  std::string best;
+  ConcealOptions co;
+  co.predictor = choice.predictor;
   int64_t best_correct = -1;
-  for (ConcealMethod m : {ConcealMethod::kLinear, ConcealMethod::kInpaint, ConcealMethod::kCaltec,
-                          ConcealMethod::kMean, ConcealMethod::kZero}) {
-    FTC_ASSIGN_OR_RETURN(LossTally t, EvaluateLoss(batch, labels, classify, loss[0], m, 1));
+  for (ConcealMethod m : {ConcealMethod::kLinear, ConcealMethod::kAltec, ConcealMethod::kInpaint,
+                          ConcealMethod::kCaltec, ConcealMethod::kMean, ConcealMethod::kZero}) {
+    FTC_ASSIGN_OR_RETURN(LossTally t, EvaluateLoss(batch, labels, classify, loss[0], m, 1, 0, co));
     if (t.correct > best_correct) {
       best_correct = t.correct;
-      best = ConcealMethodName(m);
+      choice.method = ConcealMethodName(m);
     }
   }
   std::fprintf(stderr,
                "ftcodec tune: concealment: %s (top-1 %.2f%% with 30%% of 300-byte packets lost, "
                "%lld samples)\n",
-               best.c_str(), 100.0 * static_cast<double>(best_correct) / static_cast<double>(n),
+               choice.method.c_str(),
+               100.0 * static_cast<double>(best_correct) / static_cast<double>(n),
                static_cast<long long>(n));
-  return best;
+  return choice;
 }
 
 void PrintChoice(const TuneResult& r, const TuneTrial& best) {
@@ -494,7 +504,9 @@ Result<TuneResult> RunTune(const TuneConfig& c) {
                  best->label.c_str());
   }
   FTC_RETURN_IF_ERROR(FillProfile(c, m, data, cal, *best, &r.profile));
-  FTC_ASSIGN_OR_RETURN(r.profile.conceal, ChooseConceal(cal, model));
+  FTC_ASSIGN_OR_RETURN(ConcealChoice conceal, ChooseConceal(cal, model));
+  r.profile.conceal = conceal.method;
+  r.profile.conceal_predictor = conceal.predictor;
   PrintChoice(r, *best);
   return r;
 }

@@ -19,6 +19,7 @@ constexpr MethodName kMethods[] = {
     {ConcealMethod::kZero, "zero"},     {ConcealMethod::kMean, "mean"},
     {ConcealMethod::kLinear, "linear"}, {ConcealMethod::kInpaint, "inpaint"},
     {ConcealMethod::kCaltec, "caltec"}, {ConcealMethod::kLowRank, "lowrank"},
+    {ConcealMethod::kAltec, "altec"},
 };
 
 }  // namespace
@@ -36,7 +37,7 @@ Result<ConcealMethod> ParseConcealMethod(const std::string& name) {
   }
   return FTC_INVALID(
       "unknown concealment method '%s' (zero, mean, linear, inpaint, caltec, "
-      "lowrank)",
+      "lowrank, altec)",
       ErrorToken(name).c_str());
 }
 
@@ -322,11 +323,27 @@ int64_t estimate_conceal_work(const uint8_t* lost, int64_t c, int64_t h, int64_t
     case ConcealMethod::kLowRank:
       // lowrank runs or (if it cannot) inpaint does, never both.
       return std::max(conceal::LowRankWork(c, h, w, o), conceal::InpaintWork(lost, c, h, w, o));
+    case ConcealMethod::kAltec:
+      return conceal::AltecWork(lost, c, h, w, o.predictor.get());
   }
   return 0;
 }
 
 namespace {
+
+Status CheckPredictor(const ConcealPredictor* p, int64_t c) {
+  if (!p) {
+    return FTC_INVALID(
+        "conceal altec: needs a predictor fitted on the model's features (ftcodec tune writes "
+        "one into the profile: dec --profile P)");
+  }
+  if (static_cast<int64_t>(p->channels.size()) != c) {
+    return FTC_INVALID(
+        "conceal altec: the predictor was fitted on %lld channels, the sample has %lld",
+        static_cast<long long>(p->channels.size()), static_cast<long long>(c));
+  }
+  return p->Validate();
+}
 
 Status ConcealSample(float* data, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
                      ConcealMethod method, const ConcealOptions& o) {
@@ -336,6 +353,7 @@ Status ConcealSample(float* data, const uint8_t* lost, int64_t c, int64_t h, int
                        static_cast<long long>(h), static_cast<long long>(w));
   }
   if (o.band_rows < 0) return FTC_INVALID("conceal: band rows %d is negative", o.band_rows);
+  if (method == ConcealMethod::kAltec) FTC_RETURN_IF_ERROR(CheckPredictor(o.predictor.get(), c));
   const int64_t plane = h * w;
   int64_t lost_count = 0;
   for (int64_t i = 0; i < c * plane; ++i) lost_count += lost[i] != 0;
@@ -408,6 +426,15 @@ Status ConcealSample(float* data, const uint8_t* lost, int64_t c, int64_t h, int
       }
       return Status::Ok();
     }
+    case ConcealMethod::kAltec:
+      // Linear first (the sample mean where a channel received nothing), then the predictor.
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const Plane p = plane_of(ch, lost);
+        double mean;
+        if (!empty_channel(p, &mean)) conceal::LinearFill(p, static_cast<float>(mean));
+      }
+      conceal::Altec(data, lost, c, h, w, *o.predictor);
+      return Status::Ok();
     case ConcealMethod::kLowRank:
       if (!conceal::LowRankComplete(data, lost, c, h, w, o)) {
         return ConcealSample(data, lost, c, h, w, ConcealMethod::kInpaint, o);

@@ -41,6 +41,16 @@ bool LowRankComplete(float* x, const uint8_t* lost, int64_t c, int64_t h, int64_
 // LowRankComplete's planned work (operations) for a C×H×W sample, or 0 if it would not run.
 int64_t LowRankWork(int64_t c, int64_t h, int64_t w, const ConcealOptions& o);
 
+// ALTeC (conceal_altec.cc): kAltecPasses Jacobi passes of the predictor over the lost elements,
+// each from the values of the pass before (the first from a filled sample, e.g. LinearFill).
+// The predictor has c channels (checked by the caller).
+constexpr int kAltecPasses = 2;
+void Altec(float* x, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
+           const ConcealPredictor& p);
+// Altec's work: passes × Σ lost elements × (3 + the channel's sources); 0 without a predictor
+// of c channels.
+int64_t AltecWork(const uint8_t* lost, int64_t c, int64_t h, int64_t w, const ConcealPredictor* p);
+
 // Eigen-decomposition of a symmetric n×n matrix (row-major, destroyed) by cyclic Jacobi
 // rotations: eigenvalues to `values`, eigenvectors as the columns of `vectors` (row-major n×n;
 // on entry, the matrix that the rotations are accumulated into — the identity for a plain

@@ -436,6 +436,13 @@ struct Decoder::Impl {
     const size_t E = static_cast<size_t>(s.elements());
     ConcealOptions co = options.conceal;
     co.band_rows = static_cast<int>(c.layout.rows);
+    if (method == ConcealMethod::kAltec && co.predictor &&
+        static_cast<int64_t>(co.predictor->channels.size()) != s.c) {
+      return Status(StatusCode::kUnsupported,
+                    StrFormat("the altec predictor was fitted on %zu channels but the stream's "
+                              "samples have %lld (made for another model?)",
+                              co.predictor->channels.size(), static_cast<long long>(s.c)));
+    }
     int64_t work = 0, lost_in_partial = 0;
     for (size_t i : partial) {
       const uint8_t* lost = lost_mask + i * E;

@@ -217,6 +217,62 @@ Status ParseSettings(const Json& j, EncoderOptions* o) {
   return Status::Ok();
 }
 
+// A JSON array of finite numbers (as f32) or of channel indices, naming `field` in errors.
+Status F32Array(const Json& j, const std::string& field, std::vector<float>* out) {
+  if (!j.is_array()) return FieldError(field, "expected an array of numbers");
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_number() || !std::isfinite(j[i].get<double>())) {
+      return FieldError(StrFormat("%s[%zu]", field.c_str(), i), "expected a finite number");
+    }
+    float v = 0;
+    FTC_RETURN_IF_ERROR(ToF32(j[i].get<double>(), field, &v));
+    out->push_back(v);
+  }
+  return Status::Ok();
+}
+
+Status PredictorChannel(const Json& j, size_t c, ConcealPredictor::Channel* ch) {
+  ObjectReader r(j, StrFormat("conceal_predictor.channels[%zu]", c));
+  FTC_RETURN_IF_ERROR(r.CheckKeys({"bias", "up", "down", "lo", "hi", "sources", "weights"}));
+  const std::pair<const char*, float*> scalars[] = {
+      {"bias", &ch->bias}, {"up", &ch->up}, {"down", &ch->down}, {"lo", &ch->lo}, {"hi", &ch->hi}};
+  for (const auto& [key, out] : scalars) {
+    double v = 0;
+    FTC_RETURN_IF_ERROR(r.Number(key, &v));
+    FTC_RETURN_IF_ERROR(ToF32(v, r.Where(key), out));
+  }
+  if (!r.Has("sources") || !r.At("sources").is_array() ||
+      r.At("sources").size() > ConcealPredictor::kMaxSources) {
+    return FieldError(r.Where("sources"), StrFormat("expected an array of at most %d channels",
+                                                    ConcealPredictor::kMaxSources));
+  }
+  for (const Json& s : r.At("sources")) {
+    if (!s.is_number_integer() || s.get<int64_t>() < 0 || s.get<int64_t>() >= (1 << 24)) {
+      return FieldError(r.Where("sources"), "expected channel indices");
+    }
+    ch->sources.push_back(static_cast<int32_t>(s.get<int64_t>()));
+  }
+  if (!r.Has("weights")) return FieldError(r.Where("weights"), "missing");
+  return F32Array(r.At("weights"), r.Where("weights"), &ch->weights);
+}
+
+Result<std::shared_ptr<const ConcealPredictor>> ParsePredictor(const Json& j) {
+  ObjectReader r(j, "conceal_predictor");
+  FTC_RETURN_IF_ERROR(r.CheckKeys({"channels"}));
+  if (!r.Has("channels") || !r.At("channels").is_array()) {
+    return FieldError("conceal_predictor.channels", "expected an array");
+  }
+  const Json& channels = r.At("channels");
+  auto p = std::make_shared<ConcealPredictor>();
+  p->channels.resize(channels.size());
+  for (size_t c = 0; c < channels.size(); ++c) {
+    FTC_RETURN_IF_ERROR(PredictorChannel(channels[c], c, &p->channels[c]));
+  }
+  Status valid = p->Validate();
+  if (!valid.ok()) return Status(StatusCode::kCorruptData, "profile: " + valid.message());
+  return std::shared_ptr<const ConcealPredictor>(std::move(p));
+}
+
 Status ParseCalibration(const Json& j, ProfileCalibration* c) {
   ObjectReader r(j, "calibration");
   FTC_RETURN_IF_ERROR(
@@ -265,7 +321,11 @@ Status ParseTop(const Json& j, Profile* p) {
                                    "input_scale",     "sample_shape", "settings",  "plan",
                                    "calibration",     "command"};
   if (version >= 2) keys.push_back("conceal");
+  if (version >= 3) keys.push_back("conceal_predictor");
   FTC_RETURN_IF_ERROR(r.CheckKeys(keys));
+  if (r.Has("conceal_predictor")) {
+    FTC_ASSIGN_OR_RETURN(p->conceal_predictor, ParsePredictor(r.At("conceal_predictor")));
+  }
   if (r.Has("conceal")) {
     FTC_RETURN_IF_ERROR(r.String("conceal", &p->conceal));
     Result<ConcealMethod> m = ParseConcealMethod(p->conceal);
@@ -298,6 +358,22 @@ Json F32Json(float v) {
   return Json(std::strtod(buf, nullptr));
 }
 
+Json PredictorJson(const ConcealPredictor& p) {
+  Json channels = Json::array();
+  for (const ConcealPredictor::Channel& ch : p.channels) {
+    Json weights = Json::array();
+    for (float w : ch.weights) weights.push_back(F32Json(w));
+    channels.push_back(Json{{"bias", F32Json(ch.bias)},
+                            {"up", F32Json(ch.up)},
+                            {"down", F32Json(ch.down)},
+                            {"lo", F32Json(ch.lo)},
+                            {"hi", F32Json(ch.hi)},
+                            {"sources", ch.sources},
+                            {"weights", weights}});
+  }
+  return Json{{"channels", channels}};
+}
+
 }  // namespace
 
 Status Profile::Validate() const {
@@ -328,6 +404,17 @@ Status Profile::Validate() const {
     }
   } else if (plan) {
     return FieldError("plan", "a plan needs settings.codec ans");
+  }
+  if (conceal_predictor) {
+    const int64_t c = sample_shape.size() == 3 ? sample_shape[0] : 1;
+    if (static_cast<int64_t>(conceal_predictor->channels.size()) != c) {
+      return FieldError("conceal_predictor.channels",
+                        StrFormat("has %zu channels but sample_shape has %lld",
+                                  conceal_predictor->channels.size(), static_cast<long long>(c)));
+    }
+  }
+  if (conceal == "altec" && !conceal_predictor) {
+    return FieldError("conceal", "altec needs a conceal_predictor");
   }
   return Status::Ok();
 }
@@ -367,7 +454,8 @@ Result<Profile> LoadProfile(const std::string& path) {
 
 std::string ProfileToJson(const Profile& p) {
   Json j = Json::object();
-  j["ftcodec_profile"] = p.conceal.empty() ? 1 : 2;  // the oldest version that holds it
+  // The oldest version that holds it.
+  j["ftcodec_profile"] = p.conceal_predictor ? 3 : p.conceal.empty() ? 1 : 2;
   j["model"] = p.model;
   if (!p.head_hash.empty()) j["head_hash"] = p.head_hash;
   if (!p.tail_hash.empty()) j["tail_hash"] = p.tail_hash;
@@ -407,6 +495,7 @@ std::string ProfileToJson(const Profile& p) {
                           {"max_drop", c.max_drop},
                           {"target_bytes", c.target_bytes}};
   if (!p.conceal.empty()) j["conceal"] = p.conceal;
+  if (p.conceal_predictor) j["conceal_predictor"] = PredictorJson(*p.conceal_predictor);
   j["command"] = p.command;
   // Invalid UTF-8 in a string (a file name) is replaced, so the output is always valid JSON.
   return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -78,15 +78,53 @@ enum class ConcealMethod : uint8_t {
   kInpaint = 3,  // Laplace inpainting of each channel (SOR)
   kCaltec = 4,   // inter-channel: gain/offset from the best-correlated channel (CALTeC)
   kLowRank = 5,  // HaLRTC low-rank tensor completion
+  kAltec = 6,    // a per-channel linear predictor fitted on the model's features (ALTeC)
 };
 const char* ConcealMethodName(ConcealMethod m);  // "inpaint"
-// Parses a method name ("zero", "mean", "linear", "inpaint", "caltec", "lowrank").
+// Parses a method name ("zero", "mean", "linear", "inpaint", "caltec", "lowrank", "altec").
 Result<ConcealMethod> ParseConcealMethod(const std::string& name);
 std::vector<std::string> ConcealMethodNames();
+
+// ALTeC's predictor (docs/format.md, "Loss and concealment"): for each channel c of a C×H×W
+// sample, a lost element (c, y, x) is predicted as
+//   bias + up·v(c, y↑, x) + down·v(c, y↓, x) + Σ_k weights[k]·v(sources[k], y, x)
+// clamped to [lo, hi], where y↑ = y−1 (y+1 in the first row) and y↓ = y+1 (y−1 in the last row)
+// are the rows above and below (both weights are unused when H = 1). Fitted by least squares on
+// calibration features (fit_conceal_predictor), stored in a tune profile (docs/profiles.md).
+struct ConcealPredictor {
+  struct Channel {
+    float bias = 0;
+    float up = 0;
+    float down = 0;
+    std::vector<int32_t> sources;  // other channels (never the channel itself), each at most once
+    std::vector<float> weights;    // one per source
+    float lo = 0;                  // the channel's smallest and largest calibration value
+    float hi = 0;
+  };
+  std::vector<Channel> channels;  // one per channel of the sample
+
+  static constexpr int kMaxSources = 64;
+  // kInvalidArgument naming the first bad channel: sources in range and distinct, as many
+  // weights as sources, at most kMaxSources, finite values, lo <= hi.
+  Status Validate() const;
+};
+
+struct ConcealFitOptions {
+  int sources = 8;            // other channels per channel: the best-correlated ones
+  int64_t max_rows = 200000;  // positions (sample, y, x) per channel least-squares fit
+  double ridge = 1e-3;        // relative ridge regularisation of the normal equations
+};
+
+// Fits ALTeC's predictor on calibration features: an f32 tensor N×C×H×W (or one C×H×W sample).
+// Deterministic. kInvalidArgument for another dtype or rank, or an empty tensor.
+Result<ConcealPredictor> fit_conceal_predictor(const TensorView& features,
+                                               const ConcealFitOptions& options = {});
 
 struct ConcealOptions {
   // Rows per band for caltec (the stream's Band_Rows; 0 = whole channels).
   int band_rows = 0;
+  // altec: the fitted predictor (its channel count must be the sample's C); required by altec.
+  std::shared_ptr<const ConcealPredictor> predictor;
   // inpaint: sweep cap (0 = 4·max(H,W)+100) and stopping tolerance relative to the channel's
   // range of received values.
   int inpaint_max_iterations = 0;

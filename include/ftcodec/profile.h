@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ftcodec/ftcodec.h"
+#include "ftcodec/packet.h"
 #include "ftcodec/status.h"
 
 namespace ftc {
@@ -68,8 +69,9 @@ struct ProfileCalibration {
 
 struct Profile {
   // The newest profile version this build reads and writes (docs/profiles.md); it reads every
-  // version from 1 up, and writes the oldest that holds the profile (1 unless `conceal` is set).
-  static constexpr int kVersion = 2;
+  // version from 1 up, and writes the oldest that holds the profile (1; 2 with `conceal`; 3 with
+  // `conceal_predictor`).
+  static constexpr int kVersion = 3;
   int version = kVersion;
   std::string model;      // what it was tuned for, e.g. "fmnist_resnet:s1" or a head file name
   std::string head_hash;  // 32 hex digits (XXH3-128 of the TorchScript file), or empty
@@ -85,6 +87,9 @@ struct Profile {
   // loss ("linear", "zero", ...; a ParseConcealMethod name), used by `ftcodec dec --conceal
   // auto`; empty: none chosen (version 2).
   std::string conceal;
+  // ALTeC's predictor fitted on the calibration features (version 3), for --conceal altec; may
+  // be null.
+  std::shared_ptr<const ConcealPredictor> conceal_predictor;
   std::string command;  // the command that made it
 
   Status Validate() const;
