@@ -168,7 +168,7 @@ TEST(ConcealTest, AltecFittedPredictorBeatsTheTrainingFreeMethods) {
   ASSERT_TRUE(fit.ok()) << fit.status().ToString();
   ASSERT_TRUE(fit->Validate().ok());
   ASSERT_EQ(fit->channels.size(), static_cast<size_t>(kC));
-  EXPECT_EQ(fit->channels[0].sources.size(), 8u);
+  EXPECT_EQ(fit->channels[0].sources.size(), 15u);  // min(32, C - 1)
   auto pred = std::make_shared<const ConcealPredictor>(std::move(*fit));
   for (unsigned seed = 1; seed <= 4; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -193,7 +193,7 @@ TEST(ConcealTest, AltecFittedPredictorBeatsTheTrainingFreeMethods) {
   o.predictor = pred;
   const int64_t lost_n = std::count(lost.begin(), lost.end(), 1);
   EXPECT_EQ(estimate_conceal_work(lost.data(), kC, kH, kW, ConcealMethod::kAltec, o),
-            2 * lost_n * 11);
+            2 * lost_n * (3 + 15));
 }
 
 TEST(ConcealTest, AltecNeedsAPredictorOfTheSamplesChannels) {

@@ -45,7 +45,9 @@ namespace {
 
 // Rows above and below row y (reflected at the edges; y itself when h == 1).
 inline int64_t RowUp(int64_t y, int64_t h) { return y > 0 ? y - 1 : std::min<int64_t>(1, h - 1); }
-inline int64_t RowDown(int64_t y, int64_t h) { return y + 1 < h ? y + 1 : std::max<int64_t>(0, y - 1); }
+inline int64_t RowDown(int64_t y, int64_t h) {
+  return y + 1 < h ? y + 1 : std::max<int64_t>(0, y - 1);
+}
 
 // The features of one position (sample buffer x of C×H×W, channel c at (y, col)): up, down, then
 // the sources' co-located values.
@@ -134,8 +136,9 @@ void ChooseSources(const TensorView& t, const Dims& d, int k, ConcealPredictor* 
   for (int64_t i = 0; i < c; ++i) {
     for (int64_t j = 0; j < c; ++j) {
       const int64_t a = std::max(i, j), b = std::min(i, j);
-      const double cov = cross[a * c + b] / static_cast<double>(rows) -
-                         (sum[a] / static_cast<double>(rows)) * (sum[b] / static_cast<double>(rows));
+      const double cov =
+          cross[a * c + b] / static_cast<double>(rows) -
+          (sum[a] / static_cast<double>(rows)) * (sum[b] / static_cast<double>(rows));
       score[j] = (j == i || sd[i] <= 0 || sd[j] <= 0) ? -1 : std::fabs(cov / (sd[i] * sd[j]));
     }
     std::iota(order.begin(), order.end(), 0);
@@ -196,7 +199,8 @@ void FitWeights(const TensorView& t, const Dims& d, int64_t stride, double ridge
     double trace = 0;
     for (int i = 0; i < m; ++i) {
       for (int j = 0; j <= i; ++j) {
-        cov[i * m + j] = cov[j * m + i] = a.sxx[i * m + j] / rows - (a.s[i] / rows) * (a.s[j] / rows);
+        cov[i * m + j] = cov[j * m + i] =
+            a.sxx[i * m + j] / rows - (a.s[i] / rows) * (a.s[j] / rows);
       }
       rhs[i] = a.sxy[i] / rows - (a.s[i] / rows) * my;
       trace += cov[i * m + i];
@@ -248,8 +252,7 @@ void Altec(float* x, const uint8_t* lost, int64_t c, int64_t h, int64_t w,
   }
 }
 
-int64_t AltecWork(const uint8_t* lost, int64_t c, int64_t h, int64_t w,
-                  const ConcealPredictor* p) {
+int64_t AltecWork(const uint8_t* lost, int64_t c, int64_t h, int64_t w, const ConcealPredictor* p) {
   if (!p || static_cast<int64_t>(p->channels.size()) != c) return 0;
   const int64_t plane = h * w;
   int64_t work = 0;
@@ -289,8 +292,8 @@ Result<ConcealPredictor> fit_conceal_predictor(const TensorView& features,
     conceal::ChooseSources(features, d, o.sources, &p);
     // At most max_rows positions per channel, and about 2·10^9 multiply-adds in all.
     const int64_t m = 2 + o.sources;
-    const int64_t rows = std::max<int64_t>(
-        1000, std::min<int64_t>(o.max_rows, int64_t{2000000000} / (d.c * m * m)));
+    const int64_t rows =
+        std::max<int64_t>(1000, std::min<int64_t>(o.max_rows, int64_t{2000000000} / (d.c * m * m)));
     const int64_t stride = std::max<int64_t>(1, (d.positions() + rows - 1) / rows);
     conceal::FitWeights(features, d, stride, o.ridge, &p);
     FTC_RETURN_IF_ERROR(p.Validate());

@@ -110,7 +110,7 @@ struct ConcealPredictor {
 };
 
 struct ConcealFitOptions {
-  int sources = 8;            // other channels per channel: the best-correlated ones
+  int sources = 32;           // other channels per channel: the best-correlated ones
   int64_t max_rows = 200000;  // positions (sample, y, x) per channel least-squares fit
   double ridge = 1e-3;        // relative ridge regularisation of the normal equations
 };
