@@ -12,6 +12,7 @@
 
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
+#include "ftcodec/sample_stream.h"
 #include "tests/test_util.h"
 
 namespace ftc {
@@ -53,9 +54,11 @@ TEST(GoldenTest, EncodeReproducesAndDecodeMatches) {
       built = built || (c.flags + " ").find("--codec " + codec + " ") != std::string::npos;
     }
     if (!built) continue;
-    // Packet-mode lines pin a .ftcp packet stream, the others a .ftc file.
+    // Packet-mode lines pin a .ftcp packet stream, --stream lines a .ftcs sample stream, the
+    // others a .ftc file.
     const bool packets = c.flags.find("--packet-size") != std::string::npos;
-    const std::string ext = packets ? ".ftcp" : ".ftc";
+    const bool stream = c.flags.find("--stream") != std::string::npos;
+    const std::string ext = packets ? ".ftcp" : stream ? ".ftcs" : ".ftc";
     const std::string ftc = dir + "/" + c.name + ext, npy = dir + "/" + c.name + ".npy";
     // `--profile NAME` names a profile in src/; the decoder needs it too.
     std::string flags = c.flags, dec_flags;
@@ -80,6 +83,12 @@ TEST(GoldenTest, EncodeReproducesAndDecodeMatches) {
         EXPECT_TRUE(p.valid) << p.error;
         EXPECT_NE(c.flags.find("--codec " + p.codec), std::string::npos);
       }
+      continue;
+    }
+    if (stream) {
+      Result<SampleStreamInfo> si = probe_sample_stream(bytes.data(), bytes.size());
+      ASSERT_TRUE(si.ok()) << si.status().ToString();
+      EXPECT_NE(c.flags.find("--codec " + si->first.codec), std::string::npos);
       continue;
     }
     Result<StreamInfo> info = probe(bytes.data(), bytes.size());

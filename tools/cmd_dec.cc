@@ -10,6 +10,7 @@
 #include "ftcodec/npy.h"
 #include "ftcodec/packet.h"
 #include "ftcodec/profile.h"
+#include "ftcodec/sample_stream.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
@@ -133,8 +134,10 @@ int RunDec(const DecArgs& a) {
   if (!packets && !a.stream_id.empty()) {
     return Usage("--stream-id applies to .ftcp packet streams only", verb);
   }
-  Result<Tensor> t =
-      packets ? DecodePacketFile(*in, po, *method) : decode(in->data(), in->size(), o);
+  Result<Tensor> t = packets ? DecodePacketFile(*in, po, *method)
+                     : IsSampleStream(in->data(), in->size())
+                         ? decode_sample_stream(in->data(), in->size(), o)
+                         : decode(in->data(), in->size(), o);
   if (!t.ok()) {
     if (predictor && *method == ConcealMethod::kAltec &&
         t.status().code() == StatusCode::kUnsupported) {
@@ -161,7 +164,7 @@ Command AddDecCommand(CLI::App& app) {
   auto a = std::make_shared<DecArgs>();
   CLI::App* cmd =
       app.add_subcommand("dec", "Decode a .ftc stream or a .ftcp packet stream into a .npy tensor");
-  cmd->add_option("INPUT", a->input, "input .ftc or .ftcp ('-' for stdin)")->required();
+  cmd->add_option("INPUT", a->input, "input .ftc, .ftcp or .ftcs ('-' for stdin)")->required();
   cmd->add_option("OUTPUT", a->output, "output .npy ('-' for stdout)")->required();
   AddOutputFlags(cmd);
   AddVerbosityFlags(cmd, "no summary or notes on stderr (warnings stay)",

@@ -10,6 +10,7 @@
 #include "ftcodec/npy.h"
 #include "ftcodec/packet.h"
 #include "ftcodec/profile.h"
+#include "ftcodec/sample_stream.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
@@ -31,6 +32,8 @@ struct EncArgs {
   int packet_size = 1200;
   bool interleave = false;  // --interleave: the default layout, said explicitly
   bool contiguous = false;
+  // Sample stream (a .ftcs output or --stream).
+  bool stream = false;
   // A tune profile (explicit flags override its settings) and rate control.
   std::string profile;
   int64_t target_bytes = 0;
@@ -245,6 +248,25 @@ int EncodeFrameStream(const EncArgs& a, const TensorView& view, const EncoderOpt
   return 0;
 }
 
+// Codes the tensor's samples into a .ftcs sample stream.
+int EncodeSampleStream(const EncArgs& a, const TensorView& view, const EncoderOptions& o,
+                       const char* verb) {
+  Result<Bytes> code = encode_sample_stream(view, o);
+  if (!code.ok()) return Fail(code.status(), verb);
+  if (Status s = WriteOutput(a.output, *code); !s.ok()) return Fail(s, verb);
+  const int64_t samples = view.rank == 4 ? view.shape[0] : 1;
+  if (Quiet()) return 0;
+  std::fprintf(stderr,
+               "ftcodec enc: %s bytes (%.1f per sample), %.4g bits/element, sample stream of %s "
+               "samples [%s %s, codec %s]\n",
+               Thousands(code->size()).c_str(),
+               static_cast<double>(code->size()) / static_cast<double>(samples),
+               8.0 * static_cast<double>(code->size()) / static_cast<double>(view.num_elements()),
+               Thousands(static_cast<uint64_t>(samples)).c_str(), DTypeName(view.dtype),
+               ShapeToString(view.shape_vector()).c_str(), o.codec.c_str());
+  return 0;
+}
+
 int RunEnc(const EncArgs& args, const CLI::App& cmd) {
   const char* verb = "enc";
   if (int rc = CheckOutput(args.output, {args.input, args.profile}, verb); rc != 0) return rc;
@@ -275,6 +297,13 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
                      " applies to packet mode only (a .ftcp output or --packet-size)",
                  verb);
   }
+  const bool stream_mode = a.stream || EndsWith(a.output, ".ftcs");
+  if (stream_mode && packet_mode) {
+    return Usage(
+        "--stream (a .ftcs sample stream) and packet mode (a .ftcp output or "
+        "--packet-size) exclude each other",
+        verb);
+  }
   if (int rc = CheckFlags(a, cmd, packet_mode, verb); rc != 0) return rc;
   if (int rc = MakeEncoderOptions(a, cmd, profile, &o, verb); rc != 0) return rc;
 
@@ -291,6 +320,7 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
     if (Status s = CheckProfileShape(*profile, view); !s.ok()) return Fail(s, verb);
   }
   if (packet_mode) return EncodePacketStream(a, cmd, view, o, verb);
+  if (stream_mode) return EncodeSampleStream(a, view, o, verb);
   return EncodeFrameStream(a, view, o, verb);
 }
 
@@ -302,7 +332,8 @@ Command AddEncCommand(CLI::App& app) {
   for (const std::string& c : CliCodecs()) codecs += (codecs.empty() ? "" : ", ") + c;
   CLI::App* cmd = app.add_subcommand("enc", "Encode a .npy tensor into a .ftc stream");
   cmd->add_option("INPUT", a->input, "input .npy ('-' for stdin)")->required();
-  cmd->add_option("OUTPUT", a->output, "output .ftc, or .ftcp for packets ('-' for stdout)")
+  cmd->add_option("OUTPUT", a->output,
+                  "output .ftc, .ftcp for packets or .ftcs for a sample stream ('-' for stdout)")
       ->required();
   cmd->add_option("--codec", a->codec, "codec: " + codecs)->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "raw (and ans --lossless): stored dtype keep|f32|f16|bf16")
@@ -321,6 +352,9 @@ Command AddEncCommand(CLI::App& app) {
                   "channel; learned packets: rows of the code)")
       ->capture_default_str();
   cmd->add_flag("--lossless", a->lossless, "ans: lossless coding of f32/f16/bf16");
+  cmd->add_flag("--stream", a->stream,
+                "write a sample stream (.ftcs): one header with what the samples share, then a "
+                "record of a few bytes' framing per sample (also chosen by a .ftcs output)");
   cmd->add_option("--packet-size", a->packet_size,
                   "packet mode (codecs raw, ans, learned with inner ans): largest packet in "
                   "bytes, 64..65535 (a .ftcp output implies packet mode with 1200)")

@@ -7,6 +7,7 @@
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/npy.h"
 #include "ftcodec/packet.h"
+#include "ftcodec/sample_stream.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
@@ -103,6 +104,47 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
   return 0;
 }
 
+// A .ftcs sample stream: the header, record 0's parameters and sections, and every record's
+// size.
+int RunSampleStreamInfo(const std::string& path, const std::vector<uint8_t>& in, bool json,
+                        const DecoderLimits& limits) {
+  Result<SampleStreamInfo> info = probe_sample_stream(in.data(), in.size(), limits);
+  if (!info.ok()) return Fail(info.status(), "info");
+  const FrameInfo& f = info->first;
+  const int64_t per_sample = f.sample_shape[0] * f.sample_shape[1] * f.sample_shape[2];
+  const size_t n = info->record_sizes.size();
+  if (json) {
+    std::string s =
+        "{\"file\": " + JsonString(path) + ", \"size\": " + std::to_string(info->total_size) +
+        ", \"kind\": \"sample stream\", \"header_size\": " + std::to_string(info->header_size) +
+        ", \"dtype\": " + JsonString(DTypeName(info->dtype)) +
+        ", \"sample_shape\": " + JsonString(ShapeToString(info->sample_shape)) +
+        ", \"codec\": " + JsonString(f.codec) + ", \"records\": [";
+    for (size_t k = 0; k < n; ++k) {
+      s += (k ? ", " : "") + std::to_string(info->record_sizes[k]);
+    }
+    std::fputs((s + "]}\n").c_str(), stdout);
+    return 0;
+  }
+  std::printf("%s: %s bytes, sample stream, %zu record%s, header %s bytes\n", path.c_str(),
+              Thousands(info->total_size).c_str(), n, n == 1 ? "" : "s",
+              Thousands(info->header_size).c_str());
+  std::printf("samples: %s %s, codec %s, %.4g bits/element overall\n", DTypeName(info->dtype),
+              ShapeToString(info->sample_shape).c_str(), f.codec.c_str(),
+              8.0 * static_cast<double>(info->total_size) /
+                  static_cast<double>(per_sample * static_cast<int64_t>(n)));
+  std::printf("record 0 as a frame:");
+  for (const auto& p : f.params) std::printf(" %s=%s", p.first.c_str(), p.second.c_str());
+  std::printf("; sections:");
+  for (const auto& sec : f.sections)
+    std::printf(" %s %s", sec.kind.c_str(), Thousands(sec.size).c_str());
+  std::printf("\n");
+  for (size_t k = 0; k < n; ++k) {
+    std::printf("record %zu: %s bytes\n", k, Thousands(info->record_sizes[k]).c_str());
+  }
+  return 0;
+}
+
 int RunInfo(const std::string& path, bool json, int64_t max_elements) {
   const char* verb = "info";
   Result<DecoderLimits> limits = LimitsFromFlags(max_elements, 0);
@@ -110,6 +152,7 @@ int RunInfo(const std::string& path, bool json, int64_t max_elements) {
   Result<std::vector<uint8_t>> in = ReadInput(path);
   if (!in.ok()) return Fail(in.status(), verb);
   if (IsPacketStream(in->data(), in->size())) return RunPacketInfo(path, *in, json, *limits);
+  if (IsSampleStream(in->data(), in->size())) return RunSampleStreamInfo(path, *in, json, *limits);
   Result<StreamInfo> info = probe(in->data(), in->size(), *limits);
   if (!info.ok()) return Fail(info.status(), verb);
   const FrameInfo& f0 = info->frames[0];
@@ -178,11 +221,13 @@ Command AddInfoCommand(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
-      "info", "Show the frames and parameters of a .ftc stream, or the packets of a .ftcp");
+      "info",
+      "Show the frames and parameters of a .ftc stream, the packets of a .ftcp or the "
+      "records of a .ftcs");
   // -q: the checks without the report (errors still go to stderr).
   AddVerbosityFlags(cmd, "print nothing: the exit code says whether FILE is valid",
                     "accepted for symmetry: info prints every detail by default", true);
-  cmd->add_option("FILE", *path, "input .ftc or .ftcp ('-' for stdin)")->required();
+  cmd->add_option("FILE", *path, "input .ftc, .ftcp or .ftcs ('-' for stdin)")->required();
   cmd->add_flag("--json", *json, "machine-readable output");
   auto max_elements = std::make_shared<int64_t>(0);
   AddMaxElementsOption(cmd, max_elements.get());
