@@ -121,8 +121,7 @@ Status WriteSampleRecord(const SampleStreamHeader& h, const SampleRecord& rec,
 }
 
 Result<SampleStreamHeader> ParseSampleStreamHeader(const uint8_t* data, size_t size,
-                                                   int64_t max_sample_elements,
-                                                   size_t* consumed) {
+                                                   int64_t max_sample_elements, size_t* consumed) {
   if (!HasSampleStreamMagic(data, size)) {
     return FTC_CORRUPT("not a sample stream (no \\x89FTS magic number)");
   }
@@ -188,9 +187,10 @@ Result<SampleRecord> ParseSampleRecord(const SampleStreamHeader& h, const uint8_
   }
   const size_t total = field + static_cast<size_t>(length);
   *consumed = total;  // known from here on, also when the record turns out corrupt
-  const uint32_t crc = static_cast<uint32_t>(data[total - 4]) | (static_cast<uint32_t>(data[total - 3]) << 8) |
-        (static_cast<uint32_t>(data[total - 2]) << 16) |
-        (static_cast<uint32_t>(data[total - 1]) << 24);
+  const uint32_t crc = static_cast<uint32_t>(data[total - 4]) |
+                       (static_cast<uint32_t>(data[total - 3]) << 8) |
+                       (static_cast<uint32_t>(data[total - 2]) << 16) |
+                       (static_cast<uint32_t>(data[total - 1]) << 24);
   if (crc != Crc32c(data, total - 4)) return FTC_CORRUPT("record checksum mismatch");
   ByteReader r(data + field, static_cast<size_t>(length) - 4);
   SampleRecord rec;
@@ -206,9 +206,10 @@ Result<SampleRecord> ParseSampleRecord(const SampleStreamHeader& h, const uint8_
     lengths.push_back(n);
   }
   for (size_t i = 0; i < kinds.size(); ++i) {
-    const size_t n = i + 1 < kinds.size() ? static_cast<size_t>(std::min<uint64_t>(
-                                                lengths[i], kMaxSectionLength + 1))
-                                          : r.remaining();
+    const size_t n =
+        i + 1 < kinds.size()
+            ? static_cast<size_t>(std::min<uint64_t>(lengths[i], kMaxSectionLength + 1))
+            : r.remaining();
     const uint8_t* p = nullptr;
     if (n > kMaxSectionLength || !r.Skip(n, &p)) {
       return FTC_CORRUPT("record: section %zu is longer than the record", i);

@@ -25,6 +25,7 @@
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
 #include "ftcodec/profile.h"
+#include "ftcodec/sample_stream.h"
 #include "ftcodec/status.h"
 #include "ftcodec/tensor.h"
 
@@ -225,10 +226,70 @@ py::array Decode(const py::buffer& data, const py::object& profile, const py::ob
   ftc::Result<ftc::Tensor> r = ftc::Status(ftc::StatusCode::kInternal, "not run");
   {
     py::gil_scoped_release nogil;
-    r = ftc::decode(static_cast<const uint8_t*>(info.ptr), ByteSize(info), opts);
+    const uint8_t* p = static_cast<const uint8_t*>(info.ptr);
+    r = ftc::IsSampleStream(p, ByteSize(info)) ? ftc::decode_sample_stream(p, ByteSize(info), opts)
+                                               : ftc::decode(p, ByteSize(info), opts);
   }
   return ToNumpy(ValueOrThrow(std::move(r)));
 }
+
+// Sample streams (.ftcs): one encoder per stream; the first encode() returns the header too.
+class PySampleStreamEncoder {
+ public:
+  PySampleStreamEncoder(const py::dict& kw, const py::object& profile)
+      : encoder_(EncoderOptionsOf(kw, profile)) {}
+  py::bytes Encode(const py::array& sample, bool bf16) {
+    const ftc::TensorView view = ViewOf(sample, bf16);
+    ftc::Result<ftc::Bytes> r = ftc::Status(ftc::StatusCode::kInternal, "not run");
+    {
+      py::gil_scoped_release nogil;
+      r = encoder_.encode(view);
+    }
+    const ftc::Bytes b = ValueOrThrow(std::move(r));
+    return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  int64_t Samples() const { return encoder_.samples(); }
+
+ private:
+  ftc::SampleStreamEncoder encoder_;
+};
+
+class PySampleStreamDecoder {
+ public:
+  PySampleStreamDecoder(const py::object& profile, const py::object& dtype, const std::string& unit)
+      : decoder_(Options(profile, dtype, unit)) {}
+  size_t ReadHeader(const py::buffer& data) {
+    const py::buffer_info info = BytesOf(data);
+    return ValueOrThrow(
+        decoder_.read_header(static_cast<const uint8_t*>(info.ptr), ByteSize(info)));
+  }
+  // (sample, bytes used); on a bad record the error carries the bytes to skip (record_size).
+  py::tuple ReadRecord(const py::buffer& data) {
+    const py::buffer_info info = BytesOf(data);
+    size_t used = 0;
+    ftc::Result<ftc::Tensor> r = ftc::Status(ftc::StatusCode::kInternal, "not run");
+    {
+      py::gil_scoped_release nogil;
+      r = decoder_.read_record(static_cast<const uint8_t*>(info.ptr), ByteSize(info), &used);
+    }
+    last_used_ = used;
+    return py::make_tuple(ToNumpy(ValueOrThrow(std::move(r))), used);
+  }
+  size_t LastUsed() const { return last_used_; }
+  int64_t Records() const { return decoder_.records(); }
+
+ private:
+  static ftc::DecoderOptions Options(const py::object& profile, const py::object& dtype,
+                                     const std::string& unit) {
+    ftc::DecoderOptions o;
+    o.dtype = DTypeArg(dtype);
+    o.unit = unit;
+    if (!profile.is_none()) o.plan = profile.cast<ProfilePtr>()->plan;
+    return o;
+  }
+  ftc::SampleStreamDecoder decoder_;
+  size_t last_used_ = 0;
+};
 
 py::tuple ShapeTuple(const ftc::Shape& s) {
   py::tuple t(s.size());
@@ -520,6 +581,21 @@ PYBIND11_MODULE(_ftcodec, m) {
     return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
   });
 
+  py::class_<PySampleStreamEncoder>(m, "SampleStreamEncoder")
+      .def(py::init<const py::dict&, const py::object&>(), py::arg("options"), py::arg("profile"))
+      .def("encode", &PySampleStreamEncoder::Encode, py::arg("sample"), py::arg("bf16"))
+      .def_property_readonly("samples", &PySampleStreamEncoder::Samples);
+  py::class_<PySampleStreamDecoder>(m, "SampleStreamDecoder")
+      .def(py::init<const py::object&, const py::object&, const std::string&>(), py::arg("profile"),
+           py::arg("dtype"), py::arg("unit"))
+      .def("read_header", &PySampleStreamDecoder::ReadHeader, py::arg("data"))
+      .def("read_record", &PySampleStreamDecoder::ReadRecord, py::arg("data"))
+      .def_property_readonly("last_record_size", &PySampleStreamDecoder::LastUsed)
+      .def_property_readonly("records", &PySampleStreamDecoder::Records);
+  m.def("is_sample_stream", [](const py::buffer& data) {
+    const py::buffer_info info = BytesOf(data);
+    return ftc::IsSampleStream(static_cast<const uint8_t*>(info.ptr), ByteSize(info));
+  });
   py::class_<PyDecoder>(m, "Decoder")
       .def(py::init<const py::object&, const py::object&, int64_t, const std::string&>(),
            py::arg("dtype"), py::arg("stream_id"), py::arg("max_tensor_elements"), py::arg("unit"))

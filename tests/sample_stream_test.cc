@@ -229,7 +229,11 @@ TEST(SampleStreamTest, EncoderRefusesAnotherShapeAndSequences) {
   const Tensor a = Features({8, 7, 9}, 1), b = Features({8, 7, 8}, 1);
   Result<Bytes> first = enc.encode(a.view());
   ASSERT_TRUE(first.ok());
-  EXPECT_EQ(std::memcmp(first->data(), "\x89" "FTS", 4), 0);
+  EXPECT_EQ(std::memcmp(first->data(),
+                        "\x89"
+                        "FTS",
+                        4),
+            0);
   Result<Bytes> second = enc.encode(b.view());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kInvalidArgument);
@@ -237,7 +241,11 @@ TEST(SampleStreamTest, EncoderRefusesAnotherShapeAndSequences) {
       << second.status().ToString();
   Result<Bytes> third = enc.encode(a.view());  // the failed call changed nothing
   ASSERT_TRUE(third.ok());
-  EXPECT_NE(std::memcmp(third->data(), "\x89" "FTS", 4), 0);  // a record, no header
+  EXPECT_NE(std::memcmp(third->data(),
+                        "\x89"
+                        "FTS",
+                        4),
+            0);  // a record, no header
   EXPECT_EQ(enc.samples(), 2);
   const Tensor batch = Features({2, 8, 7, 9}, 1);
   EXPECT_EQ(enc.encode(batch.view()).status().code(), StatusCode::kInvalidArgument);

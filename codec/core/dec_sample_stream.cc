@@ -24,8 +24,7 @@ struct SampleStreamDecoder::Impl {
   Result<Tensor> Record(const uint8_t* data, size_t size, size_t* consumed, int64_t index);
 };
 
-SampleStreamDecoder::SampleStreamDecoder(DecoderOptions options)
-    : impl_(std::make_unique<Impl>()) {
+SampleStreamDecoder::SampleStreamDecoder(DecoderOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
 }
 SampleStreamDecoder::~SampleStreamDecoder() = default;
@@ -48,8 +47,8 @@ Result<size_t> SampleStreamDecoder::read_header(const uint8_t* data, size_t size
   return used;
 }
 
-Result<Tensor> SampleStreamDecoder::Impl::Record(const uint8_t* data, size_t size,
-                                                 size_t* consumed, int64_t index) {
+Result<Tensor> SampleStreamDecoder::Impl::Record(const uint8_t* data, size_t size, size_t* consumed,
+                                                 int64_t index) {
   FTC_ASSIGN_OR_RETURN(SampleRecord rec, ParseSampleRecord(header, data, size, consumed));
   bytes += static_cast<int64_t>(*consumed);
   // The expansion bound of packet streams: what the bytes read so far can honestly describe.
@@ -125,8 +124,8 @@ Result<SampleStreamInfo> probe_sample_stream(const uint8_t* data, size_t size,
   FTC_RETURN_IF_ERROR(limits.Validate());
   SampleStreamInfo info;
   size_t offset = 0;
-  FTC_ASSIGN_OR_RETURN(SampleStreamHeader h, ParseSampleStreamHeader(
-                                                 data, size, limits.max_sample_elements, &offset));
+  FTC_ASSIGN_OR_RETURN(SampleStreamHeader h,
+                       ParseSampleStreamHeader(data, size, limits.max_sample_elements, &offset));
   info.total_size = size;
   info.header_size = offset;
   info.dtype = h.dtype;

@@ -29,9 +29,10 @@ Result<Bytes> SampleStreamEncoder::encode(const TensorView& sample) {
   Impl& s = *impl_;
   FTC_RETURN_IF_ERROR(sample.Validate());
   if (sample.rank < 1 || sample.rank > 3) {
-    return FTC_INVALID("a stream's sample has rank 1 to 3 (got rank %d): give samples one at a "
-                       "time",
-                       sample.rank);
+    return FTC_INVALID(
+        "a stream's sample has rank 1 to 3 (got rank %d): give samples one at a "
+        "time",
+        sample.rank);
   }
   if (s.options.sequence) {
     return FTC_INVALID("--sequence codes several samples as one frame: it cannot be streamed");

@@ -18,7 +18,8 @@ from . import _ftcodec
 __all__ = [
     "Error", "Decoder", "Profile", "encode", "decode", "probe", "encode_packets", "simulate_loss",
     "decode_after_loss", "read_packet_stream", "write_packet_stream", "is_packet_stream",
-    "load_profile", "parse_profile", "available_codecs", "conceal_methods", "__version__",
+    "load_profile", "parse_profile", "SampleStreamEncoder", "SampleStreamDecoder",
+    "encode_stream", "is_sample_stream", "available_codecs", "conceal_methods", "__version__",
 ]
 
 
@@ -40,6 +41,7 @@ __version__ = _ftcodec.version()
 Profile = _ftcodec.Profile
 available_codecs = _ftcodec.available_codecs
 conceal_methods = _ftcodec.conceal_methods
+is_sample_stream = _ftcodec.is_sample_stream
 is_packet_stream = _ftcodec.is_packet_stream
 write_packet_stream = _ftcodec.write_packet_stream
 
@@ -115,7 +117,8 @@ def encode(array, codec=None, bits=None, clip=None, per_channel=None, deadzone=N
 
 
 def decode(data, profile=None, dtype=None, threads=1, unit=None):
-    """Decodes an .ftc byte string (bytes, bytearray, memoryview) into a numpy.ndarray.
+    """Decodes an .ftc byte string (bytes, bytearray, memoryview) into a numpy.ndarray; a .ftcs
+    sample stream decodes to N × sample.
 
     dtype: None or "keep" restores the original dtype ("f32", "f16", "u8" or NumPy dtypes
     convert); bfloat16 tensors come back as float32. profile: needed for frames coded with a
@@ -142,6 +145,65 @@ def encode_packets(array, codec=None, bits=None, clip=None, per_channel=None, de
     a, bf16 = _as_array(array)
     opts = _options(locals())
     return _ftcodec.encode_packets(a, bf16, opts, profile, packet_size, interleave, stream_id)
+
+
+class SampleStreamEncoder:
+    """A sample stream (.ftcs, docs/format.md "Sample streams"): what a device sends one server.
+    The options are those of encode(); every sample must have the first one's dtype and shape.
+
+        enc = ftcodec.SampleStreamEncoder(codec="ans", bits=4)
+        for x in samples:          # each of rank 1..3, e.g. C×H×W
+            send(enc.encode(x))    # the first result begins with the stream header
+    """
+
+    def __init__(self, codec=None, bits=None, clip=None, per_channel=None, deadzone=None,
+                 lossless=None, quality=None, qp=None, profile=None, target_bytes=None,
+                 band_rows=None, store_dtype=None, unit=None, inner=None):
+        self._e = _ftcodec.SampleStreamEncoder(_options(locals()), profile)
+
+    def encode(self, sample):
+        """The bytes to send for one sample: the header and the record (first call), or the
+        record. Raises Error (invalid_argument) for a sample of another dtype or shape."""
+        a, bf16 = _as_array(sample)
+        return self._e.encode(a, bf16)
+
+    @property
+    def samples(self):
+        return self._e.samples
+
+
+class SampleStreamDecoder:
+    """The server side of a sample stream: read_header() once, then read_record() per record.
+
+        dec = ftcodec.SampleStreamDecoder()
+        used = dec.read_header(data)
+        x, n = dec.read_record(data[used:])   # one sample and the record's size
+    A bad record raises Error naming its index; last_record_size then says how many bytes to
+    skip (0 if even its length was unreadable), and the next record still decodes."""
+
+    def __init__(self, profile=None, dtype=None, unit=None):
+        self._d = _ftcodec.SampleStreamDecoder(profile, _dtype_name(dtype), unit or "")
+
+    def read_header(self, data):
+        return self._d.read_header(data)
+
+    def read_record(self, data):
+        return self._d.read_record(data)
+
+    @property
+    def last_record_size(self):
+        return self._d.last_record_size
+
+    @property
+    def records(self):
+        return self._d.records
+
+
+def encode_stream(array, **options):
+    """An N-first array (N×C×H×W) as one .ftcs sample stream (bytes): N records."""
+    enc = SampleStreamEncoder(**options)
+    a = _np.asarray(array) if not _is_torch_tensor(array) else array
+    return b"".join(enc.encode(a[i]) for i in range(len(a)))
 
 
 class Decoder:

@@ -420,3 +420,34 @@ def test_inputs_are_viewed_not_copied(features):
     b = t.to(torch.bfloat16)
     a, bf16 = ftcodec._as_array(b)
     assert bf16 and a.dtype == np.int16 and a.ctypes.data == b.data_ptr()
+
+
+# ---- sample streams ----------------------------------------------------------------------------
+
+def test_sample_stream_round_trip_and_bad_record(features):
+    data = ftcodec.encode_stream(features, codec="ans", bits=4, clip="3sigma")
+    assert ftcodec.is_sample_stream(data)
+    frames = ftcodec.encode(features, codec="ans", bits=4, clip="3sigma")
+    assert len(data) < len(frames)
+    np.testing.assert_array_equal(ftcodec.decode(data), ftcodec.decode(frames))
+    # Record by record, as a server reads them; a damaged record fails alone.
+    enc = ftcodec.SampleStreamEncoder(codec="ans", bits=4, clip="3sigma")
+    parts = [enc.encode(x) for x in features]
+    assert enc.samples == 4
+    with pytest.raises(ftcodec.Error, match="sample 4 is f32 64x14x13"):
+        enc.encode(features[0][:, :, :13])
+    assert b"".join(parts) == data
+    bad = bytearray(parts[2])
+    bad[len(bad) // 2] ^= 0x20
+    dec = ftcodec.SampleStreamDecoder()
+    used = dec.read_header(parts[0])
+    x0, n0 = dec.read_record(parts[0][used:])
+    assert n0 == len(parts[0]) - used
+    np.testing.assert_array_equal(x0, ftcodec.decode(frames)[0])
+    dec.read_record(parts[1])
+    with pytest.raises(ftcodec.Error, match="record 2"):
+        dec.read_record(bytes(bad))
+    assert dec.last_record_size == len(parts[2])
+    x3, _ = dec.read_record(parts[3])
+    np.testing.assert_array_equal(x3, ftcodec.decode(frames)[3])
+    assert dec.records == 4
