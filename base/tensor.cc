@@ -328,38 +328,6 @@ static void StoreFromFloat(DType t, float f, uint8_t* p) {
   }
 }
 
-// Host byte order is little-endian (checked at build time), so a u16 copied to memory is its
-// stored form.
-void ConvertF32ToF16(const float* in, size_t n, uint8_t* out) {
-  for (size_t i = 0; i < n; ++i) {
-    const uint16_t h = F32ToF16(in[i]);
-    std::memcpy(out + 2 * i, &h, 2);
-  }
-}
-
-void ConvertF32ToBF16(const float* in, size_t n, uint8_t* out) {
-  for (size_t i = 0; i < n; ++i) {
-    const uint16_t h = F32ToBF16(in[i]);
-    std::memcpy(out + 2 * i, &h, 2);
-  }
-}
-
-void ConvertF16ToF32(const uint8_t* in, size_t n, float* out) {
-  for (size_t i = 0; i < n; ++i) {
-    uint16_t h;
-    std::memcpy(&h, in + 2 * i, 2);
-    out[i] = F16ToF32(h);
-  }
-}
-
-void ConvertBF16ToF32(const uint8_t* in, size_t n, float* out) {
-  for (size_t i = 0; i < n; ++i) {
-    uint16_t h;
-    std::memcpy(&h, in + 2 * i, 2);
-    out[i] = BF16ToF32(h);
-  }
-}
-
 Tensor Tensor::ConvertTo(DType to) const {
   if (to == dtype_) return *this;
   Tensor out;
