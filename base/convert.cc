@@ -13,12 +13,13 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "base/convert.cc"
+#include "base/convert.h"
+
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <cstring>
 
-#include "base/convert.h"
 #include "ftcodec/tensor.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -56,8 +57,8 @@ HWY_INLINE hn::Vec<DU> BF16Bits(hn::Vec<DU> x) {
   const DI di;
   const auto iabs = hn::BitCast(di, hn::And(x, hn::Set(du, 0x7FFFFFFFu)));
   const auto high = hn::ShiftRight<16>(x);
-  const auto rounded = hn::ShiftRight<16>(
-      hn::Add(x, hn::Add(hn::Set(du, 0x7FFFu), hn::And(high, hn::Set(du, 1u)))));
+  const auto rounded =
+      hn::ShiftRight<16>(hn::Add(x, hn::Add(hn::Set(du, 0x7FFFu), hn::And(high, hn::Set(du, 1u)))));
   const auto nan = hn::Or(high, hn::Set(du, 0x40u));
   return hn::IfThenElse(hn::RebindMask(du, hn::Gt(iabs, hn::Set(di, 0x7F800000))), nan, rounded);
 }

@@ -8,6 +8,8 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/convert_test.cc"
+#include "base/convert.h"
+
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 #include <hwy/tests/test_util-inl.h>
@@ -17,7 +19,6 @@
 #include <random>
 #include <vector>
 
-#include "base/convert.h"
 #include "ftcodec/tensor.h"
 #include "gtest/gtest.h"
 
@@ -96,7 +97,8 @@ void TestToF32MatchesScalar() {
     std::vector<float> out(65536);
     (bf16 ? ConvertBF16ToF32 : ConvertF16ToF32)(in.data() + 1, 65536, out.data());
     for (uint32_t h = 0; h < 65536; ++h) {
-      const float want = bf16 ? BF16ToF32(static_cast<uint16_t>(h)) : F16ToF32(static_cast<uint16_t>(h));
+      const float want =
+          bf16 ? BF16ToF32(static_cast<uint16_t>(h)) : F16ToF32(static_cast<uint16_t>(h));
       if (ct::Bits(out[h]) != ct::Bits(want)) {
         ADD_FAILURE() << hwy::TargetName(HWY_TARGET) << (bf16 ? " bf16 0x" : " f16 0x") << std::hex
                       << h << ": got 0x" << ct::Bits(out[h]) << ", want 0x" << ct::Bits(want);

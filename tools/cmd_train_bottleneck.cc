@@ -107,10 +107,12 @@ int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
     std::printf(
         "{\"unit\": %s, \"hash\": \"%s\", \"steps\": %lld, \"seconds\": %.1f, "
         "\"validation_samples\": %lld, \"accuracy_original\": %.6f, \"accuracy_unit\": %.6f, "
-        "\"agreement\": %.6f, \"bytes_per_sample\": %.3f}\n",
+        "\"agreement\": %.6f, \"bytes_per_sample\": %.3f, \"accuracy_unquantized\": %.6f, "
+        "\"epochs_run\": %d, \"best_epoch\": %d, \"limit\": %s}\n",
         JsonString(o.out_dir).c_str(), r->unit.hash.c_str(), static_cast<long long>(r->steps),
         r->seconds, static_cast<long long>(r->validation_samples), r->accuracy_original,
-        r->accuracy_unit, r->agreement, r->bytes_per_sample);
+        r->accuracy_unit, r->agreement, r->bytes_per_sample, r->accuracy_unquantized, r->epochs_run,
+        r->best_epoch, JsonString(r->limit).c_str());
   }
   if (!a.quiet) {
     std::fprintf(stderr,
@@ -124,6 +126,11 @@ int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
                  100 * r->accuracy_original, r->bytes_per_sample,
                  8 * r->bytes_per_sample / split_elems, 4 * split_elems / r->bytes_per_sample,
                  r->model_bits_per_element);
+    std::fprintf(stderr, "kept the units of epoch %d of %d%s; without the inner codec: %.2f%%\n",
+                 r->best_epoch, r->epochs_run,
+                 r->stopped_early ? " (stopped early: no gain in 3 epochs)" : "",
+                 100 * r->accuracy_unquantized);
+    if (!r->limit.empty()) std::fprintf(stderr, "what limits the unit: %s\n", r->limit.c_str());
   }
   return 0;
 }

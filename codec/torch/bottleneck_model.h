@@ -19,9 +19,14 @@ struct BottleneckModel {
   static constexpr int kMixture = 4;  // logistics per channel in the entropy model
 
   // Fresh units (PyTorch's default initialisation; seed with torch::manual_seed) for features of
-  // shape `split`: code channels `channels`, stride 1 or 2.
+  // shape `split`: code channels `channels`, stride 1 or 2. `mean` and `scale` (C values, or
+  // undefined for 0 and 1) normalise the features: reduce works on (x − mean) / scale, and
+  // restore's output is mapped back (× scale + mean), so that the units see features of unit
+  // scale whatever the head's.
   static Result<BottleneckModel> Create(const SampleShape& split, int channels, int stride,
-                                        const std::string& inner, int bits, int quality);
+                                        const std::string& inner, int bits, int quality,
+                                        const at::Tensor& mean = at::Tensor(),
+                                        const at::Tensor& scale = at::Tensor());
 
   SampleShape split, code;
   std::string inner;  // "ans" | "jpeg"

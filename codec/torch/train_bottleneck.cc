@@ -42,6 +42,7 @@ namespace {
 
 constexpr char kReduceSource[] = R"JIT(
 def forward(self, x: Tensor) -> Tensor:
+    x = (x - self.in_mean) / self.in_scale
     y = torch.conv2d(x, self.weight, self.bias, [self.stride, self.stride], [1, 1])
     y = torch.batch_norm(y, self.bn_weight, self.bn_bias, self.running_mean, self.running_var,
                          self.training, 0.1, 1e-5, False)
@@ -56,7 +57,8 @@ def forward(self, z: Tensor) -> Tensor:
     y = torch.batch_norm(y, self.bn_weight, self.bn_bias, self.running_mean, self.running_var,
                          self.training, 0.1, 1e-5, False)
     y = torch.relu(y)
-    return torch.conv2d(y, self.weight2, self.bias2, [1, 1], [1, 1])
+    y = torch.conv2d(y, self.weight2, self.bias2, [1, 1], [1, 1])
+    return y * self.in_scale + self.in_mean
 )JIT";
 
 // PyTorch's default Conv2d initialisation (kaiming_uniform with a = sqrt(5), i.e. weights and
@@ -136,7 +138,8 @@ Status CheckOptions(const BottleneckTrainOptions& o) {
 // ---- BottleneckModel ----
 
 Result<BottleneckModel> BottleneckModel::Create(const SampleShape& split, int channels, int stride,
-                                                const std::string& inner, int bits, int quality) {
+                                                const std::string& inner, int bits, int quality,
+                                                const at::Tensor& mean, const at::Tensor& scale) {
   if (channels < 1 || channels > split.c) {
     return FTC_INVALID("channels %d out of range 1..%lld (the split has %lld channels)", channels,
                        static_cast<long long>(split.c), static_cast<long long>(split.c));
@@ -157,6 +160,14 @@ Result<BottleneckModel> BottleneckModel::Create(const SampleShape& split, int ch
     r.register_attribute("inner", c10::StringType::get(), inner);
     r.register_attribute("bits", c10::IntType::get(), static_cast<int64_t>(bits));
     r.register_attribute("quality", c10::IntType::get(), static_cast<int64_t>(quality));
+    // The features' per-channel mean and scale: the units work on normalised features whatever
+    // the head's scale, and restore maps back.
+    const at::Tensor m0 = mean.defined() ? mean.reshape({1, split.c, 1, 1}).to(at::kFloat).clone()
+                                         : torch::zeros({1, split.c, 1, 1});
+    const at::Tensor s0 = scale.defined() ? scale.reshape({1, split.c, 1, 1}).to(at::kFloat).clone()
+                                          : torch::ones({1, split.c, 1, 1});
+    r.register_buffer("in_mean", m0);
+    r.register_buffer("in_scale", s0);
     AddConv(&r, "weight", "bias", channels, split.c);
     AddBatchNorm(&r, channels);
     r.define(kReduceSource);
@@ -167,6 +178,8 @@ Result<BottleneckModel> BottleneckModel::Create(const SampleShape& split, int ch
     s.register_attribute("out_h", c10::IntType::get(), split.h);
     s.register_attribute("out_w", c10::IntType::get(), split.w);
     s.register_attribute("ftcodec_unit", c10::IntType::get(), static_cast<int64_t>(kUnitVersion));
+    s.register_buffer("in_mean", m0.clone());
+    s.register_buffer("in_scale", s0.clone());
     AddConv(&s, "weight1", "bias1", split.c, channels);
     AddBatchNorm(&s, split.c);
     AddConv(&s, "weight2", "bias2", split.c, split.c);
@@ -311,7 +324,8 @@ std::string UnitJson(const BottleneckTrainOptions& o, const BottleneckTrainRepor
   j << "    \"head\": " << JsonString(o.head_path) << ",\n";
   j << "    \"tail\": " << JsonString(o.tail_path) << ",\n";
   j << "    \"channels\": " << o.channels << ", \"stride\": " << o.stride << ",\n";
-  j << "    \"epochs\": " << o.epochs << ", \"steps\": " << r.steps
+  j << "    \"epochs\": " << o.epochs << ", \"epochs_run\": " << r.epochs_run
+    << ", \"best_epoch\": " << r.best_epoch << ", \"steps\": " << r.steps
     << ", \"batch_size\": " << o.batch_size << ",\n";
   j << "    \"learning_rate\": " << FormatDouble(o.learning_rate)
     << ", \"rate_weight\": " << FormatDouble(o.rate_weight)
@@ -470,9 +484,66 @@ Result<StepLosses> TrainStep(const Batch& batch, double lr, const BottleneckTrai
   return l;
 }
 
+// Epochs in a row without a better validation top-1 after which training stops.
+constexpr int kPatience = 3;
+// Held-out samples the per-epoch validation uses.
+constexpr int64_t kEpochValidation = 2000;
+
+// Top-1 (fraction) of the model with the units on up to kEpochValidation held-out samples,
+// through the training path (the quantizer's forward pass): against the labels, or the teacher.
+double EpochValidation(const TrainingSet& data, TrainingModules& net, BottleneckModel* model) {
+  torch::NoGradGuard ng;
+  const bool tail_training = net.tail.is_training();
+  model->Train(false);
+  net.tail.eval();
+  const int64_t n = std::min(data.val, kEpochValidation);
+  int64_t correct = 0;
+  for (int64_t s = 0; s < n; s += 256) {
+    const int64_t e = std::min(n, s + 256);
+    at::Tensor x = data.x.slice(0, data.train_n + s, data.train_n + e);
+    at::Tensor f = net.head.forward({x}).toTensor().to(at::kFloat);
+    Result<at::Tensor> zq = model->CodecForward(model->Reduce(f));
+    if (!zq.ok()) return 0;
+    at::Tensor pred = Logits(net.tail, model->Restore(*zq)).argmax(1);
+    at::Tensor want = data.y.defined() ? data.y.slice(0, data.train_n + s, data.train_n + e)
+                                       : Logits(net.teacher, f).argmax(1);
+    correct += pred.eq(want).sum().item<int64_t>();
+  }
+  model->Train(true);
+  net.tail.train(tail_training);
+  return n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0;
+}
+
+// Everything training changes: the units' parameters and buffers, the entropy model, the tail.
+std::vector<at::Tensor> TrainedState(TrainingModules& net, BottleneckModel* model, bool tail) {
+  std::vector<at::Tensor> v;
+  for (torch::jit::Module* m : {&model->reduce, &model->restore}) {
+    for (const at::Tensor& t : m->parameters()) v.push_back(t);
+    for (const at::Tensor& t : m->buffers()) v.push_back(t);
+  }
+  for (const at::Tensor& t : model->EntropyParameters()) v.push_back(t);
+  if (tail) {
+    for (const at::Tensor& t : net.tail.parameters()) v.push_back(t);
+    for (const at::Tensor& t : net.tail.buffers()) v.push_back(t);
+  }
+  return v;
+}
+
+std::vector<at::Tensor> Snapshot(const std::vector<at::Tensor>& state) {
+  std::vector<at::Tensor> copy;
+  for (const at::Tensor& t : state) copy.push_back(t.detach().clone());
+  return copy;
+}
+
+void Restore(const std::vector<at::Tensor>& state, const std::vector<at::Tensor>& saved) {
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < state.size(); ++i) state[i].copy_(saved[i]);
+}
+
 // Trains the units (and the tail when it is fine-tuned) on the training samples: shuffled
-// batches, cosine-decayed learning rate, progress after every step. Sets report->steps and
-// report->model_bits_per_element.
+// batches, cosine-decayed learning rate, progress after every step; after every epoch a
+// validation on held-out samples keeps the best units and stops after kPatience epochs without
+// a gain. Sets report->steps, epochs, best epoch and report->model_bits_per_element.
 Status TrainLoop(const TrainingSet& data, const BottleneckTrainOptions& o, Clock::time_point t0,
                  const BottleneckProgressFn& progress, TrainingModules& net, BottleneckModel* model,
                  BottleneckTrainReport* report) {
@@ -489,6 +560,9 @@ Status TrainLoop(const TrainingSet& data, const BottleneckTrainOptions& o, Clock
   const double decay = 0.98;  // moving averages for the progress report
   double weight = 0;
   int64_t step = 0;
+  const std::vector<at::Tensor> state = TrainedState(net, model, o.finetune_tail);
+  std::vector<at::Tensor> best;
+  double best_acc = -1;
   model->Train(true);
   for (int epoch = 1; step < total; ++epoch) {
     std::iota(order.begin(), order.end(), 0);
@@ -520,7 +594,19 @@ Status TrainLoop(const TrainingSet& data, const BottleneckTrainOptions& o, Clock
       }
       if (progress) progress(pr);
     }
+    // The epoch's validation: keep the best units, stop when they no longer improve.
+    report->epochs_run = epoch;
+    const double acc = EpochValidation(data, net, model);
+    if (report->best_epoch == 0 || acc > best_acc) {
+      best_acc = acc;
+      report->best_epoch = epoch;
+      best = Snapshot(state);
+    } else if (epoch - report->best_epoch >= kPatience && step < total) {
+      report->stopped_early = true;
+      break;
+    }
   }
+  if (!best.empty() && report->best_epoch != report->epochs_run) Restore(state, best);
   report->steps = step;
   report->model_bits_per_element = pr.bits_per_element;
   model->Train(false);
@@ -561,7 +647,7 @@ Status SaveUnitFolder(const BottleneckTrainOptions& o, const BottleneckModel& mo
 // Validation through the real codec on the held-out samples: head -> encode -> decode -> tail.
 // Sets the report's accuracies, agreement and bytes per sample.
 Status ValidateUnit(const TrainingSet& data, const std::vector<int>& labels,
-                    const BottleneckTrainOptions& o, TrainingModules& net,
+                    const BottleneckTrainOptions& o, TrainingModules& net, BottleneckModel& model,
                     BottleneckTrainReport* report) {
   c10::InferenceMode im;
   EncoderOptions eo;
@@ -569,7 +655,7 @@ Status ValidateUnit(const TrainingSet& data, const std::vector<int>& labels,
   eo.unit = o.out_dir;
   DecoderOptions dopt;
   dopt.unit = o.out_dir;
-  int64_t correct_orig = 0, correct_unit = 0, agree = 0, bytes = 0;
+  int64_t correct_orig = 0, correct_unit = 0, correct_unq = 0, agree = 0, bytes = 0;
   const int64_t vb = 256;
   const int64_t n = data.train_n + data.val;
   for (int64_t s = data.train_n; s < n; s += vb) {
@@ -583,13 +669,18 @@ Status ValidateUnit(const TrainingSet& data, const std::vector<int>& labels,
     FTC_ASSIGN_OR_RETURN(Tensor back, decode(code, dopt));
     at::Tensor pred = Logits(net.tail, ToTorch(std::move(back))).argmax(1);
     agree += pred.eq(orig).sum().item<int64_t>();
+    at::Tensor unq = Logits(net.tail, model.Restore(model.Reduce(f))).argmax(1);
     if (!labels.empty()) {
       std::vector<int64_t> yl(labels.begin() + s, labels.begin() + e);
       at::Tensor y = torch::tensor(yl, torch::kInt64);
       correct_orig += orig.eq(y).sum().item<int64_t>();
       correct_unit += pred.eq(y).sum().item<int64_t>();
+      correct_unq += unq.eq(y).sum().item<int64_t>();
+    } else {
+      correct_unq += unq.eq(orig).sum().item<int64_t>();
     }
   }
+  report->accuracy_unquantized = static_cast<double>(correct_unq) / static_cast<double>(data.val);
   const double v = static_cast<double>(data.val);
   report->agreement = static_cast<double>(agree) / v;
   report->accuracy_original = labels.empty() ? 1.0 : static_cast<double>(correct_orig) / v;
@@ -597,6 +688,50 @@ Status ValidateUnit(const TrainingSet& data, const std::vector<int>& labels,
       labels.empty() ? report->agreement : static_cast<double>(correct_unit) / v;
   report->bytes_per_sample = static_cast<double>(bytes) / v;
   return Status::Ok();
+}
+
+// What limits the unit, from the validation (docs/learned.md, "What limits a unit").
+std::string LimitOf(const BottleneckTrainOptions& o, const BottleneckTrainReport& r) {
+  const double drop = 100 * (r.accuracy_original - r.accuracy_unit);
+  const double codec = 100 * (r.accuracy_unquantized - r.accuracy_unit);
+  const double capacity = 100 * (r.accuracy_original - r.accuracy_unquantized);
+  if (drop <= 0.5) return StrFormat("within 0.5 points of the unmodified model (%+.2f)", -drop);
+  if (codec >= capacity) {
+    return StrFormat(
+        "the quantizer: the inner codec costs %.2f of the %.2f points (%.2f%% without it); try "
+        "%s",
+        codec, drop, 100 * r.accuracy_unquantized,
+        o.inner == "ans" ? StrFormat("--bits %d", std::min(8, o.bits + 1)).c_str()
+                         : StrFormat("--quality %d", std::min(100, o.quality + 15)).c_str());
+  }
+  return StrFormat(
+      "the unit's capacity: %.2f of the %.2f points are lost before quantization; try more "
+      "--channels (%d now)%s, more --epochs%s",
+      capacity, drop, o.channels, o.stride == 2 ? ", --stride 1" : "",
+      o.rate_weight > 0 ? " or a smaller --rate-weight" : "");
+}
+
+// The features' per-channel mean and standard deviation over up to 2,048 training samples
+// (a channel of constant value gets scale 1).
+void FeatureStats(TrainingModules& net, const TrainingSet& data, at::Tensor* mean,
+                  at::Tensor* scale) {
+  torch::NoGradGuard ng;
+  const int64_t n = std::min<int64_t>(data.train_n, 2048);
+  at::Tensor sum, sq;
+  int64_t count = 0;
+  for (int64_t s = 0; s < n; s += 256) {
+    at::Tensor f =
+        net.head.forward({data.x.slice(0, s, std::min(n, s + 256))}).toTensor().to(at::kDouble);
+    at::Tensor fs = f.sum({0, 2, 3}), fq = (f * f).sum({0, 2, 3});
+    sum = sum.defined() ? sum + fs : fs;
+    sq = sq.defined() ? sq + fq : fq;
+    count += f.size(0) * f.size(2) * f.size(3);
+  }
+  *mean = sum / static_cast<double>(count);
+  at::Tensor var = (sq / static_cast<double>(count) - *mean * *mean).clamp_min(0);
+  at::Tensor sd = var.sqrt();
+  *scale = torch::where(sd > 1e-12, sd, torch::ones_like(sd)).to(at::kFloat);
+  *mean = mean->to(at::kFloat);
 }
 
 }  // namespace
@@ -640,8 +775,10 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
       data.y = torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()), torch::kInt64);
     }
     FTC_ASSIGN_OR_RETURN(const SampleShape split, ProbeSplit(net, data, labels, o));
-    FTC_ASSIGN_OR_RETURN(
-        model, BottleneckModel::Create(split, o.channels, o.stride, o.inner, o.bits, o.quality));
+    at::Tensor mean, scale;
+    FeatureStats(net, data, &mean, &scale);
+    FTC_ASSIGN_OR_RETURN(model, BottleneckModel::Create(split, o.channels, o.stride, o.inner,
+                                                        o.bits, o.quality, mean, scale));
     FTC_RETURN_IF_ERROR(TrainLoop(data, o, t0, progress, net, &model, &report));
   } catch (const std::exception& e) {
     return FTC_INTERNAL("training failed: %s", Summarize(e).c_str());
@@ -652,7 +789,8 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
   if (!info.ok()) return info.status().WithContext("reloading the trained unit");
   report.unit = *info;
   try {
-    FTC_RETURN_IF_ERROR(ValidateUnit(data, labels, o, net, &report));
+    FTC_RETURN_IF_ERROR(ValidateUnit(data, labels, o, net, model, &report));
+    if (!labels.empty()) report.limit = LimitOf(o, report);
   } catch (const std::exception& e) {
     return FTC_INTERNAL("validating the unit: %s", Summarize(e).c_str());
   }

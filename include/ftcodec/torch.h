@@ -165,8 +165,9 @@ struct BottleneckTrainOptions {
   // model (a logistic mixture per channel). 0 trains for the task alone.
   double rate_weight = 0.0;
   // With labels: loss = cross-entropy + distill_weight·KL(unmodified model ‖ model with the
-  // unit). Without labels the task loss is the KL term alone.
-  double distill_weight = 0.0;
+  // unit); on by default (1), which trains well across models. Without labels the task loss is
+  // the KL term alone.
+  double distill_weight = 1.0;
   bool finetune_tail = false;  // also train the tail (shipped as tail.pt in the unit folder)
   int64_t validation = 0;      // held-out samples (the last ones); 0 = min(5000, N/10)
   // The inputs are multiplied by this before the head (1/255 turns 0..255 pixels into the [0, 1]
@@ -197,6 +198,17 @@ struct BottleneckTrainReport {
   double agreement = 0;               // fraction of samples where both predict the same class
   double bytes_per_sample = 0;        // mean .ftc frame size
   double model_bits_per_element = 0;  // the entropy model's estimate
+  // The units without the inner codec (restore(reduce(x)), no quantization): what the unit's
+  // capacity allows, so that accuracy_unquantized − accuracy_unit is the codec's cost.
+  double accuracy_unquantized = 0;
+  // Training keeps the units of the epoch with the best validation top-1 (measured after every
+  // epoch on up to 2,000 held-out samples) and stops when 3 epochs in a row bring no gain.
+  int epochs_run = 0;
+  int best_epoch = 0;
+  bool stopped_early = false;
+  // What limits the unit, in words (the quantizer, the unit's capacity, or nothing: within 0.5
+  // points), with the option to change; empty without labels.
+  std::string limit;
 };
 
 // Trains a reduction and a restoration unit between the head and the tail of a split model,

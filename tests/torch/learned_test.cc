@@ -191,6 +191,55 @@ TEST_F(LearnedTest, TrainsAndRoundTripsDeterministically) {
   }
 }
 
+// The recipe on a tiny model: the units normalise the head's features (whatever their scale),
+// the best epoch's units are kept, training stops when validation no longer improves, and the
+// report names what limits the unit.
+TEST_F(LearnedTest, RecipeNormalisesKeepsTheBestEpochAndNamesTheLimit) {
+  const std::string unit = dir_ + "/unit";
+  BottleneckTrainOptions o = Options(unit);
+  o.max_steps = 0;
+  o.epochs = 3;
+  Result<BottleneckTrainReport> r = TrainBottleneck(inputs_.view(), labels_, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->epochs_run, 3);
+  EXPECT_GE(r->best_epoch, 1);
+  EXPECT_LE(r->best_epoch, 3);
+  EXPECT_FALSE(r->stopped_early);
+  EXPECT_GE(r->accuracy_unquantized, 0.0);
+  EXPECT_LE(r->accuracy_unquantized, 1.0);
+  EXPECT_FALSE(r->limit.empty());
+  const bool named = r->limit.find("within 0.5 points") == 0 ||
+                     r->limit.find("the quantizer") == 0 ||
+                     r->limit.find("the unit's capacity") == 0;
+  EXPECT_TRUE(named) << r->limit;
+  // The reduction unit carries the features' per-channel mean and scale.
+  torch::jit::Module reduce = torch::jit::load(unit + "/reduce.pt");
+  at::Tensor mean = reduce.attr("in_mean").toTensor();
+  at::Tensor scale = reduce.attr("in_scale").toTensor();
+  EXPECT_EQ(mean.sizes(), (std::vector<int64_t>{1, 6, 1, 1}));
+  EXPECT_GT(scale.min().item<float>(), 0.0f);
+  SplitModel m = SplitModel::Load(head_, tail_).value();
+  Tensor f = m.Head(inputs_.view()).value();
+  const float* p = f.data_as<float>();
+  double ch0 = 0;
+  for (int64_t i = 0; i < 80; ++i) {
+    for (int k = 0; k < 16; ++k) ch0 += p[i * 96 + k];
+  }
+  EXPECT_NEAR(mean.flatten()[0].item<float>(), ch0 / (80 * 16), 1e-4);
+
+  // A learning rate far too small to change anything: validation stops improving, and training
+  // stops 3 epochs after the best one, keeping it.
+  o.out_dir = dir_ + "/stuck";
+  o.epochs = 20;
+  o.learning_rate = 1e-12;
+  r = TrainBottleneck(inputs_.view(), labels_, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->stopped_early);
+  EXPECT_LT(r->epochs_run, 20);
+  EXPECT_EQ(r->epochs_run - r->best_epoch, 3);
+  EXPECT_EQ(r->steps, r->epochs_run * 5);
+}
+
 TEST_F(LearnedTest, RejectsAStreamOfAnotherUnit) {
   const std::string u1 = dir_ + "/u1", u2 = dir_ + "/u2";
   BottleneckTrainOptions o = Options(u1);
