@@ -219,6 +219,15 @@ TEST_F(LeanCliTest, LearnedStreamsThroughTheLeanExecutable) {
   EXPECT_EQ(dp.code, 0) << dp.err;
   EXPECT_TRUE(Has(dp.err, "restored by the unit")) << dp.err;
   EXPECT_TRUE(Exists(Path("k.npy")));
+  // A sample stream of the learned codec: enc, info and dec go over to ftcodec-full, and the
+  // stream decodes to what the frames do.
+  ASSERT_EQ(Lean("enc " + Q(in) + " " + Q(Path("l.ftcs")) + " --codec learned --unit " + unit).code,
+            0);
+  Run si = Lean("info " + Q(Path("l.ftcs")));
+  ASSERT_EQ(si.code, 0) << si.err;
+  EXPECT_TRUE(Has(si.out, "codec learned")) << si.out;
+  ASSERT_EQ(Lean("dec " + Q(Path("l.ftcs")) + " " + Q(Path("s.npy")) + " --unit " + unit).code, 0);
+  EXPECT_EQ(test::ReadFileBytes(Path("s.npy")), test::ReadFileBytes(Path("f.npy")));
 }
 
 TEST_F(LeanCliTest, AnsJobsNeverNeedTheFullExecutable) {

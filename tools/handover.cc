@@ -25,6 +25,7 @@
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
 #include "ftcodec/profile.h"
+#include "ftcodec/sample_stream.h"
 #include "tools/cli_io.h"
 #include "tools/commands.h"
 
@@ -129,11 +130,16 @@ std::string FullOnlyCodecOfStream(const std::vector<uint8_t>& bytes) {
     }
     return "";
   }
-  Result<StreamInfo> info = probe(bytes.data(), bytes.size(), limits);
-  if (info.ok() || info.status().code() != StatusCode::kNotBuiltIn) return "";
+  Status status = Status::Ok();
+  if (IsSampleStream(bytes.data(), bytes.size())) {
+    status = probe_sample_stream(bytes.data(), bytes.size(), limits).status();
+  } else {
+    status = probe(bytes.data(), bytes.size(), limits).status();
+  }
+  if (status.ok() || status.code() != StatusCode::kNotBuiltIn) return "";
   // "the stream uses codec 'hevc', which is not built into this ftcodec"
   for (const std::string& c : FullOnlyCodecs()) {
-    if (info.status().message().find("'" + c + "'") != std::string::npos) return c;
+    if (status.message().find("'" + c + "'") != std::string::npos) return c;
   }
   return "";
 }
