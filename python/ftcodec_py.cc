@@ -436,8 +436,10 @@ py::array MaskArray(const ftc::LossMask& m) {
 class PyDecoder {
  public:
   PyDecoder(const py::object& dtype, const py::object& stream_id, int64_t max_tensor_elements,
-            const std::string& unit) {
+            const std::string& unit, const py::object& profile) {
     ftc::PacketDecoderOptions o;
+    // A profile's fitted predictor, for finish(conceal="altec").
+    if (!profile.is_none()) o.conceal.predictor = profile.cast<ProfilePtr>()->conceal_predictor;
     o.dtype = DTypeArg(dtype);
     if (!stream_id.is_none()) o.stream_id = stream_id.cast<uint32_t>();
     if (max_tensor_elements > 0) {
@@ -597,8 +599,10 @@ PYBIND11_MODULE(_ftcodec, m) {
     return ftc::IsSampleStream(static_cast<const uint8_t*>(info.ptr), ByteSize(info));
   });
   py::class_<PyDecoder>(m, "Decoder")
-      .def(py::init<const py::object&, const py::object&, int64_t, const std::string&>(),
-           py::arg("dtype"), py::arg("stream_id"), py::arg("max_tensor_elements"), py::arg("unit"))
+      .def(py::init<const py::object&, const py::object&, int64_t, const std::string&,
+                    const py::object&>(),
+           py::arg("dtype"), py::arg("stream_id"), py::arg("max_tensor_elements"), py::arg("unit"),
+           py::arg("profile"))
       .def("push", &PyDecoder::Push, py::arg("packet"))
       .def("finish", &PyDecoder::Finish, py::arg("conceal"))
       .def_property_readonly("stats", &PyDecoder::Stats);
@@ -611,6 +615,10 @@ PYBIND11_MODULE(_ftcodec, m) {
                              [](const ftc::Profile& p) { return ShapeTuple(p.sample_shape); })
       .def_property_readonly("settings",
                              [](const ftc::Profile& p) { return SettingsDict(p.settings); })
+      .def_property_readonly("conceal", [](const ftc::Profile& p) { return p.conceal; })
+      .def_property_readonly(
+          "has_conceal_predictor",
+          [](const ftc::Profile& p) { return static_cast<bool>(p.conceal_predictor); })
       .def_property_readonly("plan_id",
                              [](const ftc::Profile& p) -> py::object {
                                if (!p.plan) return py::none();

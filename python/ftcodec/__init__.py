@@ -219,8 +219,9 @@ class Decoder:
         features, lost = d.finish(conceal="linear")
     """
 
-    def __init__(self, dtype=None, stream_id=None, max_tensor_elements=0, unit=None):
-        self._d = _ftcodec.Decoder(_dtype_name(dtype), stream_id, max_tensor_elements, unit or "")
+    def __init__(self, dtype=None, stream_id=None, max_tensor_elements=0, unit=None, profile=None):
+        self._d = _ftcodec.Decoder(_dtype_name(dtype), stream_id, max_tensor_elements, unit or "",
+                                   profile)
 
     def push(self, packet):
         """Decodes one packet. Raises Error (corrupt_data, invalid_argument for another stream,
@@ -229,8 +230,9 @@ class Decoder:
 
     def finish(self, conceal="linear"):
         """(tensor, loss_mask): the tensor with lost elements concealed ("zero", "mean",
-        "linear", "inpaint", "caltec", "lowrank") and a bool array, True where no packet
-        delivered the element. Raises Error (corrupt_data) if no packet was accepted."""
+        "linear", "inpaint", "caltec", "lowrank", or "altec" with the fitted predictor of the
+        Decoder's profile) and a bool array, True where no packet delivered the element. Raises
+        Error (corrupt_data) if no packet was accepted."""
         return self._d.finish(conceal)
 
     @property

@@ -451,3 +451,32 @@ def test_sample_stream_round_trip_and_bad_record(features):
     x3, _ = dec.read_record(parts[3])
     np.testing.assert_array_equal(x3, ftcodec.decode(frames)[3])
     assert dec.records == 4
+
+
+def test_altec_uses_the_profiles_predictor(features):
+    ch = {"bias": 0.0, "up": 0.5, "down": 0.5, "lo": 0.0, "hi": 100.0, "sources": [],
+          "weights": []}
+    import json
+    text = json.dumps({"ftcodec_profile": 3, "sample_shape": [64, 14, 14],
+                       "settings": {"codec": "ans", "bits": 4}, "conceal": "altec",
+                       "conceal_predictor": {"channels": [ch] * 64}})
+    p = ftcodec.parse_profile(text)
+    assert p.conceal == "altec" and p.has_conceal_predictor
+    packets = ftcodec.encode_packets(features[:1], codec="ans", bits=4, packet_size=300)
+    lost = ftcodec.simulate_loss(packets, model="iid", rate=0.3, seed=3)
+    kept = [q for q, gone in zip(packets, lost) if not gone]
+    d = ftcodec.Decoder(profile=p)
+    for q in kept:
+        d.push(q)
+    x, mask = d.finish(conceal="altec")
+    assert mask.any() and np.isfinite(x).all()
+    plain = ftcodec.Decoder()
+    for q in kept:
+        plain.push(q)
+    y, _ = plain.finish(conceal="zero")
+    np.testing.assert_array_equal(x[~mask], y[~mask])  # received elements untouched
+    with pytest.raises(ftcodec.Error, match="predictor"):
+        plain2 = ftcodec.Decoder()
+        for q in kept:
+            plain2.push(q)
+        plain2.finish(conceal="altec")
