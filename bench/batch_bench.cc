@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -125,15 +126,27 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Seconds of fn(), the median of `repeat` runs.
-double MedianOf(int repeat, const std::function<void()>& fn) {
-  std::vector<double> t;
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Wall-clock and process CPU seconds (every thread) of fn(), each the median of `repeat` runs.
+// On a machine shared with other jobs the CPU time is the steadier figure: core-seconds spent.
+struct Timing {
+  double wall = 0, cpu = 0;
+};
+Timing MedianOf(int repeat, const std::function<void()>& fn) {
+  std::vector<double> wall, cpu;
   for (int r = 0; r < repeat; ++r) {
     const auto t0 = Clock::now();
+    const double c0 = CpuSeconds();
     fn();
-    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    cpu.push_back(CpuSeconds() - c0);
+    wall.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  return Median(t);
+  return {Median(wall), Median(cpu)};
 }
 
 // decode_batch of streams [first, first + count) into `out` (count samples).
@@ -146,6 +159,12 @@ void DecodeBatch(const std::vector<StreamRef>& refs, size_t first, size_t count,
   for (const Status& s : *st) Check(s, "decode_batch stream");
 }
 
+std::string StrCell(double wall_ms, double cpu_ms) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.3f (%.3f)", wall_ms, cpu_ms);
+  return buf;
+}
+
 void LearnedServer(const Tensor& features, const std::vector<std::string>& units, int64_t n,
                    int repeat, int torch_threads) {
   SetTorchThreads(torch_threads);
@@ -154,7 +173,8 @@ void LearnedServer(const Tensor& features, const std::vector<std::string>& units
   const size_t sample_bytes = static_cast<size_t>(e) * sizeof(float);
   std::unique_ptr<Executor> pool = MakeThreadExecutor(2);
   std::printf(
-      "\n| unit | samples | decode, 1 call per sample | decode_batch, batch 1 | batch 64 | "
+      "\nms per sample, wall clock (process CPU time, all threads)\n"
+      "| unit | samples | decode, 1 call per sample | decode_batch, batch 1 | batch 64 | "
       "speed-up | tail, batch 1 | batch 64 | server (decode + tail), batch 1 | batch 64 | "
       "batch 64 = per-sample decode |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -182,7 +202,7 @@ void LearnedServer(const Tensor& features, const std::vector<std::string>& units
     // Warm-up: loads the unit, and the first forward() of a shape is slower.
     DecodeBatch(refs, 0, 1, o, pool.get(), &one);
     DecodeBatch(refs, 0, 64, o, pool.get(), &chunk);
-    const double decode_1call = MedianOf(repeat, [&] {
+    const Timing decode_1call = MedianOf(repeat, [&] {
       for (int64_t i = 0; i < n; ++i) {
         Result<Tensor> t = decode(streams[static_cast<size_t>(i)], o);
         Check(t.status(), "decode");
@@ -190,18 +210,18 @@ void LearnedServer(const Tensor& features, const std::vector<std::string>& units
                     sample_bytes);
       }
     });
-    const double batch1 = MedianOf(repeat, [&] {
+    const Timing batch1 = MedianOf(repeat, [&] {
       for (int64_t i = 0; i < n; ++i)
         DecodeBatch(refs, static_cast<size_t>(i), 1, o, pool.get(), &one);
     });
-    const double batch64 = MedianOf(repeat, [&] {
+    const Timing batch64 = MedianOf(repeat, [&] {
       for (int64_t i = 0; i + 64 <= n; i += 64) {
         DecodeBatch(refs, static_cast<size_t>(i), 64, o, pool.get(), &chunk);
         std::memcpy(batched.data() + static_cast<size_t>(i) * sample_bytes, chunk.data(),
                     64 * sample_bytes);
       }
     });
-    const double tail1 = MedianOf(repeat, [&] {
+    const Timing tail1 = MedianOf(repeat, [&] {
       for (int64_t i = 0; i < n; ++i) {
         const float* x = per_sample.data_as<float>() + i * e;
         Check(tail->Classify(TensorView::Contiguous(x, DType::kF32, {1, fs[1], fs[2], fs[3]}))
@@ -209,7 +229,7 @@ void LearnedServer(const Tensor& features, const std::vector<std::string>& units
               "tail");
       }
     });
-    const double tail64 = MedianOf(repeat, [&] {
+    const Timing tail64 = MedianOf(repeat, [&] {
       for (int64_t i = 0; i + 64 <= n; i += 64) {
         const float* x = per_sample.data_as<float>() + i * e;
         Check(tail->Classify(TensorView::Contiguous(x, DType::kF32, {64, fs[1], fs[2], fs[3]}))
@@ -228,13 +248,17 @@ void LearnedServer(const Tensor& features, const std::vector<std::string>& units
     const bool same = std::memcmp(per_sample.data(), batched.data(), compared) == 0;
     const double ms = 1e3 / static_cast<double>(n), ms64 = 1e3 / static_cast<double>(n64);
     const std::string name = dir.substr(dir.find_last_of('/') + 1);
-    std::printf(
-        "| %s | %lld | %.3f ms | %.3f ms | %.3f ms | %.1fx | %.3f ms | %.3f ms | %.3f ms | "
-        "%.3f ms | %s |\n",
-        name.c_str(), static_cast<long long>(n), decode_1call * ms, batch1 * ms, batch64 * ms64,
-        (decode_1call * ms) / (batch64 * ms64), tail1 * ms, tail64 * ms64, (batch1 + tail1) * ms,
-        (batch64 + tail64) * ms64,
-        same ? "bytes identical" : ("max |diff| " + std::to_string(max_diff)).c_str());
+    // "wall (CPU)" in ms per sample.
+    const auto cell = [](const Timing& t, double per) {
+      return StrCell(t.wall * per, t.cpu * per);
+    };
+    std::printf("| %s | %lld | %s | %s | %s | %.1fx | %s | %s | %s | %s | %s |\n", name.c_str(),
+                static_cast<long long>(n), cell(decode_1call, ms).c_str(), cell(batch1, ms).c_str(),
+                cell(batch64, ms64).c_str(), (decode_1call.wall * ms) / (batch64.wall * ms64),
+                cell(tail1, ms).c_str(), cell(tail64, ms64).c_str(),
+                cell({batch1.wall + tail1.wall, batch1.cpu + tail1.cpu}, ms).c_str(),
+                cell({batch64.wall + tail64.wall, batch64.cpu + tail64.cpu}, ms64).c_str(),
+                same ? "bytes identical" : ("max |diff| " + std::to_string(max_diff)).c_str());
   }
 }
 #endif
