@@ -5,6 +5,7 @@
 
 #include "base/parallel.h"
 #include "base/status_macros.h"
+#include "codec/learned/learned_batch.h"
 #include "ftcodec/ftcodec.h"
 
 namespace ftc {
@@ -70,13 +71,39 @@ Result<std::vector<Status>> decode_batch(const std::vector<StreamRef>& streams, 
   }
   std::vector<Status> status(streams.size());
   uint8_t* base = out->data();
-  executor->Run(static_cast<int64_t>(streams.size()), [&](int64_t i) {
-    const size_t k = static_cast<size_t>(i);
+  const auto decode_one = [&](size_t k) {
     uint8_t* dst = base + k * bytes;
     status[k] = CatchExceptions("decode_batch",
                                 [&] { return DecodeInto(streams[k], sample, one, dst, bytes); });
     if (!status[k].ok()) std::memset(dst, 0, bytes);
+  };
+  // Codec learned: the streams' codes are decoded on the executor and restored together, a
+  // chunk of samples per forward() of the restoration unit (codec/learned/learned_batch.h);
+  // every other stream, and any learned stream that path does not take, decodes on its own.
+  std::unique_ptr<learned::BatchRestorer> restorer;
+  try {
+    if (!streams.empty()) {
+      restorer = learned::BatchRestorer::Open(one, SampleShape{sample[0], sample[1], sample[2]},
+                                              streams.size());
+    }
+  } catch (...) {
+    restorer.reset();  // out of memory: every stream on its own
+  }
+  executor->Run(static_cast<int64_t>(streams.size()), [&](int64_t i) {
+    const size_t k = static_cast<size_t>(i);
+    bool taken = false;
+    try {
+      taken = restorer && restorer->DecodeCode(k, streams[k]);
+    } catch (...) {
+      taken = false;
+    }
+    if (!taken) decode_one(k);
   });
+  if (restorer) {
+    const std::vector<size_t> failed = restorer->RestoreInto(out, bytes);
+    executor->Run(static_cast<int64_t>(failed.size()),
+                  [&](int64_t j) { decode_one(failed[static_cast<size_t>(j)]); });
+  }
   return status;
 }
 

@@ -1,12 +1,17 @@
 // Codec `learned`, decoder half: the inner codec's decoder, then the unit's restoration.
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/status_macros.h"
+#include "bitstream/decoder_limits.h"
 #include "codec/core/codec.h"
+#include "codec/learned/learned_batch.h"
 #include "codec/learned/learned_codec.h"
+#include "ftcodec/profile.h"
 
 namespace ftc {
 namespace learned {
@@ -214,6 +219,118 @@ void LearnedDescribePacket(const PacketHeader& h, PacketInfo* info) {
 }
 
 }  // namespace
+
+std::unique_ptr<BatchRestorer> BatchRestorer::Open(const DecoderOptions& in,
+                                                   const SampleShape& sample, size_t streams) {
+  if (in.unit.empty() || !GetLearnedUnitLoader() || !in.dtype) return nullptr;
+  // What decode's option check refuses, decode reports.
+  if ((in.plan && !in.plan->Validate().ok()) || in.max_frame_elements < 1 ||
+      in.max_frame_elements > kMaxSampleElements || !in.limits.Validate().ok()) {
+    return nullptr;
+  }
+  Result<UnitPtr> unit = LoadUnit(in.unit);
+  if (!unit.ok() || !SameShape((*unit)->split_shape(), sample)) return nullptr;
+  std::unique_ptr<BatchRestorer> r(new BatchRestorer());
+  r->options_ = in;
+  r->options_.max_frame_elements = std::min(in.max_frame_elements, in.limits.max_sample_elements);
+  r->sample_ = sample;
+  r->unit_ = std::move(*unit);
+  r->codes_.resize(streams);
+  r->kept_.assign(streams, 0);
+  return r;
+}
+
+bool BatchRestorer::DecodeCode(size_t i, const StreamRef& stream) {
+  // The checks of decode (codec/core/dec_api.cc) for a stream of one frame and one sample; a
+  // stream failing any of them is decode's to report.
+  if (stream.data == nullptr || stream.size == 0) return false;
+  Result<ParsedFrame> f = ParseFrame(stream.data, stream.size, options_.max_frame_elements);
+  if (!f.ok() || f->size != stream.size) return false;
+  const FrameHeader& h = f->header;
+  if (h.codec_id != kCodecId || h.multi_sample || h.batch_count != 1 || h.batch_index != 0 ||
+      h.sample_count != 1 || !SameShape(f->sample, sample_)) {
+    return false;
+  }
+  const Shape chw = {sample_.c, sample_.h, sample_.w};
+  if (h.shape != chw && h.shape != Shape{1, sample_.c, sample_.h, sample_.w}) return false;
+  if (!CheckOutputSize(options_.limits, sample_.elements(), DTypeSize(*options_.dtype),
+                       "the tensor")
+           .ok()) {
+    return false;
+  }
+  // LearnedDecode without the restoration.
+  Result<LearnedFrame> lf = ParseLearnedFrame(*f);
+  if (!lf.ok()) return false;
+  const LearnedParams& p = lf->params;
+  if (p.unit_hash != unit_->hash() || !SameShape(p.code, unit_->code_shape()) ||
+      p.code.elements() > options_.max_frame_elements) {
+    return false;
+  }
+  const CodecDecoder* inner = FindDecoderById(p.inner_id);
+  if (inner == nullptr) return false;
+  Tensor code;
+  if (!inner->decode(lf->inner, options_, &code).ok()) return false;
+  if (code.dtype() != DType::kF32) code = code.ConvertTo(DType::kF32);
+  if (code.num_elements() != p.code.elements()) return false;
+  codes_[i] = std::move(code);
+  kept_[i] = 1;
+  return true;
+}
+
+std::vector<size_t> BatchRestorer::RestoreInto(Tensor* out, size_t sample_bytes) {
+  std::vector<size_t> kept, failed;
+  for (size_t i = 0; i < kept_.size(); ++i) {
+    if (kept_[i]) kept.push_back(i);
+  }
+  // Chunks of near-equal size (65 samples: 33 and 32), so that no sample of a larger batch is
+  // restored alone.
+  const size_t chunks = (kept.size() + kRestoreChunk - 1) / kRestoreChunk;
+  for (size_t c = 0, first = 0; c < chunks; ++c) {
+    const size_t k = kept.size() / chunks + (c < kept.size() % chunks ? 1 : 0);
+    const size_t* ids = kept.data() + first;
+    first += k;
+    bool ok = false;
+    try {
+      ok = RestoreChunk(ids, k, out, sample_bytes);
+    } catch (...) {
+      ok = false;  // out of memory: decode these on their own
+    }
+    if (!ok) failed.insert(failed.end(), ids, ids + k);
+  }
+  return failed;
+}
+
+bool BatchRestorer::RestoreChunk(const size_t* ids, size_t k, Tensor* out, size_t sample_bytes) {
+  const size_t code_elements = static_cast<size_t>(unit_->code_shape().elements());
+  std::vector<float> codes(k * code_elements);
+  for (size_t j = 0; j < k; ++j) {
+    std::memcpy(codes.data() + j * code_elements, codes_[ids[j]].data(),
+                code_elements * sizeof(float));
+    codes_[ids[j]] = Tensor();
+  }
+  // f32 samples of consecutive streams: straight into the output.
+  if (out->dtype() == DType::kF32 && ids[k - 1] - ids[0] == k - 1) {
+    return unit_
+        ->RestoreBatch(codes.data(), static_cast<int64_t>(k),
+                       reinterpret_cast<float*>(out->data() + ids[0] * sample_bytes))
+        .ok();
+  }
+  Result<Tensor> restored =
+      Tensor::Create(DType::kF32, {static_cast<int64_t>(k), sample_.c, sample_.h, sample_.w});
+  if (!restored.ok() ||
+      !unit_->RestoreBatch(codes.data(), static_cast<int64_t>(k), restored->data_as<float>())
+           .ok()) {
+    return false;
+  }
+  // The same element-wise conversion decode applies (Tensor::ConvertTo).
+  if (out->dtype() != DType::kF32) *restored = restored->ConvertTo(out->dtype());
+  for (size_t j = 0; j < k; ++j) {
+    std::memcpy(out->data() + ids[j] * sample_bytes, restored->data() + j * sample_bytes,
+                sample_bytes);
+  }
+  return true;
+}
+
 }  // namespace learned
 
 extern const CodecDecoder kLearnedDecoder = {learned::kCodecId,

@@ -3,12 +3,31 @@
 // (codec/learned/learned_unit.h); everything else here is torch-free.
 #include "codec/learned/learned_codec.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "base/status_macros.h"
 
 namespace ftc {
+
+Status LearnedUnitHandle::RestoreBatch(const float* codes, int64_t n, float* features) const {
+  const SampleShape code = code_shape(), split = split_shape();
+  for (int64_t i = 0; i < n; ++i) {
+    Tensor one;
+    FTC_RETURN_IF_ERROR(Restore(
+        TensorView::Contiguous(codes + i * code.elements(), DType::kF32, {code.c, code.h, code.w}),
+        &one));
+    if (one.dtype() != DType::kF32 || one.num_elements() != split.elements()) {
+      return FTC_INTERNAL("the restoration unit gave a %s %s tensor, expected f32 %lld elements",
+                          DTypeName(one.dtype()), ShapeToString(one.shape()).c_str(),
+                          static_cast<long long>(split.elements()));
+    }
+    std::memcpy(features + i * split.elements(), one.data(), one.size_bytes());
+  }
+  return Status::Ok();
+}
+
 namespace learned {
 
 std::string ShapeText(const SampleShape& s) {

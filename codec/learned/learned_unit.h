@@ -39,6 +39,10 @@ class LearnedUnitHandle {
   virtual Status Reduce(const TensorView& sample, Tensor* code) const = 0;
   // code: rank 3 f32 of code_shape() -> f32 tensor of split_shape().
   virtual Status Restore(const TensorView& code, Tensor* features) const = 0;
+  // `n` codes (n consecutive f32 code_shape() samples) -> `n` consecutive f32 split_shape()
+  // samples in `features`: what Restore gives for each code. A unit that can runs them as one
+  // batch (the libtorch unit: one forward() over n×C'×H'×W'); this default calls Restore n times.
+  virtual Status RestoreBatch(const float* codes, int64_t n, float* features) const;
 };
 
 // Loads (or returns a cached) unit from a unit directory. Errors: kIoError (missing files),

@@ -169,11 +169,25 @@ class TorchLearnedUnit final : public LearnedUnitHandle {
   Status Restore(const TensorView& code, Tensor* features) const override {
     return Run(restore_, kRestoreFile, code, code_, split_, false, features);
   }
+  // One forward() over the n codes, read in place (no copy of the input).
+  Status RestoreBatch(const float* codes, int64_t n, float* features) const override {
+    if (n < 1) return Status::Ok();
+    try {
+      const at::Tensor x = at::from_blob(const_cast<float*>(codes), {n, code_.c, code_.h, code_.w},
+                                         at::TensorOptions().dtype(at::kFloat));
+      FTC_ASSIGN_OR_RETURN(at::Tensor y, RunChecked(restore_, kRestoreFile, x, split_));
+      std::memcpy(features, y.data_ptr<float>(),
+                  static_cast<size_t>(n * split_.elements()) * sizeof(float));
+    } catch (const std::exception& e) {
+      return FTC_INTERNAL("%s: %s", JoinPath(dir_, kRestoreFile).c_str(), Summarize(e).c_str());
+    }
+    return Status::Ok();
+  }
 
  private:
   TorchLearnedUnit() = default;
 
-  // forward() on a 1×C×H×W batch; checks the output is 1×`want`.
+  // forward() on an N×C×H×W batch; checks the output is N×`want`.
   Result<at::Tensor> RunChecked(const torch::jit::Module& m, const char* file, const at::Tensor& x,
                                 const SampleShape& want) const {
     Result<at::Tensor> y = [&] {
@@ -182,10 +196,12 @@ class TorchLearnedUnit final : public LearnedUnitHandle {
     }();
     if (!y.ok()) return y.status();
     const at::Tensor& t = *y;
-    if (t.dim() != 4 || t.size(0) != 1 || t.size(1) != want.c || t.size(2) != want.h ||
+    const int64_t n = x.size(0);
+    if (t.dim() != 4 || t.size(0) != n || t.size(1) != want.c || t.size(2) != want.h ||
         t.size(3) != want.w) {
-      return FTC_CORRUPT("%s: output is %s, expected 1×%s", JoinPath(dir_, file).c_str(),
-                         ShapeOf(t).c_str(), SampleShapeString(want).c_str());
+      return FTC_CORRUPT("%s: output is %s, expected %lld×%s", JoinPath(dir_, file).c_str(),
+                         ShapeOf(t).c_str(), static_cast<long long>(n),
+                         SampleShapeString(want).c_str());
     }
     return t.to(at::kFloat).contiguous();
   }

@@ -191,6 +191,11 @@ struct StreamRef {
 // zeros and the others are unaffected. The call itself fails only for an unusable `out` or
 // options (kInvalidArgument). Each stream is decoded on one thread of `executor` (nullptr: the
 // library's threads, options.threads of them); options.dtype is ignored (out's dtype applies).
+// Codec learned (options.unit set): the streams' codes are decoded that way, then restored on the
+// calling thread, up to 64 samples per run of the restoration unit, on libtorch's intra-op threads
+// (ftc::SetTorchThreads); a stream of another unit or codec, or a corrupt one, decodes on its own
+// as above. A sample restored together with others may differ from decode's by float rounding
+// (libtorch's batch kernels; within 1e-5 of the sample's largest magnitude, docs/learned.md).
 Result<std::vector<Status>> decode_batch(const std::vector<StreamRef>& streams, Tensor* out,
                                          const DecoderOptions& options = {},
                                          Executor* executor = nullptr);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -623,6 +624,80 @@ TEST_F(LearnedTest, TrainsThroughJpeg) {
   DecoderOptions d;
   d.unit = unit;
   EXPECT_EQ(decode(code, d).value().shape(), f.shape());
+}
+
+// decode_batch restores a batch of learned streams in chunks of up to 64 samples per forward()
+// of the restoration unit. libtorch (1.13) runs the 3×3 convolutions of one small sample on its
+// native kernel and those of a batch on oneDNN, which round differently: every sample is within
+// kBatchRestoreBound (relative to the sample's largest magnitude) of the per-stream decode, and
+// the same whatever else is in its batch (docs/learned.md, "Servers: batched restoration").
+TEST_F(LearnedTest, BatchedRestorationMatchesThePerStreamDecodeOnTheBundledUnit) {
+  constexpr double kBatchRestoreBound = 1e-5;
+  const std::vector<uint8_t> npy =
+      test::ReadFileBytes(test::SourcePath("data/features/fmnist_s1_relu.npy"));
+  const Tensor features = ReadNpy(npy.data(), npy.size()).value().tensor;
+  ASSERT_EQ(features.shape(), (Shape{32, 64, 14, 14}));
+  const int64_t e = 64 * 14 * 14, n = 70;  // two chunks: 64 and 6
+  const size_t sample_bytes = static_cast<size_t>(e) * sizeof(float);
+  for (const char* name : {"c8b2", "c32b2"}) {
+    const std::string unit = test::SourcePath(std::string("data/units/fmnist_resnet_s1_") + name);
+    EncoderOptions eo;
+    eo.codec = "learned";
+    eo.unit = unit;
+    std::vector<Bytes> streams;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* x = features.data_as<float>() + (i % 32) * e;
+      streams.push_back(encode(TensorView::Contiguous(x, DType::kF32, {64, 14, 14}), eo).value());
+    }
+    streams[5][streams[5].size() - 9] ^= 1;  // corrupt: only that sample fails
+    streams[6] =
+        encode(TensorView::Contiguous(features.data(), DType::kF32, {64, 14, 14}), EncoderOptions{})
+            .value();  // codec raw: decodes on its own
+    std::vector<StreamRef> refs;
+    for (const Bytes& b : streams) refs.push_back({b.data(), b.size()});
+    DecoderOptions d;
+    d.unit = unit;
+    for (int threads : {1, 2}) {
+      SetTorchThreads(threads);
+      Tensor out = Tensor::Create(DType::kF32, {n, 64, 14, 14}).value();
+      Result<std::vector<Status>> st = decode_batch(refs, &out, d);
+      ASSERT_TRUE(st.ok()) << st.status().ToString();
+      // The same streams in batches of 10: each sample's bytes do not depend on its batch.
+      Tensor tens = Tensor::Create(DType::kF32, {10, 64, 14, 14}).value();
+      double worst = 0;
+      int64_t identical = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const Status& s = (*st)[static_cast<size_t>(i)];
+        const Result<Tensor> ref = decode(streams[static_cast<size_t>(i)], d);
+        if (i % 10 == 0) {
+          const std::vector<StreamRef> part(refs.begin() + i, refs.begin() + i + 10);
+          ASSERT_TRUE(decode_batch(part, &tens, d).ok());
+        }
+        if (i == 5) {
+          EXPECT_EQ(s.code(), StatusCode::kCorruptData) << s.ToString();
+          EXPECT_EQ(s.message(), ref.status().message());
+          continue;
+        }
+        ASSERT_TRUE(s.ok()) << i << ": " << s.ToString();
+        ASSERT_TRUE(ref.ok());
+        const float* got = out.data_as<float>() + i * e;
+        EXPECT_EQ(std::memcmp(got, tens.data() + (i % 10) * sample_bytes, sample_bytes), 0)
+            << name << " sample " << i << ", " << threads << " libtorch threads";
+        identical += std::memcmp(got, ref->data(), sample_bytes) == 0 ? 1 : 0;
+        double diff = 0, scale = 0;
+        for (int64_t k = 0; k < e; ++k) {
+          const double r = ref->data_as<float>()[k];
+          diff = std::max(diff, std::abs(got[k] - r));
+          scale = std::max(scale, std::abs(r));
+        }
+        worst = std::max(worst, diff / std::max(scale, 1.0));
+      }
+      EXPECT_LE(worst, kBatchRestoreBound) << name << ", " << threads << " libtorch threads";
+      std::printf("%s, %d libtorch threads: %lld of %lld samples bit-identical, worst %.3g\n", name,
+                  threads, static_cast<long long>(identical), static_cast<long long>(n - 1), worst);
+    }
+  }
+  SetTorchThreads(0);
 }
 
 }  // namespace
