@@ -11,15 +11,22 @@
 //    model's ideal code length and the coded size's gap to it;
 //  * after the benchmarks, a summary table whose speed ratios come from interleaved rounds
 //    (ans and zstd alternate, best of 5, thread CPU time), so a busy machine affects both sides
-//    alike. --no_summary skips it.
+//    alike: ans encode against zstd -1 compression, ans decode (and the scalar reference decoder)
+//    against zstd -1 decompression of the same indices, and the whole ftc::decode of the sample's
+//    frame (`--codec ans` with the same bits and clipping: parsing, checksums, symbols,
+//    dequantization to f32) against the same zstd -1 decompression. --no_summary skips it.
+//  * --lanes=N (4, 8, 16, 32) forces the segments' lane count (default: the encoder's choice by
+//    size); the frames of the full decode always use the encoder's choice.
 //
 //   build/bench/rans_bench --benchmark_repetitions=3
+//   build/bench/rans_bench --benchmark_filter=none         (the summary only)
 #include <benchmark/benchmark.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -27,6 +34,7 @@
 
 #include "bench/bench_data.h"
 #include "bitstream/symbol_coder.h"
+#include "ftcodec/ftcodec.h"
 
 namespace ftc {
 namespace {
@@ -75,13 +83,17 @@ void QuantizeSample(const float* x, size_t n, int bits, bool sigma3, uint16_t* q
   }
 }
 
+int g_lanes = 0;  // --lanes
+
 struct Prepared {
   std::vector<BandShape> bands;
+  int lanes = 0;
   size_t per_sample = 0;
   std::vector<std::vector<uint16_t>> symbols;
   std::vector<std::vector<uint8_t>> zstd_input;  // bytes (<= 8 bits) or LE uint16
   std::vector<std::vector<uint8_t>> ans;         // encoded segments
   std::vector<std::vector<uint8_t>> zstd1;       // zstd -1 frames
+  std::vector<Bytes> frames;                     // ftc::encode of each sample (codec ans)
   double ans_bits = 0, ideal_bits = 0, model_bits = 0, zstd1_bits = 0, zstd19_bits = 0;
   double elements = 0;
 };
@@ -109,7 +121,10 @@ Prepared& Get(int index) {
     }
     SymbolSegmentStats st;
     std::vector<uint8_t> seg;
-    const Status status = EncodeSymbolSegment(q.data(), p.bands, c.bits, &seg, &st);
+    SymbolSegmentOptions so;
+    so.lanes = g_lanes;
+    const Status status = EncodeSymbolSegment(q.data(), p.bands, c.bits, &seg, &st, so);
+    p.lanes = st.lanes;
     if (!status.ok()) {
       std::fprintf(stderr, "encode: %s\n", status.ToString().c_str());
       std::exit(1);
@@ -127,6 +142,18 @@ Prepared& Get(int index) {
     p.zstd1.emplace_back(buf.begin(), buf.begin() + z1);
     p.zstd1_bits += 8.0 * z1;
     p.zstd19_bits += 8.0 * ZSTD_compress(buf.data(), buf.size(), z.data(), z.size(), 19);
+    EncoderOptions eo;
+    eo.codec = "ans";
+    eo.bits = c.bits;
+    if (c.sigma3) eo.clip = ClipSpec{ClipSpec::Kind::kSigma, 3, 0};
+    const TensorView sample =
+        TensorView::Contiguous(x + i * p.per_sample, DType::kF32, {s[1], s[2], s[3]});
+    Result<Bytes> frame = encode(sample, eo);
+    if (!frame.ok()) {
+      std::fprintf(stderr, "ftc::encode: %s\n", frame.status().ToString().c_str());
+      std::exit(1);
+    }
+    p.frames.push_back(std::move(*frame));
     p.symbols.push_back(std::move(q));
     p.zstd_input.push_back(std::move(z));
     p.ans.push_back(std::move(seg));
@@ -226,9 +253,9 @@ void PrintSummary() {
   std::printf(
       "\nSummary (per-sample segments; speeds in M symbols/s of thread CPU time, best of 5\n"
       "interleaved rounds)\n"
-      "%-22s %7s %7s %7s %7s %8s %7s | %7s %7s %6s | %7s %7s %6s\n",
-      "config", "ans", "ideal", "zstd19", "zstd1", "ans/z19", "gap%", "ans_enc", "z1_comp", "ratio",
-      "ans_dec", "z1_dec", "ratio");
+      "%-20s %7s %7s %7s %7s %7s %6s %5s | %6s %6s %5s | %6s %6s %6s %5s %5s | %6s %5s\n",
+      "config", "ans", "ideal", "zstd19", "zstd1", "ans/z19", "gap%", "lanes", "enc", "z1_cmp",
+      "ratio", "dec", "ref", "z1_dec", "ratio", "ref_r", "f32", "ratio");
   for (size_t i = 0; i < sizeof(kConfigs) / sizeof(kConfigs[0]); ++i) {
     const Prepared& p = Get(static_cast<int>(i));
     const int bits = kConfigs[i].bits;
@@ -236,12 +263,14 @@ void PrintSummary() {
     ZSTD_DCtx* dctx = ZSTD_createDCtx();
     std::vector<uint8_t> out, zbuf(ZSTD_compressBound(p.per_sample * 2));
     std::vector<uint16_t> dec(p.per_sample);
-    double enc = 1e9, dec_s = 1e9, zc = 1e9, zd = 1e9;
+    SymbolSegmentOptions so;
+    so.lanes = g_lanes;
+    double enc = 1e9, dec_s = 1e9, ref_s = 1e9, full_s = 1e9, zc = 1e9, zd = 1e9;
     for (int round = 0; round < 5; ++round) {
       enc = std::min(enc, PassSeconds([&] {
                        for (const auto& q : p.symbols) {
                          out.clear();
-                         (void)EncodeSymbolSegment(q.data(), p.bands, bits, &out);
+                         (void)EncodeSymbolSegment(q.data(), p.bands, bits, &out, nullptr, so);
                        }
                      }));
       zc = std::min(zc, PassSeconds([&] {
@@ -259,20 +288,34 @@ void PrintSummary() {
                         ZSTD_decompressDCtx(dctx, zbuf.data(), zbuf.size(), z.data(), z.size());
                       }
                     }));
+      ref_s = std::min(ref_s, PassSeconds([&] {
+                         for (const auto& s : p.ans) {
+                           (void)DecodeSymbolSegmentReference(s.data(), s.size(), p.bands, bits,
+                                                              dec.data());
+                         }
+                       }));
+      full_s = std::min(full_s, PassSeconds([&] {
+                          for (const auto& f : p.frames) {
+                            benchmark::DoNotOptimize(decode(f).ok());
+                          }
+                        }));
     }
     ZSTD_freeCCtx(cctx);
     ZSTD_freeDCtx(dctx);
     const double m = p.elements / 1e6;
     std::printf(
-        "%-22s %7.4f %7.4f %7.4f %7.4f %8.3f %7.2f | %7.0f %7.0f %6.2f | %7.0f %7.0f %6.2f\n",
+        "%-20s %7.4f %7.4f %7.4f %7.4f %7.3f %6.2f %5d | %6.0f %6.0f %5.2f | %6.0f %6.0f %6.0f "
+        "%5.2f %5.2f | %6.0f %5.2f\n",
         kConfigs[i].name, p.ans_bits / p.elements, p.ideal_bits / p.elements,
         p.zstd19_bits / p.elements, p.zstd1_bits / p.elements, p.ans_bits / p.zstd19_bits,
-        100.0 * (p.ans_bits / p.ideal_bits - 1), m / enc, m / zc, zc / enc, m / dec_s, m / zd,
-        zd / dec_s);
+        100.0 * (p.ans_bits / p.ideal_bits - 1), p.lanes, m / enc, m / zc, zc / enc, m / dec_s,
+        m / ref_s, m / zd, zd / dec_s, zd / ref_s, m / full_s, zd / full_s);
   }
   std::printf(
       "(sizes in bits/element; ideal = model's ideal code length + table cost; gap = "
-      "ans/ideal - 1;\n ratio = ans speed / zstd -1 speed)\n");
+      "ans/ideal - 1;\n ratio = ans speed / zstd -1 speed; dec = DecodeSymbolSegment, ref = the "
+      "scalar reference\n decoder (ref_r its ratio), f32 = ftc::decode of the sample's frame to "
+      "f32)\n");
 }
 
 void RegisterAll() {
@@ -291,13 +334,17 @@ void RegisterAll() {
 
 int main(int argc, char** argv) {
   bool summary = true;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--no_summary") == 0) {
-      summary = false;
-      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
-      --argc;
-      break;
+  for (int i = 1; i < argc;) {
+    const bool no_summary = std::strcmp(argv[i], "--no_summary") == 0;
+    const bool lanes = std::strncmp(argv[i], "--lanes=", 8) == 0;
+    if (!no_summary && !lanes) {
+      ++i;
+      continue;
     }
+    if (no_summary) summary = false;
+    if (lanes) ftc::g_lanes = std::atoi(argv[i] + 8);
+    for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+    --argc;
   }
   ftc::RegisterAll();
   benchmark::Initialize(&argc, argv);

@@ -10,16 +10,23 @@
 // token (0..7); bit 19 marks the trap table of contexts that have no table, so a corrupt stream
 // that lands there decodes harmlessly and is reported at the end instead of branching per symbol.
 //
-// Paths: DecodeRowsDirect is the fast path (4 bands of one shape, at most 16 tokens, no
-// escapes: every 2-4 bit plane of a feature tensor); DecodeSymbol serves everything else (escapes,
-// mixed band shapes, the first rows when the fast path does not apply), with bounds-checked reads
-// where the remaining words might not suffice. All paths decode in exactly the order of the
-// format, so they can hand over to each other at any row.
+// Paths, for a group of N bands (N lanes):
+//  * N >= 8 bands of one shape, at most 16 tokens, no escapes (every 1-4 bit plane of a feature
+//    tensor): the Highway kernel of dec_rans_simd.cc, a vector of lanes per instruction;
+//  * N = 4, the same conditions: DecodeRowsDirect, four lanes in scalar registers;
+//  * bands of one shape otherwise: DecodeGroupUniform, row by row, with unchecked reads where the
+//    row surely fits;
+//  * any mix of shapes: DecodeGroupGeneric, the literal algorithm of the format (which
+//    DecodeSymbolSegmentReference uses for everything).
+// All paths decode in exactly the order of the format, so they can hand over to each other at
+// any row.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "base/status_macros.h"
+#include "bitstream/dec_rans_simd.h"
 #include "bitstream/rans_common.h"
 #include "bitstream/symbol_coder.h"
 
@@ -28,7 +35,7 @@ namespace {
 
 using rans::BitReader;
 using rans::ContextModel;
-using rans::kNumLanes;
+using rans::kMaxLanes;
 using rans::TokenConfig;
 
 constexpr uint32_t kTrapBit = uint32_t{1} << 19;
@@ -55,6 +62,8 @@ Status ReadThresholds(BitReader* br, int num_tokens, const char* which, std::vec
 
 Status ReadModel(BitReader* br, int alphabet_bits, ContextModel* m) {
   uint32_t v;
+  if (!br->Bits(2, &v)) return FTC_CORRUPT("symbol segment: truncated header");
+  m->lanes = rans::LanesOfCode(static_cast<int>(v));
   TokenConfig& c = m->tokens;
   c.alphabet_bits = alphabet_bits;
   if (!br->Bits(4, &v)) return FTC_CORRUPT("symbol segment: truncated header");
@@ -144,6 +153,11 @@ struct DecodeTables {
   int precision = 0;
   uint32_t direct_limit = 0;
   TokenConfig tokens;
+  // Context k's block in `entries` (0: the trap, for a context without a table).
+  std::vector<uint32_t> base;
+  // For the SIMD kernel, with at most 16 tokens: class(left) * top classes and class(top).
+  alignas(16) uint8_t cls_left_x_top[16] = {};
+  alignas(16) uint8_t cls_top[16] = {};
 };
 
 constexpr int kSmallTokens = 16;
@@ -157,36 +171,38 @@ Status BuildTables(const ContextModel& m, DecodeTables* d) {
   d->mask = total - 1;
   d->tokens = m.tokens;
   d->direct_limit = uint32_t{1} << m.tokens.direct_bits;
-  int present = 0;
-  for (const auto& codes : m.weight_codes) present += !codes.empty();
   // Block 0: trap of the general path (token 0); block 1: trap of the fast path (token 31, which
   // is >= 2^alphabet_bits there, so the final scan of the symbols reports it). A trap leaves the
-  // state unchanged (freq 2^P, bias = slot).
-  d->entries.resize(static_cast<size_t>(present + 2) << precision);
+  // state unchanged (freq 2^P, bias = slot). Block k + 2: context k, a copy of block 0 if the
+  // context has no table (so the SIMD kernel indexes blocks by context).
+  const size_t contexts = static_cast<size_t>(m.num_contexts());
+  d->entries.resize((contexts + 2) << precision);
   uint32_t* trap = d->entries.data();
   for (uint32_t j = 0; j < total; ++j) {
     trap[j] = (total << 20) | kTrapBit | (j << 8);
     trap[total + j] = trap[j] | kFastTrapToken;
   }
-  std::vector<uint32_t> base(m.num_contexts(), 0);
+  std::vector<uint32_t>& base = d->base;
+  base.assign(contexts, 0);
   std::vector<uint32_t> freq(num_tokens);
-  uint32_t next = 2 * total;
-  for (int k = 0; k < m.num_contexts(); ++k) {
+  for (size_t k = 0; k < contexts; ++k) {
     const std::vector<uint8_t>& codes = m.weight_codes[k];
-    if (codes.empty()) continue;
+    uint32_t* e = &d->entries[(k + 2) << precision];
+    if (codes.empty()) {
+      std::memcpy(e, trap, total * sizeof(uint32_t));
+      continue;
+    }
     const int span = static_cast<int>(codes.size());
     if (!rans::NormalizeWeights(codes.data(), span, precision, freq.data())) {
-      return FTC_CORRUPT("symbol segment: table %d has more tokens than 2^%d slots", k, precision);
+      return FTC_CORRUPT("symbol segment: table %zu has more tokens than 2^%d slots", k, precision);
     }
-    base[k] = next;
-    uint32_t* e = &d->entries[next];
+    base[k] = static_cast<uint32_t>((k + 2) << precision);
     for (int s = 0; s < span; ++s) {
       const uint32_t f = freq[s];
       const uint32_t hi = (f << 20) | static_cast<uint32_t>(s);
       for (uint32_t j = 0; j < f; ++j) e[j] = hi | (j << 8);
       e += f;
     }
-    next += total;
   }
   uint8_t cls_left[rans::kMaxTokens], cls_top[rans::kMaxTokens];
   rans::BuildClassTable(m.left_thresholds, num_tokens, cls_left);
@@ -202,6 +218,10 @@ Status BuildTables(const ContextModel& m, DecodeTables* d) {
   d->top_offset.resize(rans::kMaxTokens, 0);
   for (int t = 0; t < num_tokens; ++t) d->top_offset[t] = cls_top[t] * num_tokens;
   if (num_tokens <= kSmallTokens) {
+    for (int t = 0; t < num_tokens && t < kSmallTokens; ++t) {
+      d->cls_left_x_top[t] = static_cast<uint8_t>(cls_left[t] * top_classes);
+      d->cls_top[t] = cls_top[t];
+    }
     d->small_lut.assign(32 * 32, total);
     for (int t = 0; t < num_tokens; ++t) {
       for (int l = 0; l < num_tokens; ++l) {
@@ -248,12 +268,11 @@ __attribute__((noinline)) uint32_t DecodeEscape(uint32_t token, const DecodeTabl
 
 struct Lane {
   uint32_t x;
-  uint32_t left;  // token to the left (the rules of "Contexts" for x == 0)
+  uint32_t left;  // token to the left (the rules of "Contexts" for x == 0); this step's token
   uint8_t* row;   // tokens of the previous row at [x, width), of this row before x
   uint16_t* out;  // the band's symbols
   uint32_t width;
   uint64_t size;
-  uint64_t pos;  // next symbol (generic path)
 };
 
 // Token above column `col` of the row starting at `o` (o >= width): without escapes it is the
@@ -262,80 +281,97 @@ inline uint32_t TopToken(const Lane& l, uint32_t col, size_t o, bool direct) {
   return direct ? l.out[o - l.width + col] : l.row[col];
 }
 
-// Decodes one symbol of `lane` at column `col` with top token `top`; stores symbol and token.
+// Phase 1 of a step for one lane: decodes the token at column `col` with top token `top`; stores
+// it as the symbol (phase 2 replaces an escape's), in the row buffer and as the next left token.
 template <bool kChecked>
-inline void DecodeSymbol(const DecodeTables& t, Lane* lane, uint32_t top, uint32_t col,
-                         uint16_t* out, WordStream* ws) {
+inline void DecodeToken(const DecodeTables& t, Lane* lane, uint32_t top, uint32_t col,
+                        uint16_t* out, WordStream* ws) {
   uint32_t x = lane->x;
   const uint32_t block = t.lut[t.top_offset[top] + lane->left];
   const uint32_t e = t.entries[block + (x & t.mask)];
   ws->flags |= e;
   x = (e >> 20) * (x >> t.precision) + ((e >> 8) & 0x7FF);
-  x = Renormalize<kChecked>(x, ws);
+  lane->x = Renormalize<kChecked>(x, ws);
   const uint32_t token = e & 0xFF;
-  uint32_t symbol = token;
-  if (token >= t.direct_limit) symbol = DecodeEscape(token, t, &x, ws);
-  lane->x = x;
-  *out = static_cast<uint16_t>(symbol);
+  *out = static_cast<uint16_t>(token);
   lane->row[col] = static_cast<uint8_t>(token);
   lane->left = token;
 }
 
-// Any mix of band shapes: one symbol per active lane per step, lanes in order.
-void DecodeGroupGeneric(const DecodeTables& t, Lane* lanes, int n, bool direct, WordStream* ws) {
+// Phase 2 of a step for one lane: the raw bits of an escape token (lane->left, just decoded).
+inline void DecodeEscapeBits(const DecodeTables& t, Lane* lane, uint16_t* out, WordStream* ws) {
+  if (lane->left >= t.direct_limit) {
+    *out = static_cast<uint16_t>(DecodeEscape(lane->left, t, &lane->x, ws));
+  }
+}
+
+// Any mix of band shapes, steps `from` onwards: the literal algorithm (one symbol per active
+// lane per step, tokens in lane order, then escapes in lane order).
+void DecodeGroupGeneric(const DecodeTables& t, Lane* lanes, int n, bool direct, uint64_t from,
+                        WordStream* ws) {
   uint64_t steps = 0;
   for (int i = 0; i < n; ++i) steps = std::max(steps, lanes[i].size);
-  for (uint64_t s = 0; s < steps && !ws->overrun; ++s) {
+  for (uint64_t s = from; s < steps && !ws->overrun; ++s) {
     for (int i = 0; i < n; ++i) {
       Lane& l = lanes[i];
       if (s >= l.size) continue;
-      const uint64_t y = l.pos / l.width;
-      const uint32_t col = static_cast<uint32_t>(l.pos - y * l.width);
+      const uint64_t y = s / l.width;
+      const uint32_t col = static_cast<uint32_t>(s - y * l.width);
       uint32_t top;
       if (y == 0) {
         if (col == 0) l.left = 0;
         top = l.left;
       } else {
-        top = TopToken(l, col, l.pos - col, direct);
+        top = TopToken(l, col, s - col, direct);
         if (col == 0) l.left = top;
       }
-      DecodeSymbol<true>(t, &l, top, col, l.out + l.pos, ws);
-      ++l.pos;
+      DecodeToken<true>(t, &l, top, col, l.out + s, ws);
+    }
+    if (direct) continue;
+    for (int i = 0; i < n; ++i) {
+      if (s < lanes[i].size) DecodeEscapeBits(t, &lanes[i], lanes[i].out + s, ws);
     }
   }
 }
 
-// The fast path's interleaved token rows (tmp[(y * width + col) * 4 + lane]) and the bands:
-// InterleaveRow puts row y of the four bands' symbols (tokens, there) into tmp; DeinterleaveRows
-// copies rows y0 .. y1 - 1 of tmp out to the bands and returns the OR of the tokens, four per
-// 32-bit word (one per byte).
+// The four lanes' interleaved token rows of the fast path (tmp[(y * width + col) * 4 + lane]) and
+// the bands: InterleaveRow puts row y of the four bands' symbols (tokens, there) into tmp.
 inline void InterleaveRow(const Lane* lanes, uint32_t y, uint32_t width, uint8_t* tmp) {
-  uint8_t* row = tmp + size_t{y} * width * kNumLanes;
-  for (int i = 0; i < kNumLanes; ++i) {
+  uint8_t* row = tmp + size_t{y} * width * 4;
+  for (int i = 0; i < 4; ++i) {
     const uint16_t* src = lanes[i].out + size_t{y} * width;
-    for (uint32_t c = 0; c < width; ++c) row[c * kNumLanes + i] = static_cast<uint8_t>(src[c]);
+    for (uint32_t c = 0; c < width; ++c) row[c * 4 + i] = static_cast<uint8_t>(src[c]);
   }
 }
 
-inline uint32_t DeinterleaveRows(const uint8_t* tmp, uint32_t y0, uint32_t y1, uint32_t width,
-                                 Lane* lanes) {
-  uint32_t all_tokens = 0;
-  const size_t o = size_t{y0} * width;
-  uint16_t* d0 = lanes[0].out + o;
-  uint16_t* d1 = lanes[1].out + o;
-  uint16_t* d2 = lanes[2].out + o;
-  uint16_t* d3 = lanes[3].out + o;
-  const uint8_t* src = tmp + o * kNumLanes;
-  for (size_t k = 0, n = size_t{y1 - y0} * width; k < n; ++k, src += kNumLanes) {
-    uint32_t four;
-    std::memcpy(&four, src, 4);
-    all_tokens |= four;
-    d0[k] = src[0];
-    d1[k] = src[1];
-    d2[k] = src[2];
-    d3[k] = src[3];
+// Copies rows y0 .. y1 - 1 of the lane-major tokens (tmp[(y * width + col) * n + lane]) out to
+// the n bands (n = 4, 8, 16 or 32). For n = 4, returns the OR of the tokens, four per 32-bit word
+// (one per byte).
+uint32_t DeinterleaveRows(const uint8_t* tmp, uint32_t y0, uint32_t y1, uint32_t width, int n,
+                          Lane* lanes) {
+  const size_t o = size_t{y0} * width, count = size_t{y1 - y0} * width;
+  const uint8_t* src = tmp + o * n;
+  if (n == 4) {
+    uint16_t* d0 = lanes[0].out + o;
+    uint16_t* d1 = lanes[1].out + o;
+    uint16_t* d2 = lanes[2].out + o;
+    uint16_t* d3 = lanes[3].out + o;
+    uint32_t all_tokens = 0;
+    for (size_t k = 0; k < count; ++k, src += 4) {
+      uint32_t four;
+      std::memcpy(&four, src, 4);
+      all_tokens |= four;
+      d0[k] = src[0];
+      d1[k] = src[1];
+      d2[k] = src[2];
+      d3[k] = src[3];
+    }
+    return all_tokens;
   }
-  return all_tokens;
+  uint16_t* out[kMaxLanes];
+  for (int i = 0; i < n; ++i) out[i] = lanes[i].out + o;
+  rans::DeinterleaveTokens(src, count, n, out);
+  return 0;
 }
 
 // The common case, kept lean: four bands of the same shape, at most 16 tokens and no escapes
@@ -357,7 +393,7 @@ __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane*
   const uint8_t* p = ws->p;
   const uint8_t* const end = ws->padded_end;
   uint32_t x0 = lanes[0].x, x1 = lanes[1].x, x2 = lanes[2].x, x3 = lanes[3].x;
-  const size_t stride = size_t{width} * kNumLanes;
+  const size_t stride = size_t{width} * 4;
   const ptrdiff_t up = -static_cast<ptrdiff_t>(stride);
   if (y0 > 0) InterleaveRow(lanes, y0 - 1, width, tmp);
   // One decode step; reads 2 bytes at p unconditionally (the caller made sure they exist).
@@ -396,7 +432,7 @@ __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane*
     uint8_t* r = tmp + y * stride;
     if (y == 0) {  // no row above: top := left, and the first left is 0
       uint32_t l0 = 0, l1 = 0, l2 = 0, l3 = 0;
-      for (uint8_t* const row_end = r + stride; r != row_end; r += kNumLanes) {
+      for (uint8_t* const row_end = r + stride; r != row_end; r += 4) {
         r[0] = static_cast<uint8_t>(l0 = step(x0, l0, l0));
         r[1] = static_cast<uint8_t>(l1 = step(x1, l1, l1));
         r[2] = static_cast<uint8_t>(l2 = step(x2, l2, l2));
@@ -405,7 +441,7 @@ __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane*
       continue;
     }
     uint32_t l0 = r[up], l1 = r[up + 1], l2 = r[up + 2], l3 = r[up + 3];
-    for (uint8_t* const row_end = r + stride; r != row_end; r += kNumLanes) {
+    for (uint8_t* const row_end = r + stride; r != row_end; r += 4) {
       l0 = step(x0, l0, r[up]);
       r[0] = static_cast<uint8_t>(l0);
       l1 = step(x1, l1, r[up + 1]);
@@ -423,7 +459,7 @@ __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane*
   ws->p = p;
   if (p > ws->end) ws->overrun = true;
   // Copy out; a token >= T (T = 2^alphabet_bits here) can only come from the trap block.
-  const uint32_t all_tokens = DeinterleaveRows(tmp, y0, y, width, lanes);
+  const uint32_t all_tokens = DeinterleaveRows(tmp, y0, y, width, 4, lanes);
   const uint32_t tokens = static_cast<uint32_t>(t.tokens.NumTokens());  // a power of 2 here
   if ((all_tokens | all_tokens >> 8 | all_tokens >> 16 | all_tokens >> 24) & 0xFF & ~(tokens - 1)) {
     ws->flags |= kTrapBit;
@@ -431,44 +467,60 @@ __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane*
   return y;
 }
 
-// Four bands of the same shape, row by row: the lean direct path where it applies, otherwise
-// unchecked reads when the row surely fits (16 bytes per column: two words per lane at most).
-void DecodeGroupUniform(const DecodeTables& t, Lane* lanes, uint32_t rows, uint32_t width,
-                        bool direct, std::vector<uint8_t>* tmp, WordStream* ws) {
-  const uint64_t row_bytes = uint64_t{width} * 16;
-  for (uint32_t y = 0; y < rows && !ws->overrun;) {
-    if (direct && !t.small_lut.empty()) {
-      const size_t need = size_t{rows} * width * kNumLanes;
-      if (tmp->size() < need) tmp->resize(need);
-      const uint32_t next = t.precision == 9
-                                ? DecodeRowsDirect<9>(t, lanes, y, rows, width, tmp->data(), ws)
-                                : DecodeRowsDirect<0>(t, lanes, y, rows, width, tmp->data(), ws);
-      if (next != y) {
-        y = next;
-        continue;
-      }
-    }
+// N lanes over bands of one shape (rows × width), rows y0 onwards, one row at a time: unchecked
+// reads when the row surely fits (two words per lane and column at most).
+void DecodeRowsScalar(const DecodeTables& t, Lane* lanes, int n, uint32_t y0, uint32_t rows,
+                      uint32_t width, bool direct, WordStream* ws) {
+  const uint64_t row_bytes = uint64_t{width} * 4 * n;
+  for (uint32_t y = y0; y < rows && !ws->overrun; ++y) {
     const size_t o = size_t{y} * width;
-    for (int i = 0; i < kNumLanes; ++i)
-      lanes[i].left = y == 0 ? 0 : TopToken(lanes[i], 0, o, direct);
-    if (y > 0 && static_cast<uint64_t>(ws->end - ws->p) >= row_bytes) {
-      for (uint32_t col = 0; col < width; ++col) {
-        for (int i = 0; i < kNumLanes; ++i) {
-          Lane& l = lanes[i];
-          DecodeSymbol<false>(t, &l, TopToken(l, col, o, direct), col, l.out + o + col, ws);
+    for (int i = 0; i < n; ++i) lanes[i].left = y == 0 ? 0 : TopToken(lanes[i], 0, o, direct);
+    const bool unchecked = y > 0 && static_cast<uint64_t>(ws->end - ws->p) >= row_bytes;
+    for (uint32_t col = 0; col < width; ++col) {
+      for (int i = 0; i < n; ++i) {
+        Lane& l = lanes[i];
+        const uint32_t top = y == 0 ? l.left : TopToken(l, col, o, direct);
+        if (unchecked) {
+          DecodeToken<false>(t, &l, top, col, l.out + o + col, ws);
+        } else {
+          DecodeToken<true>(t, &l, top, col, l.out + o + col, ws);
         }
       }
-    } else {
-      for (uint32_t col = 0; col < width; ++col) {
-        for (int i = 0; i < kNumLanes; ++i) {
-          Lane& l = lanes[i];
-          const uint32_t top = y == 0 ? l.left : TopToken(l, col, o, direct);
-          DecodeSymbol<true>(t, &l, top, col, l.out + o + col, ws);
-        }
-      }
+      if (direct) continue;
+      for (int i = 0; i < n; ++i) DecodeEscapeBits(t, &lanes[i], lanes[i].out + o + col, ws);
     }
-    ++y;
   }
+}
+
+// N bands of the same shape: the SIMD kernel or the four-lane fast path where they apply, then
+// (for what they leave: the last rows, when the words might not suffice) the scalar rows.
+void DecodeGroupUniform(DecodeTables* t, Lane* lanes, int n, uint32_t rows, uint32_t width,
+                        bool direct, std::vector<uint8_t>* tmp, WordStream* ws) {
+  uint32_t y = 0;
+  const bool small = direct && !t->small_lut.empty();
+  if (small && (n == 8 || n == 16 || n == 32)) {
+    const size_t need = size_t{rows} * width * n;
+    if (tmp->size() < need) tmp->resize(need);
+    rans::SimdGroup g{t->entries.data() + (size_t{2} << t->precision),
+                      t->cls_left_x_top,
+                      t->cls_top,
+                      t->precision,
+                      n,
+                      width,
+                      rows};
+    uint32_t states[kMaxLanes];
+    for (int i = 0; i < n; ++i) states[i] = lanes[i].x;
+    y = rans::DecodeRowsSimd(g, 0, states, tmp->data(), &ws->p, ws->end, &ws->flags);
+    for (int i = 0; i < n; ++i) lanes[i].x = states[i];
+    if (ws->p > ws->end) ws->overrun = true;
+    DeinterleaveRows(tmp->data(), 0, y, width, n, lanes);
+  } else if (small && n == 4) {
+    const size_t need = size_t{rows} * width * 4;
+    if (tmp->size() < need) tmp->resize(need);
+    y = t->precision == 9 ? DecodeRowsDirect<9>(*t, lanes, 0, rows, width, tmp->data(), ws)
+                          : DecodeRowsDirect<0>(*t, lanes, 0, rows, width, tmp->data(), ws);
+  }
+  if (!ws->overrun) DecodeRowsScalar(*t, lanes, n, y, rows, width, direct, ws);
 }
 
 // The lanes' initial states, which follow the tables at data[*pos]; advances *pos past them.
@@ -489,10 +541,12 @@ Status ReadLaneStates(const uint8_t* data, size_t size, int lanes_used, size_t* 
 }
 
 // Each symbol reads at most two words: more bytes than that can only be left over. The words
-// are copied with zero padding of one fast-path row, so that path needs no bounds checks inside
-// a row (it checks for reads into the padding after each row).
-Status CopyWords(const uint8_t* data, size_t size, uint64_t total,
-                 const std::vector<BandShape>& bands, std::vector<uint8_t>* words) {
+// are copied with zero padding of one row of every fast path (two bytes per lane and column, and
+// a vector's look-ahead), so those paths need no bounds checks inside a row (they check for reads
+// into the padding after each row).
+Status CopyWords(const uint8_t* data, size_t size, uint64_t total, int num_lanes,
+                 const std::vector<BandShape>& bands, std::unique_ptr<uint8_t[]>* words,
+                 size_t* padded_size) {
   if (size / 4 > total) {
     return FTC_CORRUPT("symbol segment: %zu bytes of rANS data for %llu symbols: bytes left over",
                        size, static_cast<unsigned long long>(total));
@@ -501,54 +555,57 @@ Status CopyWords(const uint8_t* data, size_t size, uint64_t total,
   for (const BandShape& b : bands) {
     if (b.rows != 0) widest = std::max<uint64_t>(widest, b.width);
   }
-  words->assign(size + 8 * widest + 8, 0);
-  if (size > 0) std::memcpy(words->data(), data, size);
+  const size_t padding = 2 * widest * static_cast<size_t>(num_lanes) + 64;
+  *padded_size = size + padding;
+  words->reset(new uint8_t[*padded_size]);
+  if (size > 0) std::memcpy(words->get(), data, size);
+  std::memset(words->get() + size, 0, padding);
   return Status::Ok();
 }
 
 // Lanes at their initial states, each with a row buffer in *rows_storage as wide as the widest
 // non-empty band it codes.
-void SetUpLanes(const std::vector<BandShape>& bands, const uint32_t* initial,
+void SetUpLanes(const std::vector<BandShape>& bands, int num_lanes, const uint32_t* initial,
                 std::vector<uint8_t>* rows_storage, Lane* lanes) {
-  uint32_t max_width[kNumLanes] = {};
+  uint32_t max_width[kMaxLanes] = {};
   for (size_t b = 0; b < bands.size(); ++b) {
     if (bands[b].rows == 0 || bands[b].width == 0) continue;
-    uint32_t& w = max_width[b % kNumLanes];
+    uint32_t& w = max_width[b % num_lanes];
     w = std::max(w, bands[b].width);
   }
   size_t n = 0;
   for (uint32_t w : max_width) n += w;
   rows_storage->resize(n);
   uint8_t* r = rows_storage->data();
-  for (int i = 0; i < kNumLanes; ++i) {
+  for (int i = 0; i < num_lanes; ++i) {
     lanes[i].x = initial[i];
     lanes[i].row = r;
     r += max_width[i];
   }
 }
 
-// Decodes the bands into `symbols`, a group of four (one per lane) at a time.
-Status DecodeBands(const DecodeTables& tables, const std::vector<BandShape>& bands, bool direct,
-                   uint16_t* symbols, Lane* lanes, WordStream* ws) {
-  std::vector<uint8_t> tmp;  // interleaved tokens of the fast path, <= 4 bands' worth
+// Decodes the bands into `symbols`, a group of N (one per lane) at a time. `reference`: the
+// literal algorithm only.
+Status DecodeBands(DecodeTables* tables, const std::vector<BandShape>& bands, int num_lanes,
+                   bool direct, bool reference, uint16_t* symbols, Lane* lanes, WordStream* ws) {
+  std::vector<uint8_t> tmp;  // lane-major tokens of the fast paths, <= N bands' worth
   uint64_t offset = 0;
-  for (size_t first = 0; first < bands.size(); first += kNumLanes) {
-    const int n = static_cast<int>(std::min<size_t>(kNumLanes, bands.size() - first));
-    bool uniform = n == kNumLanes;
+  for (size_t first = 0; first < bands.size(); first += num_lanes) {
+    const int n = static_cast<int>(std::min<size_t>(num_lanes, bands.size() - first));
+    bool uniform = !reference;
     for (int i = 0; i < n; ++i) {
       const BandShape& b = bands[first + i];
       Lane& l = lanes[i];
       l.out = symbols + offset;
       l.width = b.width;
       l.size = uint64_t{b.rows} * b.width;
-      l.pos = 0;
       offset += l.size;
       uniform = uniform && b.rows == bands[first].rows && b.width == bands[first].width;
     }
-    if (uniform) {
-      DecodeGroupUniform(tables, lanes, bands[first].rows, bands[first].width, direct, &tmp, ws);
+    if (uniform && lanes[0].size > 0) {
+      DecodeGroupUniform(tables, lanes, n, bands[first].rows, bands[first].width, direct, &tmp, ws);
     } else {
-      DecodeGroupGeneric(tables, lanes, n, direct, ws);
+      DecodeGroupGeneric(*tables, lanes, n, direct, 0, ws);
     }
     if (ws->overrun) {
       return FTC_CORRUPT("symbol segment: rANS data ends early (bands %zu..%zu)", first,
@@ -577,10 +634,8 @@ Status CheckSegmentEnd(const Lane* lanes, int lanes_used, const WordStream& ws) 
   return Status::Ok();
 }
 
-}  // namespace
-
-Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
-                           int alphabet_bits, uint16_t* symbols) {
+Status DecodeSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                     int alphabet_bits, bool reference, uint16_t* symbols) {
   uint64_t total = 0;
   FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));
   if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null output");
@@ -592,8 +647,8 @@ Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<B
   if (!br.PaddingIsZero()) return FTC_CORRUPT("symbol segment: non-zero padding after tables");
   size_t pos = br.byte_position();
 
-  const int lanes_used = static_cast<int>(std::min<size_t>(kNumLanes, bands.size()));
-  uint32_t initial[kNumLanes] = {};
+  const int lanes_used = static_cast<int>(std::min<size_t>(model.lanes, bands.size()));
+  uint32_t initial[kMaxLanes] = {};
   FTC_RETURN_IF_ERROR(ReadLaneStates(data, size, lanes_used, &pos, initial));
   if ((size - pos) % 2 != 0) {
     return FTC_CORRUPT("symbol segment: odd number (%zu) of rANS data bytes", size - pos);
@@ -601,15 +656,31 @@ Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<B
 
   DecodeTables tables;
   FTC_RETURN_IF_ERROR(BuildTables(model, &tables));
-  std::vector<uint8_t> words;
-  FTC_RETURN_IF_ERROR(CopyWords(data + pos, size - pos, total, bands, &words));
-  WordStream ws{words.data(), words.data() + (size - pos), words.data() + words.size()};
+  std::unique_ptr<uint8_t[]> words;
+  size_t padded_size = 0;
+  FTC_RETURN_IF_ERROR(
+      CopyWords(data + pos, size - pos, total, model.lanes, bands, &words, &padded_size));
+  WordStream ws{words.get(), words.get() + (size - pos), words.get() + padded_size};
   std::vector<uint8_t> rows_storage;
-  Lane lanes[kNumLanes];
-  SetUpLanes(bands, initial, &rows_storage, lanes);
+  Lane lanes[kMaxLanes];
+  SetUpLanes(bands, model.lanes, initial, &rows_storage, lanes);
   const bool direct = model.tokens.direct_bits == alphabet_bits;
-  FTC_RETURN_IF_ERROR(DecodeBands(tables, bands, direct, symbols, lanes, &ws));
+  FTC_RETURN_IF_ERROR(
+      DecodeBands(&tables, bands, model.lanes, direct, reference, symbols, lanes, &ws));
   return CheckSegmentEnd(lanes, lanes_used, ws);
+}
+
+}  // namespace
+
+Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                           int alphabet_bits, uint16_t* symbols) {
+  return DecodeSegment(data, size, bands, alphabet_bits, false, symbols);
+}
+
+Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
+                                    const std::vector<BandShape>& bands, int alphabet_bits,
+                                    uint16_t* symbols) {
+  return DecodeSegment(data, size, bands, alphabet_bits, true, symbols);
 }
 
 }  // namespace ftc

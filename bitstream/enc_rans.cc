@@ -6,7 +6,7 @@
 //     then choose the context classes without touching the symbols again: candidate threshold
 //     sets come from quantiles of the token histogram, each priced as exact table bits plus the
 //     conditional entropy, from a summed-area table of the fine histogram;
-//  3. code the tokens in reverse decoding order, 4 lanes at a time.
+//  3. code the tokens in reverse decoding order, N lanes at a time.
 // Every choice uses integer arithmetic, so the same input gives the same bytes everywhere (the
 // only floating point, std::log2 for SymbolSegmentStats, never influences the output).
 #include <algorithm>
@@ -28,7 +28,6 @@ using rans::BitWriter;
 using rans::ContextModel;
 using rans::kMaxClasses;
 using rans::kMaxWeightCode;
-using rans::kNumLanes;
 using rans::Log2Q16;
 using rans::TokenConfig;
 
@@ -36,7 +35,15 @@ constexpr int kFine = 16;  // neighbours are capped at 15 for context selection
 // Table precision: 9 bits keeps the decoder's tables in L1 (it costs ~0.1% against 12 bits on
 // feature planes); very skewed segments raise it when that saves more than 1/256 of the data.
 constexpr int kDefaultPrecision = 9;
-constexpr uint64_t kTokenTableCost = 24;  // bits a used token is assumed to cost in the tables
+constexpr uint64_t kTokenTableCost = 24;
+// Lane counts by segment size (SymbolSegmentLanes): a lane costs about 3 bytes (its 4-byte state
+// less what the state carries), so small segments (packets) keep 4 lanes; from a frame of 8,192
+// symbols on, 16 lanes give the SIMD decoder two vectors of independent states per step (+1.5-2.5%
+// on a 64×14×14 frame at 2-4 bits), and 32 lanes (four vectors) from 2^17 symbols, where their
+// cost is below 1%. docs/benchmarks.md ("Entropy coder") has the measurements behind this.
+constexpr uint64_t kLanes16Symbols = 8192;
+constexpr uint64_t kLanes32Symbols = uint64_t{1}
+                                     << 17;  // bits a used token is assumed to cost in the tables
 
 // Log2Q16 of small counts, looked up.
 struct SmallLog2Table {
@@ -208,6 +215,8 @@ void WriteTable(const std::vector<uint8_t>& codes, int num_tokens, BitWriter* bw
 
 void WriteModel(const ContextModel& m, BitWriter* bw) {
   const TokenConfig& c = m.tokens;
+  bw->Bits(static_cast<uint32_t>(rans::FloorLog2(static_cast<uint32_t>(m.lanes / rans::kMinLanes))),
+           2);
   bw->Bits(c.direct_bits, 4);
   if (c.direct_bits < c.alphabet_bits) bw->Bits(c.msb_bits, 2);
   bw->Bits(m.precision, 4);
@@ -439,22 +448,6 @@ inline void EncodeRaw(uint32_t* x, uint32_t bits, int n, uint8_t** wp) {
     v >>= 16;
   }
   *x = (v << n) | bits;
-}
-
-// Codes one symbol of a lane: its raw bits first (the decoder reads them after the token).
-// kDirect: no escapes in this segment (direct_bits == alphabet_bits).
-template <bool kDirect>
-inline void EncodeSymbol(uint32_t* x, uint64_t idx, const uint8_t* tokens, const uint8_t* pairs,
-                         const uint16_t* ctx_of_pair, const EncSymbol* enc, uint32_t direct_limit,
-                         const uint16_t* symbols, const TokenConfig& tc, uint8_t** wp) {
-  const uint32_t tok = tokens[idx];
-  if (!kDirect && tok >= direct_limit) {
-    uint32_t raw;
-    int nraw;
-    rans::Tokenize(symbols[idx], tc, &raw, &nraw);
-    if (nraw > 0) EncodeRaw(x, raw, nraw, wp);
-  }
-  EncodePut(x, enc[ctx_of_pair[pairs[idx]] + tok], wp);
 }
 
 // Fine histogram of one band: hist[pair * T + token] with pair = fine(left) * 16 + fine(top).
@@ -724,55 +717,48 @@ void BuildContextOfPair(const ContextModel& model, uint16_t* ctx_of_pair) {
   }
 }
 
-// Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands 4g..4g+3, step
-// t = 0, 1, ..., lane i = 0..3 codes symbol t of band 4g+i if it has one. Appends the final
-// states, then the words in decoding order.
+// Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands N*g .. N*g+N-1, step
+// t = 0, 1, ...; in a step, lanes 0..N-1 that have a symbol t decode its token, then the escapes
+// among them their raw bits. Appends the final states, then the words in decoding order.
 void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
                  const std::vector<BandPos>& positions, const ContextModel& model,
                  const EncSymbol* es, uint64_t total, std::vector<uint8_t>* out) {
   const TokenConfig& tc = model.tokens;
   const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
+  const bool direct = tc.direct_bits == tc.alphabet_bits;
   uint16_t ctx_of_pair[kFine * kFine];  // context * num_tokens
   BuildContextOfPair(model, ctx_of_pair);
-  const int lanes = static_cast<int>(std::min<size_t>(kNumLanes, positions.size()));
-  uint32_t state[kNumLanes];
+  const size_t num_lanes = static_cast<size_t>(model.lanes);
+  const int lanes = static_cast<int>(std::min(num_lanes, positions.size()));
+  uint32_t state[rans::kMaxLanes];
   for (uint32_t& x : state) x = rans::kStateLow;
   // Every symbol emits at most two words (token, raw bits); 2 bytes of slack below the start.
   const size_t buf_size = 4 * total + 4;
   std::unique_ptr<uint8_t[]> buf(new uint8_t[buf_size]);
   uint8_t* const buf_end = buf.get() + buf_size;
   uint8_t* wp = buf_end;
-  const size_t groups = (positions.size() + kNumLanes - 1) / kNumLanes;
+  auto put = [&](uint32_t* x, uint64_t idx) {
+    EncodePut(x, es[ctx_of_pair[pr[idx]] + tk[idx]], &wp);
+  };
+  const size_t groups = (positions.size() + num_lanes - 1) / num_lanes;
   for (size_t g = groups; g-- > 0;) {
-    const size_t first = g * kNumLanes;
-    const int in_group = static_cast<int>(std::min<size_t>(kNumLanes, positions.size() - first));
+    const size_t first = g * num_lanes;
+    const int in_group = static_cast<int>(std::min(num_lanes, positions.size() - first));
     const BandPos* bp = &positions[first];
-    bool uniform = in_group == kNumLanes;
+    bool uniform = true;
     uint64_t steps = 0;
     for (int i = 0; i < in_group; ++i) {
       steps = std::max(steps, bp[i].size);
       uniform = uniform && bp[i].size == bp[0].size;
     }
-    if (uniform) {
+    if (uniform && direct && in_group == 4) {  // the common small case: states in registers
       uint32_t x0 = state[0], x1 = state[1], x2 = state[2], x3 = state[3];
       const uint64_t o0 = bp[0].offset, o1 = bp[1].offset, o2 = bp[2].offset, o3 = bp[3].offset;
-      auto run = [&](auto direct) {
-        constexpr bool kDirect = decltype(direct)::value;
-        for (uint64_t t = steps; t-- > 0;) {
-          EncodeSymbol<kDirect>(&x3, o3 + t, tk, pr, ctx_of_pair, es, direct_limit, symbols, tc,
-                                &wp);
-          EncodeSymbol<kDirect>(&x2, o2 + t, tk, pr, ctx_of_pair, es, direct_limit, symbols, tc,
-                                &wp);
-          EncodeSymbol<kDirect>(&x1, o1 + t, tk, pr, ctx_of_pair, es, direct_limit, symbols, tc,
-                                &wp);
-          EncodeSymbol<kDirect>(&x0, o0 + t, tk, pr, ctx_of_pair, es, direct_limit, symbols, tc,
-                                &wp);
-        }
-      };
-      if (tc.direct_bits == tc.alphabet_bits) {
-        run(std::true_type());
-      } else {
-        run(std::false_type());
+      for (uint64_t t = steps; t-- > 0;) {
+        put(&x3, o3 + t);
+        put(&x2, o2 + t);
+        put(&x1, o1 + t);
+        put(&x0, o0 + t);
       }
       state[0] = x0;
       state[1] = x1;
@@ -780,11 +766,29 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
       state[3] = x3;
       continue;
     }
+    if (uniform && direct) {
+      uint64_t off[rans::kMaxLanes];
+      for (int i = 0; i < in_group; ++i) off[i] = bp[i].offset;
+      for (uint64_t t = steps; t-- > 0;) {
+        for (int i = in_group; i-- > 0;) put(&state[i], off[i] + t);
+      }
+      continue;
+    }
     for (uint64_t t = steps; t-- > 0;) {
+      // Phase 2 (escapes' raw bits), then phase 1 (tokens), each in reverse lane order.
+      if (!direct) {
+        for (int i = in_group; i-- > 0;) {
+          if (t >= bp[i].size) continue;
+          const uint64_t idx = bp[i].offset + t;
+          if (tk[idx] < direct_limit) continue;
+          uint32_t raw;
+          int nraw;
+          rans::Tokenize(symbols[idx], tc, &raw, &nraw);
+          if (nraw > 0) EncodeRaw(&state[i], raw, nraw, &wp);
+        }
+      }
       for (int i = in_group; i-- > 0;) {
-        if (t >= bp[i].size) continue;
-        EncodeSymbol<false>(&state[i], bp[i].offset + t, tk, pr, ctx_of_pair, es, direct_limit,
-                            symbols, tc, &wp);
+        if (t < bp[i].size) put(&state[i], bp[i].offset + t);
       }
     }
   }
@@ -797,10 +801,18 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
 
 }  // namespace
 
+int SymbolSegmentLanes(uint64_t total_symbols) {
+  return total_symbols < kLanes16Symbols ? 4 : total_symbols < kLanes32Symbols ? 16 : 32;
+}
+
 Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
-                           int alphabet_bits, std::vector<uint8_t>* out,
-                           SymbolSegmentStats* stats) {
+                           int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
+                           const SymbolSegmentOptions& options) {
   if (out == nullptr) return FTC_INVALID("symbol segment: null output");
+  if (options.lanes != 0 && options.lanes != 4 && options.lanes != 8 && options.lanes != 16 &&
+      options.lanes != 32) {
+    return FTC_INVALID("symbol segment: %d lanes (must be 4, 8, 16 or 32)", options.lanes);
+  }
   uint64_t total = 0;
   FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));
   if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null symbols");
@@ -809,6 +821,7 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
   // Pass 1: validate, histogram (only needed to choose an escape scheme), tokenize.
   FTC_RETURN_IF_ERROR(CheckSymbols(symbols, total, alphabet_bits));
   ContextModel model;
+  model.lanes = options.lanes != 0 ? options.lanes : SymbolSegmentLanes(total);
   model.tokens =
       ChooseTokenConfig(HistogramOfSymbols(symbols, total, alphabet_bits), total, alphabet_bits);
   const TokenConfig& tc = model.tokens;
@@ -851,13 +864,20 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
     stats->msb_bits = tc.msb_bits;
     stats->left_classes = model.left_classes();
     stats->top_classes = model.top_classes();
+    stats->lanes = model.lanes;
   }
   return Status::Ok();
 }
 
 Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                           int alphabet_bits, std::vector<uint8_t>* out,
+                           SymbolSegmentStats* stats) {
+  return EncodeSymbolSegment(symbols, bands, alphabet_bits, out, stats, SymbolSegmentOptions());
+}
+
+Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
                            int alphabet_bits, std::vector<uint8_t>* out) {
-  return EncodeSymbolSegment(symbols, bands, alphabet_bits, out, nullptr);
+  return EncodeSymbolSegment(symbols, bands, alphabet_bits, out, nullptr, SymbolSegmentOptions());
 }
 
 }  // namespace ftc

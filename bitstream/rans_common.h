@@ -10,10 +10,13 @@
 //  * The state is one 32-bit integer per lane, kept in [2^16, 2^32). Renormalisation moves 16 bits
 //    at a time, and with a precision of at most 11 bits a single conditional read after each
 //    decode step always suffices (see the comment at the top of dec_rans.cc).
-//  * Lanes are interleaved states sharing ONE word stream: lane i codes band 4g+i of group g, the
-//    lanes take turns symbol by symbol, and a lane reads its renormalisation word the moment it
-//    needs it. Because the lanes code different bands, no lane waits for another's symbols: the
-//    context (which depends on the previous symbol of the same band) only chains within a lane.
+//  * Lanes are interleaved states sharing ONE word stream: with N lanes (4, 8, 16 or 32, chosen by
+//    the encoder and written in the model), lane i codes band N*g+i of group g. A step decodes one
+//    symbol of every lane: first every lane's token (each renormalising lane takes the next word,
+//    in lane order), then the raw bits of the escapes (again in lane order). So a SIMD decoder
+//    can decode the tokens of 8 lanes at once and hand out the words by a prefix count. Because
+//    the lanes code different bands, no lane waits for another's symbols: the context (which
+//    depends on the previous symbol of the same band) only chains within a lane.
 //  * The encoder starts every lane at 2^16 and writes its final states up front; the decoder ends
 //    a correct stream with every lane back at exactly 2^16 and every word consumed. That is the
 //    integrity check (it catches almost every corruption of the rANS data).
@@ -37,7 +40,10 @@ namespace ftc::rans {
 
 // rANS state interval is [kStateLow, kStateLow << 16); renormalisation unit is a 16-bit word.
 inline constexpr uint32_t kStateLow = uint32_t{1} << 16;
-inline constexpr int kNumLanes = 4;
+// Lane counts: the model's 2-bit Lanes field c gives N = 4 << c.
+inline constexpr int kMinLanes = 4;
+inline constexpr int kMaxLanes = 32;
+constexpr int LanesOfCode(int code) { return kMinLanes << code; }
 // Frequencies sum to 2^precision, precision in [kMinPrecision, kMaxPrecision].
 inline constexpr int kMinPrecision = 1;
 inline constexpr int kMaxPrecision = 11;
@@ -111,6 +117,7 @@ bool NormalizeWeights(const uint8_t* codes, int span, int precision, uint32_t* f
 
 // The per-segment model: token scheme, precision, context classes and one table per context.
 struct ContextModel {
+  int lanes = kMinLanes;  // N: 4, 8, 16 or 32
   TokenConfig tokens;
   int precision = 10;
   std::vector<uint8_t> left_thresholds;  // strictly increasing, in [1, NumTokens())

@@ -1,4 +1,4 @@
-// The entropy coder of `--codec ans`: a context-modelled, 4-lane interleaved rANS coder for 2-D
+// The entropy coder of `--codec ans`: a context-modelled, N-lane interleaved rANS coder for 2-D
 // planes of quantizer indices. Format: docs/format.md, "Symbol segment". Encoder in
 // bitstream/enc_rans.cc, decoder in bitstream/dec_rans.cc (which needs nothing from the encoder),
 // shared rules in bitstream/rans_common.h (READ ME FIRST there).
@@ -44,10 +44,23 @@ struct SymbolSegmentStats {
   int msb_bits = 0;
   int left_classes = 0;
   int top_classes = 0;
+  int lanes = 0;  // N, the interleaved lanes (4, 8, 16 or 32)
 };
 // As above, and fills *stats (which may be null).
 Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
                            int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats);
+
+// Choices the encoder otherwise makes itself (tests and benchmarks).
+struct SymbolSegmentOptions {
+  int lanes = 0;  // 0: by the number of symbols (SymbolSegmentLanes); else 4, 8, 16 or 32
+};
+// As above, with options (kInvalidArgument for a lane count other than 0, 4, 8, 16, 32).
+Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                           int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
+                           const SymbolSegmentOptions& options);
+
+// The lane count the encoder chooses for a segment of `total_symbols` symbols.
+int SymbolSegmentLanes(uint64_t total_symbols);
 
 // Inverse. The caller knows bands and alphabet_bits (from the frame header); `size` is exactly the
 // segment's length. Rejects any corruption it can detect (bad tables, reading past the end, final
@@ -56,6 +69,13 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
 // `symbols` must have room for the total of rows×width over the bands.
 Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
                            int alphabet_bits, uint16_t* symbols);
+
+// The same, by the scalar reference: the literal algorithm of docs/format.md, one symbol at a time
+// (no fast path, no SIMD). Results and errors are those of DecodeSymbolSegment; tests compare
+// the two on every SIMD target.
+Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
+                                    const std::vector<BandShape>& bands, int alphabet_bits,
+                                    uint16_t* symbols);
 
 }  // namespace ftc
 

@@ -1,5 +1,8 @@
-// Tests of the context-modelled rANS symbol coder (bitstream/symbol_coder.h).
+// Tests of the context-modelled rANS symbol coder (bitstream/symbol_coder.h): round trips over
+// every lane count, band shapes and escapes; the decoder (SIMD kernel included, on every compiled
+// target) against the scalar reference decoder; corrupt segments.
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
 
 #include <algorithm>
 #include <cmath>
@@ -7,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "bitstream/dec_rans_simd.h"
 #include "bitstream/rans_common.h"
 #include "bitstream/symbol_coder.h"
 
@@ -21,29 +25,54 @@ uint64_t Total(const std::vector<BandShape>& bands) {
 
 std::vector<uint8_t> EncodeOrDie(const std::vector<uint16_t>& symbols,
                                  const std::vector<BandShape>& bands, int bits,
-                                 SymbolSegmentStats* stats = nullptr) {
+                                 SymbolSegmentStats* stats = nullptr, int lanes = 0) {
   std::vector<uint8_t> out;
-  const Status s = EncodeSymbolSegment(symbols.data(), bands, bits, &out, stats);
+  SymbolSegmentOptions options;
+  options.lanes = lanes;
+  const Status s = EncodeSymbolSegment(symbols.data(), bands, bits, &out, stats, options);
   EXPECT_TRUE(s.ok()) << s.ToString();
   return out;
 }
 
-// Encodes, checks determinism, decodes and compares; returns the segment.
+// Decodes with DecodeSymbolSegment and with the scalar reference: the same status, the same
+// symbols, nothing written past the end. Returns the status.
+Status DecodeBoth(const std::vector<uint8_t>& seg, size_t size, const std::vector<BandShape>& bands,
+                  int bits, std::vector<uint16_t>* out) {
+  const size_t total = Total(bands);
+  std::vector<uint16_t> a(total + 1, 0xBEEF), b(total + 1, 0xBEEF);
+  const Status sa = DecodeSymbolSegment(seg.data(), size, bands, bits, a.data());
+  const Status sb = DecodeSymbolSegmentReference(seg.data(), size, bands, bits, b.data());
+  EXPECT_EQ(sa.code(), sb.code()) << sa.ToString() << " / reference " << sb.ToString();
+  EXPECT_EQ(sa.message(), sb.message());
+  EXPECT_EQ(a.back(), 0xBEEF) << "decoder wrote past the end";
+  EXPECT_EQ(b.back(), 0xBEEF) << "reference decoder wrote past the end";
+  a.pop_back();
+  b.pop_back();
+  if (sa.ok() && sb.ok()) {
+    EXPECT_TRUE(a == b) << "decoder and reference differ";
+  }
+  if (out != nullptr) *out = a;
+  return sa;
+}
+
+// Encodes (with `lanes`, 0 = the encoder's choice), checks determinism, decodes (fast and
+// reference) and compares; returns the segment.
 std::vector<uint8_t> RoundTrip(const std::vector<uint16_t>& symbols,
                                const std::vector<BandShape>& bands, int bits,
-                               SymbolSegmentStats* stats = nullptr) {
+                               SymbolSegmentStats* stats = nullptr, int lanes = 0) {
   EXPECT_EQ(symbols.size(), Total(bands));
-  const std::vector<uint8_t> seg = EncodeOrDie(symbols, bands, bits, stats);
-  EXPECT_EQ(EncodeOrDie(symbols, bands, bits), seg) << "encoding is not deterministic";
+  const std::vector<uint8_t> seg = EncodeOrDie(symbols, bands, bits, stats, lanes);
+  EXPECT_EQ(EncodeOrDie(symbols, bands, bits, nullptr, lanes), seg)
+      << "encoding is not deterministic";
   // Appending keeps what was there.
   std::vector<uint8_t> prefixed = {1, 2, 3};
-  EXPECT_TRUE(EncodeSymbolSegment(symbols.data(), bands, bits, &prefixed).ok());
+  SymbolSegmentOptions options;
+  options.lanes = lanes;
+  EXPECT_TRUE(EncodeSymbolSegment(symbols.data(), bands, bits, &prefixed, nullptr, options).ok());
   EXPECT_EQ(std::vector<uint8_t>(prefixed.begin() + 3, prefixed.end()), seg);
-  std::vector<uint16_t> decoded(symbols.size() + 1, 0xBEEF);
-  const Status s = DecodeSymbolSegment(seg.data(), seg.size(), bands, bits, decoded.data());
+  std::vector<uint16_t> decoded;
+  const Status s = DecodeBoth(seg, seg.size(), bands, bits, &decoded);
   EXPECT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(decoded.back(), 0xBEEF) << "decoder wrote past the end";
-  decoded.pop_back();
   EXPECT_TRUE(decoded == symbols) << "round trip differs";
   return seg;
 }
@@ -81,9 +110,10 @@ TEST(RansTest, FeatureLikePlanesAllAlphabets) {
     SymbolSegmentStats st;
     const auto seg = RoundTrip(FeatureLike(bands, bits, 1000 + bits), bands, bits, &st);
     EXPECT_EQ(st.segment_bytes, seg.size());
-    // Coded size within 1% (+ the 16 bytes of lane states) of the ideal + model cost.
+    // Coded size within 1% (+ 4 bytes of state per lane) of the ideal + model cost.
     const double ideal = st.ideal_data_bits + st.model_bits;
-    EXPECT_LE(seg.size() * 8.0, ideal * 1.01 + 16 * 8) << "ideal " << ideal / 8;
+    EXPECT_EQ(st.lanes, 16);  // 12,544 symbols
+    EXPECT_LE(seg.size() * 8.0, ideal * 1.01 + 4 * 8 * st.lanes) << "ideal " << ideal / 8;
   }
 }
 
@@ -312,7 +342,7 @@ TEST(RansTest, CorruptionMessagesNameTheProblem) {
 
 // The example of docs/format.md ("Symbol segment"): pins the format.
 TEST(RansTest, GoldenSegmentFromTheSpec) {
-  const std::vector<uint8_t> seg = {0x41, 0x40, 0x03, 0xa0, 0x01, 0x40, 0x00};
+  const std::vector<uint8_t> seg = {0x04, 0x01, 0x0d, 0xa0, 0x01, 0x40, 0x00};
   const std::vector<BandShape> bands = {{2, 3}};
   std::vector<uint16_t> out(6);
   ASSERT_TRUE(DecodeSymbolSegment(seg.data(), seg.size(), bands, 1, out.data()).ok());
@@ -322,9 +352,10 @@ TEST(RansTest, GoldenSegmentFromTheSpec) {
 
 // A hand-made segment whose second symbol falls into a context without a table (B = 2, left
 // classes {0}, {1..3}; the table of class 0 holds only token 1).
-std::vector<uint8_t> SegmentReachingAnEmptyContext(int lanes) {
+std::vector<uint8_t> SegmentReachingAnEmptyContext(int lanes, int lanes_code = 0) {
   std::vector<uint8_t> seg;
   rans::BitWriter bw(&seg);
+  bw.Bits(lanes_code, 2);  // N = 4 << lanes_code
   bw.Bits(2, 4);           // direct_bits = B: no escapes
   bw.Bits(4, 4);           // precision 4
   bw.Bits(1, 3);           // one left threshold ...
@@ -341,19 +372,150 @@ std::vector<uint8_t> SegmentReachingAnEmptyContext(int lanes) {
 }
 
 TEST(RansTest, SymbolInAContextWithoutTableIsRejected) {
-  for (int bands : {1, 4}) {  // the generic path and the fast path
-    const std::vector<uint8_t> seg = SegmentReachingAnEmptyContext(bands);
-    const std::vector<BandShape> shape(bands, BandShape{1, 2});
-    std::vector<uint16_t> out(2 * bands);
-    const Status s = DecodeSymbolSegment(seg.data(), seg.size(), shape, 2, out.data());
-    EXPECT_EQ(s.code(), StatusCode::kCorruptData);
-    EXPECT_NE(s.message().find("no table"), std::string::npos) << s.ToString();
+  // The generic path, the four-lane fast path and the SIMD kernel (8, 16, 32 lanes).
+  for (int code : {0, 1, 2, 3}) {
+    for (int bands : {1, 4 << code}) {
+      const std::vector<uint8_t> seg = SegmentReachingAnEmptyContext(bands, code);
+      const std::vector<BandShape> shape(bands, BandShape{1, 2});
+      std::vector<uint16_t> out(2 * bands);
+      const Status s = DecodeSymbolSegment(seg.data(), seg.size(), shape, 2, out.data());
+      EXPECT_EQ(s.code(), StatusCode::kCorruptData);
+      EXPECT_NE(s.message().find("no table"), std::string::npos) << s.ToString();
+      const Status r = DecodeSymbolSegmentReference(seg.data(), seg.size(), shape, 2, out.data());
+      EXPECT_EQ(r.message(), s.message());
+    }
   }
   // One symbol per band never leaves context 0: that decodes.
   const std::vector<uint8_t> seg = SegmentReachingAnEmptyContext(1);
   uint16_t out = 0;
   ASSERT_TRUE(DecodeSymbolSegment(seg.data(), seg.size(), {{1, 1}}, 2, &out).ok());
   EXPECT_EQ(out, 1);
+}
+
+// The encoder's lane counts, and what each costs: 4 bytes of state per lane and little else.
+TEST(RansTest, LaneCountsBySize) {
+  EXPECT_EQ(SymbolSegmentLanes(0), 4);
+  EXPECT_EQ(SymbolSegmentLanes(8191), 4);
+  EXPECT_EQ(SymbolSegmentLanes(8192), 16);
+  EXPECT_EQ(SymbolSegmentLanes(64 * 14 * 14), 16);
+  EXPECT_EQ(SymbolSegmentLanes((uint64_t{1} << 17) - 1), 16);
+  EXPECT_EQ(SymbolSegmentLanes(uint64_t{1} << 17), 32);
+  const auto bands = Planes(64, 14, 14);
+  const std::vector<uint16_t> s = FeatureLike(bands, 2, 5);
+  size_t previous = 0;
+  for (int lanes : {4, 8, 16, 32}) {
+    SCOPED_TRACE(lanes);
+    SymbolSegmentStats st;
+    const auto seg = RoundTrip(s, bands, 2, &st, lanes);
+    EXPECT_EQ(st.lanes, lanes);
+    EXPECT_EQ(seg[0] & 3, rans::FloorLog2(lanes / 4));  // the Lanes field comes first
+    if (previous != 0) {
+      EXPECT_LE(seg.size(), previous + 6 * (lanes / 2));
+    }
+    previous = seg.size();
+  }
+  std::vector<uint8_t> out;
+  SymbolSegmentOptions bad;
+  bad.lanes = 12;
+  EXPECT_EQ(EncodeSymbolSegment(s.data(), bands, 2, &out, nullptr, bad).code(),
+            StatusCode::kInvalidArgument);
+}
+
+// Every lane count over every kind of segment: equal and unequal band shapes, band counts that
+// leave a partial last group, empty bands, escapes with 0..15 raw bits (B up to 16).
+TEST(RansTest, EveryLaneCountRoundTrips) {
+  std::mt19937 rng(23);
+  const std::vector<std::vector<BandShape>> cases = {
+      Planes(64, 14, 14),
+      Planes(40, 7, 7),
+      Planes(33, 5, 9),
+      Planes(7, 3, 3),
+      {{14, 14}, {14, 14}, {7, 28}, {14, 14}, {0, 3}, {1, 1}, {20, 10}, {14, 14}, {14, 14}},
+      std::vector<BandShape>(100, BandShape{2, 3}),
+  };
+  for (size_t c = 0; c < cases.size(); ++c) {
+    for (int bits : {1, 2, 3, 4, 5, 8, 12, 16}) {
+      for (int lanes : {4, 8, 16, 32}) {
+        SCOPED_TRACE(testing::Message() << "case " << c << " bits " << bits << " lanes " << lanes);
+        RoundTrip(FeatureLike(cases[c], bits, static_cast<uint32_t>(c * 131 + bits)), cases[c],
+                  bits, nullptr, lanes);
+        std::vector<uint16_t> noise(Total(cases[c]));
+        for (auto& v : noise) {
+          const int e = static_cast<int>(rng() % (bits + 1));  // every exponent class
+          v = e == 0 ? 0 : static_cast<uint16_t>((1u << (e - 1)) | (rng() & ((1u << (e - 1)) - 1)));
+        }
+        RoundTrip(noise, cases[c], bits, nullptr, lanes);
+      }
+    }
+  }
+}
+
+// Segments that take the SIMD kernel (8+ lanes over equal bands, at most 16 tokens), decoded on
+// every compiled target: identical to the scalar reference, corrupt ones included.
+TEST(RansTest, SimdKernelMatchesTheReferenceOnEveryTarget) {
+  const auto bands = Planes(64, 14, 14);
+  std::vector<std::vector<uint8_t>> segs;
+  std::vector<int> seg_bits;
+  for (int bits : {1, 2, 3, 4}) {
+    for (int lanes : {8, 16, 32}) {
+      segs.push_back(EncodeOrDie(FeatureLike(bands, bits, 40 + bits), bands, bits, nullptr, lanes));
+      seg_bits.push_back(bits);
+    }
+  }
+  std::mt19937 rng(8);
+  int targets = 0;
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    SCOPED_TRACE(hwy::TargetName(target));
+    hwy::SetSupportedTargetsForTest(target);
+    ASSERT_EQ(rans::DecodeRowsSimdTargetForTest(), target);
+    ++targets;
+    for (size_t i = 0; i < segs.size(); ++i) {
+      std::vector<uint16_t> out;
+      EXPECT_TRUE(DecodeBoth(segs[i], segs[i].size(), bands, seg_bits[i], &out).ok());
+      EXPECT_TRUE(out == FeatureLike(bands, seg_bits[i], 40 + seg_bits[i]));
+      // Corruptions: flipped bits anywhere, truncations.
+      for (int k = 0; k < 40; ++k) {
+        std::vector<uint8_t> bad = segs[i];
+        bad[rng() % bad.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+        const Status s = DecodeBoth(bad, bad.size(), bands, seg_bits[i], nullptr);
+        if (!s.ok()) {
+          EXPECT_EQ(s.code(), StatusCode::kCorruptData);
+        }
+        const size_t cut = rng() % segs[i].size();
+        EXPECT_EQ(DecodeBoth(segs[i], cut, bands, seg_bits[i], nullptr).code(),
+                  StatusCode::kCorruptData);
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  EXPECT_GE(targets, 1);
+}
+
+// Truncations and flips of a segment the SIMD kernel decodes.
+TEST(RansTest, SimdSegmentCorruptionsAreRejected) {
+  const auto bands = Planes(16, 6, 5);
+  const std::vector<uint16_t> s = FeatureLike(bands, 3, 12);
+  const std::vector<uint8_t> seg = RoundTrip(s, bands, 3, nullptr, 16);
+  int rejected = 0, total = 0;
+  for (size_t n = 0; n < seg.size(); ++n) {
+    EXPECT_EQ(DecodeBoth(seg, n, bands, 3, nullptr).code(), StatusCode::kCorruptData) << n;
+  }
+  for (size_t i = 0; i < seg.size(); ++i) {
+    for (int b = 0; b < 8; ++b) {
+      std::vector<uint8_t> bad = seg;
+      bad[i] ^= static_cast<uint8_t>(1 << b);
+      std::vector<uint16_t> out;
+      const Status st = DecodeBoth(bad, bad.size(), bands, 3, &out);
+      ++total;
+      if (!st.ok()) {
+        EXPECT_EQ(st.code(), StatusCode::kCorruptData) << st.ToString();
+        ++rejected;
+      } else {
+        for (uint16_t v : out) EXPECT_LT(v, 8u);
+      }
+    }
+  }
+  EXPECT_GT(rejected, total * 9 / 10);
 }
 
 TEST(RansTest, BitReaderWriter) {
