@@ -142,13 +142,15 @@ Status ReadModel(BitReader* br, int alphabet_bits, ContextModel* m) {
 
 // Everything the hot loop needs, flattened.
 struct DecodeTables {
-  std::vector<uint32_t> entries;  // (1 + contexts with a table) << P; block 0 is the trap
+  // (2 + contexts) << P entries (not zeroed first: every one is written); block 0 is the trap.
+  std::unique_ptr<uint32_t[]> entries;
   // lut[class(top) * T + left token] = offset of the context's block in `entries`.
   std::vector<uint32_t> lut;
   std::vector<uint32_t> top_offset;  // top token -> class(top) * T
   // With at most 16 tokens: small_lut[top * 32 + left] = block offset for every top, left < 32;
   // tokens >= T (only a trap produces them) lead to the fast trap block.
   std::vector<uint32_t> small_lut;
+  bool small_tokens = false;  // at most 16 tokens
   uint32_t mask = 0;
   int precision = 0;
   uint32_t direct_limit = 0;
@@ -176,8 +178,8 @@ Status BuildTables(const ContextModel& m, DecodeTables* d) {
   // state unchanged (freq 2^P, bias = slot). Block k + 2: context k, a copy of block 0 if the
   // context has no table (so the SIMD kernel indexes blocks by context).
   const size_t contexts = static_cast<size_t>(m.num_contexts());
-  d->entries.resize((contexts + 2) << precision);
-  uint32_t* trap = d->entries.data();
+  d->entries.reset(new uint32_t[(contexts + 2) << precision]);
+  uint32_t* trap = d->entries.get();
   for (uint32_t j = 0; j < total; ++j) {
     trap[j] = (total << 20) | kTrapBit | (j << 8);
     trap[total + j] = trap[j] | kFastTrapToken;
@@ -217,11 +219,14 @@ Status BuildTables(const ContextModel& m, DecodeTables* d) {
   }
   d->top_offset.resize(rans::kMaxTokens, 0);
   for (int t = 0; t < num_tokens; ++t) d->top_offset[t] = cls_top[t] * num_tokens;
-  if (num_tokens <= kSmallTokens) {
+  d->small_tokens = num_tokens <= kSmallTokens;
+  if (d->small_tokens) {
     for (int t = 0; t < num_tokens && t < kSmallTokens; ++t) {
       d->cls_left_x_top[t] = static_cast<uint8_t>(cls_left[t] * top_classes);
       d->cls_top[t] = cls_top[t];
     }
+  }
+  if (d->small_tokens && m.lanes == 4) {  // only the four-lane fast path uses it
     d->small_lut.assign(32 * 32, total);
     for (int t = 0; t < num_tokens; ++t) {
       for (int l = 0; l < num_tokens; ++l) {
@@ -265,6 +270,21 @@ __attribute__((noinline)) uint32_t DecodeEscape(uint32_t token, const DecodeTabl
   *x = Renormalize<true>(*x >> n, ws);
   return base | raw;
 }
+
+// The fast paths' lane-major tokens: grown on demand, never zeroed (every token read was written).
+class TokenBuffer {
+ public:
+  void Reserve(size_t n) {
+    if (n <= size_) return;
+    buf_.reset(new uint8_t[n]);
+    size_ = n;
+  }
+  uint8_t* get() { return buf_.get(); }
+
+ private:
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t size_ = 0;
+};
 
 struct Lane {
   uint32_t x;
@@ -386,7 +406,7 @@ template <int kP>
 __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane* lanes, uint32_t y0,
                                                     uint32_t rows, uint32_t width, uint8_t* tmp,
                                                     WordStream* ws) {
-  const uint32_t* const entries = t.entries.data();
+  const uint32_t* const entries = t.entries.get();
   const uint32_t* const lut = t.small_lut.data();
   const int precision = kP ? kP : t.precision;
   const uint32_t mask = (uint32_t{1} << precision) - 1;
@@ -495,13 +515,13 @@ void DecodeRowsScalar(const DecodeTables& t, Lane* lanes, int n, uint32_t y0, ui
 // N bands of the same shape: the SIMD kernel or the four-lane fast path where they apply, then
 // (for what they leave: the last rows, when the words might not suffice) the scalar rows.
 void DecodeGroupUniform(DecodeTables* t, Lane* lanes, int n, uint32_t rows, uint32_t width,
-                        bool direct, std::vector<uint8_t>* tmp, WordStream* ws) {
+                        bool direct, TokenBuffer* tmp, WordStream* ws) {
   uint32_t y = 0;
-  const bool small = direct && !t->small_lut.empty();
+  const bool small = direct && t->small_tokens;
   if (small && (n == 8 || n == 16 || n == 32)) {
     const size_t need = size_t{rows} * width * n;
-    if (tmp->size() < need) tmp->resize(need);
-    rans::SimdGroup g{t->entries.data() + (size_t{2} << t->precision),
+    tmp->Reserve(need);
+    rans::SimdGroup g{t->entries.get() + (size_t{2} << t->precision),
                       t->cls_left_x_top,
                       t->cls_top,
                       t->precision,
@@ -510,15 +530,15 @@ void DecodeGroupUniform(DecodeTables* t, Lane* lanes, int n, uint32_t rows, uint
                       rows};
     uint32_t states[kMaxLanes];
     for (int i = 0; i < n; ++i) states[i] = lanes[i].x;
-    y = rans::DecodeRowsSimd(g, 0, states, tmp->data(), &ws->p, ws->end, &ws->flags);
+    y = rans::DecodeRowsSimd(g, 0, states, tmp->get(), &ws->p, ws->end, &ws->flags);
     for (int i = 0; i < n; ++i) lanes[i].x = states[i];
     if (ws->p > ws->end) ws->overrun = true;
-    DeinterleaveRows(tmp->data(), 0, y, width, n, lanes);
-  } else if (small && n == 4) {
+    DeinterleaveRows(tmp->get(), 0, y, width, n, lanes);
+  } else if (small && n == 4 && !t->small_lut.empty()) {
     const size_t need = size_t{rows} * width * 4;
-    if (tmp->size() < need) tmp->resize(need);
-    y = t->precision == 9 ? DecodeRowsDirect<9>(*t, lanes, 0, rows, width, tmp->data(), ws)
-                          : DecodeRowsDirect<0>(*t, lanes, 0, rows, width, tmp->data(), ws);
+    tmp->Reserve(need);
+    y = t->precision == 9 ? DecodeRowsDirect<9>(*t, lanes, 0, rows, width, tmp->get(), ws)
+                          : DecodeRowsDirect<0>(*t, lanes, 0, rows, width, tmp->get(), ws);
   }
   if (!ws->overrun) DecodeRowsScalar(*t, lanes, n, y, rows, width, direct, ws);
 }
@@ -588,7 +608,7 @@ void SetUpLanes(const std::vector<BandShape>& bands, int num_lanes, const uint32
 // literal algorithm only.
 Status DecodeBands(DecodeTables* tables, const std::vector<BandShape>& bands, int num_lanes,
                    bool direct, bool reference, uint16_t* symbols, Lane* lanes, WordStream* ws) {
-  std::vector<uint8_t> tmp;  // lane-major tokens of the fast paths, <= N bands' worth
+  TokenBuffer tmp;  // lane-major tokens of the fast paths, <= N bands' worth
   uint64_t offset = 0;
   for (size_t first = 0; first < bands.size(); first += num_lanes) {
     const int n = static_cast<int>(std::min<size_t>(num_lanes, bands.size() - first));

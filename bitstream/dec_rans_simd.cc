@@ -85,6 +85,8 @@ uint32_t DecodeRows(const SimdGroup& g, uint32_t y0, uint32_t* states, uint8_t* 
   constexpr size_t kL = hn::MaxLanes(D());
   const size_t lanes = static_cast<size_t>(g.lanes);
   const int precision = g.precision;
+  const uint32_t* HWY_RESTRICT const entries = g.entries;  // a local: stores cannot alias it
+  const uint32_t rows = g.rows, width = g.width;
   ClassTables cls;
 #if HWY_TARGET == HWY_SCALAR
   cls.left = g.cls_left;
@@ -102,13 +104,13 @@ uint32_t DecodeRows(const SimdGroup& g, uint32_t y0, uint32_t* states, uint8_t* 
   V seen = hn::Zero(d);
   for (size_t v = 0; v < kVectors; ++v) x[v] = hn::LoadU(d, states + v * kL);
   const uint8_t* p = *pp;
-  const size_t stride = size_t{g.width} * lanes;
+  const size_t stride = size_t{width} * lanes;
   uint32_t y = y0;
-  for (; y < g.rows; ++y) {
+  for (; y < rows; ++y) {
     if (p > end) break;  // read into the padding: the words ran out
     uint8_t* cur = tokens + y * stride;
     const uint8_t* up = y > 0 ? cur - stride : cur;  // the row above (unused in row 0)
-    for (uint32_t col = 0; col < g.width; ++col, cur += lanes, up += lanes) {
+    for (uint32_t col = 0; col < width; ++col, cur += lanes, up += lanes) {
       for (size_t v = 0; v < kVectors; ++v) {
         V top;
         if (y == 0) {
@@ -120,7 +122,7 @@ uint32_t DecodeRows(const SimdGroup& g, uint32_t y0, uint32_t* states, uint8_t* 
         }
         const V ctx = Context(d, cls, left[v], top);
         const V index = hn::Add(hn::ShiftLeftSame(ctx, precision), hn::And(x[v], slot_mask));
-        const V e = hn::GatherIndex(d, g.entries, hn::BitCast(di, index));
+        const V e = hn::GatherIndex(d, entries, hn::BitCast(di, index));
         seen = hn::Or(seen, e);
         V xv = hn::Add(hn::Mul(hn::ShiftRight<20>(e), hn::ShiftRightSame(x[v], precision)),
                        hn::And(hn::ShiftRight<8>(e), bias_mask));

@@ -430,6 +430,8 @@ TEST(RansTest, EveryLaneCountRoundTrips) {
       Planes(40, 7, 7),
       Planes(33, 5, 9),
       Planes(7, 3, 3),
+      Planes(36, 4, 4),  // last groups of 4 equal bands (the four-lane fast path is only for N = 4)
+      Planes(12, 6, 6),
       {{14, 14}, {14, 14}, {7, 28}, {14, 14}, {0, 3}, {1, 1}, {20, 10}, {14, 14}, {14, 14}},
       std::vector<BandShape>(100, BandShape{2, 3}),
   };
