@@ -140,10 +140,48 @@ Status ReadModel(BitReader* br, int alphabet_bits, ContextModel* m) {
   return Status::Ok();
 }
 
+// Scratch memory of one decode, grown on demand and never zeroed (everything read from it was
+// written first). Each thread keeps its buffers between segments, up to kKeptScratchBytes each, so
+// decoding frame after frame does not allocate them again.
+template <typename T>
+class ScratchBuffer {
+ public:
+  T* Get(size_t n) {
+    if (n > size_) {
+      buf_.reset(new T[n]);
+      size_ = n;
+    }
+    return buf_.get();
+  }
+  void ReleaseIfAbove(size_t bytes) {
+    if (size_ * sizeof(T) > bytes) {
+      buf_.reset();
+      size_ = 0;
+    }
+  }
+
+ private:
+  std::unique_ptr<T[]> buf_;
+  size_t size_ = 0;
+};
+
+constexpr size_t kKeptScratchBytes = size_t{256} << 10;
+
+struct DecoderScratch {
+  ScratchBuffer<uint32_t> entries;  // DecodeTables::entries
+  ScratchBuffer<uint8_t> words;     // the rANS words with zero padding (CopyWords)
+  ScratchBuffer<uint8_t> tokens;    // the fast paths' lane-major tokens
+  void Trim() {
+    entries.ReleaseIfAbove(kKeptScratchBytes);
+    words.ReleaseIfAbove(kKeptScratchBytes);
+    tokens.ReleaseIfAbove(kKeptScratchBytes);
+  }
+};
+
 // Everything the hot loop needs, flattened.
 struct DecodeTables {
-  // (2 + contexts) << P entries (not zeroed first: every one is written); block 0 is the trap.
-  std::unique_ptr<uint32_t[]> entries;
+  // (2 + contexts) << P entries (in DecoderScratch::entries); block 0 is the trap.
+  uint32_t* entries = nullptr;
   // lut[class(top) * T + left token] = offset of the context's block in `entries`.
   std::vector<uint32_t> lut;
   std::vector<uint32_t> top_offset;  // top token -> class(top) * T
@@ -165,7 +203,7 @@ struct DecodeTables {
 constexpr int kSmallTokens = 16;
 constexpr uint32_t kFastTrapToken = 31;
 
-Status BuildTables(const ContextModel& m, DecodeTables* d) {
+Status BuildTables(const ContextModel& m, DecoderScratch* scratch, DecodeTables* d) {
   const int num_tokens = m.tokens.NumTokens();
   const int precision = m.precision;
   const uint32_t total = uint32_t{1} << precision;
@@ -178,8 +216,8 @@ Status BuildTables(const ContextModel& m, DecodeTables* d) {
   // state unchanged (freq 2^P, bias = slot). Block k + 2: context k, a copy of block 0 if the
   // context has no table (so the SIMD kernel indexes blocks by context).
   const size_t contexts = static_cast<size_t>(m.num_contexts());
-  d->entries.reset(new uint32_t[(contexts + 2) << precision]);
-  uint32_t* trap = d->entries.get();
+  d->entries = scratch->entries.Get((contexts + 2) << precision);
+  uint32_t* trap = d->entries;
   for (uint32_t j = 0; j < total; ++j) {
     trap[j] = (total << 20) | kTrapBit | (j << 8);
     trap[total + j] = trap[j] | kFastTrapToken;
@@ -270,21 +308,6 @@ __attribute__((noinline)) uint32_t DecodeEscape(uint32_t token, const DecodeTabl
   *x = Renormalize<true>(*x >> n, ws);
   return base | raw;
 }
-
-// The fast paths' lane-major tokens: grown on demand, never zeroed (every token read was written).
-class TokenBuffer {
- public:
-  void Reserve(size_t n) {
-    if (n <= size_) return;
-    buf_.reset(new uint8_t[n]);
-    size_ = n;
-  }
-  uint8_t* get() { return buf_.get(); }
-
- private:
-  std::unique_ptr<uint8_t[]> buf_;
-  size_t size_ = 0;
-};
 
 struct Lane {
   uint32_t x;
@@ -406,7 +429,7 @@ template <int kP>
 __attribute__((noinline)) uint32_t DecodeRowsDirect(const DecodeTables& t, Lane* lanes, uint32_t y0,
                                                     uint32_t rows, uint32_t width, uint8_t* tmp,
                                                     WordStream* ws) {
-  const uint32_t* const entries = t.entries.get();
+  const uint32_t* const entries = t.entries;
   const uint32_t* const lut = t.small_lut.data();
   const int precision = kP ? kP : t.precision;
   const uint32_t mask = (uint32_t{1} << precision) - 1;
@@ -515,13 +538,12 @@ void DecodeRowsScalar(const DecodeTables& t, Lane* lanes, int n, uint32_t y0, ui
 // N bands of the same shape: the SIMD kernel or the four-lane fast path where they apply, then
 // (for what they leave: the last rows, when the words might not suffice) the scalar rows.
 void DecodeGroupUniform(DecodeTables* t, Lane* lanes, int n, uint32_t rows, uint32_t width,
-                        bool direct, TokenBuffer* tmp, WordStream* ws) {
+                        bool direct, ScratchBuffer<uint8_t>* tmp, WordStream* ws) {
   uint32_t y = 0;
   const bool small = direct && t->small_tokens;
   if (small && (n == 8 || n == 16 || n == 32)) {
-    const size_t need = size_t{rows} * width * n;
-    tmp->Reserve(need);
-    rans::SimdGroup g{t->entries.get() + (size_t{2} << t->precision),
+    uint8_t* const tokens = tmp->Get(size_t{rows} * width * n);
+    rans::SimdGroup g{t->entries + (size_t{2} << t->precision),
                       t->cls_left_x_top,
                       t->cls_top,
                       t->precision,
@@ -530,15 +552,14 @@ void DecodeGroupUniform(DecodeTables* t, Lane* lanes, int n, uint32_t rows, uint
                       rows};
     uint32_t states[kMaxLanes];
     for (int i = 0; i < n; ++i) states[i] = lanes[i].x;
-    y = rans::DecodeRowsSimd(g, 0, states, tmp->get(), &ws->p, ws->end, &ws->flags);
+    y = rans::DecodeRowsSimd(g, 0, states, tokens, &ws->p, ws->end, &ws->flags);
     for (int i = 0; i < n; ++i) lanes[i].x = states[i];
     if (ws->p > ws->end) ws->overrun = true;
-    DeinterleaveRows(tmp->get(), 0, y, width, n, lanes);
+    DeinterleaveRows(tokens, 0, y, width, n, lanes);
   } else if (small && n == 4 && !t->small_lut.empty()) {
-    const size_t need = size_t{rows} * width * 4;
-    tmp->Reserve(need);
-    y = t->precision == 9 ? DecodeRowsDirect<9>(*t, lanes, 0, rows, width, tmp->get(), ws)
-                          : DecodeRowsDirect<0>(*t, lanes, 0, rows, width, tmp->get(), ws);
+    uint8_t* const tokens = tmp->Get(size_t{rows} * width * 4);
+    y = t->precision == 9 ? DecodeRowsDirect<9>(*t, lanes, 0, rows, width, tokens, ws)
+                          : DecodeRowsDirect<0>(*t, lanes, 0, rows, width, tokens, ws);
   }
   if (!ws->overrun) DecodeRowsScalar(*t, lanes, n, y, rows, width, direct, ws);
 }
@@ -565,8 +586,8 @@ Status ReadLaneStates(const uint8_t* data, size_t size, int lanes_used, size_t* 
 // a vector's look-ahead), so those paths need no bounds checks inside a row (they check for reads
 // into the padding after each row).
 Status CopyWords(const uint8_t* data, size_t size, uint64_t total, int num_lanes,
-                 const std::vector<BandShape>& bands, std::unique_ptr<uint8_t[]>* words,
-                 size_t* padded_size) {
+                 const std::vector<BandShape>& bands, ScratchBuffer<uint8_t>* scratch,
+                 uint8_t** words, size_t* padded_size) {
   if (size / 4 > total) {
     return FTC_CORRUPT("symbol segment: %zu bytes of rANS data for %llu symbols: bytes left over",
                        size, static_cast<unsigned long long>(total));
@@ -577,9 +598,9 @@ Status CopyWords(const uint8_t* data, size_t size, uint64_t total, int num_lanes
   }
   const size_t padding = 2 * widest * static_cast<size_t>(num_lanes) + 64;
   *padded_size = size + padding;
-  words->reset(new uint8_t[*padded_size]);
-  if (size > 0) std::memcpy(words->get(), data, size);
-  std::memset(words->get() + size, 0, padding);
+  *words = scratch->Get(*padded_size);
+  if (size > 0) std::memcpy(*words, data, size);
+  std::memset(*words + size, 0, padding);
   return Status::Ok();
 }
 
@@ -607,8 +628,8 @@ void SetUpLanes(const std::vector<BandShape>& bands, int num_lanes, const uint32
 // Decodes the bands into `symbols`, a group of N (one per lane) at a time. `reference`: the
 // literal algorithm only.
 Status DecodeBands(DecodeTables* tables, const std::vector<BandShape>& bands, int num_lanes,
-                   bool direct, bool reference, uint16_t* symbols, Lane* lanes, WordStream* ws) {
-  TokenBuffer tmp;  // lane-major tokens of the fast paths, <= N bands' worth
+                   bool direct, bool reference, ScratchBuffer<uint8_t>* tmp, uint16_t* symbols,
+                   Lane* lanes, WordStream* ws) {
   uint64_t offset = 0;
   for (size_t first = 0; first < bands.size(); first += num_lanes) {
     const int n = static_cast<int>(std::min<size_t>(num_lanes, bands.size() - first));
@@ -623,7 +644,7 @@ Status DecodeBands(DecodeTables* tables, const std::vector<BandShape>& bands, in
       uniform = uniform && b.rows == bands[first].rows && b.width == bands[first].width;
     }
     if (uniform && lanes[0].size > 0) {
-      DecodeGroupUniform(tables, lanes, n, bands[first].rows, bands[first].width, direct, &tmp, ws);
+      DecodeGroupUniform(tables, lanes, n, bands[first].rows, bands[first].width, direct, tmp, ws);
     } else {
       DecodeGroupGeneric(*tables, lanes, n, direct, 0, ws);
     }
@@ -674,19 +695,24 @@ Status DecodeSegment(const uint8_t* data, size_t size, const std::vector<BandSha
     return FTC_CORRUPT("symbol segment: odd number (%zu) of rANS data bytes", size - pos);
   }
 
+  thread_local DecoderScratch scratch;
+  struct TrimOnExit {
+    DecoderScratch* s;
+    ~TrimOnExit() { s->Trim(); }
+  } trim{&scratch};
   DecodeTables tables;
-  FTC_RETURN_IF_ERROR(BuildTables(model, &tables));
-  std::unique_ptr<uint8_t[]> words;
+  FTC_RETURN_IF_ERROR(BuildTables(model, &scratch, &tables));
+  uint8_t* words = nullptr;
   size_t padded_size = 0;
-  FTC_RETURN_IF_ERROR(
-      CopyWords(data + pos, size - pos, total, model.lanes, bands, &words, &padded_size));
-  WordStream ws{words.get(), words.get() + (size - pos), words.get() + padded_size};
+  FTC_RETURN_IF_ERROR(CopyWords(data + pos, size - pos, total, model.lanes, bands, &scratch.words,
+                                &words, &padded_size));
+  WordStream ws{words, words + (size - pos), words + padded_size};
   std::vector<uint8_t> rows_storage;
   Lane lanes[kMaxLanes];
   SetUpLanes(bands, model.lanes, initial, &rows_storage, lanes);
   const bool direct = model.tokens.direct_bits == alphabet_bits;
-  FTC_RETURN_IF_ERROR(
-      DecodeBands(&tables, bands, model.lanes, direct, reference, symbols, lanes, &ws));
+  FTC_RETURN_IF_ERROR(DecodeBands(&tables, bands, model.lanes, direct, reference, &scratch.tokens,
+                                  symbols, lanes, &ws));
   return CheckSegmentEnd(lanes, lanes_used, ws);
 }
 
