@@ -297,15 +297,39 @@ TEST(RansTest, EveryBitFlipDecodesOrFailsCleanly) {
 
 TEST(RansTest, RandomBytesNeverCrash) {
   std::mt19937 rng(99);
-  const std::vector<BandShape> bands = {{14, 14}, {14, 14}, {7, 3}, {14, 14}, {1, 1}};
-  std::vector<uint16_t> out(Total(bands));
-  for (int iter = 0; iter < 3000; ++iter) {
-    std::vector<uint8_t> junk(rng() % 300);
-    for (auto& v : junk) v = static_cast<uint8_t>(rng());
-    const int bits = 1 + iter % 16;
-    const Status s = DecodeSymbolSegment(junk.data(), junk.size(), bands, bits, out.data());
-    if (s.ok()) {
-      for (uint16_t v : out) ASSERT_LT(v, 1u << bits);
+  // Mixed shapes; then equal bands, which the SIMD kernel takes when the junk says 8+ lanes.
+  const std::vector<std::vector<BandShape>> shapes = {
+      {{14, 14}, {14, 14}, {7, 3}, {14, 14}, {1, 1}}, Planes(16, 3, 4), Planes(32, 2, 5)};
+  for (const auto& bands : shapes) {
+    std::vector<uint16_t> out(Total(bands));
+    for (int iter = 0; iter < 3000; ++iter) {
+      std::vector<uint8_t> junk(rng() % 300);
+      for (auto& v : junk) v = static_cast<uint8_t>(rng());
+      const int bits = 1 + iter % (bands.size() == 5 ? 16 : 4);
+      const Status s = DecodeBoth(junk, junk.size(), bands, bits, &out);
+      if (s.ok()) {
+        for (uint16_t v : out) ASSERT_LT(v, 1u << bits);
+      }
+    }
+  }
+  // A valid model, then random states and words: the decoding paths themselves (SIMD included)
+  // run on junk.
+  for (int lanes : {4, 8, 16, 32}) {
+    const auto bands = Planes(32, 3, 4);
+    SymbolSegmentStats st;
+    const std::vector<uint8_t> seg = EncodeOrDie(FeatureLike(bands, 3, 3), bands, 3, &st, lanes);
+    const size_t model = (st.model_bits + 7) / 8;
+    std::vector<uint16_t> out(Total(bands));
+    for (int iter = 0; iter < 300; ++iter) {
+      std::vector<uint8_t> junk(seg.begin(), seg.begin() + model);
+      junk.resize(model + 4 * lanes + 2 * (rng() % 400));
+      for (size_t i = model; i < junk.size(); ++i) junk[i] = static_cast<uint8_t>(rng());
+      const Status s = DecodeBoth(junk, junk.size(), bands, 3, &out);
+      if (s.ok()) {
+        for (uint16_t v : out) ASSERT_LT(v, 8u);
+      } else {
+        EXPECT_EQ(s.code(), StatusCode::kCorruptData);
+      }
     }
   }
 }
