@@ -137,9 +137,15 @@ Status ReadFrameHeader(const uint8_t* data, size_t size, ByteReader* r, RawFrame
   const uint8_t* ignored;
   (void)r->Skip(4, &ignored);
   if (!r->U8(&h->version)) return FTC_CORRUPT("truncated frame header");
-  if (h->version < kOldestFormatVersion || h->version > kFormatVersion) {
-    return FTC_UNSUPPORTED("unsupported format version %u (this build reads versions %u to %u)",
-                           h->version, kOldestFormatVersion, kFormatVersion);
+  if (h->version < kOldestFormatVersion) {
+    return FTC_UNSUPPORTED(
+        "unsupported format version %u: an earlier development format (this build reads "
+        "version %u; re-encode the source)",
+        h->version, kFormatVersion);
+  }
+  if (h->version > kFormatVersion) {
+    return FTC_UNSUPPORTED("unsupported format version %u (this build reads version %u)",
+                           h->version, kFormatVersion);
   }
   if (!r->U8(&h->flags) || !r->U8(&h->dtype) || !r->U8(&h->rank) || !r->U8(&h->codec_id) ||
       !r->U8(&h->section_count)) {

@@ -13,9 +13,10 @@
 namespace ftc {
 
 constexpr uint8_t kFrameMagic[4] = {0x89, 'F', 'T', 'C'};
-// Version 2 added the ans codec's planned mode; version 1 frames (same layout) still decode.
-constexpr uint8_t kFormatVersion = 2;
-constexpr uint8_t kOldestFormatVersion = 1;
+// Version 3: symbol segment version 2 (docs/format.md, "Version changes"); frames of the
+// earlier development versions 1 and 2 are refused as unsupported.
+constexpr uint8_t kFormatVersion = 3;
+constexpr uint8_t kOldestFormatVersion = 3;
 constexpr int kMaxSections = 8;
 constexpr uint64_t kMaxParamsSize = 4096;
 constexpr int64_t kMaxSampleElements = int64_t{1} << 28;

@@ -17,7 +17,7 @@
 namespace ftc {
 
 constexpr uint8_t kPacketMagic[4] = {0x89, 'F', 'T', 'P'};
-constexpr uint8_t kPacketVersion = 1;
+constexpr uint8_t kPacketVersion = 2;  // 2: symbol segment version 2
 constexpr uint8_t kPacketFlagInterleaved = 0x01;
 constexpr size_t kMaxPacketSize = 65535;
 constexpr size_t kMinPacketSizeOption = 64;  // smallest --packet-size the encoder accepts

@@ -15,7 +15,7 @@
 namespace ftc {
 
 constexpr uint8_t kSampleStreamMagic[4] = {0x89, 'F', 'T', 'S'};
-constexpr uint8_t kSampleStreamVersion = 1;
+constexpr uint8_t kSampleStreamVersion = 2;  // 2: symbol segment version 2
 // Record_Flags.
 constexpr uint8_t kRecordOwnParams = 0x01;
 constexpr uint8_t kRecordOwnSections = 0x02;

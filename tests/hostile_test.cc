@@ -301,7 +301,7 @@ TEST(HostileTest, ErrorsQuoteAtMost80BytesOfABadToken) {
   EXPECT_LT(m.status().message().size(), 200u);
   EXPECT_EQ(ParseConcealMethod("in\x01paint").status().message(),
             "unknown concealment method 'in\\x01paint' (zero, mean, linear, inpaint, caltec, "
-            "lowrank)");
+            "lowrank, altec)");
   EXPECT_LT(ParseDType(token).status().message().size(), 200u);
   EXPECT_LT(ClipSpec::Parse(token).status().message().size(), 200u);
 }

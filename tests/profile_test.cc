@@ -436,7 +436,7 @@ TEST(PlannedModeTest, CorruptParametersAreRejected) {
     d.plan = o.plan;
     EXPECT_EQ(decode(bad, d).status().code(), StatusCode::kCorruptData) << n;
   }
-  // A version-1 frame may not use the planned mode.
+  // The header checksum covers the version.
   Bytes v1 = *code;
   v1[4] = 1;
   Result<ParsedFrame> parsed = ParseFrame(v1.data(), v1.size(), kMaxSampleElements);
