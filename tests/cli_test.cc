@@ -130,7 +130,7 @@ TEST_F(CliTest, Version) {
   RunResult r = Run("--version");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("ftcodec"), std::string::npos);
-  EXPECT_NE(r.out.find("format 2"), std::string::npos);
+  EXPECT_NE(r.out.find("format 3"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, UsageErrorsExit1) {

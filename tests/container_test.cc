@@ -238,7 +238,7 @@ Bytes HandMadeFrame(const Shape& shape, size_t payload, uint64_t section_len_ove
   Bytes out;
   ByteWriter w(&out);
   w.Bytes(kFrameMagic, 4);
-  w.U8(1);
+  w.U8(kFormatVersion);
   w.U8(0);
   w.U8(0);  // f32
   w.U8(static_cast<uint8_t>(shape.size()));
