@@ -676,7 +676,8 @@ Status CheckSegmentEnd(const Lane* lanes, int lanes_used, const WordStream& ws) 
 }
 
 Status DecodeSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
-                     int alphabet_bits, bool reference, uint16_t* symbols) {
+                     int alphabet_bits, bool reference, const SymbolSegmentDecodeOptions& options,
+                     uint16_t* symbols) {
   uint64_t total = 0;
   FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));
   if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null output");
@@ -685,6 +686,13 @@ Status DecodeSegment(const uint8_t* data, size_t size, const std::vector<BandSha
   BitReader br(data, size);
   ContextModel model;
   FTC_RETURN_IF_ERROR(ReadModel(&br, alphabet_bits, &model));
+  if (options.single_lane) {
+    if (model.lanes != rans::kMinLanes) {
+      return FTC_CORRUPT("symbol segment: %d lanes in a packet's segment (must be 1: Lanes 0)",
+                         model.lanes);
+    }
+    model.lanes = 1;
+  }
   if (!br.PaddingIsZero()) return FTC_CORRUPT("symbol segment: non-zero padding after tables");
   size_t pos = br.byte_position();
 
@@ -720,13 +728,25 @@ Status DecodeSegment(const uint8_t* data, size_t size, const std::vector<BandSha
 
 Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
                            int alphabet_bits, uint16_t* symbols) {
-  return DecodeSegment(data, size, bands, alphabet_bits, false, symbols);
+  return DecodeSegment(data, size, bands, alphabet_bits, false, {}, symbols);
+}
+
+Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                           int alphabet_bits, uint16_t* symbols,
+                           const SymbolSegmentDecodeOptions& options) {
+  return DecodeSegment(data, size, bands, alphabet_bits, false, options, symbols);
 }
 
 Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
                                     const std::vector<BandShape>& bands, int alphabet_bits,
                                     uint16_t* symbols) {
-  return DecodeSegment(data, size, bands, alphabet_bits, true, symbols);
+  return DecodeSegment(data, size, bands, alphabet_bits, true, {}, symbols);
+}
+
+Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
+                                    const std::vector<BandShape>& bands, int alphabet_bits,
+                                    uint16_t* symbols, const SymbolSegmentDecodeOptions& options) {
+  return DecodeSegment(data, size, bands, alphabet_bits, true, options, symbols);
 }
 
 }  // namespace ftc

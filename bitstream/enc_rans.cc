@@ -215,7 +215,9 @@ void WriteTable(const std::vector<uint8_t>& codes, int num_tokens, BitWriter* bw
 
 void WriteModel(const ContextModel& m, BitWriter* bw) {
   const TokenConfig& c = m.tokens;
-  bw->Bits(static_cast<uint32_t>(rans::FloorLog2(static_cast<uint32_t>(m.lanes / rans::kMinLanes))),
+  // One lane (a data packet's segment) is written as 0, like four.
+  const int lanes = std::max(m.lanes, rans::kMinLanes);
+  bw->Bits(static_cast<uint32_t>(rans::FloorLog2(static_cast<uint32_t>(lanes / rans::kMinLanes))),
            2);
   bw->Bits(c.direct_bits, 4);
   if (c.direct_bits < c.alphabet_bits) bw->Bits(c.msb_bits, 2);
@@ -809,9 +811,9 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
                            int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
                            const SymbolSegmentOptions& options) {
   if (out == nullptr) return FTC_INVALID("symbol segment: null output");
-  if (options.lanes != 0 && options.lanes != 4 && options.lanes != 8 && options.lanes != 16 &&
-      options.lanes != 32) {
-    return FTC_INVALID("symbol segment: %d lanes (must be 4, 8, 16 or 32)", options.lanes);
+  if (options.lanes != 0 && options.lanes != 1 && options.lanes != 4 && options.lanes != 8 &&
+      options.lanes != 16 && options.lanes != 32) {
+    return FTC_INVALID("symbol segment: %d lanes (must be 1, 4, 8, 16 or 32)", options.lanes);
   }
   uint64_t total = 0;
   FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));

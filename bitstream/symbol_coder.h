@@ -52,9 +52,12 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
 
 // Choices the encoder otherwise makes itself (tests and benchmarks).
 struct SymbolSegmentOptions {
-  int lanes = 0;  // 0: by the number of symbols (SymbolSegmentLanes); else 4, 8, 16 or 32
+  // 0: by the number of symbols (SymbolSegmentLanes); else 4, 8, 16 or 32; or 1: one lane, the
+  // segments of data packets (docs/format.md, "Packets"), whose Lanes field 0 then means one
+  // lane — only a decoder told so (SymbolSegmentDecodeOptions::single_lane) reads them.
+  int lanes = 0;
 };
-// As above, with options (kInvalidArgument for a lane count other than 0, 4, 8, 16, 32).
+// As above, with options (kInvalidArgument for a lane count other than 0, 1, 4, 8, 16, 32).
 Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
                            int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
                            const SymbolSegmentOptions& options);
@@ -70,12 +73,24 @@ int SymbolSegmentLanes(uint64_t total_symbols);
 Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
                            int alphabet_bits, uint16_t* symbols);
 
+// How the enclosing format says to read a segment.
+struct SymbolSegmentDecodeOptions {
+  // A data packet's segment: one lane; the Lanes field must be 0 (kCorruptData otherwise).
+  bool single_lane = false;
+};
+Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                           int alphabet_bits, uint16_t* symbols,
+                           const SymbolSegmentDecodeOptions& options);
+
 // The same, by the scalar reference: the literal algorithm of docs/format.md, one symbol at a time
 // (no fast path, no SIMD). Results and errors are those of DecodeSymbolSegment; tests compare
 // the two on every SIMD target.
 Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
                                     const std::vector<BandShape>& bands, int alphabet_bits,
                                     uint16_t* symbols);
+Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
+                                    const std::vector<BandShape>& bands, int alphabet_bits,
+                                    uint16_t* symbols, const SymbolSegmentDecodeOptions& options);
 
 }  // namespace ftc
 
