@@ -129,20 +129,20 @@ Result<EncoderOptions> ParseLossCodec(const std::string& text) {
 Result<PacketizedBatch> PacketizeBatch(const TensorView& features, const EncoderOptions& codec,
                                        const PacketOptions& packet_options) {
   FTC_RETURN_IF_ERROR(features.Validate());
-  if (features.rank < 2 || features.rank > 4) {
-    return Status(StatusCode::kInvalidArgument, "features must be N×C[×H[×W]]");
+  if (features.rank < 2 || features.rank > 4 || !features.is_contiguous()) {
+    return Status(StatusCode::kInvalidArgument, "features must be contiguous N×C[×H[×W]]");
   }
   PacketizedBatch b;
   b.sample_shape = features.shape_vector();
   b.sample_shape[0] = 1;
-  EncoderOptions opts = codec;
-  opts.threads = 1;
+  b.samples = features.shape[0];
+  // The codec's view of a sample (docs/format.md "The sample"): N samples of C×H×W.
   const int64_t n = features.shape[0];
-  for (int64_t i = 0; i < n; ++i) {
-    Result<std::vector<Bytes>> p = encode_packets(BatchRows(features, i, 1), opts, packet_options);
-    if (!p.ok()) return p.status().WithContext("sample " + std::to_string(i));
-    b.packets.push_back(std::move(*p));
-  }
+  const int64_t c = features.rank == 4 ? features.shape[1] : 1;
+  const int64_t w = features.shape[features.rank - 1];
+  const int64_t h = n * c * w > 0 ? features.num_elements() / (n * c * w) : 0;
+  const TensorView all = TensorView::Contiguous(features.data, features.dtype, {n, c, h, w});
+  FTC_ASSIGN_OR_RETURN(b.packets, encode_packets(all, codec, packet_options));
   return b;
 }
 
@@ -179,7 +179,7 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
                                const FeatureClassifier& tail, const LossSetting& loss,
                                ConcealMethod method, int seeds, int64_t first_sample,
                                const ConcealOptions& conceal) {
-  const int64_t n = static_cast<int64_t>(batch.packets.size());
+  const int64_t n = batch.samples;
   if (static_cast<int64_t>(labels.size()) != n) {
     return Status(StatusCode::kInvalidArgument, "packets of " + std::to_string(n) +
                                                     " samples but " +
@@ -201,48 +201,49 @@ Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<i
   dopts.conceal = conceal;
 
   LossTally t;
+  const std::vector<Bytes>& packets = batch.packets;
+  const int64_t total = n * per_sample;
   for (int seed = 0; seed < seeds; ++seed) {
-    for (int64_t i = 0; i < n; ++i) {
-      const std::vector<Bytes>& packets = batch.packets[static_cast<size_t>(i)];
-      std::vector<uint8_t> lost(packets.size(), 0);
-      if (loss.rate >= 1) {
-        std::fill(lost.begin(), lost.end(), 1);
-      } else if (loss.model.kind != LossModel::Kind::kNone) {
-        FTC_ASSIGN_OR_RETURN(
-            lost, SimulateLoss(loss.model, packets.size(), LossSeed(seed, first_sample + i)));
-      }
-      Decoder d(dopts);
-      size_t received = 0;
-      for (size_t k = 0; k < packets.size(); ++k) {
-        t.packets += 1;
-        t.bytes += packets[k].size();
-        if (lost[k]) {
-          t.packets_lost += 1;
-          continue;
-        }
-        if (Status s = d.push(packets[k]); !s.ok()) {
-          return s.WithContext("sample " + std::to_string(i) + " packet " + std::to_string(k));
-        }
-        ++received;
-      }
-      float* dst = decoded.data_as<float>() + i * per_sample;
-      if (received == 0) {
-        // Nothing arrived: the shape is known from the sender side; conceal everything.
-        std::fill(dst, dst + per_sample, 0.0f);
-        std::vector<uint8_t> all(static_cast<size_t>(per_sample), 1);
-        FTC_RETURN_IF_ERROR(conceal_sample(dst, all.data(), c, h, w, method, conceal));
-        t.lost_elements += per_sample;
-      } else {
-        Result<DecodedTensor> r = d.finish(method);
-        if (!r.ok()) return r.status().WithContext("sample " + std::to_string(i));
-        if (r->tensor.num_elements() != per_sample || r->tensor.dtype() != DType::kF32) {
-          return Status(StatusCode::kInternal, "decoded sample has the wrong size or type");
-        }
-        std::memcpy(dst, r->tensor.data(), static_cast<size_t>(per_sample) * sizeof(float));
-        t.lost_elements += r->mask.lost_count;
-      }
-      t.elements += per_sample;
+    std::vector<uint8_t> lost(packets.size(), 0);
+    if (loss.rate >= 1) {
+      std::fill(lost.begin(), lost.end(), 1);
+    } else if (loss.model.kind != LossModel::Kind::kNone) {
+      FTC_ASSIGN_OR_RETURN(lost,
+                           SimulateLoss(loss.model, packets.size(), LossSeed(seed, first_sample)));
     }
+    Decoder d(dopts);
+    for (size_t k = 0; k < packets.size(); ++k) {
+      t.packets += 1;
+      t.bytes += packets[k].size();
+      if (lost[k]) {
+        t.packets_lost += 1;
+        continue;
+      }
+      if (Status s = d.push(packets[k]); !s.ok()) {
+        return s.WithContext("packet " + std::to_string(k));
+      }
+    }
+    float* dst = decoded.data_as<float>();
+    if (d.stats().accepted == 0) {
+      // No data packet arrived (or no parameter set): the shape is known from the sender side;
+      // every sample is concealed alone.
+      std::fill(dst, dst + total, 0.0f);
+      std::vector<uint8_t> all(static_cast<size_t>(per_sample), 1);
+      for (int64_t i = 0; i < n; ++i) {
+        FTC_RETURN_IF_ERROR(
+            conceal_sample(dst + i * per_sample, all.data(), c, h, w, method, conceal));
+      }
+      t.lost_elements += total;
+    } else {
+      Result<DecodedTensor> r = d.finish(method);
+      if (!r.ok()) return r.status();
+      if (r->tensor.num_elements() != total || r->tensor.dtype() != DType::kF32) {
+        return Status(StatusCode::kInternal, "decoded tensor has the wrong size or type");
+      }
+      std::memcpy(dst, r->tensor.data(), static_cast<size_t>(total) * sizeof(float));
+      t.lost_elements += r->mask.lost_count;
+    }
+    t.elements += total;
     FTC_ASSIGN_OR_RETURN(std::vector<int> pred, tail(decoded.view()));
     if (static_cast<int64_t>(pred.size()) != n) {
       return Status(StatusCode::kInvalidArgument,

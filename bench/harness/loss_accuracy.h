@@ -35,10 +35,12 @@ void AddReferenceScenario(std::vector<LossSetting>* settings);
 // "ans:4:3sigma" (the default) or "raw".
 Result<EncoderOptions> ParseLossCodec(const std::string& text);
 
-// Every sample of a batch as its own packet stream.
+// A batch of samples as one packet stream, as a device sends its samples one after another (the
+// stream's parameter set first and repeated: PacketOptions::parameter_set_interval).
 struct PacketizedBatch {
-  std::vector<std::vector<Bytes>> packets;  // per sample
-  Shape sample_shape;                       // 1×C×H×W (batch of one)
+  std::vector<Bytes> packets;  // in sending order
+  int64_t samples = 0;
+  Shape sample_shape;  // 1×C×H×W (batch of one)
 };
 Result<PacketizedBatch> PacketizeBatch(const TensorView& features, const EncoderOptions& codec,
                                        const PacketOptions& packet_options);
@@ -66,6 +68,9 @@ uint64_t LossSeed(int seed_index, int64_t sample);
 // LossSeed(seed, first_sample + i)), decodes what arrived, conceals with `method` (a sample with
 // no packet left is all concealed from zeros; `conceal`: the method's options, e.g. altec's
 // predictor), runs `tail` on the batch and counts.
+// One loss trace over the whole stream per seed (SimulateLoss with LossSeed(seed, first_sample)),
+// one receiver; samples with no packet at all are concealed as the receiver does (the others'
+// mean, or zeros), and if nothing but lost packets remain, every sample is concealed alone.
 Result<LossTally> EvaluateLoss(const PacketizedBatch& batch, const std::vector<int>& labels,
                                const FeatureClassifier& tail, const LossSetting& loss,
                                ConcealMethod method, int seeds, int64_t first_sample = 0,
