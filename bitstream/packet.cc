@@ -103,7 +103,8 @@ uint32_t InterleavedBandCount(uint32_t k, uint32_t packet_count, uint32_t band_t
 }
 
 bool HasPacketMagic(const uint8_t* data, size_t size) {
-  return size >= 4 && std::memcmp(data, kPacketMagic, 4) == 0;
+  return (size >= 2 && std::memcmp(data, kPacketMagic, 2) == 0) ||
+         (size >= 4 && std::memcmp(data, kOldPacketMagic, 4) == 0);
 }
 
 void SetPacketStreamId(uint32_t stream_id, std::vector<uint8_t>* packet) {
@@ -115,27 +116,28 @@ void SetPacketStreamId(uint32_t stream_id, std::vector<uint8_t>* packet) {
   for (int i = 0; i < 4; ++i) p[body + i] = static_cast<uint8_t>(crc >> (8 * i));
 }
 
+namespace {
+
+void WriteHead(uint8_t kind, const PacketHeader& h, ByteWriter* w) {
+  w->Bytes(kPacketMagic, 2);
+  w->U8(kPacketVersion);
+  w->U8(kind);
+  w->U32(h.stream_id);
+  w->U8(h.set_id);
+}
+
+}  // namespace
+
 void WritePacket(const PacketHeader& h, const std::vector<Section>& sections,
                  std::vector<uint8_t>* out) {
   const size_t start = out->size();
   ByteWriter w(out);
-  w.Bytes(kPacketMagic, 4);
-  w.U8(kPacketVersion);
-  w.U8(h.flags);
-  w.U32(h.stream_id);
-  w.U8(static_cast<uint8_t>(h.dtype));
-  w.U8(static_cast<uint8_t>(h.shape.size()));
-  w.U8(h.codec_id);
-  for (int64_t d : h.shape) w.Varint(static_cast<uint64_t>(d));
+  WriteHead(kDataPacketKind, h, &w);
   w.Varint(h.frame_index);
-  w.Varint(h.frame_count);
   w.Varint(h.packet_index);
   w.Varint(h.packet_count);
-  w.Varint(h.band_rows);
   if (!h.interleaved()) w.Varint(h.first_band);
   w.Varint(h.band_count);
-  w.Varint(h.params.size());
-  w.Bytes(h.params.data(), h.params.size());
   w.U8(static_cast<uint8_t>(sections.size()));
   for (const Section& s : sections) {
     w.U8(s.kind);
@@ -145,48 +147,73 @@ void WritePacket(const PacketHeader& h, const std::vector<Section>& sections,
   w.U32(Crc32c(out->data() + start, out->size() - start));
 }
 
+void WriteParameterSet(const PacketHeader& h, std::vector<uint8_t>* out) {
+  const size_t start = out->size();
+  ByteWriter w(out);
+  WriteHead(kParameterSetKind, h, &w);
+  w.U8(h.flags);
+  w.U8(static_cast<uint8_t>(h.dtype));
+  w.U8(static_cast<uint8_t>(h.shape.size()));
+  w.U8(h.codec_id);
+  for (int64_t d : h.shape) w.Varint(static_cast<uint64_t>(d));
+  w.Varint(h.frame_count);
+  w.Varint(h.band_rows);
+  w.Varint(h.params.size());
+  w.Bytes(h.params.data(), h.params.size());
+  w.U32(Crc32c(out->data() + start, out->size() - start));
+}
+
 namespace {
 
-// A whole packet's size, magic number and checksum.
+// A whole packet's size, magic number, version and checksum.
 Status CheckPacketEnvelope(const uint8_t* data, size_t size) {
   if (size > kMaxPacketSize) {
     return FTC_CORRUPT("packet of %zu bytes exceeds the limit of %zu", size, kMaxPacketSize);
   }
-  if (size < 4 + 4) return FTC_CORRUPT("packet of %zu bytes is too short", size);
-  if (!HasPacketMagic(data, size)) return FTC_CORRUPT("not a packet (bad magic number)");
+  if (size >= 4 && std::memcmp(data, kOldPacketMagic, 4) == 0) {
+    return FTC_UNSUPPORTED(
+        "packet format version %u: an earlier development format (this build reads version %u)",
+        size > 4 ? data[4] : 0, kPacketVersion);
+  }
+  if (size < kPacketHeadSize + 4) return FTC_CORRUPT("packet of %zu bytes is too short", size);
+  if (std::memcmp(data, kPacketMagic, 2) != 0)
+    return FTC_CORRUPT("not a packet (bad magic number)");
   const size_t body = size - 4;
   uint32_t stored_crc = 0;
   for (int i = 3; i >= 0; --i) stored_crc = (stored_crc << 8) | data[body + i];
   if (Crc32c(data, body) != stored_crc) return FTC_CORRUPT("packet checksum mismatch");
+  if (data[2] != kPacketVersion) return FTC_UNSUPPORTED("packet format version %u", data[2]);
+  if (data[kPacketKindOffset] != kDataPacketKind && data[kPacketKindOffset] != kParameterSetKind) {
+    return FTC_CORRUPT("packet: invalid kind %u", data[kPacketKindOffset]);
+  }
   return Status::Ok();
 }
 
-// The header up to the shape: version, flags, stream, dtype, codec and shape, which sets
-// p->sample (checked against the limits).
-Status ReadPacketTensor(ByteReader* r, int64_t max_sample_elements, ParsedPacket* p) {
+// The stream-wide fields of a parameter set up to the shape, which sets p->sample (checked
+// against the limits).
+Status ReadPacketTensor(ByteReader* r, int64_t max_sample_elements, ParsedParameterSet* p) {
   PacketHeader& h = p->header;
-  uint8_t version, dtype, rank;
-  if (!r->U8(&version)) return FTC_CORRUPT("packet: truncated header");
-  if (version != kPacketVersion) return FTC_UNSUPPORTED("packet format version %u", version);
-  if (!r->U8(&h.flags) || !r->U32(&h.stream_id) || !r->U8(&dtype) || !r->U8(&rank) ||
-      !r->U8(&h.codec_id)) {
-    return FTC_CORRUPT("packet: truncated header");
+  uint8_t dtype, rank;
+  if (!r->U8(&h.flags) || !r->U8(&dtype) || !r->U8(&rank) || !r->U8(&h.codec_id)) {
+    return FTC_CORRUPT("parameter set: truncated");
   }
   if (h.flags & ~kPacketFlagInterleaved) {
-    return FTC_CORRUPT("packet: reserved flag bits are set (0x%02x)", h.flags);
+    return FTC_CORRUPT("parameter set: reserved flag bits are set (0x%02x)", h.flags);
   }
   if (dtype > static_cast<uint8_t>(DType::kU8))
-    return FTC_CORRUPT("packet: invalid dtype %u", dtype);
+    return FTC_CORRUPT("parameter set: invalid dtype %u", dtype);
   h.dtype = static_cast<DType>(dtype);
-  if (rank < 1 || rank > kMaxRank) return FTC_CORRUPT("packet: invalid rank %u", rank);
+  if (rank < 1 || rank > kMaxRank) return FTC_CORRUPT("parameter set: invalid rank %u", rank);
   int64_t total = 1;
   for (int i = 0; i < rank; ++i) {
     uint64_t d;
-    if (!r->Varint(&d)) return FTC_CORRUPT("packet: truncated shape");
-    if (d < 1 || d > kMaxDimension)
-      return FTC_CORRUPT("packet: dimension %d is %llu", i, static_cast<unsigned long long>(d));
+    if (!r->Varint(&d)) return FTC_CORRUPT("parameter set: truncated shape");
+    if (d < 1 || d > kMaxDimension) {
+      return FTC_CORRUPT("parameter set: dimension %d is %llu", i,
+                         static_cast<unsigned long long>(d));
+    }
     if (total > kMaxTensorElements / static_cast<int64_t>(d)) {
-      return FTC_LIMIT("packet: tensor has more than 2^40 elements");
+      return FTC_LIMIT("parameter set: tensor has more than 2^40 elements");
     }
     total *= static_cast<int64_t>(d);
     h.shape.push_back(static_cast<int64_t>(d));
@@ -194,23 +221,76 @@ Status ReadPacketTensor(ByteReader* r, int64_t max_sample_elements, ParsedPacket
   p->sample = SampleShapeOf(h.shape);
   const int64_t e = p->sample.elements();
   if (e > kMaxSampleElements || e > max_sample_elements) {
-    return FTC_LIMIT("packet: a sample of %lld elements exceeds the limit of %lld",
+    return FTC_LIMIT("parameter set: a sample of %lld elements exceeds the limit of %lld",
                      static_cast<long long>(e),
                      static_cast<long long>(std::min(kMaxSampleElements, max_sample_elements)));
   }
   return Status::Ok();
 }
 
-// The rest of the header: frame and packet indices, band fields and the codec parameters.
-Status ReadPacketFields(ByteReader* r, PacketHeader* h) {
-  if (!ReadU32Varint(r, &h->frame_index) || !ReadU32Varint(r, &h->frame_count) ||
-      !ReadU32Varint(r, &h->packet_index) || !ReadU32Varint(r, &h->packet_count) ||
-      !ReadU32Varint(r, &h->band_rows)) {
-    return FTC_CORRUPT("packet: truncated or invalid header field");
+// The rest of a parameter set: frame count, band rows and the codec parameters.
+Status ReadStreamFields(ByteReader* r, PacketHeader* h) {
+  if (!ReadU32Varint(r, &h->frame_count) || !ReadU32Varint(r, &h->band_rows)) {
+    return FTC_CORRUPT("parameter set: truncated or invalid field");
   }
   const uint64_t frames = h->shape.size() == 4 ? static_cast<uint64_t>(h->shape[0]) : 1;
   if (h->frame_count != frames) {
-    return FTC_CORRUPT("packet: frame count %u does not match the shape", h->frame_count);
+    return FTC_CORRUPT("parameter set: frame count %u does not match the shape", h->frame_count);
+  }
+  uint64_t params_size;
+  const uint8_t* params;
+  if (!r->Varint(&params_size)) return FTC_CORRUPT("parameter set: truncated");
+  if (params_size > kMaxPacketParamsSize) {
+    return FTC_CORRUPT("parameter set: codec parameters of %llu bytes",
+                       static_cast<unsigned long long>(params_size));
+  }
+  if (!r->Skip(static_cast<size_t>(params_size), &params)) {
+    return FTC_CORRUPT("parameter set: truncated codec parameters");
+  }
+  h->params.assign(params, params + params_size);
+  if (r->remaining() != 0) {
+    return FTC_CORRUPT("parameter set: %zu unexpected bytes before the checksum", r->remaining());
+  }
+  return Status::Ok();
+}
+
+// The sample the bands cut, as the codec defines it (p->coded), the band rows against it, and
+// the band layout (Band_Total against the limit).
+Status ResolveCodedSample(const PacketCodedSampleFn& coded_sample, const DecoderLimits& limits,
+                          ParsedParameterSet* p) {
+  const PacketHeader& h = p->header;
+  const int64_t max_sample_elements = limits.max_sample_elements;
+  if (!coded_sample) return FTC_INTERNAL("ParseParameterSet: no codec layer given");
+  Result<SampleShape> coded = coded_sample(h, p->sample, max_sample_elements);
+  if (!coded.ok()) return coded.status().WithContext("parameter set");
+  p->coded = *coded;
+  const bool own_sample =
+      p->coded.c != p->sample.c || p->coded.h != p->sample.h || p->coded.w != p->sample.w;
+  if (p->coded.c < 1 || p->coded.h < 1 || p->coded.w < 1 ||
+      p->coded.elements() > max_sample_elements) {
+    return FTC_LIMIT("parameter set: a coded sample of %lld elements exceeds the limit of %lld",
+                     static_cast<long long>(p->coded.elements()),
+                     static_cast<long long>(max_sample_elements));
+  }
+  if (h.band_rows != 0 && h.band_rows >= static_cast<uint64_t>(p->coded.h)) {
+    return FTC_CORRUPT("parameter set: band rows %u must be 0 or below the height %lld%s",
+                       h.band_rows, static_cast<long long>(p->coded.h),
+                       own_sample ? " of the code" : "");
+  }
+  // Band_Total = C·ceil(H/R') <= C·H < 2^28 fits in 32 bits (checked above).
+  p->layout = BandLayout::Of(p->coded, h.band_rows);
+  if (p->layout.total > limits.max_bands) {
+    return FTC_LIMIT("parameter set: %u bands per sample exceed the decoder's limit of %lld",
+                     p->layout.total, static_cast<long long>(limits.max_bands));
+  }
+  return Status::Ok();
+}
+
+// A data packet's own fields.
+Status ReadDataFields(ByteReader* r, PacketHeader* h) {
+  if (!ReadU32Varint(r, &h->frame_index) || !ReadU32Varint(r, &h->packet_index) ||
+      !ReadU32Varint(r, &h->packet_count)) {
+    return FTC_CORRUPT("packet: truncated or invalid header field");
   }
   if (h->frame_index >= h->frame_count) {
     return FTC_CORRUPT("packet: frame index %u of %u", h->frame_index, h->frame_count);
@@ -219,54 +299,14 @@ Status ReadPacketFields(ByteReader* r, PacketHeader* h) {
     return FTC_CORRUPT("packet: truncated header");
   }
   if (!ReadU32Varint(r, &h->band_count)) return FTC_CORRUPT("packet: truncated header");
-  uint64_t params_size;
-  const uint8_t* params;
-  if (!r->Varint(&params_size)) return FTC_CORRUPT("packet: truncated header");
-  if (params_size > kMaxPacketParamsSize) {
-    return FTC_CORRUPT("packet: codec parameters of %llu bytes",
-                       static_cast<unsigned long long>(params_size));
-  }
-  if (!r->Skip(static_cast<size_t>(params_size), &params)) {
-    return FTC_CORRUPT("packet: truncated codec parameters");
-  }
-  h->params.assign(params, params + params_size);
   return Status::Ok();
 }
 
-// The sample the bands cut, as the codec defines it (p->coded), and the band rows against it.
-Status ResolveCodedSample(const PacketCodedSampleFn& coded_sample, int64_t max_sample_elements,
-                          ParsedPacket* p) {
-  const PacketHeader& h = p->header;
-  if (!coded_sample) return FTC_INTERNAL("ParsePacket: no codec layer given");
-  Result<SampleShape> coded = coded_sample(h, p->sample, max_sample_elements);
-  if (!coded.ok()) return coded.status().WithContext("packet");
-  p->coded = *coded;
-  const bool own_sample =
-      p->coded.c != p->sample.c || p->coded.h != p->sample.h || p->coded.w != p->sample.w;
-  if (p->coded.c < 1 || p->coded.h < 1 || p->coded.w < 1 ||
-      p->coded.elements() > max_sample_elements) {
-    return FTC_LIMIT("packet: a coded sample of %lld elements exceeds the limit of %lld",
-                     static_cast<long long>(p->coded.elements()),
-                     static_cast<long long>(max_sample_elements));
-  }
-  if (h.band_rows != 0 && h.band_rows >= static_cast<uint64_t>(p->coded.h)) {
-    return FTC_CORRUPT("packet: band rows %u must be 0 or below the height %lld%s", h.band_rows,
-                       static_cast<long long>(p->coded.h), own_sample ? " of the code" : "");
-  }
-  return Status::Ok();
-}
-
-// The band layout of the coded sample and the packet's bands (p->layout, p->bands), once the
-// packet's band fields and what they make a receiver allocate are checked.
+// The packet's bands (p->bands), once its band fields and what they make a receiver allocate
+// are checked.
 Status ListPacketBands(const DecoderLimits& limits, size_t size, ParsedPacket* p) {
   const PacketHeader& h = p->header;
-  // Band_Total = C·ceil(H/R') <= C·H < 2^28 fits in 32 bits (checked above).
-  p->layout = BandLayout::Of(p->coded, h.band_rows);
   const uint32_t bands = p->layout.total;
-  if (bands > limits.max_bands) {
-    return FTC_LIMIT("packet: %u bands per sample exceed the decoder's limit of %lld", bands,
-                     static_cast<long long>(limits.max_bands));
-  }
   if (h.packet_count < 1 || h.packet_count > bands) {
     return FTC_CORRUPT("packet: packet count %u outside 1..%u (the bands)", h.packet_count, bands);
   }
@@ -333,16 +373,52 @@ Status ReadPacketSections(ByteReader* r, std::vector<SectionRef>* sections) {
   return Status::Ok();
 }
 
+PacketHead HeadOf(const uint8_t* data) {
+  PacketHead h;
+  h.kind = data[kPacketKindOffset];
+  for (int i = 3; i >= 0; --i) h.stream_id = (h.stream_id << 8) | data[kPacketStreamIdOffset + i];
+  h.set_id = data[kPacketSetIdOffset];
+  return h;
+}
+
 }  // namespace
 
-Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits,
-                                 const PacketCodedSampleFn& coded_sample) {
+Result<PacketHead> ParsePacketHead(const uint8_t* data, size_t size) {
   FTC_RETURN_IF_ERROR(CheckPacketEnvelope(data, size));
-  ByteReader r(data + 4, size - 4 - 4);
-  ParsedPacket p;
+  return HeadOf(data);
+}
+
+Result<ParsedParameterSet> ParseParameterSet(const uint8_t* data, size_t size,
+                                             const DecoderLimits& limits,
+                                             const PacketCodedSampleFn& coded_sample) {
+  FTC_RETURN_IF_ERROR(CheckPacketEnvelope(data, size));
+  const PacketHead head = HeadOf(data);
+  if (head.kind != kParameterSetKind) return FTC_CORRUPT("packet: not a parameter set");
+  ByteReader r(data + kPacketHeadSize, size - kPacketHeadSize - 4);
+  ParsedParameterSet p;
+  p.header.stream_id = head.stream_id;
+  p.header.set_id = head.set_id;
   FTC_RETURN_IF_ERROR(ReadPacketTensor(&r, limits.max_sample_elements, &p));
-  FTC_RETURN_IF_ERROR(ReadPacketFields(&r, &p.header));
-  FTC_RETURN_IF_ERROR(ResolveCodedSample(coded_sample, limits.max_sample_elements, &p));
+  FTC_RETURN_IF_ERROR(ReadStreamFields(&r, &p.header));
+  FTC_RETURN_IF_ERROR(ResolveCodedSample(coded_sample, limits, &p));
+  return p;
+}
+
+Result<ParsedPacket> ParseDataPacket(const uint8_t* data, size_t size, const ParsedParameterSet& ps,
+                                     const DecoderLimits& limits) {
+  FTC_RETURN_IF_ERROR(CheckPacketEnvelope(data, size));
+  const PacketHead head = HeadOf(data);
+  if (head.kind != kDataPacketKind) return FTC_CORRUPT("packet: not a data packet");
+  if (head.stream_id != ps.header.stream_id || head.set_id != ps.header.set_id) {
+    return FTC_INTERNAL("ParseDataPacket: the parameter set of another stream");
+  }
+  ByteReader r(data + kPacketHeadSize, size - kPacketHeadSize - 4);
+  ParsedPacket p;
+  p.header = ps.header;
+  p.sample = ps.sample;
+  p.coded = ps.coded;
+  p.layout = ps.layout;
+  FTC_RETURN_IF_ERROR(ReadDataFields(&r, &p.header));
   FTC_RETURN_IF_ERROR(ListPacketBands(limits, size, &p));
   FTC_RETURN_IF_ERROR(ReadPacketSections(&r, &p.sections));
   return p;

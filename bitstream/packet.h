@@ -1,6 +1,7 @@
 // Packets and packet stream files (docs/format.md, "Packets", ".ftcp"): writing, parsing and
-// the band layout a packet covers. ParsePacket checks the checksum first, then every field and
-// limit, before the caller touches a payload.
+// the band layout a packet covers. A stream has parameter sets (what every packet shares) and
+// data packets (bands of one sample), which are parsed against their parameter set. Every parser
+// checks the checksum first, then every field and limit, before the caller touches a payload.
 #ifndef FTCODEC_BITSTREAM_PACKET_H_
 #define FTCODEC_BITSTREAM_PACKET_H_
 
@@ -16,17 +17,24 @@
 
 namespace ftc {
 
-constexpr uint8_t kPacketMagic[4] = {0x89, 'F', 'T', 'P'};
-constexpr uint8_t kPacketVersion = 2;  // 2: symbol segment version 2
+constexpr uint8_t kPacketMagic[2] = {0x89, 'P'};
+// Packet versions 1 and 2 (refused as an earlier development format) began with these bytes.
+constexpr uint8_t kOldPacketMagic[4] = {0x89, 'F', 'T', 'P'};
+constexpr uint8_t kPacketVersion = 3;  // 3: parameter sets and data packets
+constexpr uint8_t kDataPacketKind = 0;
+constexpr uint8_t kParameterSetKind = 1;
 constexpr uint8_t kPacketFlagInterleaved = 0x01;
 constexpr size_t kMaxPacketSize = 65535;
 constexpr size_t kMinPacketSizeOption = 64;  // smallest --packet-size the encoder accepts
 constexpr size_t kMaxPacketParamsSize = 255;
 constexpr int kMaxPacketSections = 8;
 
+// Every field a data packet needs: its own (frame, packet and band fields) and its parameter
+// set's (flags, dtype, shape, codec, frame count, band rows, codec parameters).
 struct PacketHeader {
   uint8_t flags = 0;
   uint32_t stream_id = 0;
+  uint8_t set_id = 0;
   DType dtype = DType::kF32;
   Shape shape;
   uint8_t codec_id = 0;
@@ -78,9 +86,27 @@ struct ParsedPacket {
   std::vector<SectionRef> sections;  // point into the parsed bytes
 };
 
-// Appends a packet (no size limit is checked here).
+// Appends a data packet (no size limit is checked here).
 void WritePacket(const PacketHeader& header, const std::vector<Section>& sections,
                  std::vector<uint8_t>* out);
+// Appends the parameter set of `header`'s stream (its stream-wide fields).
+void WriteParameterSet(const PacketHeader& header, std::vector<uint8_t>* out);
+
+// What every packet starts with, once its size, magic number, version and checksum are checked.
+struct PacketHead {
+  uint8_t kind = kDataPacketKind;
+  uint32_t stream_id = 0;
+  uint8_t set_id = 0;
+};
+Result<PacketHead> ParsePacketHead(const uint8_t* data, size_t size);
+
+// A parsed parameter set: the stream-wide fields (header.frame_index etc. are 0).
+struct ParsedParameterSet {
+  PacketHeader header;
+  SampleShape sample;  // of header.shape
+  SampleShape coded;   // what the bands cut (a learned stream: the code)
+  BandLayout layout;   // bands of `coded`
+};
 
 // What the packet's codec says about it, once the header and Codec_Params are read: the sample
 // its bands cut (`sample` for most codecs), kUnsupported if the codec does not packetize, or
@@ -90,19 +116,29 @@ void WritePacket(const PacketHeader& header, const std::vector<Section>& section
 using PacketCodedSampleFn = std::function<Result<SampleShape>(
     const PacketHeader& header, const SampleShape& sample, int64_t max_sample_elements)>;
 
-// Parses and checks one whole packet (`size` is its length); section payloads are not
-// interpreted. Before it lists the bands it checks the sample (and the coded sample) against
-// limits.max_sample_elements, Band_Total against limits.max_bands, and the packet's bands plus
-// elements against its expansion allowance (docs/format.md, "Decoder limits").
-Result<ParsedPacket> ParsePacket(const uint8_t* data, size_t size, const DecoderLimits& limits,
-                                 const PacketCodedSampleFn& coded_sample);
+// Parses and checks a whole parameter set (`size` is its length). It checks the sample (and the
+// coded sample) against limits.max_sample_elements and Band_Total against limits.max_bands.
+Result<ParsedParameterSet> ParseParameterSet(const uint8_t* data, size_t size,
+                                             const DecoderLimits& limits,
+                                             const PacketCodedSampleFn& coded_sample);
 
+// Parses and checks one whole data packet of the stream whose parameter set is `ps` (the
+// caller matched Stream_Id and Set_Id); section payloads are not interpreted. Before it lists
+// the bands it checks the packet's bands plus elements against its expansion allowance
+// (docs/format.md, "Decoder limits").
+Result<ParsedPacket> ParseDataPacket(const uint8_t* data, size_t size, const ParsedParameterSet& ps,
+                                     const DecoderLimits& limits);
+
+// Whether the bytes start with a packet's magic number (this version's, or an earlier one's).
 bool HasPacketMagic(const uint8_t* data, size_t size);
 
-// Rewrites the Stream_Id of a whole packet written by WritePacket and recomputes its checksum.
+// Rewrites the Stream_Id of a whole packet (either kind) and recomputes its checksum.
 void SetPacketStreamId(uint32_t stream_id, std::vector<uint8_t>* packet);
-// Offset of Stream_Id in a packet.
-constexpr size_t kPacketStreamIdOffset = 6;
+// Offsets of the fields every packet starts with.
+constexpr size_t kPacketKindOffset = 3;
+constexpr size_t kPacketStreamIdOffset = 4;
+constexpr size_t kPacketSetIdOffset = 8;
+constexpr size_t kPacketHeadSize = 9;
 
 // .ftcp framing: appends [u32 length][packet].
 void AppendPacketRecord(const uint8_t* packet, size_t size, std::vector<uint8_t>* out);

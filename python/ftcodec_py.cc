@@ -305,6 +305,8 @@ py::dict PacketInfoDict(const ftc::PacketInfo& p) {
     d["error"] = p.error;
     return d;
   }
+  d["parameter_set"] = p.parameter_set;
+  d["set_id"] = p.set_id;
   d["stream_id"] = p.stream_id;
   d["codec"] = p.codec;
   d["dtype"] = ftc::DTypeName(p.dtype);
@@ -414,6 +416,8 @@ py::dict StatsDict(const ftc::PacketStats& s) {
   d["corrupt"] = s.corrupt;
   d["foreign"] = s.foreign;
   d["inconsistent"] = s.inconsistent;
+  d["parameter_sets"] = s.parameter_sets;
+  d["waiting"] = s.waiting;
   d["frames"] = s.frames;
   d["frames_complete"] = s.frames_complete;
   d["frames_partial"] = s.frames_partial;

@@ -252,7 +252,8 @@ TEST_F(CliTest, QuietAndVerboseOnEverySubcommand) {
   EXPECT_NE(v.err.find("bits/element"), std::string::npos) << v.err;
   EXPECT_EQ(test::ReadFileBytes(Path("x.ftc")), test::ReadFileBytes(Path("y.ftc")));
   ASSERT_EQ(Run("enc -q '" + in + "' '" + Path("x.ftcp") + "' --codec ans").exit_code, 0);
-  std::ofstream(Path("trace.txt")) << "1 0\n";  // the first of the two packets is lost
+  // The first of the two data packets (after the parameter set) is lost.
+  std::ofstream(Path("trace.txt")) << "0 1 0 0 0 0\n";
   RunResult lq = Run("lose -q '" + Path("x.ftcp") + "' '" + Path("l.ftcp") + "' --trace '" +
                      Path("trace.txt") + "'");
   EXPECT_EQ(lq.exit_code, 0);

@@ -81,17 +81,17 @@ TEST_F(HostileCliTest, MemoryBombsFailWithExit2) {
   };
   const Case cases[] = {
       {"huge_sample.ftcp",
-       "1 bands of up to 268435456 elements in 56 bytes exceed the "
+       "1 bands of up to 268435456 elements in 38 bytes exceed the "
        "decoder's expansion limit",
        "INVALID: packet: 1 bands of up to 268435456 elements"},
       {"huge_band_count.ftcp", "268435456 bands per sample exceed the decoder's limit",
-       "INVALID: packet: 268435456 bands per sample"},
+       "INVALID: parameter set: 268435456 bands per sample"},
       {"interleaved_huge_band_count.ftcp", "268435456 bands per sample exceed the decoder's limit",
-       "INVALID: packet: 268435456 bands per sample"},
+       "INVALID: parameter set: 268435456 bands per sample"},
       {"huge_frame_count.ftcp",
-       "a tensor of 268435456 elements (268435456 samples of 1) is more than the 62 bytes",
+       "a tensor of 268435456 elements (268435456 samples of 1) is more than the 38 bytes",
        nullptr},
-      {"caltec_bomb.ftcp", "1048576 bands of up to 16 elements in 68 bytes exceed",
+      {"caltec_bomb.ftcp", "1048576 bands of up to 16 elements in 39 bytes exceed",
        "INVALID: packet: 1048576 bands"},
   };
   for (const Case& c : cases) {
@@ -106,12 +106,12 @@ TEST_F(HostileCliTest, MemoryBombsFailWithExit2) {
     if (c.info_error) {
       EXPECT_EQ(i.code, 2) << i.err;
       EXPECT_TRUE(Has(i.out, c.info_error)) << i.out;
-      EXPECT_TRUE(Has(i.err, "no valid packet in the stream")) << i.err;
+      EXPECT_TRUE(Has(i.err, "no valid data packet in the stream")) << i.err;
     } else {
       // Every packet is valid; the stream as a whole is beyond the limit.
       EXPECT_EQ(i.code, 2) << i.err;
       EXPECT_TRUE(Has(i.out, "268435456 frames")) << i.out;
-      EXPECT_TRUE(Has(i.err, "a tensor of 268435456 elements is more than the 62 bytes")) << i.err;
+      EXPECT_TRUE(Has(i.err, "a tensor of 268435456 elements is more than the 38 bytes")) << i.err;
     }
   }
 }
@@ -173,7 +173,8 @@ TEST_F(HostileCliTest, InfoOnAStreamWithoutAValidPacketExits2) {
   test::WriteFileBytes(Path("bad.ftcp"), WritePacketStream(packets).value());
   Run r = Cli("info '" + Path("bad.ftcp") + "'");
   EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_TRUE(Has(r.err, "no valid packet in the stream (" + std::to_string(packets.size()) +
+  EXPECT_TRUE(Has(r.err, "no valid data packet in the stream (" + std::to_string(packets.size()) +
+                             " of " + std::to_string(packets.size()) +
                              " invalid; packet 0: packet checksum mismatch)"))
       << r.err;
   r = Cli("info --json '" + Path("bad.ftcp") + "'");
@@ -267,7 +268,7 @@ TEST_F(HostileCliTest, AStalePacketOfAnotherStreamDoesNotTakeOver) {
   ASSERT_EQ(Cli("dec '" + Path("x.ftcp") + "' '" + Path("ref.npy") + "'").code, 0);
   const Bytes xf = test::ReadFileBytes(Path("x.ftcp")), yf = test::ReadFileBytes(Path("y.ftcp"));
   std::vector<Bytes> packets = ReadPacketStream(yf.data(), yf.size()).packets;
-  ASSERT_EQ(packets.size(), 1u);
+  ASSERT_EQ(packets.size(), 2u);  // its parameter set and one data packet
   const uint32_t stale_id = ProbePackets(packets)[0].stream_id;
   for (const Bytes& p : ReadPacketStream(xf.data(), xf.size()).packets) packets.push_back(p);
   test::WriteFileBytes(Path("mixed.ftcp"), WritePacketStream(packets).value());

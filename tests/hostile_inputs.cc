@@ -10,11 +10,14 @@
 
 namespace ftc::test {
 
-std::vector<uint8_t> ConstantSymbolSegment(int lanes) {
-  const std::vector<uint16_t> zeros(static_cast<size_t>(lanes), 0);
-  const std::vector<BandShape> bands(static_cast<size_t>(lanes), BandShape{1, 1});
+std::vector<uint8_t> ConstantSymbolSegment() {
+  // One lane (a data packet's segment): a constant never moves the state, so these bytes code
+  // any number of zeros.
+  const uint16_t zero = 0;
+  SymbolSegmentOptions one_lane;
+  one_lane.lanes = 1;
   std::vector<uint8_t> out;
-  if (!EncodeSymbolSegment(zeros.data(), bands, 1, &out).ok()) {
+  if (!EncodeSymbolSegment(&zero, {BandShape{1, 1}}, 1, &out, nullptr, one_lane).ok()) {
     throw std::runtime_error("cannot encode a constant segment");
   }
   return out;
@@ -40,11 +43,11 @@ std::vector<uint8_t> AnsZerosStream(const Shape& shape, uint32_t band_rows, bool
   ByteWriter rw(&ranges.payload);
   rw.F32(0.0f);
   rw.F32(1.0f);
-  Section symbols{ans::kSymbolsSection,
-                  ConstantSymbolSegment(band_count < 4 ? static_cast<int>(band_count) : 4)};
-  std::vector<uint8_t> packet;
+  Section symbols{ans::kSymbolsSection, ConstantSymbolSegment()};
+  std::vector<uint8_t> parameter_set, packet;
+  WriteParameterSet(h, &parameter_set);
   WritePacket(h, {ranges, symbols}, &packet);
-  return WritePacketStream({packet}).value();
+  return WritePacketStream({parameter_set, packet}).value();
 }
 
 HostileInput HugeSampleStream() {

@@ -45,14 +45,14 @@ HostileInput CaltecWorkStream();
 // Every input above.
 std::vector<HostileInput> AllHostileInputs();
 
-// One packet (Stream_Id 0badf00d, frame 0, Packet_Index 0) of 1-bit `ans` zeros (range [0, 1])
-// holding `band_count` bands of an f32 tensor of `shape`, as a .ftcp file; contiguous packets
-// start at band 0.
+// A parameter set and one data packet (Stream_Id 0badf00d, frame 0, Packet_Index 0) of 1-bit
+// `ans` zeros (range [0, 1]) holding `band_count` bands of an f32 tensor of `shape`, as a .ftcp
+// file; contiguous packets start at band 0.
 std::vector<uint8_t> AnsZerosStream(const std::vector<int64_t>& shape, uint32_t band_rows,
                                     bool interleaved, uint32_t packet_count, uint32_t band_count);
-// A constant-zero `ans` symbol segment with `lanes` lane states (1..4): valid
-// for any bands of 1-bit symbols, at least `lanes` of them.
-std::vector<uint8_t> ConstantSymbolSegment(int lanes);
+// A constant-zero one-lane `ans` symbol segment (a data packet's): valid for any bands of 1-bit
+// symbols.
+std::vector<uint8_t> ConstantSymbolSegment();
 
 }  // namespace ftc::test
 

@@ -36,11 +36,30 @@ TEST(HostileInputsTest, CommittedFilesMatchTheGenerator) {
 namespace ftc {
 namespace {
 
-// The single packet of a .ftcp file.
-Bytes OnlyPacket(const std::vector<uint8_t>& file) {
+// The packets of a hostile .ftcp file: its parameter set, then its data packet.
+std::vector<Bytes> PacketsOf(const std::vector<uint8_t>& file) {
   PacketStreamContents c = ReadPacketStream(file.data(), file.size());
-  EXPECT_EQ(c.packets.size(), 1u);
-  return c.packets.empty() ? Bytes() : c.packets[0];
+  EXPECT_EQ(c.packets.size(), 2u);
+  return c.packets;
+}
+
+// Pushes a file's packets: the first failure, or Ok.
+Status PushAll(Decoder& d, const std::vector<uint8_t>& file) {
+  Status first;
+  for (const Bytes& p : PacketsOf(file)) {
+    Status s = d.push(p);
+    if (first.ok()) first = s;
+  }
+  return first;
+}
+
+// The file's data packet parsed with its parameter set (the parameter set's error if it fails).
+Result<ParsedPacket> ParseFile(const std::vector<uint8_t>& file, const DecoderLimits& limits) {
+  const std::vector<Bytes> packets = PacketsOf(file);
+  Result<ParsedParameterSet> ps =
+      ParseCodecParameterSet(packets[0].data(), packets[0].size(), limits);
+  if (!ps.ok()) return ps.status();
+  return ParseDataPacket(packets[1].data(), packets[1].size(), *ps, limits);
 }
 
 bool Contains(const std::string& text, const std::string& part) {
@@ -48,38 +67,39 @@ bool Contains(const std::string& text, const std::string& part) {
 }
 
 TEST(HostileTest, HugeSampleIsRefusedBeforeAnything) {
-  const Bytes p = OnlyPacket(test::HugeSampleStream().bytes);
+  const std::vector<uint8_t> p = test::HugeSampleStream().bytes;
   Decoder d;
-  Status s = d.push(p);
+  Status s = PushAll(d, p);
   EXPECT_EQ(s.code(), StatusCode::kLimitExceeded);
   EXPECT_TRUE(Contains(s.message(),
-                       "1 bands of up to 268435456 elements in 56 bytes exceed the "
+                       "1 bands of up to 268435456 elements in 38 bytes exceed the "
                        "decoder's expansion limit"))
       << s.message();
   EXPECT_EQ(d.stats().corrupt, 1u);
   EXPECT_EQ(d.stats().over_limit, 1u);
+  EXPECT_EQ(d.stats().parameter_sets, 1u);
   Result<DecodedTensor> r = d.finish();
   EXPECT_EQ(r.status().code(), StatusCode::kLimitExceeded);
-  EXPECT_TRUE(Contains(r.status().message(), "no packet arrived")) << r.status().message();
-  EXPECT_TRUE(Contains(r.status().message(), "packet 1 was dropped")) << r.status().message();
+  EXPECT_TRUE(Contains(r.status().message(), "no data packet arrived")) << r.status().message();
+  EXPECT_TRUE(Contains(r.status().message(), "packet 2 was dropped")) << r.status().message();
 }
 
 TEST(HostileTest, HugeBandCountsAreRefusedBeforeTheBandsAreListed) {
   for (const test::HostileInput& h :
        {test::HugeBandCountStream(), test::InterleavedHugeBandCountStream()}) {
     SCOPED_TRACE(h.name);
-    const Bytes p = OnlyPacket(h.bytes);
-    Result<ParsedPacket> parsed = ParseCodecPacket(p.data(), p.size(), DecoderLimits());
+    const std::vector<uint8_t> p = h.bytes;
+    Result<ParsedPacket> parsed = ParseFile(p, DecoderLimits());
     EXPECT_EQ(parsed.status().code(), StatusCode::kLimitExceeded);
     EXPECT_EQ(parsed.status().message(),
-              "packet: 268435456 bands per sample exceed the decoder's limit of 16777216");
+              "parameter set: 268435456 bands per sample exceed the decoder's limit of 16777216");
     Decoder d;
-    EXPECT_EQ(d.push(p).code(), StatusCode::kLimitExceeded);
+    EXPECT_EQ(PushAll(d, p).code(), StatusCode::kLimitExceeded);
     EXPECT_EQ(d.finish().status().code(), StatusCode::kLimitExceeded);
     // With more bands allowed, the expansion limit still holds.
     DecoderLimits l;
     l.max_bands = int64_t{1} << 30;
-    parsed = ParseCodecPacket(p.data(), p.size(), l);
+    parsed = ParseFile(p, l);
     EXPECT_EQ(parsed.status().code(), StatusCode::kLimitExceeded);
     EXPECT_TRUE(Contains(parsed.status().message(), "268435456 bands of up to 1 elements"))
         << parsed.status().message();
@@ -87,20 +107,20 @@ TEST(HostileTest, HugeBandCountsAreRefusedBeforeTheBandsAreListed) {
 }
 
 TEST(HostileTest, HugeFrameCountFailsInFinishBeforeAllocating) {
-  const Bytes p = OnlyPacket(test::HugeFrameCountStream().bytes);
+  const std::vector<uint8_t> p = test::HugeFrameCountStream().bytes;
   Decoder d;
-  ASSERT_TRUE(d.push(p).ok());  // one sample of one element: a fine packet
+  ASSERT_TRUE(PushAll(d, p).ok());  // one sample of one element: a fine packet
   Result<DecodedTensor> r = d.finish(ConcealMethod::kCaltec);
   EXPECT_EQ(r.status().code(), StatusCode::kLimitExceeded);
   EXPECT_TRUE(Contains(r.status().message(),
                        "a tensor of 268435456 elements (268435456 samples of 1) is more than the "
-                       "62 bytes of its 1 accepted packets can describe"))
+                       "38 bytes of its 1 accepted packets can describe"))
       << r.status().message();
   // An explicit element cap below the tensor gives the cap's message.
   PacketDecoderOptions o;
   o.limits = DecoderLimits::ForElements(1000);
   Decoder e(o);
-  ASSERT_TRUE(e.push(p).ok());
+  ASSERT_TRUE(PushAll(e, p).ok());
   r = e.finish();
   EXPECT_EQ(r.status().code(), StatusCode::kLimitExceeded);
   EXPECT_TRUE(Contains(r.status().message(),
@@ -110,11 +130,13 @@ TEST(HostileTest, HugeFrameCountFailsInFinishBeforeAllocating) {
 }
 
 TEST(HostileTest, ProbeReportsPacketsBeyondTheLimits) {
-  std::vector<Bytes> packets;
+  // Each file alone: its data packet's verdict.
+  std::vector<PacketInfo> info;
   for (const test::HostileInput& h : test::AllHostileInputs()) {
-    packets.push_back(OnlyPacket(h.bytes));
+    const std::vector<PacketInfo> both = ProbePackets(PacketsOf(h.bytes));
+    ASSERT_EQ(both.size(), 2u);
+    info.push_back(both[1]);
   }
-  const std::vector<PacketInfo> info = ProbePackets(packets);
   ASSERT_EQ(info.size(), 6u);
   EXPECT_FALSE(info[0].valid);  // huge sample
   EXPECT_TRUE(Contains(info[0].error, "expansion limit")) << info[0].error;
@@ -124,15 +146,15 @@ TEST(HostileTest, ProbeReportsPacketsBeyondTheLimits) {
   EXPECT_FALSE(info[4].valid);  // caltec bomb: 2^20 bands of 16 elements
   EXPECT_TRUE(info[5].valid);   // caltec work: within the element limits
   // Raised limits accept the 2^28-element sample.
-  const std::vector<PacketInfo> raised =
-      ProbePackets({packets[0]}, DecoderLimits::ForElements(int64_t{1} << 28));
-  EXPECT_TRUE(raised[0].valid) << raised[0].error;
+  const std::vector<PacketInfo> raised = ProbePackets(PacketsOf(test::HugeSampleStream().bytes),
+                                                      DecoderLimits::ForElements(int64_t{1} << 28));
+  EXPECT_TRUE(raised[1].valid) << raised[1].error;
 }
 
 TEST(HostileTest, ConcealmentWorkIsEstimatedAndBounded) {
-  const Bytes p = OnlyPacket(test::CaltecWorkStream().bytes);
+  const std::vector<uint8_t> p = test::CaltecWorkStream().bytes;
   Decoder d;
-  ASSERT_TRUE(d.push(p).ok());
+  ASSERT_TRUE(PushAll(d, p).ok());
   Result<DecodedTensor> r = d.finish(ConcealMethod::kCaltec);
   EXPECT_EQ(r.status().code(), StatusCode::kLimitExceeded);
   EXPECT_TRUE(Contains(r.status().message(),
@@ -150,7 +172,7 @@ TEST(HostileTest, ConcealmentWorkIsEstimatedAndBounded) {
   PacketDecoderOptions o;
   o.limits.max_conceal_work = int64_t{4} << 30;
   Decoder e(o);
-  ASSERT_TRUE(e.push(p).ok());
+  ASSERT_TRUE(PushAll(e, p).ok());
   EXPECT_TRUE(e.finish(ConcealMethod::kCaltec).ok());
 }
 
@@ -195,13 +217,13 @@ TEST(HostileTest, ConcealWorkEstimates) {
 TEST(HostileTest, LargeConstantTensorsNeedRaisedLimits) {
   // 2 × 2^20 zeros in a 60-byte packet: honest, but beyond the default expansion limit.
   const std::vector<uint8_t> file = test::AnsZerosStream({2048, 1024}, 0, false, 1, 1);
-  const Bytes p = OnlyPacket(file);
+  const std::vector<uint8_t> p = file;
   Decoder d;
-  EXPECT_EQ(d.push(p).code(), StatusCode::kLimitExceeded);
+  EXPECT_EQ(PushAll(d, p).code(), StatusCode::kLimitExceeded);
   PacketDecoderOptions o;
   o.limits = DecoderLimits::ForElements(int64_t{1} << 21);
   Decoder e(o);
-  ASSERT_TRUE(e.push(p).ok());
+  ASSERT_TRUE(PushAll(e, p).ok());
   Result<DecodedTensor> r = e.finish();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->tensor.num_elements(), int64_t{1} << 21);
@@ -209,7 +231,7 @@ TEST(HostileTest, LargeConstantTensorsNeedRaisedLimits) {
   // One element fewer allowed: refused.
   o.limits = DecoderLimits::ForElements((int64_t{1} << 21) - 1);
   Decoder f(o);
-  EXPECT_EQ(f.push(p).code(), StatusCode::kLimitExceeded);
+  EXPECT_EQ(PushAll(f, p).code(), StatusCode::kLimitExceeded);
 }
 
 TEST(HostileTest, LimitsValidateAndApplyToFrames) {
@@ -227,8 +249,7 @@ TEST(HostileTest, LimitsValidateAndApplyToFrames) {
   PacketDecoderOptions bad;
   bad.limits.expansion_ratio = -1;
   Decoder d(bad);
-  EXPECT_EQ(d.push(OnlyPacket(test::HugeFrameCountStream().bytes)).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(PushAll(d, test::HugeFrameCountStream().bytes).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(d.finish().status().code(), StatusCode::kInvalidArgument);
 
   // .ftc: the tensor and output caps are checked before the tensor is allocated.

@@ -207,7 +207,7 @@ TEST_F(LeanCliTest, LearnedStreamsThroughTheLeanExecutable) {
                  " --codec learned --inner ans --bits 4 --packet-size 100 --unit " + unit)
                 .code,
             0);
-  std::string trace = "1";
+  std::string trace = "0 1";  // the first data packet (after the parameter set)
   for (int i = 0; i < 200; ++i) trace += " 0";
   std::ofstream(Path("trace.txt")) << trace << "\n";
   Run lose = Lean(

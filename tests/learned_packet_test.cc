@@ -21,6 +21,7 @@
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
 #include "tests/fake_learned_unit.h"
+#include "tests/packet_test_util.h"
 
 namespace ftc {
 namespace {
@@ -81,25 +82,29 @@ Result<DecodedTensor> DecodeAll(const std::vector<Bytes>& packets, const std::st
   return d.finish(m);
 }
 
-ParsedPacket Parse(const Bytes& p) {
-  Result<ParsedPacket> r = ParseCodecPacket(p.data(), p.size(), kMaxSampleElements);
+// A data packet of `stream`, parsed with the stream's parameter set.
+ParsedPacket Parse(const Bytes& p, const std::vector<Bytes>& stream) {
+  Result<ParsedPacket> r = ParseCodecPacket(p.data(), p.size(), stream, kMaxSampleElements);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : ParsedPacket{};
 }
 
-// The packet rebuilt (fresh checksum) after `edit` changes its header or sections.
-Bytes Rebuild(const Bytes& packet,
-              const std::function<void(PacketHeader*, std::vector<Section>*)>& edit) {
-  const ParsedPacket p = Parse(packet);
+// A data packet of `stream` and its parameter set, rebuilt (fresh checksums) after `edit`
+// changes the header (the parameter set's fields, or the packet's) or the packet's sections:
+// {parameter set, data packet}.
+std::vector<Bytes> Rebuild(const std::vector<Bytes>& stream, const Bytes& packet,
+                           const std::function<void(PacketHeader*, std::vector<Section>*)>& edit) {
+  const ParsedPacket p = Parse(packet, stream);
   PacketHeader h = p.header;
   std::vector<Section> sections;
   for (const SectionRef& s : p.sections) {
     sections.push_back(Section{s.kind, std::vector<uint8_t>(s.data, s.data + s.size)});
   }
   edit(&h, &sections);
-  Bytes out;
+  Bytes ps, out;
+  WriteParameterSet(h, &ps);
   WritePacket(h, sections, &out);
-  return out;
+  return {ps, out};
 }
 
 // The f32 codes Reduce gives for the samples of `t`, round-tripped through an inner ans frame
@@ -206,9 +211,9 @@ TEST_F(LearnedPacketTest, PacketsCarryTheAnsPacketsOfTheCode) {
   ao.bits = 6;
   ao.clip = ClipSpec::Parse("0:1").value();
   const std::vector<Bytes> ap = encode_packets(code.view(), ao, po).value();
-  ASSERT_EQ(lp.size(), 1u);
-  ASSERT_EQ(ap.size(), 1u);
-  const ParsedPacket l = Parse(lp[0]), a = Parse(ap[0]);
+  ASSERT_EQ(lp.size(), 2u);  // a parameter set and one data packet
+  ASSERT_EQ(ap.size(), 2u);
+  const ParsedPacket l = Parse(lp[1], lp), a = Parse(ap[1], ap);
   EXPECT_EQ(l.header.codec_id, learned::kCodecId);
   EXPECT_EQ(l.header.shape, (Shape{kC, kH, kW}));
   EXPECT_EQ(l.sample.c, kC);
@@ -232,14 +237,15 @@ TEST_F(LearnedPacketTest, PacketsCarryTheAnsPacketsOfTheCode) {
   rows.band_rows = 5;
   po.packet_size = 200;
   const std::vector<Bytes> rp = encode_packets(t.view(), rows, po).value();
-  EXPECT_EQ(Parse(rp[0]).header.band_rows, 5u);
-  EXPECT_EQ(Parse(rp[0]).layout.total, static_cast<uint32_t>(kCc * 3));  // 12 rows: 5, 5, 2
+  const Bytes rp0 = DataPackets(rp)[0];
+  EXPECT_EQ(Parse(rp0, rp).header.band_rows, 5u);
+  EXPECT_EQ(Parse(rp0, rp).layout.total, static_cast<uint32_t>(kCc * 3));  // 12 rows: 5, 5, 2
   EXPECT_EQ(encode(t.view(), rows).status().code(), StatusCode::kInvalidArgument);
   // Auto band rows work on the code: at most H' - 1.
   const std::vector<Bytes> tiny =
       encode_packets(t.view(), Learned("unitL"), Small(false, 96)).value();
-  for (const Bytes& b : tiny) {
-    EXPECT_LT(Parse(b).header.band_rows, static_cast<uint32_t>(kHc));
+  for (const Bytes& b : DataPackets(tiny)) {
+    EXPECT_LT(Parse(b, tiny).header.band_rows, static_cast<uint32_t>(kHc));
   }
 }
 
@@ -254,8 +260,10 @@ TEST_F(LearnedPacketTest, AnyOrderAndDuplicates) {
   std::shuffle(shuffled.begin(), shuffled.end(), rng);
   Decoder d(WithUnit("unitL"));
   for (const Bytes& p : shuffled) EXPECT_TRUE(d.push(p).ok());
-  EXPECT_EQ(d.stats().duplicates, 3u);
-  EXPECT_EQ(d.stats().accepted, packets.size());
+  uint64_t data_copies = 0;
+  for (size_t i = 0; i < 3; ++i) data_copies += IsParameterSet(packets[i]) ? 0 : 1;
+  EXPECT_EQ(d.stats().duplicates, data_copies);
+  EXPECT_EQ(d.stats().accepted, DataPackets(packets).size());
   Result<DecodedTensor> r = d.finish();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(SameBytes(r->tensor, want));
@@ -276,7 +284,11 @@ TEST_F(LearnedPacketTest, LossIsConcealedOnTheCodeThenRestored) {
   uint32_t band_rows = 0;
   int index0 = 0;
   for (const Bytes& b : packets) {
-    const ParsedPacket p = Parse(b);
+    if (IsParameterSet(b)) {
+      kept.push_back(b);
+      continue;
+    }
+    const ParsedPacket p = Parse(b, packets);
     band_rows = p.header.band_rows;
     const uint32_t f = p.header.frame_index;
     const bool drop =
@@ -397,18 +409,33 @@ TEST_F(LearnedPacketTest, InnerJpegIsRefused) {
 TEST_F(LearnedPacketTest, CorruptLearnedPacketsAreDropped) {
   const Tensor t = Features({2, kC, kH, kW}, 10);
   const std::vector<Bytes> packets = encode_packets(t.view(), Learned("unitL"), Small()).value();
-  const Bytes& good = packets[0];
-  ASSERT_TRUE(Decoder(WithUnit("unitL")).push(good).ok());
-  auto expect_corrupt = [&](const Bytes& b, const std::string& needle) {
+  const Bytes ps = FirstParameterSet(packets);
+  const Bytes good = DataPackets(packets)[0];
+  {
     Decoder d(WithUnit("unitL"));
-    Status s = d.push(b);
-    EXPECT_EQ(s.code(), StatusCode::kCorruptData) << needle << ": " << s.ToString();
-    EXPECT_NE(s.message().find(needle), std::string::npos) << s.ToString();
+    ASSERT_TRUE(d.push(ps).ok());
+    ASSERT_TRUE(d.push(good).ok());
+  }
+  // The first failure of pushing `b` (a data packet after the stream's parameter set, or a
+  // rebuilt pair) must be corrupt data naming `needle`, and nothing accepted.
+  auto expect_corrupt_all = [&](const std::vector<Bytes>& b, const std::string& needle) {
+    Decoder d(WithUnit("unitL"));
+    Status first;
+    for (const Bytes& p : b) {
+      Status s = d.push(p);
+      if (first.ok()) first = s;
+    }
+    EXPECT_EQ(first.code(), StatusCode::kCorruptData) << needle << ": " << first.ToString();
+    EXPECT_NE(first.message().find(needle), std::string::npos) << first.ToString();
     EXPECT_EQ(d.stats().corrupt, 1u);
     EXPECT_EQ(d.stats().accepted, 0u);
   };
+  auto expect_corrupt = [&](const Bytes& b, const std::string& needle) {
+    expect_corrupt_all({ps, b}, needle);
+  };
   auto params = [&](const std::function<void(std::vector<uint8_t>*)>& edit) {
-    return Rebuild(good, [&](PacketHeader* h, std::vector<Section>*) { edit(&h->params); });
+    return Rebuild(packets, good,
+                   [&](PacketHeader* h, std::vector<Section>*) { edit(&h->params); });
   };
   // Every flipped byte fails the checksum.
   for (size_t i = 0; i < good.size(); i += 7) {
@@ -416,39 +443,43 @@ TEST_F(LearnedPacketTest, CorruptLearnedPacketsAreDropped) {
     b[i] ^= 0x10;
     expect_corrupt(b, "");
   }
-  expect_corrupt(params([](std::vector<uint8_t>* p) { (*p)[16] = learned::kInnerJpeg; }),
-                 "inner codec jpeg");
-  expect_corrupt(params([](std::vector<uint8_t>* p) { (*p)[16] = 9; }), "invalid inner codec");
-  expect_corrupt(params([](std::vector<uint8_t>* p) { p->resize(20); }), "at least 31 needed");
-  expect_corrupt(params([](std::vector<uint8_t>* p) { p->push_back(0); }), "unexpected bytes");
-  expect_corrupt(params([](std::vector<uint8_t>* p) { std::memset(p->data() + 21, 0, 4); }),
-                 "Code_H 0");
+  expect_corrupt_all(params([](std::vector<uint8_t>* p) { (*p)[16] = learned::kInnerJpeg; }),
+                     "inner codec jpeg");
+  expect_corrupt_all(params([](std::vector<uint8_t>* p) { (*p)[16] = 9; }), "invalid inner codec");
+  expect_corrupt_all(params([](std::vector<uint8_t>* p) { p->resize(20); }), "at least 31 needed");
+  expect_corrupt_all(params([](std::vector<uint8_t>* p) { p->push_back(0); }), "unexpected bytes");
+  expect_corrupt_all(params([](std::vector<uint8_t>* p) { std::memset(p->data() + 21, 0, 4); }),
+                     "Code_H 0");
   // Inner ans parameters: Bits 0; Band_Rows other than the packet's.
-  expect_corrupt(params([](std::vector<uint8_t>* p) { (*p)[32] = 0; }), "invalid bit depth");
-  const uint8_t rows = Parse(good).header.band_rows == 3 ? 4 : 3;
-  expect_corrupt(params([&](std::vector<uint8_t>* p) { p->back() = rows; }), "band rows");
-  // A u8 learned packet; band rows for the features' height, not the code's.
-  expect_corrupt(
-      Rebuild(good, [](PacketHeader* h, std::vector<Section>*) { h->dtype = DType::kU8; }), "u8");
-  expect_corrupt(
-      Rebuild(good, [](PacketHeader* h,
-                       std::vector<Section>*) { h->band_rows = static_cast<uint32_t>(kHc + 2); }),
-      "of the code");
+  expect_corrupt_all(params([](std::vector<uint8_t>* p) { (*p)[32] = 0; }), "invalid bit depth");
+  const uint8_t rows = Parse(good, packets).header.band_rows == 3 ? 4 : 3;
+  expect_corrupt_all(params([&](std::vector<uint8_t>* p) { p->back() = rows; }), "band rows");
+  // A u8 learned stream; band rows for the features' height, not the code's.
+  expect_corrupt_all(
+      Rebuild(packets, good, [](PacketHeader* h, std::vector<Section>*) { h->dtype = DType::kU8; }),
+      "u8");
+  expect_corrupt_all(Rebuild(packets, good,
+                             [](PacketHeader* h, std::vector<Section>*) {
+                               h->band_rows = static_cast<uint32_t>(kHc + 2);
+                             }),
+                     "of the code");
   // Plain ans section kinds, or jpeg's, are not learned ans sections.
-  expect_corrupt(Rebuild(good,
-                         [](PacketHeader*, std::vector<Section>* s) {
-                           for (Section& x : *s) x.kind = static_cast<uint8_t>(x.kind - 16);
-                         }),
-                 "expected a ranges section and a symbols section");
-  expect_corrupt(Rebuild(good, [](PacketHeader*, std::vector<Section>* s) { (*s)[0].kind = 33; }),
-                 "expected a ranges section");
-  // After a good packet, one naming another unit disagrees with the stream.
+  expect_corrupt_all(Rebuild(packets, good,
+                             [](PacketHeader*, std::vector<Section>* s) {
+                               for (Section& x : *s) x.kind = static_cast<uint8_t>(x.kind - 16);
+                             }),
+                     "expected a ranges section and a symbols section");
+  expect_corrupt_all(
+      Rebuild(packets, good, [](PacketHeader*, std::vector<Section>* s) { (*s)[0].kind = 33; }),
+      "expected a ranges section");
+  // After a good packet, a parameter set naming another unit disagrees with the stream.
   Decoder d(WithUnit("unitL"));
+  ASSERT_TRUE(d.push(ps).ok());
   ASSERT_TRUE(d.push(good).ok());
-  const Bytes other = params([](std::vector<uint8_t>* p) { (*p)[0] ^= 1; });
+  const Bytes other = params([](std::vector<uint8_t>* p) { (*p)[0] ^= 1; })[0];
   EXPECT_EQ(d.push(other).code(), StatusCode::kCorruptData);
   EXPECT_EQ(d.stats().inconsistent, 1u);
-  for (size_t k = 1; k < packets.size(); ++k) EXPECT_TRUE(d.push(packets[k]).ok());
+  for (const Bytes& p : packets) EXPECT_TRUE(d.push(p).ok());
   EXPECT_TRUE(d.finish().ok());
 }
 
@@ -492,8 +523,8 @@ TEST(LearnedPacketNoLoaderTest, PushWorksFinishIsNotBuiltIn) {
   po.auto_band_rows = false;
   po.stream_id = 5;
   const std::vector<Bytes> ans = encode_packets(code.view(), ao, po).value();
-  ASSERT_EQ(ans.size(), 1u);
-  const Bytes lp = Rebuild(ans[0], [](PacketHeader* h, std::vector<Section>* s) {
+  ASSERT_EQ(ans.size(), 2u);  // the parameter set and one data packet
+  const std::vector<Bytes> lp = Rebuild(ans, ans[1], [](PacketHeader* h, std::vector<Section>* s) {
     learned::LearnedParams p;
     p.unit_hash.fill(0xAB);
     p.inner_id = learned::kInnerAns;
@@ -505,22 +536,23 @@ TEST(LearnedPacketNoLoaderTest, PushWorksFinishIsNotBuiltIn) {
     h->shape = {test::kFakeC, test::kFakeH, test::kFakeW};
     for (Section& x : *s) x.kind = static_cast<uint8_t>(x.kind + 16);
   });
-  const ParsedPacket parsed = Parse(lp);
+  const ParsedPacket parsed = Parse(lp[1], lp);
   EXPECT_EQ(parsed.coded.elements(), 48);
   Decoder d;
-  EXPECT_TRUE(d.push(lp).ok());
+  EXPECT_TRUE(d.push(lp[0]).ok());
+  EXPECT_TRUE(d.push(lp[1]).ok());
   Result<DecodedTensor> r = d.finish();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kNotBuiltIn);
   EXPECT_NE(r.status().message().find("codec 'learned', which is not built into this ftcodec"),
             std::string::npos)
       << r.status().ToString();
-  const std::vector<PacketInfo> info = ProbePackets({lp});
-  ASSERT_TRUE(info[0].valid) << info[0].error;
+  const std::vector<PacketInfo> info = ProbePackets(lp);
+  ASSERT_TRUE(info[1].valid) << info[1].error;
   std::string hex;
   for (int i = 0; i < 16; ++i) hex += "ab";
-  EXPECT_EQ(info[0].unit, hex);
-  EXPECT_EQ(info[0].code_shape, (Shape{4, 4, 3}));
+  EXPECT_EQ(info[1].unit, hex);
+  EXPECT_EQ(info[1].code_shape, (Shape{4, 4, 3}));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "codec/packet/packet_parse.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
+#include "tests/packet_test_util.h"
 
 namespace ftc {
 namespace {
@@ -114,7 +115,8 @@ TEST(PacketTest, AllPacketsDecodeLikeTheFrameFormat) {
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     EXPECT_TRUE(SameBytes(d->tensor, Reference(v, c.options)));
     EXPECT_EQ(d->mask.lost_count, 0);
-    EXPECT_EQ(d->stats.accepted, packets->size());
+    EXPECT_EQ(d->stats.accepted, DataPackets(*packets).size());
+    EXPECT_GE(d->stats.parameter_sets, 1u);
     EXPECT_EQ(d->stats.frames_complete, 3u);
     EXPECT_EQ(d->stats.packets_missing, 0u);
   }
@@ -132,13 +134,13 @@ TEST(PacketTest, EveryPacketFitsTheSize) {
       Result<std::vector<Bytes>> packets = encode_packets(v, AnsOptions(8), po);
       ASSERT_TRUE(packets.ok()) << packets.status().ToString();
       size_t total = 0;
-      for (const Bytes& p : *packets) {
-        EXPECT_LE(p.size(), static_cast<size_t>(size));
-        total += p.size();
-      }
-      // Filled: on average well above half the size (unless everything fits in one per sample).
-      if (packets->size() > 2) {
-        EXPECT_GT(total, packets->size() * static_cast<size_t>(size) / 2);
+      for (const Bytes& p : *packets) EXPECT_LE(p.size(), static_cast<size_t>(size));
+      const std::vector<Bytes> data = DataPackets(*packets);
+      for (const Bytes& p : data) total += p.size();
+      // Data packets are filled: on average well above half the size (unless everything fits in
+      // one per sample).
+      if (data.size() > 2) {
+        EXPECT_GT(total, data.size() * static_cast<size_t>(size) / 2);
       }
       Result<DecodedTensor> d = DecodeAll(*packets);
       ASSERT_TRUE(d.ok()) << d.status().ToString();
@@ -202,9 +204,12 @@ TEST(PacketTest, EachPacketDecodesAlone) {
     const Tensor ref = Reference(v, c.options);
     const int64_t total = ref.num_elements();
     int64_t covered = 0;
-    for (size_t k = 0; k < packets->size(); ++k) {
+    const std::vector<Bytes> data = DataPackets(*packets);
+    const Bytes ps = FirstParameterSet(*packets);
+    for (size_t k = 0; k < data.size(); ++k) {
       Decoder d;
-      ASSERT_TRUE(d.push((*packets)[k]).ok());
+      ASSERT_TRUE(d.push(data[k]).ok());  // held until its parameter set arrives
+      ASSERT_TRUE(d.push(ps).ok());
       Result<DecodedTensor> r = d.finish(ConcealMethod::kInpaint);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       const LossMask& m = r->mask;
@@ -225,7 +230,7 @@ TEST(PacketTest, EachPacketDecodesAlone) {
         // Within one channel, a received band's neighbours came in other packets (rows above
         // and below are lost), when the frame has 3 packets or more.
         const ParsedPacket p =
-            ParseCodecPacket((*packets)[k].data(), (*packets)[k].size(), 1 << 20).value();
+            ParseCodecPacket(data[k].data(), data[k].size(), *packets, 1 << 20).value();
         if (p.header.packet_count > 2) {
           for (uint32_t b : p.bands) {
             const uint32_t j = b % p.layout.per_channel;
@@ -253,12 +258,14 @@ TEST(PacketTest, ReorderedAndDuplicatedPacketsGiveTheSameTensor) {
   std::shuffle(shuffled.begin(), shuffled.end(), rng);
   Decoder d;
   for (const Bytes& p : shuffled) ASSERT_TRUE(d.push(p).ok());
-  for (size_t i = 0; i < packets.size(); i += 2) ASSERT_TRUE(d.push(packets[i]).ok());
+  const std::vector<Bytes> data = DataPackets(packets);
+  for (size_t i = 0; i < data.size(); i += 2) ASSERT_TRUE(d.push(data[i]).ok());
   Result<DecodedTensor> r = d.finish();
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(SameBytes(r->tensor, ref));
-  EXPECT_EQ(r->stats.duplicates, (packets.size() + 1) / 2);
-  EXPECT_EQ(r->stats.accepted, packets.size());
+  EXPECT_EQ(r->stats.duplicates, (data.size() + 1) / 2);
+  EXPECT_EQ(r->stats.accepted, data.size());
+  EXPECT_EQ(r->stats.parameter_sets, packets.size() - data.size());
   EXPECT_EQ(r->mask.lost_count, 0);
 }
 
@@ -269,10 +276,16 @@ TEST(PacketTest, CorruptPacketsAreDroppedAndCounted) {
   po.packet_size = 300;
   std::vector<Bytes> packets = encode_packets(v, AnsOptions(), po).value();
   ASSERT_GE(packets.size(), 4u);
-  // Reference: the same stream with packet 2 lost.
+  // The victim: the second data packet.
+  size_t victim = 0;
+  for (size_t i = 0, seen = 0; i < packets.size(); ++i) {
+    if (!IsParameterSet(packets[i]) && seen++ == 1) victim = i;
+  }
+  ASSERT_GT(victim, 0u);
+  // Reference: the same stream with the victim lost.
   Decoder lossy;
   for (size_t i = 0; i < packets.size(); ++i) {
-    if (i != 2) {
+    if (i != victim) {
       ASSERT_TRUE(lossy.push(packets[i]).ok());
     }
   }
@@ -282,7 +295,7 @@ TEST(PacketTest, CorruptPacketsAreDroppedAndCounted) {
   std::mt19937 rng(7);
   for (int trial = 0; trial < 50; ++trial) {
     Decoder d;
-    Bytes bad = packets[2];
+    Bytes bad = packets[victim];
     switch (trial % 3) {
       case 0:
         bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
@@ -295,8 +308,8 @@ TEST(PacketTest, CorruptPacketsAreDroppedAndCounted) {
         break;
     }
     for (size_t i = 0; i < packets.size(); ++i) {
-      Status s = d.push(i == 2 ? bad : packets[i]);
-      EXPECT_EQ(s.ok(), i != 2) << s.ToString();
+      Status s = d.push(i == victim ? bad : packets[i]);
+      EXPECT_EQ(s.ok(), i != victim) << s.ToString();
     }
     EXPECT_EQ(d.stats().corrupt, 1u);
     Result<DecodedTensor> r = d.finish(ConcealMethod::kLinear);
@@ -316,9 +329,8 @@ TEST(PacketTest, ForeignAndInconsistentPacketsAreRejected) {
   const std::vector<Bytes> px = encode_packets(vx, AnsOptions(), po).value();
   const std::vector<Bytes> py = encode_packets(vy, AnsOptions(), po).value();
   // Default stream ids are content hashes: different tensors, different streams.
-  const ParsedPacket a = ParseCodecPacket(px[0].data(), px[0].size(), 1 << 20).value();
-  const ParsedPacket b = ParseCodecPacket(py[0].data(), py[0].size(), 1 << 20).value();
-  EXPECT_NE(a.header.stream_id, b.header.stream_id);
+  EXPECT_NE(ParsePacketHead(px[0].data(), px[0].size())->stream_id,
+            ParsePacketHead(py[0].data(), py[0].size())->stream_id);
   Decoder d;
   for (const Bytes& p : px) ASSERT_TRUE(d.push(p).ok());
   for (const Bytes& p : py) {
@@ -335,13 +347,14 @@ TEST(PacketTest, ForeignAndInconsistentPacketsAreRejected) {
   const std::vector<Bytes> qx = encode_packets(vx, AnsOptions(), po).value();
   const std::vector<Bytes> qy = encode_packets(vy, AnsOptions(), po).value();
   const std::vector<Bytes> qz = encode_packets(vx, AnsOptions(5), po).value();
-  EXPECT_EQ(ParseCodecPacket(qx[0].data(), qx[0].size(), 1 << 20)->header.stream_id, 77u);
+  EXPECT_EQ(ParsePacketHead(qx[0].data(), qx[0].size())->stream_id, 77u);
   Decoder e;
-  ASSERT_TRUE(e.push(qx[0]).ok());
-  EXPECT_EQ(e.push(qy[0]).code(), StatusCode::kCorruptData);
-  EXPECT_EQ(e.push(qz[1]).code(), StatusCode::kCorruptData);
+  for (const Bytes& p : qx) ASSERT_TRUE(e.push(p).ok());
+  // Packet 0 of frame 0 again, with other contents; a parameter set with other parameters.
+  EXPECT_EQ(e.push(DataPackets(qy)[0]).code(), StatusCode::kCorruptData);
+  EXPECT_EQ(e.push(FirstParameterSet(qz)).code(), StatusCode::kCorruptData);
   EXPECT_EQ(e.stats().inconsistent, 2u);
-  EXPECT_EQ(e.stats().accepted, 1u);
+  EXPECT_EQ(e.stats().accepted, DataPackets(qx).size());
   // A decoder told to expect another stream rejects everything else.
   PacketDecoderOptions only;
   only.stream_id = 5;
@@ -370,7 +383,8 @@ TEST(PacketTest, LostFramesAndLostEverything) {
   // Sample 1 lost entirely: concealed with the mean of samples 0 and 2 (zero: with 0).
   Decoder d;
   for (const Bytes& p : packets) {
-    if (ParseCodecPacket(p.data(), p.size(), 1 << 20)->header.frame_index != 1) {
+    if (IsParameterSet(p) ||
+        ParseCodecPacket(p.data(), p.size(), packets, 1 << 20)->header.frame_index != 1) {
       ASSERT_TRUE(d.push(p).ok());
     }
   }
@@ -492,11 +506,13 @@ TEST(PacketTest, DefaultLayoutLeavesEveryLostRowReceivedNeighbours) {
     popts.packet_size = k.packet_size;
     Result<std::vector<Bytes>> packets = encode_packets(v, AnsOptions(4), popts);
     ASSERT_TRUE(packets.ok()) << packets.status().ToString();
-    const uint32_t p = static_cast<uint32_t>(packets->size());
+    const std::vector<Bytes> data = DataPackets(*packets);
+    const uint32_t p = static_cast<uint32_t>(data.size());
     ASSERT_GE(p, 2u);
     std::vector<uint32_t> channels_of_packet(p);
-    for (const Bytes& b : *packets) {
-      Result<ParsedPacket> parsed = ParseCodecPacket(b.data(), b.size(), kMaxSampleElements);
+    for (const Bytes& b : data) {
+      Result<ParsedPacket> parsed =
+          ParseCodecPacket(b.data(), b.size(), *packets, kMaxSampleElements);
       ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
       const PacketHeader& h = parsed->header;
       EXPECT_TRUE(h.interleaved());
@@ -531,44 +547,122 @@ TEST(PacketTest, DefaultLayoutLeavesEveryLostRowReceivedNeighbours) {
 TEST(PacketTest, ParserRejectsHostileHeaders) {
   const std::vector<float> x = SmoothTensor(1, 4, 8, 8);
   const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {1, 4, 8, 8});
-  const Bytes good = encode_packets(v, AnsOptions(), PacketOptions()).value()[0];
-  ASSERT_TRUE(ParseCodecPacket(good.data(), good.size(), 1 << 20).ok());
-  // Every truncation fails; every single-byte change fails (the checksum).
+  const std::vector<Bytes> stream = encode_packets(v, AnsOptions(), PacketOptions()).value();
+  const Bytes ps = FirstParameterSet(stream);
+  const Bytes good = DataPackets(stream)[0];
+  ASSERT_TRUE(ParseCodecPacket(good.data(), good.size(), stream, 1 << 20).ok());
+  DecoderLimits limits;
+  ASSERT_TRUE(ParseCodecParameterSet(ps.data(), ps.size(), limits).ok());
+  // Every truncation fails; every single-byte change fails (the checksum), in either kind.
   for (size_t n = 0; n < good.size(); ++n)
-    EXPECT_FALSE(ParseCodecPacket(good.data(), n, 1 << 20).ok());
+    EXPECT_FALSE(ParseCodecPacket(good.data(), n, stream, 1 << 20).ok());
   for (size_t i = 0; i < good.size(); ++i) {
     Bytes bad = good;
     bad[i] ^= 0x40;
-    EXPECT_FALSE(ParseCodecPacket(bad.data(), bad.size(), 1 << 20).ok()) << i;
+    EXPECT_FALSE(ParseCodecPacket(bad.data(), bad.size(), stream, 1 << 20).ok()) << i;
   }
-  // A well-formed packet claiming a huge sample hits the limit before any allocation.
+  for (size_t n = 0; n < ps.size(); ++n)
+    EXPECT_FALSE(ParseCodecParameterSet(ps.data(), n, limits).ok());
+  for (size_t i = 0; i < ps.size(); ++i) {
+    Bytes bad = ps;
+    bad[i] ^= 0x40;
+    EXPECT_FALSE(ParseCodecParameterSet(bad.data(), bad.size(), limits).ok()) << i;
+  }
+  // A well-formed parameter set claiming a huge sample hits the limit before any allocation.
   PacketHeader h;
   h.shape = {1, 1 << 20, 1 << 10, 1 << 10};
   h.frame_count = 1;
   h.params = {0};
   Bytes huge;
-  WritePacket(h, {Section{1, {0, 0, 0, 0}}}, &huge);
-  Result<ParsedPacket> r = ParseCodecPacket(huge.data(), huge.size(), 1 << 20);
+  WriteParameterSet(h, &huge);
+  Result<ParsedParameterSet> r = ParseCodecParameterSet(huge.data(), huge.size(), limits);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kLimitExceeded);
   Decoder d;
   EXPECT_EQ(d.push(huge).code(), StatusCode::kLimitExceeded);
-  // Reserved flags, wrong version, unknown codec.
+  // Reserved flags, wrong version, unknown codec, unknown kind.
   PacketHeader k;
   k.shape = {4, 8, 8};
   k.params = {0};
-  for (int field = 0; field < 3; ++field) {
+  for (int field = 0; field < 4; ++field) {
     PacketHeader m = k;
     if (field == 0) m.flags = 0x80;
     if (field == 2) m.codec_id = 2;
     Bytes b;
-    WritePacket(m, {Section{1, std::vector<uint8_t>(4 * 8 * 8 * 4)}}, &b);
-    if (field == 1) {
-      b[4] = 1;                  // an earlier development version
-      SetPacketStreamId(0, &b);  // recomputes the checksum
-    }
-    EXPECT_FALSE(ParseCodecPacket(b.data(), b.size(), 1 << 20).ok()) << field;
+    WriteParameterSet(m, &b);
+    if (field == 1) b[2] = 2;  // an earlier development version
+    if (field == 3) b[kPacketKindOffset] = 7;
+    SetPacketStreamId(0, &b);  // recomputes the checksum
+    EXPECT_FALSE(ParseCodecParameterSet(b.data(), b.size(), limits).ok()) << field;
   }
+  // A packet of an earlier development format names it.
+  Bytes old = {0x89, 'F', 'T', 'P', 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  Status s = d.push(old);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.message().find("an earlier development format"), std::string::npos) << s.message();
+}
+
+// The parameter set travels in copies: any one of them decodes the stream; with none, the data
+// packets wait and finish() says why.
+TEST(PacketTest, ParameterSetLossAndRepetition) {
+  const std::vector<float> x = SmoothTensor(3, 8, 14, 14, true);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {3, 8, 14, 14});
+  PacketOptions po;
+  po.packet_size = 200;
+  const std::vector<Bytes> packets = encode_packets(v, AnsOptions(), po).value();
+  const std::vector<Bytes> data = DataPackets(packets);
+  std::vector<size_t> copies;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    if (IsParameterSet(packets[i])) copies.push_back(i);
+  }
+  ASSERT_EQ(copies.size(), 3u);  // fewer than 64 data packets: the 3 spread copies
+  EXPECT_EQ(copies[0], 0u);
+  EXPECT_GT(copies[1], copies[0] + 1);
+  EXPECT_GT(copies[2], copies[1] + 1);
+  const Tensor ref = Reference(v, AnsOptions());
+  // Every copy but one lost, in turn: the same tensor.
+  for (size_t keep : copies) {
+    Decoder d;
+    for (size_t i = 0; i < packets.size(); ++i) {
+      if (IsParameterSet(packets[i]) && i != keep) continue;
+      ASSERT_TRUE(d.push(packets[i]).ok());
+    }
+    Result<DecodedTensor> r = d.finish();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(SameBytes(r->tensor, ref));
+    EXPECT_EQ(r->stats.parameter_sets, 1u);
+    EXPECT_EQ(r->stats.waiting, 0u);
+    EXPECT_EQ(r->stats.accepted, data.size());
+  }
+  // Every copy lost: nothing decodes, and the error says what is missing.
+  Decoder none;
+  for (const Bytes& p : data) ASSERT_TRUE(none.push(p).ok());
+  EXPECT_EQ(none.stats().waiting, data.size());
+  Result<DecodedTensor> r = none.finish();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(r.status().message().find("no parameter set arrived"), std::string::npos)
+      << r.status().message();
+  // Only the parameter set: the shape is known, but no data arrived.
+  Decoder only;
+  ASSERT_TRUE(only.push(packets[0]).ok());
+  r = only.finish();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no data packet arrived"), std::string::npos);
+  // The interval: a copy before every 4th data packet (and no minimum of copies).
+  po.parameter_set_interval = 4;
+  po.parameter_sets = 1;
+  const std::vector<Bytes> dense = encode_packets(v, AnsOptions(), po).value();
+  EXPECT_EQ(dense.size() - data.size(), (data.size() + 3) / 4);
+  for (size_t i = 0, seen = 0; i < dense.size(); ++i) {
+    if (IsParameterSet(dense[i])) {
+      EXPECT_EQ(seen % 4, 0u) << i;
+    } else {
+      ++seen;
+    }
+  }
+  po.parameter_set_interval = 0;
+  EXPECT_EQ(encode_packets(v, AnsOptions(), po).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace
@@ -587,18 +681,28 @@ TEST(PacketTest, TheStreamMostPacketsAgreeOnIsDecoded) {
   const std::vector<Bytes> px = encode_packets(vx, AnsOptions(), po).value();
   const std::vector<Bytes> py = encode_packets(vy, AnsOptions(), po).value();
   ASSERT_GE(px.size(), 3u);
-  const uint32_t id_x = ParseCodecPacket(px[0].data(), px[0].size(), 1 << 20)->header.stream_id;
-  const uint32_t id_y = ParseCodecPacket(py[0].data(), py[0].size(), 1 << 20)->header.stream_id;
+  const uint32_t id_x = ParsePacketHead(px[0].data(), px[0].size())->stream_id;
+  const uint32_t id_y = ParsePacketHead(py[0].data(), py[0].size())->stream_id;
   ASSERT_NE(id_x, id_y);
-  // One stale packet of stream y first: it leads until stream x has more packets.
+  // A stale parameter set and data packet of stream y first: y leads until stream x has more
+  // data packets.
   Decoder d;
   ASSERT_TRUE(d.push(py[0]).ok());
-  Status s = d.push(px[0]);  // a tie: the earlier stream leads
+  ASSERT_TRUE(d.push(py[1]).ok());
+  Status s = d.push(px[0]);  // x's parameter set: y still leads
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("different stream"), std::string::npos) << s.message();
-  for (size_t i = 1; i < px.size(); ++i) EXPECT_TRUE(d.push(px[i]).ok()) << i;
-  EXPECT_EQ(d.stats().accepted, px.size());
-  EXPECT_EQ(d.stats().foreign, 1u);
+  s = d.push(px[1]);  // a tie: the earlier stream leads
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  for (size_t i = 2; i < px.size(); ++i) {
+    // (Copies of x's parameter set are foreign while y still leads.)
+    Status st = d.push(px[i]);
+    if (!IsParameterSet(px[i])) {
+      EXPECT_TRUE(st.ok()) << i << ": " << st.ToString();
+    }
+  }
+  EXPECT_EQ(d.stats().accepted, DataPackets(px).size());
+  EXPECT_EQ(d.stats().foreign, 2u);
   EXPECT_EQ(d.stats().stream_id, id_x);
   Result<DecodedTensor> r = d.finish();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -608,12 +712,15 @@ TEST(PacketTest, TheStreamMostPacketsAgreeOnIsDecoded) {
   EXPECT_EQ(r->stats.other_streams, 1u);
   EXPECT_EQ(r->stats.other_stream_ids, std::vector<uint32_t>{id_y});
   const PacketStats& st = r->stats;
-  EXPECT_EQ(st.accepted + st.duplicates + st.corrupt + st.foreign + st.inconsistent, st.pushed);
+  EXPECT_EQ(st.accepted + st.duplicates + st.corrupt + st.foreign + st.inconsistent +
+                st.parameter_sets + st.waiting,
+            st.pushed);
   // The stream id option picks the other one.
   PacketDecoderOptions only_y;
   only_y.stream_id = id_y;
   Decoder e(only_y);
   EXPECT_TRUE(e.push(py[0]).ok());
+  EXPECT_TRUE(e.push(py[1]).ok());
   for (const Bytes& p : px) EXPECT_EQ(e.push(p).code(), StatusCode::kInvalidArgument);
   r = e.finish(ConcealMethod::kZero);
   ASSERT_TRUE(r.ok());
@@ -641,8 +748,10 @@ TEST(PacketTest, PacketsOfOneFrameMustCarryTheSameRanges) {
     ASSERT_EQ(px.size(), py.size());
     ASSERT_GE(px.size(), 2u);
     Decoder d;
-    ASSERT_TRUE(d.push(px[0]).ok());
-    Status s = d.push(py[1]);  // a packet index not yet received, from the other tensor
+    const std::vector<Bytes> dx = DataPackets(px), dy = DataPackets(py);
+    ASSERT_TRUE(d.push(px[0]).ok());  // the parameter set (the same in both streams)
+    ASSERT_TRUE(d.push(dx[0]).ok());  // frame 0, packet 0
+    Status s = d.push(dy[1]);         // a packet index not yet received, from the other tensor
     EXPECT_EQ(s.code(), StatusCode::kCorruptData);
     EXPECT_NE(s.message().find(per_channel ? "its quantizer range of channel"
                                            : "its quantizer range differs"),
@@ -650,7 +759,7 @@ TEST(PacketTest, PacketsOfOneFrameMustCarryTheSameRanges) {
         << s.message();
     EXPECT_EQ(d.stats().inconsistent, 1u);
     EXPECT_EQ(d.stats().accepted, 1u);
-    for (size_t i = 1; i < px.size(); ++i) EXPECT_TRUE(d.push(px[i]).ok());
+    for (size_t i = 1; i < dx.size(); ++i) EXPECT_TRUE(d.push(dx[i]).ok());
     EXPECT_TRUE(SameBytes(d.finish()->tensor, Reference(vx, o)));
   }
 }

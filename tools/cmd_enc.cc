@@ -30,6 +30,7 @@ struct EncArgs {
   std::string unit, inner;
   // Packet mode (a .ftcp output or --packet-size).
   int packet_size = 1200;
+  int parameter_set_interval = 64, parameter_sets = 3;
   bool interleave = false;  // --interleave: the default layout, said explicitly
   bool contiguous = false;
   // Sample stream (a .ftcs output or --stream).
@@ -198,6 +199,8 @@ int EncodePacketStream(const EncArgs& a, const CLI::App& cmd, const TensorView& 
   po.packet_size = a.packet_size;
   po.interleave = !a.contiguous;
   po.auto_band_rows = cmd.count("--band-rows") == 0;
+  po.parameter_set_interval = a.parameter_set_interval;
+  po.parameter_sets = a.parameter_sets;
   Result<std::vector<Bytes>> packets = encode_packets(view, o, po);
   if (!packets.ok()) return Fail(packets.status(), verb);
   Result<Bytes> file = WritePacketStream(*packets);
@@ -297,6 +300,14 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
                      " applies to packet mode only (a .ftcp output or --packet-size)",
                  verb);
   }
+  for (const char* flag : {"--parameter-set-interval", "--parameter-sets"}) {
+    if (cmd.count(flag) && !packet_mode) {
+      return Usage(std::string(flag) +
+                       " applies to packet mode only (a .ftcp output or "
+                       "--packet-size)",
+                   verb);
+    }
+  }
   const bool stream_mode = a.stream || EndsWith(a.output, ".ftcs");
   if (stream_mode && packet_mode) {
     return Usage(
@@ -362,6 +373,14 @@ Command AddEncCommand(CLI::App& app) {
   cmd->add_flag("--interleave", a->interleave,
                 "packet mode: the interleaved layout, the default: rows of many channels in "
                 "every packet, so a lost packet's elements keep received neighbours");
+  cmd->add_option("--parameter-set-interval", a->parameter_set_interval,
+                  "packet mode: send the stream's parameter set (shape, codec, parameters) again "
+                  "before every Nth data packet, 1..65535")
+      ->capture_default_str();
+  cmd->add_option("--parameter-sets", a->parameter_sets,
+                  "packet mode: send at least this many copies of the parameter set, spread "
+                  "over the stream, 1..65535 (a receiver needs one)")
+      ->capture_default_str();
   cmd->add_flag("--contiguous", a->contiguous,
                 "packet mode: the contiguous layout instead: runs of whole bands (a few % "
                 "smaller; a lost packet takes whole channels)");

@@ -34,7 +34,10 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
       s += std::string(i ? ", " : "") + "{\"size\": " + std::to_string(p.size) +
            ", \"valid\": " + (p.valid ? "true" : "false");
       if (p.valid) {
-        s += ", \"stream_id\": " + std::to_string(p.stream_id) +
+        s += std::string(", \"packet_kind\": ") +
+             (p.parameter_set ? "\"parameter set\"" : "\"data\"") +
+             ", \"set_id\": " + std::to_string(p.set_id) +
+             ", \"stream_id\": " + std::to_string(p.stream_id) +
              ", \"codec\": " + JsonString(p.codec) +
              ", \"frame\": " + std::to_string(p.frame_index) +
              ", \"frames\": " + std::to_string(p.frame_count) +
@@ -75,7 +78,10 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
     }
     for (size_t i = 0; i < packets.size(); ++i) {
       const PacketInfo& p = packets[i];
-      if (p.valid) {
+      if (p.valid && p.parameter_set) {
+        std::printf("packet %zu: %zu bytes, parameter set %u (band rows %s)\n", i, p.size, p.set_id,
+                    p.band_rows == 0 ? "all" : std::to_string(p.band_rows).c_str());
+      } else if (p.valid) {
         std::printf("packet %zu: %zu bytes, frame %u, packet %u of %u, %u band%s of %s rows\n", i,
                     p.size, p.frame_index, p.packet_index + 1, p.packet_count, p.bands,
                     p.bands == 1 ? "" : "s",
@@ -91,12 +97,23 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
   }
   if (packets.empty())
     return Fail(Status(StatusCode::kCorruptData, "no packet in the stream"), "info");
-  if (valid == 0) {
-    // Nothing a decoder could use (the first packet's problem says why).
-    return Fail(Status(StatusCode::kCorruptData,
-                       "no valid packet in the stream (" + std::to_string(packets.size()) +
-                           " invalid; packet 0: " + packets[0].error + ")"),
-                "info");
+  size_t valid_data = 0;
+  const PacketInfo* first_bad = nullptr;
+  for (const PacketInfo& p : packets) {
+    valid_data += p.valid && !p.parameter_set;
+    if (!p.valid && !first_bad) first_bad = &p;
+  }
+  if (valid_data == 0) {
+    // Nothing a decoder could use (the first invalid packet's problem says why).
+    const size_t k = first_bad ? static_cast<size_t>(first_bad - packets.data()) : 0;
+    return Fail(
+        Status(StatusCode::kCorruptData,
+               "no valid data packet in the stream (" + std::to_string(packets.size() - valid) +
+                   " of " + std::to_string(packets.size()) + " invalid" +
+                   (first_bad ? "; packet " + std::to_string(k) + ": " + first_bad->error
+                              : std::string()) +
+                   ")"),
+        "info");
   }
   // What a decoder would refuse before allocating (a valid packet may still describe more than
   // its stream's bytes can hold).

@@ -66,7 +66,8 @@ Status DecodeQuantizedBands(const AnsParams& p, const BandLayout& layout,
                             const std::vector<uint32_t>& bands,
                             const std::vector<SectionRef>& sections, float* values,
                             std::vector<uint32_t>* channels_out,
-                            std::vector<QuantParams>* ranges_out) {
+                            std::vector<QuantParams>* ranges_out,
+                            const SymbolSegmentDecodeOptions& seg) {
   std::vector<uint32_t> channels;
   if (p.per_channel()) channels = ChannelsOfBands(layout, bands);
   FTC_ASSIGN_OR_RETURN(std::vector<QuantParams> ranges,
@@ -75,7 +76,7 @@ Status DecodeQuantizedBands(const AnsParams& p, const BandLayout& layout,
   const std::vector<BandShape> shapes = ShapesOf(layout, bands, &elements);
   std::vector<uint16_t> symbols(static_cast<size_t>(elements));
   const SectionRef& sym = sections[1];
-  Status s = DecodeSymbolSegment(sym.data, sym.size, shapes, p.bits, symbols.data());
+  Status s = DecodeSymbolSegment(sym.data, sym.size, shapes, p.bits, symbols.data(), seg);
   if (!s.ok()) return s.WithContext("symbols");
   size_t pos = 0, g = 0;
   for (uint32_t b : bands) {
@@ -94,7 +95,8 @@ Status DecodeQuantizedBands(const AnsParams& p, const BandLayout& layout,
 // Lossless mode: the elements of `bands` (increasing), band after band, in the stored dtype.
 Status DecodeLosslessBands(const AnsParams& p, const BandLayout& layout,
                            const std::vector<uint32_t>& bands,
-                           const std::vector<SectionRef>& sections, uint8_t* out) {
+                           const std::vector<SectionRef>& sections, uint8_t* out,
+                           const SymbolSegmentDecodeOptions& seg) {
   const int width = static_cast<int>(DTypeSize(p.stored));
   if (sections.size() != static_cast<size_t>(width)) {
     return FTC_CORRUPT("lossless %s needs %d plane sections, found %zu", DTypeName(p.stored), width,
@@ -108,8 +110,8 @@ Status DecodeLosslessBands(const AnsParams& p, const BandLayout& layout,
   for (int k = 0; k < width; ++k) {
     const SectionRef& sec = sections[static_cast<size_t>(k)];
     if (sec.kind != kPlaneSection) return FTC_CORRUPT("section %d is not a plane", k);
-    Status s =
-        DecodeSymbolSegment(sec.data, sec.size, shapes, 8, planes[static_cast<size_t>(k)].data());
+    Status s = DecodeSymbolSegment(sec.data, sec.size, shapes, 8,
+                                   planes[static_cast<size_t>(k)].data(), seg);
     if (!s.ok()) return s.WithContext(StrFormat("plane %d", k));
     plane_ptrs.push_back(planes[static_cast<size_t>(k)].data());
   }
@@ -123,6 +125,9 @@ std::vector<uint32_t> AllBands(const BandLayout& layout) {
   return bands;
 }
 
+// A data packet's symbol segments have one lane (docs/format.md, "Packets").
+constexpr SymbolSegmentDecodeOptions kPacketSegments{true};
+
 // Packet mode: one stream's parameters, any packet's bands.
 class AnsBandDecoder : public BandDecoder {
  public:
@@ -135,15 +140,16 @@ class AnsBandDecoder : public BandDecoder {
     out->values.resize(static_cast<size_t>(elements));
     if (p_.mode == Mode::kLossless) {
       std::vector<uint8_t> bytes(static_cast<size_t>(elements) * DTypeSize(p_.stored));
-      FTC_RETURN_IF_ERROR(DecodeLosslessBands(p_, layout, bands, sections, bytes.data()));
+      FTC_RETURN_IF_ERROR(
+          DecodeLosslessBands(p_, layout, bands, sections, bytes.data(), kPacketSegments));
       GatherF32(TensorView::Contiguous(bytes.data(), p_.stored, {elements}), 0, elements,
                 out->values.data());
       return Status::Ok();
     }
     std::vector<uint32_t> channels;
     std::vector<QuantParams> ranges;
-    FTC_RETURN_IF_ERROR(
-        DecodeQuantizedBands(p_, layout, bands, sections, out->values.data(), &channels, &ranges));
+    FTC_RETURN_IF_ERROR(DecodeQuantizedBands(p_, layout, bands, sections, out->values.data(),
+                                             &channels, &ranges, kPacketSegments));
     for (size_t g = 0; g < ranges.size(); ++g) {
       uint32_t lo = 0, hi = 0;
       std::memcpy(&lo, &ranges[g].lo, 4);  // bit patterns: -0 and +0 differ, as in the stream
@@ -249,10 +255,11 @@ Status DecodeSample(const ParsedFrame& f, const DecoderOptions& options, Tensor*
   const Shape shape = {f.sample.c, f.sample.h, f.sample.w};
   if (p.mode == Mode::kLossless) {
     FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(p.stored, shape));
-    return DecodeLosslessBands(p, layout, bands, f.sections, out->data()).WithContext("ans");
+    return DecodeLosslessBands(p, layout, bands, f.sections, out->data(), {}).WithContext("ans");
   }
   FTC_ASSIGN_OR_RETURN(*out, Tensor::Create(DType::kF32, shape));
-  return DecodeQuantizedBands(p, layout, bands, f.sections, out->data_as<float>(), nullptr, nullptr)
+  return DecodeQuantizedBands(p, layout, bands, f.sections, out->data_as<float>(), nullptr, nullptr,
+                              {})
       .WithContext("ans");
 }
 

@@ -197,8 +197,11 @@ class AnsBandSample : public BandSample {
       }
       Section s;
       s.kind = quantized ? kSymbolsSection : kPlaneSection;
-      FTC_RETURN_IF_ERROR(
-          EncodeSymbolSegment(symbols.data(), shapes, sp_.alphabet_bits, &s.payload));
+      // A data packet's segments have one lane (docs/format.md, "Packets").
+      SymbolSegmentOptions one_lane;
+      one_lane.lanes = 1;
+      FTC_RETURN_IF_ERROR(EncodeSymbolSegment(symbols.data(), shapes, sp_.alphabet_bits, &s.payload,
+                                              nullptr, one_lane));
       out->push_back(std::move(s));
     }
     return Status::Ok();

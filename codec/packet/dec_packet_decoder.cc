@@ -1,14 +1,16 @@
 // Packet mode, receiver side: ftc::Decoder (include/ftcodec/packet.h).
 //
 // push() parses and checks a packet and decodes its bands at once; a packet is kept only after
-// it decoded completely, so a bad packet never leaves a trace. Packets are grouped into
-// candidate streams: those with one Stream_Id whose stream-wide fields (layout, shape, codec and
-// its parameters) agree with the first packet of the group. The stream decoded is the candidate
-// most accepted packets belong to (the earlier one on a tie), or only packets of
-// PacketDecoderOptions::stream_id; the others count as foreign (another Stream_Id) or
-// inconsistent (the same Stream_Id). Within a frame, packets must agree on Packet_Count, must not
-// overlap, and must carry equal values where the codec says they share one (ans: a channel's
-// quantizer range).
+// it decoded completely, so a bad packet never leaves a trace. Every parameter set (a Stream_Id,
+// Set_Id and the stream-wide fields: layout, shape, codec and its parameters) opens a candidate
+// stream; identical copies count with it, a different one with the same ids opens another. A
+// data packet goes to the first candidate of its Stream_Id and Set_Id; one that arrives before
+// any is held (up to kMaxWaitingBytes) and decoded when its parameter set arrives. The stream
+// decoded is the candidate most accepted data packets belong to (the earlier one on a tie), or
+// only packets of PacketDecoderOptions::stream_id; the others count as foreign (another
+// Stream_Id) or inconsistent (the same Stream_Id). Within a frame, packets must agree on
+// Packet_Count, must not overlap, and must carry equal values where the codec says they share
+// one (ans: a channel's quantizer range).
 //
 // Memory: only what accepted packets decoded (their bands' elements), within the expansion
 // allowance of their bytes (DecoderLimits); finish() checks the whole tensor, the output and the
@@ -36,6 +38,9 @@ namespace {
 
 // Stream ids listed in PacketStats::other_stream_ids.
 constexpr size_t kMaxListedStreams = 16;
+// Bytes of data packets held while their parameter set has not arrived (docs/format.md,
+// "Streams").
+constexpr uint64_t kMaxWaitingBytes = uint64_t{64} << 20;
 
 uint32_t PacketChecksum(const uint8_t* data, size_t size) {
   return static_cast<uint32_t>(data[size - 4]) | (static_cast<uint32_t>(data[size - 3]) << 8) |
@@ -60,23 +65,26 @@ struct FrameState {
   std::map<uint32_t, uint64_t> shared;
 };
 
-// The packets of one Stream_Id that agree with the stream-wide fields of its first packet.
+// A parameter set and the data packets decoded with it.
 struct Candidate {
   uint64_t order = 0;    // creation order (ties go to the older candidate)
-  PacketHeader stream;   // the first packet's header
+  PacketHeader stream;   // the parameter set's fields
   SampleShape sample;    // the sample the bands cut (a code's stream: the code)
   SampleShape original;  // the sample of the stream's shape
   BandLayout layout;
+  ParsedParameterSet ps;
   const CodecDecoder* codec = nullptr;
   std::unique_ptr<BandDecoder> bands;     // the codec's decoder half
   std::map<uint32_t, FrameState> frames;  // frames with at least one packet
   uint64_t accepted = 0, duplicates = 0, inconsistent = 0;
-  uint64_t bytes = 0;  // of the accepted packets
+  uint64_t parameter_sets = 0;  // copies of the parameter set
+  uint64_t bytes = 0;           // of the accepted data packets
 
-  uint64_t total() const { return accepted + duplicates + inconsistent; }
+  uint64_t total() const { return accepted + duplicates + inconsistent + parameter_sets; }
 
-  // Takes the stream-wide fields of its first packet and opens the codec's decoder half.
-  Status Adopt(const ParsedPacket& p) {
+  // Takes the stream-wide fields of the parameter set and opens the codec's decoder half.
+  Status Adopt(const ParsedParameterSet& p) {
+    ps = p;
     const PacketHeader& h = p.header;
     stream = h;
     sample = p.coded;
@@ -84,7 +92,7 @@ struct Candidate {
     layout = p.layout;
     codec = FindDecoderFormatById(h.codec_id);
     if (codec == nullptr || codec->band_decoder == nullptr) {
-      return FTC_UNSUPPORTED("packet: codec id %u cannot be packetized", h.codec_id);
+      return FTC_UNSUPPORTED("parameter set: codec id %u cannot be packetized", h.codec_id);
     }
     BandStream bs;
     bs.dtype = h.dtype;
@@ -93,7 +101,7 @@ struct Candidate {
     bs.coded = p.coded;
     bs.sample = p.sample;
     Result<std::unique_ptr<BandDecoder>> d = codec->band_decoder(bs);
-    if (!d.ok()) return d.status().WithContext("packet");
+    if (!d.ok()) return d.status().WithContext("parameter set");
     bands = std::move(*d);
     return Status::Ok();
   }
@@ -205,6 +213,9 @@ struct Decoder::Impl {
   Candidate* leader = nullptr;
   uint64_t stored_units = 0;    // bands and elements of every accepted packet
   uint64_t accepted_bytes = 0;  // of every accepted packet
+  // Data packets held for their parameter set, by (Stream_Id, Set_Id).
+  std::map<std::pair<uint32_t, uint8_t>, std::vector<Bytes>> held;
+  uint64_t waiting = 0, waiting_bytes = 0;
   PacketStats stats;
 
   void Init(const PacketDecoderOptions& o) {
@@ -224,22 +235,37 @@ struct Decoder::Impl {
     stats.pushed = pushed;
     stats.corrupt = corrupt;
     stats.over_limit = over_limit;
+    stats.waiting = waiting;
     if (!leader) {
+      stats.parameter_sets = 0;
       stats.accepted = stats.duplicates = stats.inconsistent = 0;
       stats.foreign = foreign_unkept + all_total;
       return;
     }
     const uint64_t same_id = id_total[leader->stream.stream_id];
     stats.accepted = leader->accepted;
+    stats.parameter_sets = leader->parameter_sets;
     stats.duplicates = leader->duplicates;
     stats.inconsistent = leader->inconsistent + (same_id - leader->total());
     stats.foreign = foreign_unkept + (all_total - same_id);
     stats.stream_id = leader->stream.stream_id;
   }
 
+  // The candidate of a parameter set: same ids and fields.
   Candidate* FindCandidate(const PacketHeader& h) {
     for (const std::unique_ptr<Candidate>& c : candidates) {
-      if (c->stream.stream_id == h.stream_id && c->Mismatch(h) == nullptr) return c.get();
+      if (c->stream.stream_id == h.stream_id && c->stream.set_id == h.set_id &&
+          c->Mismatch(h) == nullptr) {
+        return c.get();
+      }
+    }
+    return nullptr;
+  }
+
+  // The candidate a data packet of these ids is decoded with: the first.
+  Candidate* CandidateOf(const PacketHead& head) {
+    for (const std::unique_ptr<Candidate>& c : candidates) {
+      if (c->stream.stream_id == head.stream_id && c->stream.set_id == head.set_id) return c.get();
     }
     return nullptr;
   }
@@ -253,8 +279,9 @@ struct Decoder::Impl {
           "packets is %08x)",
           c.stream.stream_id, leader->stream.stream_id);
     }
-    return FTC_CORRUPT("packet: its %s disagree with the stream's first packet",
-                       leader->Mismatch(c.stream));
+    const char* what = leader->Mismatch(c.stream);
+    return FTC_CORRUPT("packet: its parameter set (%s) disagrees with the stream's",
+                       what ? what : "set id");
   }
 
   Status Push(const uint8_t* data, size_t size) {
@@ -279,30 +306,89 @@ struct Decoder::Impl {
       ++corrupt;
       return options_status;
     }
-    Result<ParsedPacket> parsed = ParseCodecPacket(data, size, limits);
+    Result<PacketHead> head = ParsePacketHead(data, size);
+    if (!head.ok()) {
+      ++corrupt;
+      return head.status();
+    }
+    if (options.stream_id && head->stream_id != *options.stream_id) {
+      ++foreign_unkept;
+      return FTC_INVALID("packet from a different stream (id %08x, expected %08x)", head->stream_id,
+                         *options.stream_id);
+    }
+    if (head->kind == kParameterSetKind) return PushParameterSet(data, size);
+    Candidate* c = CandidateOf(*head);
+    if (c == nullptr) return Hold(*head, data, size);
+    return PushData(c, data, size);
+  }
+
+  // A data packet whose parameter set has not arrived: held until it does.
+  Status Hold(const PacketHead& head, const uint8_t* data, size_t size) {
+    if (waiting_bytes + size > kMaxWaitingBytes) {
+      ++corrupt;
+      return FTC_LIMIT(
+          "packet: %llu bytes of data packets already wait for their parameter sets (the "
+          "decoder holds at most %llu)",
+          static_cast<unsigned long long>(waiting_bytes),
+          static_cast<unsigned long long>(kMaxWaitingBytes));
+    }
+    held[{head.stream_id, head.set_id}].emplace_back(data, data + size);
+    waiting_bytes += size;
+    ++waiting;
+    return Status::Ok();
+  }
+
+  Status PushParameterSet(const uint8_t* data, size_t size) {
+    Result<ParsedParameterSet> parsed = ParseCodecParameterSet(data, size, limits);
+    if (!parsed.ok()) {
+      ++corrupt;
+      return parsed.status();
+    }
+    const PacketHeader& h = parsed->header;
+    Candidate* c = FindCandidate(h);
+    if (c == nullptr) {
+      auto fresh = std::make_unique<Candidate>();
+      fresh->order = candidates.size();
+      Status st = fresh->Adopt(*parsed);
+      if (!st.ok()) {
+        ++corrupt;
+        return st;
+      }
+      c = fresh.get();
+      candidates.push_back(std::move(fresh));
+      if (!leader || Leads(*c, *leader)) leader = c;
+    }
+    ++c->parameter_sets;
+    ++all_total;
+    ++id_total[h.stream_id];
+    // The data packets that waited for it.
+    auto it = held.find({h.stream_id, h.set_id});
+    if (it != held.end() && CandidateOf({kDataPacketKind, h.stream_id, h.set_id}) == c) {
+      std::vector<Bytes> packets = std::move(it->second);
+      held.erase(it);
+      for (const Bytes& b : packets) {
+        --waiting;
+        waiting_bytes -= b.size();
+        const uint64_t corrupt_before = corrupt;
+        Status s = CatchExceptions(
+            "packet", [&] { return PushData(c, b.data(), b.size()); }, [&] { ++corrupt; });
+        if (corrupt != corrupt_before) {
+          if (s.code() == StatusCode::kLimitExceeded) ++over_limit;
+          if (first_rejection.ok()) first_rejection = s.WithContext("a held packet was dropped");
+        }
+      }
+    }
+    return Verdict(*c);
+  }
+
+  Status PushData(Candidate* c, const uint8_t* data, size_t size) {
+    Result<ParsedPacket> parsed = ParseDataPacket(data, size, c->ps, limits);
     if (!parsed.ok()) {
       ++corrupt;
       return parsed.status();
     }
     const ParsedPacket& p = *parsed;
     const PacketHeader& h = p.header;
-    if (options.stream_id && h.stream_id != *options.stream_id) {
-      ++foreign_unkept;
-      return FTC_INVALID("packet from a different stream (id %08x, expected %08x)", h.stream_id,
-                         *options.stream_id);
-    }
-    Candidate* c = FindCandidate(h);
-    std::unique_ptr<Candidate> fresh;
-    if (!c) {
-      fresh = std::make_unique<Candidate>();
-      fresh->order = candidates.size();
-      Status st = fresh->Adopt(p);
-      if (!st.ok()) {
-        ++corrupt;
-        return st;
-      }
-      c = fresh.get();
-    }
     const uint32_t checksum = PacketChecksum(data, size);
     bool duplicate = false;
     Status st = c->CheckFrame(p, checksum, size, &duplicate);
@@ -341,14 +427,12 @@ struct Decoder::Impl {
     }
     st = c->CheckShared(h.frame_index, payload);
     if (!st.ok()) {
-      if (fresh) return FTC_INTERNAL("a new stream with a frame");
       ++all_total;
       ++id_total[h.stream_id];
       ++c->inconsistent;
       return c == leader ? st : Verdict(*c);
     }
     c->Commit(p, checksum, size, std::move(payload));
-    if (fresh) candidates.push_back(std::move(fresh));
     ++all_total;
     ++id_total[h.stream_id];
     stored_units = units;
@@ -359,15 +443,32 @@ struct Decoder::Impl {
 
   // No stream: why (every packet beyond a limit is that error).
   Status NothingArrived() const {
-    Status none = FTC_CORRUPT(
-        "no packet arrived (%llu pushed, %llu corrupt, %llu from other "
-        "streams): the tensor's shape is unknown",
-        static_cast<unsigned long long>(stats.pushed),
-        static_cast<unsigned long long>(stats.corrupt),
-        static_cast<unsigned long long>(stats.foreign));
+    Status none =
+        leader ? FTC_CORRUPT(
+                     "no data packet arrived (%llu pushed: %llu parameter sets, %llu corrupt, %llu "
+                     "from other streams)",
+                     static_cast<unsigned long long>(stats.pushed),
+                     static_cast<unsigned long long>(leader->parameter_sets),
+                     static_cast<unsigned long long>(stats.corrupt),
+                     static_cast<unsigned long long>(stats.foreign))
+        : waiting > 0
+            ? FTC_CORRUPT(
+                  "no parameter set arrived (%llu data packets wait for one; %llu pushed, %llu "
+                  "corrupt, %llu from other streams): the tensor's shape is unknown",
+                  static_cast<unsigned long long>(waiting),
+                  static_cast<unsigned long long>(stats.pushed),
+                  static_cast<unsigned long long>(stats.corrupt),
+                  static_cast<unsigned long long>(stats.foreign))
+            : FTC_CORRUPT(
+                  "no packet arrived (%llu pushed, %llu corrupt, %llu from other "
+                  "streams): the tensor's shape is unknown",
+                  static_cast<unsigned long long>(stats.pushed),
+                  static_cast<unsigned long long>(stats.corrupt),
+                  static_cast<unsigned long long>(stats.foreign));
     if (first_rejection.ok()) return none;
-    const StatusCode code =
-        over_limit == pushed ? StatusCode::kLimitExceeded : StatusCode::kCorruptData;
+    // Every packet dropped was beyond a limit: that is the error.
+    const StatusCode code = over_limit > 0 && over_limit == corrupt ? StatusCode::kLimitExceeded
+                                                                    : StatusCode::kCorruptData;
     return Status(code, none.message() + "; " + first_rejection.message());
   }
 
@@ -522,7 +623,7 @@ struct Decoder::Impl {
 
   Result<DecodedTensor> Finish(ConcealMethod method) const {
     FTC_RETURN_IF_ERROR(options_status);
-    if (!leader) return NothingArrived();
+    if (!leader || leader->accepted == 0) return NothingArrived();
     const Candidate& c = *leader;
     const DType want = options.dtype.value_or(c.stream.dtype);
     FTC_RETURN_IF_ERROR(CheckFinishLimits(c, want));

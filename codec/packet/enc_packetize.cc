@@ -27,6 +27,13 @@ Status PacketOptions::Validate() const {
     return FTC_INVALID("packet size %d out of range %zu..%zu bytes", packet_size,
                        kMinPacketSizeOption, kMaxPacketSize);
   }
+  if (parameter_set_interval < 1 || parameter_set_interval > 65535) {
+    return FTC_INVALID("parameter set interval %d out of range 1..65535 data packets",
+                       parameter_set_interval);
+  }
+  if (parameter_sets < 1 || parameter_sets > 65535) {
+    return FTC_INVALID("parameter sets %d out of range 1..65535", parameter_sets);
+  }
   return Status::Ok();
 }
 
@@ -293,6 +300,28 @@ class TensorPacketizer {
     return FTC_INTERNAL("no band rows chosen");
   }
 
+  // The stream's parameter set (Stream_Id 0): every sample's codec parameters must agree.
+  Status ParameterSet(uint32_t band_rows, Bytes* out) const {
+    PacketHeader first;
+    FTC_RETURN_IF_ERROR(HeaderFor(0, band_rows, &first));
+    for (int64_t i = 1; i < n_; ++i) {
+      PacketHeader h;
+      FTC_RETURN_IF_ERROR(HeaderFor(i, band_rows, &h));
+      if (h.params != first.params) {
+        return FTC_INTERNAL("sample %lld: codec parameters differ from sample 0's",
+                            static_cast<long long>(i));
+      }
+    }
+    first.stream_id = 0;
+    out->clear();
+    WriteParameterSet(first, out);
+    if (out->size() > limit_) {
+      return FTC_INVALID("the parameter set needs %zu bytes, more than the packet size %d",
+                         out->size(), popts_.packet_size);
+    }
+    return Status::Ok();
+  }
+
   // 2./3. Groups the bands of every sample into packets (Stream_Id 0).
   Status GroupBands(uint32_t band_rows, std::vector<std::vector<Bytes>>* packets) const {
     const BandLayout layout = BandLayout::Of(sample_, band_rows);
@@ -345,25 +374,40 @@ class TensorPacketizer {
   std::vector<std::unique_ptr<BandSample>> sources_;
 };
 
+// The sending order (docs/format.md, "How ftcodec's encoder forms packets", step 5): the data
+// packets frame by frame, with the parameter set before data packets 0, I, 2I, … and, when that
+// makes fewer than R copies, before data packets floor(j·D/R) too.
+std::vector<Bytes> SendingOrder(const PacketOptions& popts, const Bytes& parameter_set,
+                                std::vector<std::vector<Bytes>>* packets) {
+  std::vector<Bytes> data;
+  for (std::vector<Bytes>& frame : *packets) {
+    for (Bytes& p : frame) data.push_back(std::move(p));
+  }
+  const uint64_t d = data.size(), interval = static_cast<uint64_t>(popts.parameter_set_interval);
+  const uint64_t r = static_cast<uint64_t>(popts.parameter_sets);
+  std::vector<uint8_t> before(d + 1, 0);
+  uint64_t copies = 0;
+  for (uint64_t k = 0; k < std::max<uint64_t>(d, 1); k += interval) before[k] = 1, ++copies;
+  if (copies < r) {
+    for (uint64_t j = 1; j < r; ++j) before[j * d / r] = 1;
+  }
+  std::vector<Bytes> all;
+  for (uint64_t k = 0; k <= d; ++k) {
+    if (before[k]) all.push_back(parameter_set);
+    if (k < d) all.push_back(std::move(data[k]));
+  }
+  return all;
+}
+
 // Stream id: the caller's, or a CRC32C of the packets written with id 0, minus checksums.
-std::vector<Bytes> StampStreamId(const PacketOptions& popts,
-                                 std::vector<std::vector<Bytes>>* packets) {
+void StampStreamId(const PacketOptions& popts, std::vector<Bytes>* packets) {
   uint32_t id = 0;
   if (popts.stream_id) {
     id = *popts.stream_id;
   } else {
-    for (const std::vector<Bytes>& frame : *packets) {
-      for (const Bytes& p : frame) id = Crc32cExtend(id, p.data(), p.size() - 4);
-    }
+    for (const Bytes& p : *packets) id = Crc32cExtend(id, p.data(), p.size() - 4);
   }
-  std::vector<Bytes> all;
-  for (std::vector<Bytes>& frame : *packets) {
-    for (Bytes& p : frame) {
-      SetPacketStreamId(id, &p);
-      all.push_back(std::move(p));
-    }
-  }
-  return all;
+  for (Bytes& p : *packets) SetPacketStreamId(id, &p);
 }
 
 Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const EncoderOptions& options,
@@ -379,9 +423,13 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
   FTC_RETURN_IF_ERROR(packetizer.PrepareSamples());
   uint32_t band_rows = 0;
   FTC_RETURN_IF_ERROR(packetizer.ChooseBandRows(&band_rows));
+  Bytes parameter_set;
+  FTC_RETURN_IF_ERROR(packetizer.ParameterSet(band_rows, &parameter_set));
   std::vector<std::vector<Bytes>> packets;
   FTC_RETURN_IF_ERROR(packetizer.GroupBands(band_rows, &packets));
-  return StampStreamId(popts, &packets);
+  std::vector<Bytes> all = SendingOrder(popts, parameter_set, &packets);
+  StampStreamId(popts, &all);
+  return all;
 }
 
 }  // namespace

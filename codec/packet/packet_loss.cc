@@ -12,8 +12,8 @@
 namespace ftc {
 
 bool IsPacketStream(const uint8_t* data, size_t size) {
-  if (size >= 8 && HasPacketMagic(data + 4, size - 4)) return true;
   if (HasFrameMagic(data, size)) return false;
+  if (size >= 8 && HasPacketMagic(data + 4, size - 4)) return true;
   size_t damaged = 0;
   return !SplitPacketRecords(data, size, &damaged).empty() && damaged == 0;
 }

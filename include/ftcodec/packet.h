@@ -5,6 +5,7 @@
 //   ftc::EncoderOptions opts;  opts.codec = "ans";  opts.bits = 4;
 //   ftc::PacketOptions popts;  popts.packet_size = 1200;  // interleaved rows by default
 //   ftc::encode_packets(view, opts, popts, [&](const uint8_t* p, size_t n) { send(p, n); });
+//   // (parameter sets and data packets, in sending order)
 //   // receiver
 //   ftc::Decoder d;
 //   while (...) d.push(p, n).IgnoreError();   // bad packets are dropped and counted
@@ -47,14 +48,22 @@ struct PacketOptions {
   bool auto_band_rows = true;
   // Stream_Id of every packet; default: a CRC32C of the stream's contents.
   std::optional<uint32_t> stream_id;
+  // The stream's parameter set (what every data packet shares: shape, codec, parameters) is
+  // sent first and again before every `parameter_set_interval`-th data packet, and at least
+  // `parameter_sets` times in all, spread over the stream (docs/format.md, "How ftcodec's
+  // encoder forms packets"). A receiver needs one copy. Both 1..65535.
+  int parameter_set_interval = 64;
+  int parameter_sets = 3;
 
   Status Validate() const;
 };
 
 using PacketSink = std::function<void(const uint8_t* data, size_t size)>;
 
-// Encodes a tensor (rank 1..4; rank 4 is N,C,H,W: packets for every sample) into packets of at
-// most options.packet_size bytes, handed to `sink` frame by frame in Packet_Index order.
+// Encodes a tensor (rank 1..4; rank 4 is N,C,H,W: packets for every sample) into one stream of
+// packets of at most options.packet_size bytes, handed to `sink` in sending order: data packets
+// frame by frame in Packet_Index order, with the stream's parameter set first and repeated
+// among them (PacketOptions::parameter_set_interval, parameter_sets).
 // Codecs raw, ans and learned (others: kInvalidArgument). Codec learned: every sample is reduced
 // by the unit (options.unit) and its code is packetized like an ans tensor; the inner codec must
 // be ans (options.inner "ans" with options.bits, or a unit trained for ans: its bits) — inner
@@ -160,12 +169,14 @@ struct LossMask {
 
 struct PacketStats {
   uint64_t pushed = 0;            // push() calls
-  uint64_t accepted = 0;          // packets decoded and used
+  uint64_t accepted = 0;          // data packets decoded and used
+  uint64_t parameter_sets = 0;    // copies of the stream's parameter set received
   uint64_t duplicates = 0;        // identical to one already accepted; ignored
   uint64_t corrupt = 0;           // failed the checksum, a format check or a limit; dropped
   uint64_t over_limit = 0;        // of those: beyond a DecoderLimits bound
   uint64_t foreign = 0;           // of another Stream_Id than the stream decoded; not used
   uint64_t inconsistent = 0;      // same stream id, but disagreeing with accepted packets; not used
+  uint64_t waiting = 0;           // data packets held: their parameter set has not arrived
   uint32_t stream_id = 0;         // the stream decoded (once a packet was accepted)
   uint32_t frames = 0;            // frames (samples) of the tensor; this and below: finish()
   uint32_t frames_complete = 0;   // every packet arrived
@@ -265,6 +276,8 @@ PacketStreamContents ReadPacketStream(const uint8_t* data, size_t size);
 struct PacketInfo {
   size_t size = 0;
   bool valid = false;
+  bool parameter_set = false;  // a parameter set (the fields below but frame and bands are its)
+  uint32_t set_id = 0;
   std::string error;
   uint32_t stream_id = 0;
   std::string codec;
@@ -281,6 +294,8 @@ struct PacketInfo {
   std::string inner;
   Shape code_shape;
 };
+// A data packet is probed against the first valid parameter set of its stream and Set_Id among
+// `packets` (invalid without one: "no parameter set").
 std::vector<PacketInfo> ProbePackets(const std::vector<Bytes>& packets);
 // As above, checking each packet against `limits` like a decoder (a packet beyond one is invalid,
 // its error naming the limit).

@@ -208,14 +208,17 @@ def test_packets_round_trip_without_loss(features):
     d = ftcodec.Decoder()
     for p in reversed(packets):  # any order
         d.push(p)
-    d.push(packets[0])  # a duplicate is ignored
+    data = [p for p in packets if p[3] == 0]  # byte 3: 0 data packet, 1 parameter set
+    assert 0 < len(data) < len(packets)
+    d.push(data[0])  # a duplicate is ignored
     tensor, lost = d.finish()
     for n in range(features.shape[0]):
         step = (features[n].max() - features[n].min()) / 15
         assert np.abs(tensor[n] - features[n]).max() <= step / 2 * 1.0001 + 1e-6
     assert lost.shape == features.shape and lost.dtype == np.bool_ and not lost.any()
     stats = d.stats
-    assert stats["accepted"] == len(packets) and stats["duplicates"] == 1
+    assert stats["accepted"] == len(data) and stats["duplicates"] == 1
+    assert stats["parameter_sets"] == len(packets) - len(data) and stats["waiting"] == 0
     assert stats["frames_complete"] == features.shape[0]
 
 

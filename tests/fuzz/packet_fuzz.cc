@@ -1,5 +1,6 @@
 // Fuzz target: packet parsing and the packet receiver (ftc::Decoder) with concealment. The input
-// is a .ftcp packet stream, or one packet if it starts with the packet magic. Any input must give
+// is a .ftcp packet stream, or one packet if it starts with the packet magic (a parameter set
+// alone, or a data packet that waits for one). Any input must give
 // a tensor or an error — never a crash, a hang or an allocation beyond the decoder's limits —
 // and the receiver's counts must add up. The fake learned unit loader of the core tests is
 // registered (unit "unitA": 8×8×6 features, a 4×4×3 code), so learned packets reach concealment
@@ -45,12 +46,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (int i = 3; i >= 0; --i) id = (id << 8) | p[ftc::kPacketStreamIdOffset + i];
       ftc::SetPacketStreamId(id, &p);
     }
-    ftc::Result<ftc::ParsedPacket> parsed = ftc::ParseCodecPacket(p.data(), p.size(), o.limits);
-    learned = learned || (parsed.ok() && parsed->header.codec_id == ftc::learned::kCodecId);
+    ftc::Result<ftc::ParsedParameterSet> ps =
+        ftc::ParseCodecParameterSet(p.data(), p.size(), o.limits);
+    learned = learned || (ps.ok() && ps->header.codec_id == ftc::learned::kCodecId);
     d.push(p).IgnoreError();
   }
   const ftc::PacketStats& s = d.stats();
-  if (s.accepted + s.duplicates + s.corrupt + s.foreign + s.inconsistent != s.pushed) std::abort();
+  if (s.accepted + s.duplicates + s.corrupt + s.foreign + s.inconsistent + s.parameter_sets +
+          s.waiting !=
+      s.pushed) {
+    std::abort();
+  }
   const auto method = static_cast<ftc::ConcealMethod>(size % 6);
   ftc::Result<ftc::DecodedTensor> r = d.finish(method);
   if (r.ok()) {
