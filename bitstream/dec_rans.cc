@@ -675,27 +675,10 @@ Status CheckSegmentEnd(const Lane* lanes, int lanes_used, const WordStream& ws) 
   return Status::Ok();
 }
 
-Status DecodeSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
-                     int alphabet_bits, bool reference, const SymbolSegmentDecodeOptions& options,
-                     uint16_t* symbols) {
-  uint64_t total = 0;
-  FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));
-  if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null output");
-  if (data == nullptr && size > 0) return FTC_INVALID("symbol segment: null data");
-
-  BitReader br(data, size);
-  ContextModel model;
-  FTC_RETURN_IF_ERROR(ReadModel(&br, alphabet_bits, &model));
-  if (options.single_lane) {
-    if (model.lanes != rans::kMinLanes) {
-      return FTC_CORRUPT("symbol segment: %d lanes in a packet's segment (must be 1: Lanes 0)",
-                         model.lanes);
-    }
-    model.lanes = 1;
-  }
-  if (!br.PaddingIsZero()) return FTC_CORRUPT("symbol segment: non-zero padding after tables");
-  size_t pos = br.byte_position();
-
+// The lane states and rANS words at data[pos..size) under `model`.
+Status DecodeWithModel(const uint8_t* data, size_t size, size_t pos, const ContextModel& model,
+                       const std::vector<BandShape>& bands, uint64_t total, int alphabet_bits,
+                       bool reference, uint16_t* symbols) {
   const int lanes_used = static_cast<int>(std::min<size_t>(model.lanes, bands.size()));
   uint32_t initial[kMaxLanes] = {};
   FTC_RETURN_IF_ERROR(ReadLaneStates(data, size, lanes_used, &pos, initial));
@@ -724,6 +707,51 @@ Status DecodeSegment(const uint8_t* data, size_t size, const std::vector<BandSha
   return CheckSegmentEnd(lanes, lanes_used, ws);
 }
 
+// The segment's own Model (one lane if `single_lane`), and where the lane states start.
+Status ReadSegmentModel(const uint8_t* data, size_t size, int alphabet_bits, bool single_lane,
+                        ContextModel* model, size_t* pos) {
+  BitReader br(data, size);
+  FTC_RETURN_IF_ERROR(ReadModel(&br, alphabet_bits, model));
+  if (single_lane) {
+    if (model->lanes != rans::kMinLanes) {
+      return FTC_CORRUPT("symbol segment: %d lanes in a packet's segment (must be 1: Lanes 0)",
+                         model->lanes);
+    }
+    model->lanes = 1;
+  }
+  if (!br.PaddingIsZero()) return FTC_CORRUPT("symbol segment: non-zero padding after tables");
+  *pos = br.byte_position();
+  return Status::Ok();
+}
+
+Status CheckDecodeArgs(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                       int alphabet_bits, const uint16_t* symbols, uint64_t* total) {
+  FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, total));
+  if (*total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null output");
+  if (data == nullptr && size > 0) return FTC_INVALID("symbol segment: null data");
+  return Status::Ok();
+}
+
+Status DecodeSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                     int alphabet_bits, bool reference, const SymbolSegmentDecodeOptions& options,
+                     uint16_t* symbols) {
+  uint64_t total = 0;
+  FTC_RETURN_IF_ERROR(CheckDecodeArgs(data, size, bands, alphabet_bits, symbols, &total));
+  ContextModel model;
+  size_t pos = 0;
+  FTC_RETURN_IF_ERROR(
+      ReadSegmentModel(data, size, alphabet_bits, options.single_lane, &model, &pos));
+  return DecodeWithModel(data, size, pos, model, bands, total, alphabet_bits, reference, symbols);
+}
+
+Status DecodeHeadless(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                      const SymbolModel& m, bool reference, uint16_t* symbols) {
+  uint64_t total = 0;
+  FTC_RETURN_IF_ERROR(CheckDecodeArgs(data, size, bands, m.alphabet_bits(), symbols, &total));
+  return DecodeWithModel(data, size, 0, m.impl().model, bands, total, m.alphabet_bits(), reference,
+                         symbols);
+}
+
 }  // namespace
 
 Status DecodeSymbolSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
@@ -747,6 +775,35 @@ Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
                                     const std::vector<BandShape>& bands, int alphabet_bits,
                                     uint16_t* symbols, const SymbolSegmentDecodeOptions& options) {
   return DecodeSegment(data, size, bands, alphabet_bits, true, options, symbols);
+}
+
+Result<SymbolModel> SymbolModel::Parse(const uint8_t* data, size_t size, int alphabet_bits) {
+  if (alphabet_bits < 1 || alphabet_bits > 16) {
+    return FTC_INVALID("symbol model: alphabet bits %d (must be 1..16)", alphabet_bits);
+  }
+  if (data == nullptr && size > 0) return FTC_INVALID("symbol model: null data");
+  auto impl = std::make_shared<Impl>();
+  size_t pos = 0;
+  FTC_RETURN_IF_ERROR(ReadSegmentModel(data, size, alphabet_bits, true, &impl->model, &pos));
+  if (pos != size) {
+    return FTC_CORRUPT("symbol model: %zu bytes after the tables", size - pos);
+  }
+  impl->bytes.assign(data, data + size);
+  impl->alphabet_bits = alphabet_bits;
+  SymbolModel m;
+  m.impl_ = std::move(impl);
+  return m;
+}
+
+Status DecodeHeadlessSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                             const SymbolModel& model, uint16_t* symbols) {
+  return DecodeHeadless(data, size, bands, model, false, symbols);
+}
+
+Status DecodeHeadlessSegmentReference(const uint8_t* data, size_t size,
+                                      const std::vector<BandShape>& bands, const SymbolModel& model,
+                                      uint16_t* symbols) {
+  return DecodeHeadless(data, size, bands, model, true, symbols);
 }
 
 }  // namespace ftc

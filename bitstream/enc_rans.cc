@@ -719,6 +719,27 @@ void BuildContextOfPair(const ContextModel& model, uint16_t* ctx_of_pair) {
   }
 }
 
+// The encoder's symbols of a model's tables (as BuildEncTables makes them); an absent token's
+// entry stays zero (x_max_m1 == 0).
+std::vector<EncSymbol> EncSymbolsOf(const ContextModel& model) {
+  const int num_tokens = model.tokens.NumTokens();
+  std::vector<EncSymbol> enc(static_cast<size_t>(model.num_contexts()) * num_tokens, EncSymbol{});
+  std::vector<uint32_t> freq(num_tokens);
+  for (int k = 0; k < model.num_contexts(); ++k) {
+    const std::vector<uint8_t>& codes = model.weight_codes[static_cast<size_t>(k)];
+    if (codes.empty()) continue;
+    rans::NormalizeWeights(codes.data(), static_cast<int>(codes.size()), model.precision,
+                           freq.data());
+    uint32_t start = 0;
+    for (size_t t = 0; t < codes.size(); ++t) {
+      if (freq[t] == 0) continue;
+      enc[static_cast<size_t>(k) * num_tokens + t] = MakeEncSymbol(start, freq[t], model.precision);
+      start += freq[t];
+    }
+  }
+  return enc;
+}
+
 // Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands N*g .. N*g+N-1, step
 // t = 0, 1, ...; in a step, lanes 0..N-1 that have a symbol t decode its token, then the escapes
 // among them their raw bits. Appends the final states, then the words in decoding order.
@@ -880,6 +901,68 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
 Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
                            int alphabet_bits, std::vector<uint8_t>* out) {
   return EncodeSymbolSegment(symbols, bands, alphabet_bits, out, nullptr, SymbolSegmentOptions());
+}
+
+Result<SymbolModel> SymbolModel::Fit(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                                     int alphabet_bits) {
+  uint64_t total = 0;
+  FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));
+  if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol model: null symbols");
+  FTC_RETURN_IF_ERROR(CheckSymbols(symbols, total, alphabet_bits));
+  auto impl = std::make_shared<Impl>();
+  ContextModel& model = impl->model;
+  model.lanes = 1;
+  model.tokens =
+      ChooseTokenConfig(HistogramOfSymbols(symbols, total, alphabet_bits), total, alphabet_bits);
+  const int num_tokens = model.tokens.NumTokens();
+  const TokenizedSymbols ts = TokenizeSymbols(symbols, total, alphabet_bits, model.tokens);
+  std::unique_ptr<uint8_t[]> pairs(new uint8_t[total + 1]);
+  std::vector<BandPos> positions;
+  std::vector<uint32_t> fine_hist, fine_hist2;
+  FineContextHistogram(ts.tokens.get(), bands, num_tokens, pairs.get(), &positions, &fine_hist,
+                       &fine_hist2);
+  const std::vector<uint64_t> token_counts = TokenCounts(fine_hist, num_tokens);
+  model.precision = BasePrecision(token_counts, total);
+  ContextSearch search(fine_hist, num_tokens);
+  ChooseContextClasses(token_counts, total, &search, &model);
+  RaisePrecisionIfSkewed(num_tokens, &search, &model);
+  (void)BuildEncTables(search.ctx_hist(), ts.raw_bit_total, &model);
+  BitWriter bw(&impl->bytes);
+  WriteModel(model, &bw);
+  bw.Finish();
+  impl->alphabet_bits = alphabet_bits;
+  SymbolModel m;
+  m.impl_ = std::move(impl);
+  return m;
+}
+
+Status EncodeHeadlessSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                             const SymbolModel& m, std::vector<uint8_t>* out) {
+  if (out == nullptr) return FTC_INVALID("symbol segment: null output");
+  const ContextModel& model = m.impl().model;
+  const int alphabet_bits = m.alphabet_bits();
+  uint64_t total = 0;
+  FTC_RETURN_IF_ERROR(rans::CheckSegmentArgs(bands, alphabet_bits, &total));
+  if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null symbols");
+  FTC_RETURN_IF_ERROR(CheckSymbols(symbols, total, alphabet_bits));
+  const int num_tokens = model.tokens.NumTokens();
+  const TokenizedSymbols ts = TokenizeSymbols(symbols, total, alphabet_bits, model.tokens);
+  std::unique_ptr<uint8_t[]> pairs(new uint8_t[total + 1]);
+  std::vector<BandPos> positions;
+  std::vector<uint32_t> fine_hist, fine_hist2;
+  FineContextHistogram(ts.tokens.get(), bands, num_tokens, pairs.get(), &positions, &fine_hist,
+                       &fine_hist2);
+  const std::vector<EncSymbol> es = EncSymbolsOf(model);
+  uint16_t ctx_of_pair[kFine * kFine];
+  BuildContextOfPair(model, ctx_of_pair);
+  for (uint64_t i = 0; i < total; ++i) {
+    if (es[ctx_of_pair[pairs[i]] + ts.tokens[i]].x_max_m1 == 0) {
+      return FTC_INVALID("symbol segment: symbol %llu (%u) has no frequency in the shared model",
+                         static_cast<unsigned long long>(i), symbols[i]);
+    }
+  }
+  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, es.data(), total, out);
+  return Status::Ok();
 }
 
 }  // namespace ftc

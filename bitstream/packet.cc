@@ -160,6 +160,8 @@ void WriteParameterSet(const PacketHeader& h, std::vector<uint8_t>* out) {
   w.Varint(h.band_rows);
   w.Varint(h.params.size());
   w.Bytes(h.params.data(), h.params.size());
+  w.Varint(h.shared_model.size());
+  w.Bytes(h.shared_model.data(), h.shared_model.size());
   w.U32(Crc32c(out->data() + start, out->size() - start));
 }
 
@@ -248,6 +250,15 @@ Status ReadStreamFields(ByteReader* r, PacketHeader* h) {
     return FTC_CORRUPT("parameter set: truncated codec parameters");
   }
   h->params.assign(params, params + params_size);
+  uint64_t model_size;
+  const uint8_t* model;
+  if (!r->Varint(&model_size)) return FTC_CORRUPT("parameter set: truncated");
+  if (model_size > r->remaining()) {
+    return FTC_CORRUPT("parameter set: a symbol model of %llu bytes runs past the end",
+                       static_cast<unsigned long long>(model_size));
+  }
+  (void)r->Skip(static_cast<size_t>(model_size), &model);
+  h->shared_model.assign(model, model + model_size);
   if (r->remaining() != 0) {
     return FTC_CORRUPT("parameter set: %zu unexpected bytes before the checksum", r->remaining());
   }

@@ -46,6 +46,7 @@ struct PacketHeader {
   uint32_t first_band = 0;  // contiguous layout only
   uint32_t band_count = 1;
   std::vector<uint8_t> params;
+  std::vector<uint8_t> shared_model;  // the parameter set's Symbol_Model (empty: none)
 
   bool interleaved() const { return flags & kPacketFlagInterleaved; }
 };

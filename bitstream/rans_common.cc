@@ -61,3 +61,10 @@ bool NormalizeWeights(const uint8_t* codes, int span, int precision, uint32_t* f
 }
 
 }  // namespace ftc::rans
+
+namespace ftc {
+
+const std::vector<uint8_t>& SymbolModel::bytes() const { return impl_->bytes; }
+int SymbolModel::alphabet_bits() const { return impl_->alphabet_bits; }
+
+}  // namespace ftc

@@ -131,6 +131,20 @@ struct ContextModel {
   int num_contexts() const { return left_classes() * top_classes(); }
 };
 
+}  // namespace ftc::rans
+
+namespace ftc {
+
+struct SymbolModel::Impl {
+  rans::ContextModel model;  // lanes 1
+  std::vector<uint8_t> bytes;
+  int alphabet_bits = 1;
+};
+
+}  // namespace ftc
+
+namespace ftc::rans {
+
 // Bit-level I/O for the model header: bits are packed LSB first into bytes.
 class BitWriter {
  public:

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "ftcodec/status.h"
@@ -91,6 +92,41 @@ Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
 Status DecodeSymbolSegmentReference(const uint8_t* data, size_t size,
                                     const std::vector<BandShape>& bands, int alphabet_bits,
                                     uint16_t* symbols, const SymbolSegmentDecodeOptions& options);
+
+// A model shared by many segments (docs/format.md, "Packets"): fitted once on every symbol they
+// will code, in the same band shapes, and written once (a packet stream's parameter set carries
+// its bytes); "headless" segments coded with it hold only their lane state and rANS words. One
+// lane. Immutable, cheap to copy, safe to share between threads.
+class SymbolModel {
+ public:
+  struct Impl;  // bitstream/rans_common.h
+
+  // The model the encoder would choose for one segment of `symbols` over `bands`, with one lane
+  // (the `Model` of a segment, Lanes field 0). Errors as EncodeSymbolSegment's.
+  static Result<SymbolModel> Fit(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                                 int alphabet_bits);
+  // The model from its bytes (exactly `size`; kCorruptData naming the problem otherwise).
+  static Result<SymbolModel> Parse(const uint8_t* data, size_t size, int alphabet_bits);
+
+  const std::vector<uint8_t>& bytes() const;
+  int alphabet_bits() const;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+// A headless segment: the lane state and rANS words of `symbols` over `bands` under `model`.
+// kInvalidArgument if a symbol's token has no frequency in its context (a model fitted on other
+// symbols). Appends to *out.
+Status EncodeHeadlessSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                             const SymbolModel& model, std::vector<uint8_t>* out);
+// Inverse, with the checks of DecodeSymbolSegment; and by the scalar reference.
+Status DecodeHeadlessSegment(const uint8_t* data, size_t size, const std::vector<BandShape>& bands,
+                             const SymbolModel& model, uint16_t* symbols);
+Status DecodeHeadlessSegmentReference(const uint8_t* data, size_t size,
+                                      const std::vector<BandShape>& bands, const SymbolModel& model,
+                                      uint16_t* symbols);
 
 }  // namespace ftc
 

@@ -766,3 +766,105 @@ TEST(PacketTest, PacketsOfOneFrameMustCarryTheSameRanges) {
 
 }  // namespace
 }  // namespace ftc
+
+namespace ftc {
+namespace {
+
+// ans streams share one symbol model through the parameter set; other codecs carry none; a
+// damaged model fails the parameter set, not the decoder.
+TEST(PacketTest, TheParameterSetCarriesTheSharedSymbolModel) {
+  const std::vector<float> x = SmoothTensor(6, 8, 14, 14, true);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {6, 8, 14, 14});
+  PacketOptions po;
+  po.packet_size = 300;
+  const DecoderLimits limits;
+  struct Case {
+    const char* name;
+    EncoderOptions options;
+    bool model;
+  };
+  EncoderOptions raw;
+  raw.codec = "raw";
+  EncoderOptions lossless = AnsOptions();
+  lossless.lossless = true;
+  for (const Case& c : {Case{"ans", AnsOptions(), true}, Case{"raw", raw, false},
+                        Case{"lossless", lossless, false}}) {
+    SCOPED_TRACE(c.name);
+    const std::vector<Bytes> packets = encode_packets(v, c.options, po).value();
+    const Bytes ps = FirstParameterSet(packets);
+    Result<ParsedParameterSet> parsed = ParseCodecParameterSet(ps.data(), ps.size(), limits);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    EXPECT_EQ(!parsed->header.shared_model.empty(), c.model);
+    EXPECT_TRUE(SameBytes(DecodeAll(packets)->tensor, Reference(v, c.options)));
+    if (!c.model) continue;
+    // A model with a changed table: the parameter set is refused as corrupt, its data packets
+    // then wait for a good one.
+    PacketHeader h = parsed->header;
+    h.shared_model.push_back(0x55);
+    Bytes bad;
+    WriteParameterSet(h, &bad);
+    Decoder d;
+    Status s = d.push(bad);
+    EXPECT_EQ(s.code(), StatusCode::kCorruptData);
+    EXPECT_NE(s.message().find("symbol model"), std::string::npos) << s.message();
+    for (const Bytes& p : DataPackets(packets)) EXPECT_TRUE(d.push(p).ok());
+    EXPECT_EQ(d.stats().waiting, DataPackets(packets).size());
+    EXPECT_TRUE(d.push(ps).ok());
+    EXPECT_EQ(d.stats().waiting, 0u);
+    EXPECT_EQ(d.stats().accepted, DataPackets(packets).size());
+    EXPECT_TRUE(SameBytes(d.finish()->tensor, Reference(v, c.options)));
+    // The model of another stream: its data packets do not decode (a table they need is
+    // missing or their words end wrongly) and are dropped as corrupt.
+    const std::vector<float> y = SmoothTensor(6, 8, 14, 14, false, 9);
+    const TensorView vy = TensorView::Contiguous(y.data(), DType::kF32, {6, 8, 14, 14});
+    const std::vector<Bytes> other = encode_packets(vy, c.options, po).value();
+    PacketHeader g = parsed->header;
+    g.shared_model = ParseCodecParameterSet(FirstParameterSet(other).data(),
+                                            FirstParameterSet(other).size(), limits)
+                         ->header.shared_model;
+    if (g.shared_model == h.shared_model) continue;
+    Bytes swapped;
+    WriteParameterSet(g, &swapped);
+    Decoder e;
+    ASSERT_TRUE(e.push(swapped).ok());
+    uint64_t dropped = 0;
+    for (const Bytes& p : DataPackets(packets)) dropped += e.push(p).ok() ? 0 : 1;
+    EXPECT_EQ(e.stats().corrupt, dropped);
+  }
+}
+
+}  // namespace
+}  // namespace ftc
+
+namespace ftc {
+namespace {
+
+// Frame interleaving changes only the sending order: packets of K frames round robin.
+TEST(PacketTest, FrameInterleaveSpreadsFramesInTheSendingOrder) {
+  const std::vector<float> x = SmoothTensor(5, 8, 14, 14, true);
+  const TensorView v = TensorView::Contiguous(x.data(), DType::kF32, {5, 8, 14, 14});
+  PacketOptions po;
+  po.packet_size = 200;
+  po.stream_id = 7;
+  const std::vector<Bytes> plain = encode_packets(v, AnsOptions(), po).value();
+  po.frame_interleave = 3;
+  const std::vector<Bytes> spread = encode_packets(v, AnsOptions(), po).value();
+  std::vector<Bytes> a = DataPackets(plain), b = DataPackets(spread);
+  ASSERT_EQ(a.size(), b.size());
+  std::vector<uint32_t> frames;
+  for (const Bytes& p : b) {
+    frames.push_back(ParseCodecPacket(p.data(), p.size(), spread, 1 << 20)->header.frame_index);
+  }
+  EXPECT_EQ(std::vector<uint32_t>(frames.begin(), frames.begin() + 6),
+            (std::vector<uint32_t>{0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(frames.back(), 4u);
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  EXPECT_EQ(a, b);  // the same packets
+  EXPECT_TRUE(SameBytes(DecodeAll(spread)->tensor, Reference(v, AnsOptions())));
+  po.frame_interleave = 0;
+  EXPECT_EQ(encode_packets(v, AnsOptions(), po).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace ftc

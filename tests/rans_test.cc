@@ -628,3 +628,94 @@ TEST(RansTest, Log2Q16IsAccurate) {
 
 }  // namespace
 }  // namespace ftc
+
+namespace ftc {
+namespace {
+
+// One-lane segments and a shared model (packet data: docs/format.md, "Packets").
+TEST(RansTest, OneLaneSegmentsNeedTheDecoderToKnow) {
+  const std::vector<BandShape> bands(9, BandShape{1, 14});
+  const std::vector<uint16_t> s = FeatureLike(bands, 4, 3);
+  SymbolSegmentOptions one;
+  one.lanes = 1;
+  std::vector<uint8_t> seg;
+  ASSERT_TRUE(EncodeSymbolSegment(s.data(), bands, 4, &seg, nullptr, one).ok());
+  SymbolSegmentDecodeOptions single;
+  single.single_lane = true;
+  std::vector<uint16_t> out(s.size());
+  ASSERT_TRUE(DecodeSymbolSegment(seg.data(), seg.size(), bands, 4, out.data(), single).ok());
+  EXPECT_EQ(out, s);
+  std::fill(out.begin(), out.end(), 0);
+  ASSERT_TRUE(
+      DecodeSymbolSegmentReference(seg.data(), seg.size(), bands, 4, out.data(), single).ok());
+  EXPECT_EQ(out, s);
+  // Read as a four-lane segment it is corrupt (the lane states do not match).
+  EXPECT_FALSE(DecodeSymbolSegment(seg.data(), seg.size(), bands, 4, out.data()).ok());
+  // A four-lane segment is refused where one lane is required.
+  std::vector<uint8_t> four;
+  SymbolSegmentOptions four_lanes;
+  four_lanes.lanes = 8;
+  ASSERT_TRUE(EncodeSymbolSegment(s.data(), bands, 4, &four, nullptr, four_lanes).ok());
+  Status st = DecodeSymbolSegment(four.data(), four.size(), bands, 4, out.data(), single);
+  EXPECT_EQ(st.code(), StatusCode::kCorruptData);
+  EXPECT_NE(st.message().find("must be 1"), std::string::npos) << st.message();
+}
+
+TEST(RansTest, HeadlessSegmentsUnderASharedModel) {
+  for (int bits : {1, 2, 4, 8, 12}) {
+    SCOPED_TRACE(bits);
+    // The model is fitted on 40 one-row bands; segments code any subset of them.
+    const std::vector<BandShape> all(40, BandShape{1, 17});
+    const std::vector<uint16_t> s = FeatureLike(all, bits, 11);
+    Result<SymbolModel> m = SymbolModel::Fit(s.data(), all, bits);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    // The bytes parse back to the same model.
+    Result<SymbolModel> parsed = SymbolModel::Parse(m->bytes().data(), m->bytes().size(), bits);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    EXPECT_EQ(parsed->bytes(), m->bytes());
+    size_t headless = 0, own = 0;
+    for (size_t first : {size_t{0}, size_t{7}, size_t{25}}) {
+      const std::vector<BandShape> part(13, BandShape{1, 17});
+      const uint16_t* src = s.data() + first * 17;
+      std::vector<uint8_t> seg;
+      ASSERT_TRUE(EncodeHeadlessSegment(src, part, *m, &seg).ok());
+      std::vector<uint16_t> out(13 * 17), ref(13 * 17);
+      ASSERT_TRUE(DecodeHeadlessSegment(seg.data(), seg.size(), part, *parsed, out.data()).ok());
+      ASSERT_TRUE(
+          DecodeHeadlessSegmentReference(seg.data(), seg.size(), part, *parsed, ref.data()).ok());
+      EXPECT_TRUE(std::equal(out.begin(), out.end(), src));
+      EXPECT_EQ(out, ref);
+      headless += seg.size();
+      std::vector<uint8_t> self;
+      SymbolSegmentOptions one;
+      one.lanes = 1;
+      ASSERT_TRUE(EncodeSymbolSegment(src, part, bits, &self, nullptr, one).ok());
+      own += self.size();
+      // Truncated: rejected cleanly.
+      for (size_t n = 0; n < seg.size(); n += 3) {
+        EXPECT_FALSE(DecodeHeadlessSegment(seg.data(), n, part, *parsed, out.data()).ok()) << n;
+      }
+    }
+    if (bits >= 4) {
+      EXPECT_LT(headless, own);  // no tables in the segments
+    }
+  }
+  // A symbol the model never saw cannot be coded; a model's bytes must be exact.
+  const std::vector<BandShape> bands(4, BandShape{1, 8});
+  std::vector<uint16_t> zeros(32, 0);
+  Result<SymbolModel> m = SymbolModel::Fit(zeros.data(), bands, 4);
+  ASSERT_TRUE(m.ok());
+  zeros[5] = 3;
+  std::vector<uint8_t> seg;
+  Status st = EncodeHeadlessSegment(zeros.data(), bands, *m, &seg);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("no frequency in the shared model"), std::string::npos);
+  std::vector<uint8_t> longer = m->bytes();
+  longer.push_back(0);
+  EXPECT_EQ(SymbolModel::Parse(longer.data(), longer.size(), 4).status().code(),
+            StatusCode::kCorruptData);
+  EXPECT_FALSE(SymbolModel::Parse(m->bytes().data(), m->bytes().size() - 1, 4).ok());
+}
+
+}  // namespace
+}  // namespace ftc

@@ -30,7 +30,7 @@ struct EncArgs {
   std::string unit, inner;
   // Packet mode (a .ftcp output or --packet-size).
   int packet_size = 1200;
-  int parameter_set_interval = 64, parameter_sets = 3;
+  int parameter_set_interval = 64, parameter_sets = 3, frame_interleave = 1;
   bool interleave = false;  // --interleave: the default layout, said explicitly
   bool contiguous = false;
   // Sample stream (a .ftcs output or --stream).
@@ -201,6 +201,7 @@ int EncodePacketStream(const EncArgs& a, const CLI::App& cmd, const TensorView& 
   po.auto_band_rows = cmd.count("--band-rows") == 0;
   po.parameter_set_interval = a.parameter_set_interval;
   po.parameter_sets = a.parameter_sets;
+  po.frame_interleave = a.frame_interleave;
   Result<std::vector<Bytes>> packets = encode_packets(view, o, po);
   if (!packets.ok()) return Fail(packets.status(), verb);
   Result<Bytes> file = WritePacketStream(*packets);
@@ -300,7 +301,7 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
                      " applies to packet mode only (a .ftcp output or --packet-size)",
                  verb);
   }
-  for (const char* flag : {"--parameter-set-interval", "--parameter-sets"}) {
+  for (const char* flag : {"--parameter-set-interval", "--parameter-sets", "--frame-interleave"}) {
     if (cmd.count(flag) && !packet_mode) {
       return Usage(std::string(flag) +
                        " applies to packet mode only (a .ftcp output or "
@@ -380,6 +381,10 @@ Command AddEncCommand(CLI::App& app) {
   cmd->add_option("--parameter-sets", a->parameter_sets,
                   "packet mode: send at least this many copies of the parameter set, spread "
                   "over the stream, 1..65535 (a receiver needs one)")
+      ->capture_default_str();
+  cmd->add_option("--frame-interleave", a->frame_interleave,
+                  "packet mode: send the packets of K samples round robin, so a burst of losses "
+                  "spreads over K samples (the sender holds K samples), 1..256")
       ->capture_default_str();
   cmd->add_flag("--contiguous", a->contiguous,
                 "packet mode: the contiguous layout instead: runs of whole bands (a few % "

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,7 +68,8 @@ Status DecodeQuantizedBands(const AnsParams& p, const BandLayout& layout,
                             const std::vector<SectionRef>& sections, float* values,
                             std::vector<uint32_t>* channels_out,
                             std::vector<QuantParams>* ranges_out,
-                            const SymbolSegmentDecodeOptions& seg) {
+                            const SymbolSegmentDecodeOptions& seg,
+                            const SymbolModel* shared = nullptr) {
   std::vector<uint32_t> channels;
   if (p.per_channel()) channels = ChannelsOfBands(layout, bands);
   FTC_ASSIGN_OR_RETURN(std::vector<QuantParams> ranges,
@@ -76,7 +78,9 @@ Status DecodeQuantizedBands(const AnsParams& p, const BandLayout& layout,
   const std::vector<BandShape> shapes = ShapesOf(layout, bands, &elements);
   std::vector<uint16_t> symbols(static_cast<size_t>(elements));
   const SectionRef& sym = sections[1];
-  Status s = DecodeSymbolSegment(sym.data, sym.size, shapes, p.bits, symbols.data(), seg);
+  Status s = shared != nullptr
+                 ? DecodeHeadlessSegment(sym.data, sym.size, shapes, *shared, symbols.data())
+                 : DecodeSymbolSegment(sym.data, sym.size, shapes, p.bits, symbols.data(), seg);
   if (!s.ok()) return s.WithContext("symbols");
   size_t pos = 0, g = 0;
   for (uint32_t b : bands) {
@@ -131,7 +135,8 @@ constexpr SymbolSegmentDecodeOptions kPacketSegments{true};
 // Packet mode: one stream's parameters, any packet's bands.
 class AnsBandDecoder : public BandDecoder {
  public:
-  explicit AnsBandDecoder(const AnsParams& p) : p_(p) {}
+  AnsBandDecoder(const AnsParams& p, std::optional<SymbolModel> shared)
+      : p_(p), shared_(std::move(shared)) {}
 
   Status DecodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
                      const std::vector<SectionRef>& sections, DecodedBands* out) const override {
@@ -149,7 +154,8 @@ class AnsBandDecoder : public BandDecoder {
     std::vector<uint32_t> channels;
     std::vector<QuantParams> ranges;
     FTC_RETURN_IF_ERROR(DecodeQuantizedBands(p_, layout, bands, sections, out->values.data(),
-                                             &channels, &ranges, kPacketSegments));
+                                             &channels, &ranges, kPacketSegments,
+                                             shared_ ? &*shared_ : nullptr));
     for (size_t g = 0; g < ranges.size(); ++g) {
       uint32_t lo = 0, hi = 0;
       std::memcpy(&lo, &ranges[g].lo, 4);  // bit patterns: -0 and +0 differ, as in the stream
@@ -166,6 +172,7 @@ class AnsBandDecoder : public BandDecoder {
 
  private:
   AnsParams p_;
+  std::optional<SymbolModel> shared_;  // the parameter set's Symbol_Model
 };
 
 // The plan a planned frame names, from the decoder options.
@@ -242,7 +249,19 @@ Result<std::unique_ptr<BandDecoder>> NewBandDecoder(const BandStream& stream) {
     return FTC_CORRUPT("ans band rows %u differ from the packet's %u", p.band_rows,
                        stream.band_rows);
   }
-  return std::unique_ptr<BandDecoder>(new AnsBandDecoder(p));
+  std::optional<SymbolModel> shared;
+  if (!stream.shared_model.empty()) {
+    if (p.mode != Mode::kQuantized) {
+      return FTC_CORRUPT(
+          "ans: a symbol model in the parameter set of a stream without quantized "
+          "symbols");
+    }
+    Result<SymbolModel> m =
+        SymbolModel::Parse(stream.shared_model.data(), stream.shared_model.size(), p.bits);
+    if (!m.ok()) return m.status().WithContext("ans: the parameter set's symbol model");
+    shared = std::move(*m);
+  }
+  return std::unique_ptr<BandDecoder>(new AnsBandDecoder(p, std::move(shared)));
 }
 
 // A frame is every band of the sample: the packet decoder's steps over all bands.

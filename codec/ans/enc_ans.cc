@@ -161,8 +161,21 @@ class AnsBandSample : public BandSample {
     return Status::Ok();
   }
 
+  bool SharedModelSymbols(const BandLayout& layout, std::vector<uint16_t>* symbols,
+                          std::vector<BandShape>* shapes, int* alphabet_bits) const override {
+    if (sp_.params.mode != Mode::kQuantized || sp_.planes.size() != 1) return false;
+    const std::vector<uint16_t>& plane = sp_.planes[0];
+    for (uint32_t b = 0; b < layout.total; ++b) {
+      const uint16_t* first = plane.data() + layout.offset(b);
+      symbols->insert(symbols->end(), first, first + layout.elements(b));
+      shapes->push_back({layout.rows_of(b), static_cast<uint32_t>(layout.sample.w)});
+    }
+    *alphabet_bits = sp_.alphabet_bits;
+    return true;
+  }
+
   Status CodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
-                   std::vector<Section>* out) const override {
+                   const SymbolModel* shared, std::vector<Section>* out) const override {
     out->clear();
     const bool quantized = sp_.params.mode == Mode::kQuantized;
     if (quantized) {
@@ -197,11 +210,16 @@ class AnsBandSample : public BandSample {
       }
       Section s;
       s.kind = quantized ? kSymbolsSection : kPlaneSection;
-      // A data packet's segments have one lane (docs/format.md, "Packets").
-      SymbolSegmentOptions one_lane;
-      one_lane.lanes = 1;
-      FTC_RETURN_IF_ERROR(EncodeSymbolSegment(symbols.data(), shapes, sp_.alphabet_bits, &s.payload,
-                                              nullptr, one_lane));
+      // A data packet's segments: headless under the stream's model, or with their own model
+      // and one lane (docs/format.md, "Packets").
+      if (shared != nullptr && quantized) {
+        FTC_RETURN_IF_ERROR(EncodeHeadlessSegment(symbols.data(), shapes, *shared, &s.payload));
+      } else {
+        SymbolSegmentOptions one_lane;
+        one_lane.lanes = 1;
+        FTC_RETURN_IF_ERROR(EncodeSymbolSegment(symbols.data(), shapes, sp_.alphabet_bits,
+                                                &s.payload, nullptr, one_lane));
+      }
       out->push_back(std::move(s));
     }
     return Status::Ok();

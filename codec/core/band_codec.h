@@ -20,6 +20,7 @@
 
 #include "bitstream/frame.h"
 #include "bitstream/packet.h"
+#include "bitstream/symbol_coder.h"
 #include "ftcodec/ftcodec.h"
 
 namespace ftc {
@@ -30,9 +31,21 @@ class BandSample {
   virtual ~BandSample() = default;
   // Codec_Params of a packet whose bands have `band_rows` rows (0: whole channels).
   virtual Status WriteParams(uint32_t band_rows, std::vector<uint8_t>* out) const = 0;
-  // The sections coding `bands` (increasing) of `layout`, in the order the codec's spec gives.
+  // The symbols a stream's shared model codes (docs/format.md, "Packets": Symbol_Model), every
+  // band of `layout` in band order, appended with their shapes; false if the codec's packets
+  // have none (raw, lossless ans).
+  virtual bool SharedModelSymbols(const BandLayout& layout, std::vector<uint16_t>* symbols,
+                                  std::vector<BandShape>* shapes, int* alphabet_bits) const {
+    (void)layout;
+    (void)symbols;
+    (void)shapes;
+    (void)alphabet_bits;
+    return false;
+  }
+  // The sections coding `bands` (increasing) of `layout`, in the order the codec's spec gives;
+  // with the stream's shared model if `shared` is not null (headless symbol segments).
   virtual Status CodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
-                           std::vector<Section>* out) const = 0;
+                           const SymbolModel* shared, std::vector<Section>* out) const = 0;
 };
 
 // Encoder half, one tensor: the options checked and what every sample shares (a learned unit)
@@ -59,11 +72,12 @@ struct DecodedBands {
 
 // What the decoder half knows of a stream: its first packet's stream-wide fields.
 struct BandStream {
-  DType dtype = DType::kF32;    // the values' original dtype
-  std::vector<uint8_t> params;  // Codec_Params
-  uint32_t band_rows = 0;       // the packet header's
-  SampleShape coded;            // the sample the bands cut
-  SampleShape sample;           // the stream's sample (differs from `coded` for a code)
+  DType dtype = DType::kF32;          // the values' original dtype
+  std::vector<uint8_t> params;        // Codec_Params
+  uint32_t band_rows = 0;             // the packet header's
+  std::vector<uint8_t> shared_model;  // the parameter set's Symbol_Model (empty: none)
+  SampleShape coded;                  // the sample the bands cut
+  SampleShape sample;                 // the stream's sample (differs from `coded` for a code)
 };
 
 // Decoder half, one stream.

@@ -203,6 +203,7 @@ Result<std::unique_ptr<BandDecoder>> LearnedBandDecoderFor(const BandStream& str
   in.dtype = DType::kF32;  // the inner frame's
   in.params = lp.inner_params;
   in.band_rows = stream.band_rows;
+  in.shared_model = stream.shared_model;
   in.coded = stream.coded;
   in.sample = stream.coded;
   Result<std::unique_ptr<BandDecoder>> d = inner->band_decoder(in);

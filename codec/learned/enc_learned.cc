@@ -153,9 +153,14 @@ class LearnedBandSample : public BandSample {
     return WriteLearnedParams(p, out);
   }
 
+  bool SharedModelSymbols(const BandLayout& layout, std::vector<uint16_t>* symbols,
+                          std::vector<BandShape>* shapes, int* alphabet_bits) const override {
+    return inner_->SharedModelSymbols(layout, symbols, shapes, alphabet_bits);
+  }
+
   Status CodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
-                   std::vector<Section>* out) const override {
-    FTC_RETURN_IF_ERROR(inner_->CodeBands(layout, bands, out));
+                   const SymbolModel* shared, std::vector<Section>* out) const override {
+    FTC_RETURN_IF_ERROR(inner_->CodeBands(layout, bands, shared, out));
     for (Section& sec : *out) sec.kind = InnerSectionKind(params_.inner_id, sec.kind);
     return Status::Ok();
   }

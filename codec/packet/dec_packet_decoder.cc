@@ -98,6 +98,7 @@ struct Candidate {
     bs.dtype = h.dtype;
     bs.params = h.params;
     bs.band_rows = h.band_rows;
+    bs.shared_model = h.shared_model;
     bs.coded = p.coded;
     bs.sample = p.sample;
     Result<std::unique_ptr<BandDecoder>> d = codec->band_decoder(bs);
@@ -113,6 +114,7 @@ struct Candidate {
     if (h.codec_id != stream.codec_id) return "codec";
     if (h.band_rows != stream.band_rows) return "band rows";
     if (h.params != stream.params) return "codec parameters";
+    if (h.shared_model != stream.shared_model) return "symbol model";
     return nullptr;
   }
 

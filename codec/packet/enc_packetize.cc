@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/byte_io.h"
@@ -31,6 +32,9 @@ Status PacketOptions::Validate() const {
     return FTC_INVALID("parameter set interval %d out of range 1..65535 data packets",
                        parameter_set_interval);
   }
+  if (frame_interleave < 1 || frame_interleave > 256) {
+    return FTC_INVALID("frame interleave %d out of range 1..256 frames", frame_interleave);
+  }
   if (parameter_sets < 1 || parameter_sets > 65535) {
     return FTC_INVALID("parameter sets %d out of range 1..65535", parameter_sets);
   }
@@ -43,13 +47,13 @@ namespace {
 class SamplePacketizer {
  public:
   SamplePacketizer(const BandSample& src, const PacketHeader& base, const BandLayout& layout,
-                   size_t limit)
-      : src_(src), base_(base), layout_(layout), limit_(limit) {}
+                   const SymbolModel* model, size_t limit)
+      : src_(src), base_(base), layout_(layout), model_(model), limit_(limit) {}
 
   // Builds the packet of `bands` with the largest header values (docs/format.md) into *packet;
   // *fits says whether it is within the size limit.
   Status Trial(const std::vector<uint32_t>& bands, bool* fits, std::vector<Section>* sections) {
-    FTC_RETURN_IF_ERROR(src_.CodeBands(layout_, bands, sections));
+    FTC_RETURN_IF_ERROR(src_.CodeBands(layout_, bands, model_, sections));
     PacketHeader h = base_;
     h.packet_index = h.packet_count = h.first_band = h.band_count = layout_.total;
     scratch_.clear();
@@ -64,6 +68,7 @@ class SamplePacketizer {
   const BandSample& src_;  // the sample, prepared by the codec's encoder half
   const PacketHeader& base_;
   const BandLayout& layout_;
+  const SymbolModel* model_;  // the stream's shared model, or null
   size_t limit_;
   std::vector<uint8_t> scratch_;
   size_t last_size_ = 0;
@@ -77,8 +82,9 @@ std::vector<uint32_t> Range(uint32_t first, uint32_t count) {
 
 // Whether every band of the sample fits alone in a packet; names the first that does not.
 Status EveryBandFits(const BandSample& src, const PacketHeader& base, const BandLayout& layout,
-                     size_t limit, bool* all_fit, uint32_t* bad_band, size_t* bad_size) {
-  SamplePacketizer pk(src, base, layout, limit);
+                     const SymbolModel* model, size_t limit, bool* all_fit, uint32_t* bad_band,
+                     size_t* bad_size) {
+  SamplePacketizer pk(src, base, layout, model, limit);
   std::vector<Section> sections;
   *all_fit = true;
   for (uint32_t b = 0; b < layout.total; ++b) {
@@ -255,8 +261,26 @@ class TensorPacketizer {
     });
   }
 
-  // 1. Band rows: the first candidate whose every band fits alone, in every sample.
-  Status ChooseBandRows(uint32_t* band_rows) const {
+  // The stream's shared symbol model for `layout`: fitted on every band of every sample, or
+  // none if the codec's packets carry no symbols it could code.
+  Result<std::optional<SymbolModel>> FitModel(const BandLayout& layout) const {
+    std::vector<uint16_t> symbols;
+    std::vector<BandShape> shapes;
+    int bits = 0;
+    for (const std::unique_ptr<BandSample>& s : sources_) {
+      if (!s->SharedModelSymbols(layout, &symbols, &shapes, &bits)) {
+        return std::optional<SymbolModel>();
+      }
+    }
+    FTC_ASSIGN_OR_RETURN(SymbolModel m, SymbolModel::Fit(symbols.data(), shapes, bits));
+    return std::optional<SymbolModel>(std::move(m));
+  }
+
+  // 1. Band rows: the first candidate whose every band fits alone, in every sample; and the
+  // stream's shared model for them.
+  // `use_model` false: no shared model (self-contained segments).
+  Status ChooseBandRows(bool use_model, uint32_t* band_rows,
+                        std::optional<SymbolModel>* model) const {
     std::vector<uint32_t> candidates;
     if (popts_.auto_band_rows) {
       candidates = BandRowCandidates(sample_.h, popts_.interleave);
@@ -270,13 +294,21 @@ class TensorPacketizer {
     std::vector<uint8_t> sample_fits(n);
     for (uint32_t r : candidates) {
       const BandLayout layout = BandLayout::Of(sample_, r);
+      model->reset();
+      if (use_model) {
+        FTC_ASSIGN_OR_RETURN(*model, FitModel(layout));
+        // A parameter set that would not fit the packet size goes without the model.
+        Bytes ps;
+        if (*model && !ParameterSet(r, &**model, &ps).ok()) model->reset();
+      }
+      const SymbolModel* m = *model ? &**model : nullptr;
       FTC_RETURN_IF_ERROR(ParallelFor(n_, options_.threads, [&](int64_t i) -> Status {
         const size_t k = static_cast<size_t>(i);
         PacketHeader h;
         FTC_RETURN_IF_ERROR(HeaderFor(i, r, &h));
         bool fits = false;
         Status s =
-            EveryBandFits(*sources_[k], h, layout, limit_, &fits, &bad_band[k], &bad_size[k]);
+            EveryBandFits(*sources_[k], h, layout, m, limit_, &fits, &bad_band[k], &bad_size[k]);
         sample_fits[k] = fits;
         return s;
       }));
@@ -301,7 +333,7 @@ class TensorPacketizer {
   }
 
   // The stream's parameter set (Stream_Id 0): every sample's codec parameters must agree.
-  Status ParameterSet(uint32_t band_rows, Bytes* out) const {
+  Status ParameterSet(uint32_t band_rows, const SymbolModel* model, Bytes* out) const {
     PacketHeader first;
     FTC_RETURN_IF_ERROR(HeaderFor(0, band_rows, &first));
     for (int64_t i = 1; i < n_; ++i) {
@@ -313,6 +345,7 @@ class TensorPacketizer {
       }
     }
     first.stream_id = 0;
+    if (model) first.shared_model = model->bytes();
     out->clear();
     WriteParameterSet(first, out);
     if (out->size() > limit_) {
@@ -323,13 +356,14 @@ class TensorPacketizer {
   }
 
   // 2./3. Groups the bands of every sample into packets (Stream_Id 0).
-  Status GroupBands(uint32_t band_rows, std::vector<std::vector<Bytes>>* packets) const {
+  Status GroupBands(uint32_t band_rows, const SymbolModel* model,
+                    std::vector<std::vector<Bytes>>* packets) const {
     const BandLayout layout = BandLayout::Of(sample_, band_rows);
     packets->assign(static_cast<size_t>(n_), {});
     return ParallelFor(n_, options_.threads, [&](int64_t i) -> Status {
       PacketHeader h;
       FTC_RETURN_IF_ERROR(HeaderFor(i, band_rows, &h));
-      SamplePacketizer pk(*sources_[static_cast<size_t>(i)], h, layout, limit_);
+      SamplePacketizer pk(*sources_[static_cast<size_t>(i)], h, layout, model, limit_);
       std::vector<PlannedPacket> plan;
       if (popts_.interleave) {
         FTC_RETURN_IF_ERROR(PlanInterleaved(&pk, layout, limit_, &plan));
@@ -379,9 +413,19 @@ class TensorPacketizer {
 // makes fewer than R copies, before data packets floor(j·D/R) too.
 std::vector<Bytes> SendingOrder(const PacketOptions& popts, const Bytes& parameter_set,
                                 std::vector<std::vector<Bytes>>* packets) {
+  // Data packets: frames in groups of K, each group's packets round robin over its frames
+  // (packet 0 of every frame of the group, then packet 1, ...); K = 1: frame after frame.
   std::vector<Bytes> data;
-  for (std::vector<Bytes>& frame : *packets) {
-    for (Bytes& p : frame) data.push_back(std::move(p));
+  const size_t k_frames = static_cast<size_t>(popts.frame_interleave);
+  for (size_t g = 0; g < packets->size(); g += k_frames) {
+    const size_t end = std::min(packets->size(), g + k_frames);
+    size_t most = 0;
+    for (size_t f = g; f < end; ++f) most = std::max(most, (*packets)[f].size());
+    for (size_t k = 0; k < most; ++k) {
+      for (size_t f = g; f < end; ++f) {
+        if (k < (*packets)[f].size()) data.push_back(std::move((*packets)[f][k]));
+      }
+    }
   }
   const uint64_t d = data.size(), interval = static_cast<uint64_t>(popts.parameter_set_interval);
   const uint64_t r = static_cast<uint64_t>(popts.parameter_sets);
@@ -421,15 +465,34 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
                        OpenBandEncoder(options, tensor.dtype, &codec));
   TensorPacketizer packetizer(tensor, options, popts, *codec, *encoder);
   FTC_RETURN_IF_ERROR(packetizer.PrepareSamples());
-  uint32_t band_rows = 0;
-  FTC_RETURN_IF_ERROR(packetizer.ChooseBandRows(&band_rows));
-  Bytes parameter_set;
-  FTC_RETURN_IF_ERROR(packetizer.ParameterSet(band_rows, &parameter_set));
-  std::vector<std::vector<Bytes>> packets;
-  FTC_RETURN_IF_ERROR(packetizer.GroupBands(band_rows, &packets));
-  std::vector<Bytes> all = SendingOrder(popts, parameter_set, &packets);
-  StampStreamId(popts, &all);
-  return all;
+  // The stream with a shared symbol model where the codec has one; a short stream (fewer than
+  // 4 data packets per copy of the parameter set) also without, and the smaller of the two.
+  std::vector<Bytes> best;
+  size_t best_bytes = 0;
+  for (bool use_model : {true, false}) {
+    uint32_t band_rows = 0;
+    std::optional<SymbolModel> model;
+    FTC_RETURN_IF_ERROR(packetizer.ChooseBandRows(use_model, &band_rows, &model));
+    const SymbolModel* shared = model ? &*model : nullptr;
+    Bytes parameter_set;
+    FTC_RETURN_IF_ERROR(packetizer.ParameterSet(band_rows, shared, &parameter_set));
+    std::vector<std::vector<Bytes>> packets;
+    FTC_RETURN_IF_ERROR(packetizer.GroupBands(band_rows, shared, &packets));
+    std::vector<Bytes> all = SendingOrder(popts, parameter_set, &packets);
+    size_t bytes = 0, sets = 0;
+    for (const Bytes& p : all) {
+      bytes += p.size();
+      sets += p[kPacketKindOffset] == kParameterSetKind ? 1 : 0;
+    }
+    const bool long_stream = all.size() - sets >= 4 * sets;
+    if (best.empty() || bytes < best_bytes) {
+      best = std::move(all);
+      best_bytes = bytes;
+    }
+    if (shared == nullptr || long_stream) break;
+  }
+  StampStreamId(popts, &best);
+  return best;
 }
 
 }  // namespace

@@ -76,6 +76,8 @@ Result<std::unique_ptr<BandDecoder>> RawBandDecoderFor(const BandStream& s) {
   if (s.params.size() != 1 || s.params[0] > static_cast<uint8_t>(DType::kU8)) {
     return FTC_CORRUPT("invalid raw codec parameters");
   }
+  if (!s.shared_model.empty())
+    return FTC_CORRUPT("raw: a stream of raw packets has no symbol model");
   const DType stored = static_cast<DType>(s.params[0]);
   if (stored == DType::kU8 && s.dtype != DType::kU8) {
     return FTC_CORRUPT("raw u8 storage of a %s tensor", DTypeName(s.dtype));

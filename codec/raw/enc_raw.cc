@@ -101,7 +101,7 @@ class RawBandSample : public BandSample {
     return Status::Ok();
   }
   Status CodeBands(const BandLayout& layout, const std::vector<uint32_t>& bands,
-                   std::vector<Section>* out) const override {
+                   const SymbolModel* /*shared*/, std::vector<Section>* out) const override {
     const size_t es = DTypeSize(stored_);
     Section s;
     s.kind = kDataSection;

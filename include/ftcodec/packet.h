@@ -54,6 +54,11 @@ struct PacketOptions {
   // encoder forms packets"). A receiver needs one copy. Both 1..65535.
   int parameter_set_interval = 64;
   int parameter_sets = 3;
+  // Sending order of a multi-sample tensor: frames in groups of this many (1..256), the packets
+  // of a group round robin over its frames, so that a burst of lost packets is spread over
+  // several samples instead of taking most of one; the sender then holds that many samples
+  // before the last is sent. 1: frame after frame.
+  int frame_interleave = 1;
 
   Status Validate() const;
 };
