@@ -386,7 +386,8 @@ py::dict Probe(const py::buffer& data) {
 
 py::list EncodePackets(const py::array& array, bool bf16, const py::dict& kw,
                        const py::object& profile, int packet_size, bool interleave,
-                       const py::object& stream_id) {
+                       const py::object& stream_id, int parameter_set_interval, int parameter_sets,
+                       int frame_interleave) {
   const ftc::TensorView view = ViewOf(array, bf16);
   const bool explicit_band_rows = kw.contains("band_rows");
   const ftc::EncoderOptions opts = EncoderOptionsOf(kw, profile);
@@ -394,6 +395,9 @@ py::list EncodePackets(const py::array& array, bool bf16, const py::dict& kw,
   popts.packet_size = packet_size;
   popts.interleave = interleave;
   popts.auto_band_rows = !explicit_band_rows;
+  popts.parameter_set_interval = parameter_set_interval;
+  popts.parameter_sets = parameter_sets;
+  popts.frame_interleave = frame_interleave;
   if (!stream_id.is_none()) popts.stream_id = stream_id.cast<uint32_t>();
   ThrowIfError(popts.Validate());
   ftc::Result<std::vector<ftc::Bytes>> r = ftc::Status(ftc::StatusCode::kInternal, "not run");
@@ -565,7 +569,8 @@ PYBIND11_MODULE(_ftcodec, m) {
         py::arg("threads"), py::arg("unit"));
   m.def("probe", &Probe, py::arg("data"));
   m.def("encode_packets", &EncodePackets, py::arg("array"), py::arg("bf16"), py::arg("options"),
-        py::arg("profile"), py::arg("packet_size"), py::arg("interleave"), py::arg("stream_id"));
+        py::arg("profile"), py::arg("packet_size"), py::arg("interleave"), py::arg("stream_id"),
+        py::arg("parameter_set_interval"), py::arg("parameter_sets"), py::arg("frame_interleave"));
   m.def("simulate_loss", &SimulateLoss, py::arg("count"), py::arg("model"), py::arg("rate"),
         py::arg("burst"), py::arg("trace"), py::arg("seed"));
   m.def("is_packet_stream", [](const py::buffer& data) {

@@ -136,15 +136,20 @@ def probe(data):
 
 def encode_packets(array, codec=None, bits=None, clip=None, per_channel=None, deadzone=None,
                    lossless=None, threads=1, profile=None, band_rows=None, store_dtype=None,
-                   packet_size=1200, interleave=True, stream_id=None, unit=None, inner=None):
-    """Encodes a tensor into independently decodable packets of at most packet_size bytes
-    (64..65535) for a lossy network: a list of bytes. Codecs "ans", "raw" (and "learned").
-    interleave: the interleaved layout (default): single rows of many channels in every packet,
-    so a lost packet's elements keep received neighbours; False: runs of whole bands.
-    band_rows None picks the bands so that every band fits a packet."""
+                   packet_size=1200, interleave=True, stream_id=None, unit=None, inner=None,
+                   parameter_set_interval=64, parameter_sets=3, frame_interleave=1):
+    """Encodes a tensor into one stream of packets of at most packet_size bytes (64..65535) for
+    a lossy network: a list of bytes in sending order. Codecs "ans", "raw" (and "learned").
+    The stream's parameter set (shape, codec, shared tables) comes first and again before every
+    parameter_set_interval-th data packet, at least parameter_sets times; each data packet
+    decodes alone given one copy. interleave: the interleaved layout (default): single rows of
+    many channels in every packet, so a lost packet's elements keep received neighbours; False:
+    runs of whole bands. frame_interleave K: the packets of K samples go round robin, spreading
+    a burst of losses. band_rows None picks the bands so that every band fits a packet."""
     a, bf16 = _as_array(array)
     opts = _options(locals())
-    return _ftcodec.encode_packets(a, bf16, opts, profile, packet_size, interleave, stream_id)
+    return _ftcodec.encode_packets(a, bf16, opts, profile, packet_size, interleave, stream_id,
+                                   parameter_set_interval, parameter_sets, frame_interleave)
 
 
 class SampleStreamEncoder:

@@ -219,6 +219,16 @@ def test_packets_round_trip_without_loss(features):
     stats = d.stats
     assert stats["accepted"] == len(data) and stats["duplicates"] == 1
     assert stats["parameter_sets"] == len(packets) - len(data) and stats["waiting"] == 0
+    # Options of the stream: more copies of the parameter set, frames round robin.
+    more = ftcodec.encode_packets(features, codec="ans", bits=4, packet_size=300,
+                                  parameter_set_interval=2, frame_interleave=2)
+    assert len(more) > len(packets)
+    assert len([p for p in more if p[3] == 0]) == len(data)
+    d = ftcodec.Decoder()
+    for p in more:
+        d.push(p)
+    again, _ = d.finish()
+    assert np.array_equal(again, tensor)
     assert stats["frames_complete"] == features.shape[0]
 
 
