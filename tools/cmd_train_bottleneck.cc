@@ -117,8 +117,10 @@ int RunExitOnly(TrainArgs& a, const bench::DataDir& d, const std::string& data_d
   e.threads = o.threads;
   e.command = o.command;
   if (!a.quiet) {
-    std::fprintf(stderr, "training an early exit for %s on %s (input scale %g)\n", a.unit.c_str(),
-                 data_description.c_str(), o.input_scale);
+    std::fprintf(stderr,
+                 "training an early exit for %s on %s (input scale %g): first the codes and the "
+                 "server's answers of every sample\n",
+                 a.unit.c_str(), data_description.c_str(), o.input_scale);
   }
   const bool tty = isatty(2) != 0;
   int64_t printed = 0;
@@ -182,6 +184,7 @@ int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
   const std::string data_description =
       d->description + (d->labels.empty() ? std::string(", no labels: distilling from the model")
                                           : ", labels " + d->labels_path);
+  if (a.exit_only) return RunExitOnly(a, *d, data_description, verb);
   if (!a.quiet) {
     std::fprintf(stderr,
                  "training a %s unit: %d channels, stride %d, %s %s %d on %s (input scale %g)\n",
@@ -189,7 +192,6 @@ int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
                  o.inner.c_str(), o.inner == "ans" ? "bits" : "quality",
                  o.inner == "ans" ? o.bits : o.quality, data_description.c_str(), o.input_scale);
   }
-  if (a.exit_only) return RunExitOnly(a, *d, data_description, verb);
   Progress progress(a.quiet);
   Result<BottleneckTrainReport> r =
       TrainBottleneck(d->inputs.view(), d->labels, o,

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -961,8 +962,10 @@ Status AddExitToUnitJson(const std::string& dir, const ExitTrainOptions& o,
   const std::string path = (std::filesystem::path(dir) / kUnitJsonFile).string();
   std::ifstream in(path);
   if (!in) return Status::Ok();
-  nlohmann::ordered_json j = nlohmann::ordered_json::parse(in, nullptr, false);
+  std::stringstream text;
+  text << in.rdbuf();
   in.close();
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text.str(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return FTC_CORRUPT("%s: not JSON; exit.pt was written but not recorded", path.c_str());
   }
@@ -991,8 +994,21 @@ Status AddExitToUnitJson(const std::string& dir, const ExitTrainOptions& o,
   v["curve"] = curve;
   x["validation"] = v;
   x["command"] = o.command;
-  j["exit"] = x;
-  return WriteTextFile(path, j.dump(2) + "\n");
+  if (j.contains("exit")) {
+    // Replacing an exit: the whole file rewritten.
+    j["exit"] = x;
+    return WriteTextFile(path, j.dump(2) + "\n");
+  }
+  // Adding one: the entry appended, the rest of the file as it was.
+  std::string out = text.str();
+  out.erase(out.find_last_of('}'));
+  while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+  std::string entry = x.dump(2);
+  for (size_t p = entry.find('\n'); p != std::string::npos; p = entry.find('\n', p + 1)) {
+    entry.insert(p + 1, "  ");
+  }
+  out += ",\n  \"exit\": " + entry + "\n}\n";
+  return WriteTextFile(path, out);
 }
 
 }  // namespace

@@ -208,7 +208,7 @@ struct ExitTrainOptions {
   std::string head_path, tail_path;  // the split model (the unit's tail.pt replaces the tail)
   int epochs = 10;                   // passes over the training samples
   int64_t max_steps = 0;             // > 0: stop after this many steps
-  int batch_size = 128;
+  int batch_size = 64;
   double learning_rate = 2e-3;  // Adam, cosine-decayed to 0
   int channels = 32;            // width of the exit's two convolutions
   // loss = cross-entropy with the labels + distill_weight·KL(server's answer ‖ exit); without

@@ -887,6 +887,37 @@ TEST_F(ExitTest, TrainsAnExitWithTheUnitAndForAnExistingUnit) {
   ASSERT_EQ(c.code, 0) << c.out;
   EXPECT_NE(c.out.find("answered on the device"), std::string::npos) << c.out;
   EXPECT_EQ(ProbeLearnedUnit(dir_ + "/cli_unit").value().hash, hash);
+  {
+    // The replaced exit's entry: one "exit" in unit.json, the unit's own entries kept.
+    std::ifstream j(dir_ + "/cli_unit/unit.json");
+    std::stringstream js;
+    js << j.rdbuf();
+    const std::string text = js.str();
+    const size_t first = text.find("\"exit\":");
+    ASSERT_NE(first, std::string::npos) << text;
+    EXPECT_EQ(text.find("\"exit\":", first + 1), std::string::npos) << text;
+    EXPECT_NE(text.find("\"steps\": 3"), std::string::npos) << text;
+    EXPECT_NE(text.find("\"code_shape\""), std::string::npos) << text;
+    EXPECT_EQ(text.back(), '\n');
+  }
+  // A jpeg unit's exit: the code before JPEG, the server's answers through the real codec.
+  const std::vector<std::string> built = AvailableCodecs();
+  if (std::find(built.begin(), built.end(), "jpeg") != built.end()) {
+    BottleneckTrainOptions jo = Options(dir_ + "/jpeg_unit");
+    jo.inner = "jpeg";
+    jo.quality = 80;
+    jo.train_exit = true;
+    jo.exit_channels = 4;
+    Result<BottleneckTrainReport> jr = TrainBottleneck(inputs_.view(), labels_, jo);
+    ASSERT_TRUE(jr.ok()) << jr.status().ToString();
+    EXPECT_TRUE(jr->has_exit);
+    // The server's answers the exit learns from are the codec's: the unit's validation top-1.
+    EXPECT_NEAR(jr->exit.server_accuracy, jr->accuracy_unit, 0.07);
+    Result<LearnedExit> je = LearnedExit::Load(dir_ + "/jpeg_unit");
+    ASSERT_TRUE(je.ok()) << je.status().ToString();
+    Tensor f = Features(5);
+    EXPECT_EQ(je->Run(f.view()).value().classes.size(), 5u);
+  }
   // Usage errors.
   c = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --exit-only");
   EXPECT_EQ(c.code, 1) << c.out;
