@@ -148,6 +148,13 @@ Status CheckOptions(const BottleneckTrainOptions& o) {
   if (!(o.distill_weight >= 0 && o.distill_weight < 1e6)) {
     return FTC_INVALID("distillation weight out of range [0, 1e6)");
   }
+  // The exit's settings, checked before the unit trains for minutes.
+  if (o.train_exit && (o.exit_epochs < 1 || o.exit_epochs > 10000)) {
+    return FTC_INVALID("exit epochs %d out of range 1..10000", o.exit_epochs);
+  }
+  if (o.train_exit && (o.exit_channels < 1 || o.exit_channels > 1024)) {
+    return FTC_INVALID("exit channels %d out of range 1..1024", o.exit_channels);
+  }
   const std::vector<std::string> built = AvailableCodecs();
   if (std::find(built.begin(), built.end(), o.inner) == built.end()) {
     return Status(StatusCode::kNotBuiltIn,

@@ -929,6 +929,13 @@ TEST_F(ExitTest, TrainsAnExitWithTheUnitAndForAnExistingUnit) {
   c = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data .");
   EXPECT_EQ(c.code, 1) << c.out;
   EXPECT_NE(c.out.find("--out"), std::string::npos) << c.out;
+  // A bad exit setting is refused before the unit trains.
+  c = RunCli(dir_,
+             "train-bottleneck --head head.pt --tail tail.pt --data . --steps 2 --exit "
+             "--exit-channels 0 --out never");
+  EXPECT_EQ(c.code, 1) << c.out;
+  EXPECT_NE(c.out.find("exit channels 0"), std::string::npos) << c.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/never/reduce.pt").good());
   c = RunCli(dir_,
              "train-bottleneck --head head.pt --tail tail.pt --data . --exit-only --unit nowhere "
              "--steps 2");
