@@ -3,6 +3,7 @@
 // exists only to say so.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -22,7 +23,7 @@ namespace {
 #ifdef FTC_HAVE_TORCH
 struct BenchArgs {
   bench::BenchConfig config;
-  std::string codecs, bits, clips, picture_clips, qualities, qps, units;
+  std::string codecs, bits, clips, picture_clips, qualities, qps, units, exit_thresholds;
   std::vector<std::string> loss;
   std::string conceal = "all", loss_codec = "ans:4:3sigma";
   bool no_progress = false;
@@ -106,6 +107,18 @@ int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line)
     Result<std::vector<int>> v = ParseIntList(a.qualities, "--jpeg-quality", 1, 100);
     if (!v.ok()) return Fail(v.status(), verb);
     c.sweep.jpeg_qualities = *v;
+  }
+  if (cmd.count("--exit-thresholds")) {
+    c.sweep.exit_thresholds.clear();
+    for (const std::string& item : SplitList(a.exit_thresholds)) {
+      char* end = nullptr;
+      const double t = std::strtod(item.c_str(), &end);
+      if (end == item.c_str() || *end != '\0' || !(t >= 0 && t <= 2)) {
+        return Usage("--exit-thresholds: '" + item + "' is not a number in 0..2", verb);
+      }
+      c.sweep.exit_thresholds.push_back(t);
+    }
+    if (c.sweep.exit_thresholds.empty()) return Usage("--exit-thresholds is empty", verb);
   }
   if (cmd.count("--hevc-qp")) {
     Result<std::vector<int>> v = ParseIntList(a.qps, "--hevc-qp", 0, 51);
@@ -196,6 +209,10 @@ Command AddBenchCommand(CLI::App& app) {
   cmd->add_option("--units", a->units,
                   "learned unit folders for codec learned (default with --model: the bundled "
                   "units data/units/NAME_SPLIT_*)");
+  cmd->add_option("--exit-thresholds", a->exit_thresholds,
+                  "for units that ship an early exit (exit.pt): the confidence thresholds τ, a "
+                  "row each (a sample with confidence >= τ is answered on the device; above 1 "
+                  "nothing is; default 0.5,0.7,0.8,0.9,0.95,0.99)");
   cmd->add_flag(
       "--quick",
       "fewer settings (bits 1-4,6,8; clips none,6sigma,3sigma; no bf16/lossless; two HEVC QPs)");

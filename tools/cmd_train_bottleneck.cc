@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status_macros.h"
 #include "ftcodec/ftcodec.h"
 #include "tools/commands.h"
 #ifdef FTC_HAVE_TORCH
@@ -27,6 +28,8 @@ struct TrainArgs {
   int64_t limit = 0;
   double input_scale = 0;  // not given: the bundled model's (NAME.json), else 1
   bool json = false, quiet = false;
+  bool exit_only = false;  // --exit-only: train an exit for the existing unit --unit DIR
+  std::string unit;
 };
 
 // A progress bar on a terminal (redrawn at most 5 times a second), otherwise a line every 10%.
@@ -66,6 +69,78 @@ class Progress {
   int printed_ = 0;
 };
 
+std::string ExitJson(const ExitTrainReport& e) {
+  std::string curve;
+  for (size_t i = 0; i < e.thresholds.size(); ++i) {
+    curve += StrFormat("%s{\"threshold\": %g, \"device_share\": %.6f, \"top1\": %.6f}",
+                       i ? ", " : "", e.thresholds[i], e.share[i], e.top1[i]);
+  }
+  return StrFormat(
+      "{\"steps\": %lld, \"seconds\": %.1f, \"validation_samples\": %lld, \"accuracy\": %.6f, "
+      "\"agreement\": %.6f, \"server_accuracy\": %.6f, \"curve\": [%s]}",
+      static_cast<long long>(e.steps), e.seconds, static_cast<long long>(e.validation_samples),
+      e.accuracy, e.agreement, e.server_accuracy, curve.c_str());
+}
+
+void PrintExitReport(const std::string& dir, const ExitTrainReport& e) {
+  std::fprintf(stderr,
+               "wrote %s/exit.pt: %lld steps in %s; validation (%lld samples): exit top-1 "
+               "%.2f%%, agrees with the server on %.2f%% (server top-1 %.2f%%)\n",
+               dir.c_str(), static_cast<long long>(e.steps),
+               bench::FormatDuration(e.seconds).c_str(),
+               static_cast<long long>(e.validation_samples), 100 * e.accuracy, 100 * e.agreement,
+               100 * e.server_accuracy);
+  for (size_t i = 0; i < e.thresholds.size(); ++i) {
+    std::fprintf(stderr,
+                 "  exit at confidence >= %.2f: %.1f%% answered on the device, top-1 %.2f%%\n",
+                 e.thresholds[i], 100 * e.share[i], 100 * e.top1[i]);
+  }
+}
+
+// --exit-only: an exit for an existing unit folder, trained on the same data options.
+int RunExitOnly(TrainArgs& a, const bench::DataDir& d, const std::string& data_description,
+                const char* verb) {
+  const BottleneckTrainOptions& o = a.o;
+  ExitTrainOptions e;
+  e.unit_dir = a.unit;
+  e.head_path = o.head_path;
+  e.tail_path = o.tail_path;
+  e.epochs = o.exit_epochs;
+  e.max_steps = o.max_steps;
+  e.batch_size = o.batch_size;
+  e.learning_rate = o.learning_rate;
+  e.channels = o.exit_channels;
+  e.distill_weight = o.distill_weight;
+  e.validation = o.validation;
+  e.input_scale = o.input_scale;
+  e.seed = o.seed;
+  e.threads = o.threads;
+  e.command = o.command;
+  if (!a.quiet) {
+    std::fprintf(stderr,
+                 "training an early exit for %s on %s (input scale %g): first the codes and the "
+                 "server's answers of every sample\n",
+                 a.unit.c_str(), data_description.c_str(), o.input_scale);
+  }
+  const bool tty = isatty(2) != 0;
+  int64_t printed = 0;
+  Result<ExitTrainReport> r =
+      TrainLearnedExit(d.inputs.view(), d.labels, e, [&](int64_t step, int64_t steps, double loss) {
+        if (a.quiet) return;
+        if (!tty && step * 10 < steps * (printed + 1) && step != steps) return;
+        ++printed;
+        std::fprintf(stderr, "%sexit step %lld/%lld  loss %.4f%s", tty ? "\r" : "",
+                     static_cast<long long>(step), static_cast<long long>(steps), loss,
+                     tty && step != steps ? "\033[K" : "\n");
+      });
+  if (!r.ok()) return Fail(r.status(), verb);
+  if (a.json) {
+    std::printf("{\"unit\": %s, \"exit\": %s}\n", JsonString(a.unit).c_str(), ExitJson(*r).c_str());
+  }
+  if (!a.quiet) PrintExitReport(a.unit, *r);
+  return 0;
+}
+
 int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
   const char* verb = "train-bottleneck";
   BottleneckTrainOptions& o = a.o;
@@ -83,12 +158,33 @@ int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
     if (!scale_given) o.input_scale = m->input_scale;
   }
   o.command = command;
+  if (a.exit_only) {
+    if (a.unit.empty())
+      return Usage("--exit-only needs --unit DIR (the unit to add an exit to)", verb);
+    if (!o.out_dir.empty()) {
+      return Usage("--exit-only writes exit.pt into --unit DIR; --out is for training a unit",
+                   verb);
+    }
+    if (cmd.count("--channels") || cmd.count("--stride") || cmd.count("--inner") ||
+        cmd.count("--bits") || cmd.count("--quality") || cmd.count("--rate-weight") ||
+        cmd.count("--finetune-tail") || cmd.count("--epochs") || cmd.count("--force")) {
+      return Usage(
+          "--exit-only trains an exit for an existing unit: --channels, --stride, --inner, "
+          "--bits, --quality, --rate-weight, --finetune-tail, --epochs and --force do not apply "
+          "(--exit-epochs and --exit-channels do)",
+          verb);
+    }
+  } else {
+    if (o.out_dir.empty()) return Usage("--out DIR is required (the unit folder to write)", verb);
+    if (!a.unit.empty()) return Usage("--unit goes with --exit-only", verb);
+  }
   // --data DIR: inputs.npy (+ labels.npy), or IDX files of the train split.
   Result<bench::DataDir> d = bench::LoadDataDir(a.data, "train", a.limit, false);
   if (!d.ok()) return Fail(d.status(), verb);
   const std::string data_description =
       d->description + (d->labels.empty() ? std::string(", no labels: distilling from the model")
                                           : ", labels " + d->labels_path);
+  if (a.exit_only) return RunExitOnly(a, *d, data_description, verb);
   if (!a.quiet) {
     std::fprintf(stderr,
                  "training a %s unit: %d channels, stride %d, %s %s %d on %s (input scale %g)\n",
@@ -108,11 +204,12 @@ int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
         "{\"unit\": %s, \"hash\": \"%s\", \"steps\": %lld, \"seconds\": %.1f, "
         "\"validation_samples\": %lld, \"accuracy_original\": %.6f, \"accuracy_unit\": %.6f, "
         "\"agreement\": %.6f, \"bytes_per_sample\": %.3f, \"accuracy_unquantized\": %.6f, "
-        "\"epochs_run\": %d, \"best_epoch\": %d, \"limit\": %s}\n",
+        "\"epochs_run\": %d, \"best_epoch\": %d, \"limit\": %s%s}\n",
         JsonString(o.out_dir).c_str(), r->unit.hash.c_str(), static_cast<long long>(r->steps),
         r->seconds, static_cast<long long>(r->validation_samples), r->accuracy_original,
         r->accuracy_unit, r->agreement, r->bytes_per_sample, r->accuracy_unquantized, r->epochs_run,
-        r->best_epoch, JsonString(r->limit).c_str());
+        r->best_epoch, JsonString(r->limit).c_str(),
+        r->has_exit ? (", \"exit\": " + ExitJson(r->exit)).c_str() : "");
   }
   if (!a.quiet) {
     std::fprintf(stderr,
@@ -131,6 +228,7 @@ int RunTrain(TrainArgs& a, const CLI::App& cmd, const std::string& command) {
                  r->stopped_early ? " (stopped early: no gain in 3 epochs)" : "",
                  100 * r->accuracy_unquantized);
     if (!r->limit.empty()) std::fprintf(stderr, "what limits the unit: %s\n", r->limit.c_str());
+    if (r->has_exit) PrintExitReport(o.out_dir, r->exit);
   }
   return 0;
 }
@@ -153,7 +251,7 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
                   "dtype; without them the unit learns to reproduce the model's predictions), "
                   "or with (Fashion-)MNIST IDX files (train split)")
       ->capture_default_str();
-  cmd->add_option("--out", o.out_dir, "unit folder to write")->required();
+  cmd->add_option("--out", o.out_dir, "unit folder to write (required unless --exit-only)");
   cmd->add_flag("-f,--force", o.overwrite, "replace an existing unit folder");
   cmd->add_option("--channels", o.channels, "channels C' of the code")->capture_default_str();
   cmd->add_option("--stride", o.stride, "1, or 2 to halve the code's height and width")
@@ -186,6 +284,18 @@ Command AddTrainBottleneckCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "random seed")->capture_default_str();
   cmd->add_option("--threads", o.threads, "libtorch threads (0 = hardware concurrency)")
+      ->capture_default_str();
+  cmd->add_flag("--exit", o.train_exit,
+                "also train an early exit (exit.pt): a classifier on the code, run on the device, "
+                "that answers a sample it is confident about instead of sending it");
+  cmd->add_flag("--exit-only", a->exit_only,
+                "train only an early exit for the existing unit --unit DIR (writes DIR/exit.pt; "
+                "the unit and its hash are unchanged)");
+  cmd->add_option("--unit", a->unit, "with --exit-only: the unit folder");
+  cmd->add_option("--exit-epochs", o.exit_epochs,
+                  "passes over the training samples for the exit (capped by --steps)")
+      ->capture_default_str();
+  cmd->add_option("--exit-channels", o.exit_channels, "width of the exit's two convolutions")
       ->capture_default_str();
   cmd->add_flag("--json", a->json, "print the result as JSON on stdout");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress or summary on stderr");

@@ -229,7 +229,7 @@ Result<LossRun> PlanLossRun(const BenchConfig& c) {
 
 // The loss report's name of the codec: "ans 3sigma b4", "raw".
 std::string LossCodecLabel(const EncoderOptions& codec) {
-  SettingSpec spec{codec.codec, "", "", codec, false, false, {}};
+  SettingSpec spec{codec.codec, "", "", codec, false, false, {}, {}, -1};
   if (codec.codec == "ans") {
     spec.series = "ans " + codec.clip.ToString() + (codec.per_channel ? " per-channel" : "");
     spec.setting = "b" + std::to_string(codec.bits);
@@ -474,10 +474,11 @@ std::vector<CloudAnchor> CloudAnchors(const Samples& samples, bool features_mode
                                       std::vector<std::string>* notes) {
   std::vector<CloudAnchor> cloud;
   if (!features_mode && samples.gray_images) {
-    cloud.push_back({SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}}, {}});
+    cloud.push_back(
+        {SettingSpec{"cloud-only", "cloud-only", "png", {}, true, true, {}, {}, -1}, {}});
     if (HaveJpegAnchor()) {
       cloud.push_back(
-          {SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}}, {}});
+          {SettingSpec{"cloud-only", "cloud-only", "jpeg-q90", {}, true, true, {}, {}, -1}, {}});
     } else {
       notes->push_back("cloud-only JPEG anchor skipped: built without libjpeg-turbo");
     }
@@ -548,7 +549,81 @@ struct RateRun {
   std::map<std::string, SplitModel> other_tails;  // fine-tuned tails of learned units
   int classes = 0;                                // the tail's
   double input_scale = 1.0;
+  // Early exits: the exits of the units that ship one (by unit folder), what they and the server
+  // answered per sample (by setting index), and the thresholds to report.
+  std::map<std::string, LearnedExit> exit_models;
+  std::map<size_t, ExitTrace> exits;
+  std::vector<double> exit_thresholds;
+  // Codec learned: the server's time per sample at batch 1 and 64 (µs), by setting index.
+  std::map<size_t, std::pair<double, double>> server_us;
 };
+
+// Loads the early exit of every learned setting whose unit ships one: a broken exit.pt, or one
+// with another number of classes than the tail, stops the bench (exit 2, naming the file).
+Status LoadExits(RateRun* run) {
+  for (const SettingSpec& spec : run->sweep) {
+    if (spec.exit_unit.empty() || run->exit_models.count(spec.exit_unit)) continue;
+    FTC_ASSIGN_OR_RETURN(LearnedExit e, LearnedExit::Load(spec.exit_unit));
+    if (run->classes > 0 && e.num_classes() != run->classes) {
+      return Status(StatusCode::kCorruptData,
+                    e.path() + ": gives " + std::to_string(e.num_classes()) +
+                        " classes, but the tail has " + std::to_string(run->classes));
+    }
+    run->exit_models.emplace(spec.exit_unit, std::move(e));
+  }
+  return Status::Ok();
+}
+
+// Frames decoded together by `decode_batch` for the server-time column.
+constexpr int64_t kServerBatch = 64;
+
+// The server's time per sample (decode + tail, µs) for a learned setting, on kServerBatch frames
+// of the first samples (repeated when there are fewer): one decode and one tail run per frame,
+// then one decode_batch of all of them and one tail run. Each way runs once unmeasured first.
+Result<std::pair<double, double>> MeasureServerTime(const TensorView& features,
+                                                    const SettingSpec& spec,
+                                                    const FeatureClassifier& classify) {
+  const int64_t have = std::min<int64_t>(features.shape[0], kServerBatch);
+  EncoderOptions eo = spec.options;
+  eo.threads = 1;
+  DecoderOptions d;
+  d.unit = spec.options.unit;
+  d.dtype = DType::kF32;
+  std::vector<Bytes> codes;
+  for (int64_t i = 0; i < have; ++i) {
+    FTC_ASSIGN_OR_RETURN(Bytes b, encode(BatchRows(features, i, 1), eo));
+    codes.push_back(std::move(b));
+  }
+  std::vector<StreamRef> refs;
+  for (int64_t i = 0; i < kServerBatch; ++i) {
+    const Bytes& b = codes[static_cast<size_t>(i % have)];
+    refs.push_back(StreamRef{b.data(), b.size()});
+  }
+  Shape one = features.shape_vector();
+  one[0] = 1;
+  auto run_one = [&](int64_t i) -> Status {
+    FTC_ASSIGN_OR_RETURN(Tensor back, decode(codes[static_cast<size_t>(i % have)], d));
+    const TensorView v = TensorView::Contiguous(back.data(), DType::kF32, one);
+    return classify(v).status();
+  };
+  Shape batch = features.shape_vector();
+  batch[0] = kServerBatch;
+  FTC_ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DType::kF32, batch));
+  auto run_batch = [&]() -> Status {
+    FTC_ASSIGN_OR_RETURN(std::vector<Status> st, decode_batch(refs, &out, d));
+    for (const Status& x : st) FTC_RETURN_IF_ERROR(x);
+    return classify(out.view()).status();
+  };
+  FTC_RETURN_IF_ERROR(run_one(0));
+  Clock::time_point t0 = Clock::now();
+  for (int64_t i = 0; i < kServerBatch; ++i) FTC_RETURN_IF_ERROR(run_one(i));
+  const double b1 = 1e6 * Since(t0) / kServerBatch;
+  FTC_RETURN_IF_ERROR(run_batch());
+  t0 = Clock::now();
+  FTC_RETURN_IF_ERROR(run_batch());
+  const double b64 = 1e6 * Since(t0) / kServerBatch;
+  return std::make_pair(b1, b64);
+}
 
 // The tail a setting is measured with: the model's, or (a learned unit's fine-tuned tail
 // replaces the model's) the unit's, loaded once.
@@ -587,7 +662,23 @@ Status EvaluateSweepChunk(const Tensor& features, const std::vector<int>& labels
       std::fprintf(stderr, "ftcodec bench: warning: %s\n", run->failed[k].c_str());
       continue;
     }
+    if (!spec.exit_unit.empty()) {
+      // The device's answers (reduce + exit on the features) next to the server's.
+      FTC_ASSIGN_OR_RETURN(ExitAnswers a, run->exit_models.at(spec.exit_unit).Run(features.view()));
+      ExitTrace& e = run->exits[k];
+      e.device_class.insert(e.device_class.end(), a.classes.begin(), a.classes.end());
+      e.confidence.insert(e.confidence.end(), a.confidence.begin(), a.confidence.end());
+      e.server_class.insert(e.server_class.end(), t->predictions.begin(), t->predictions.end());
+      e.bytes.insert(e.bytes.end(), t->sample_bytes.begin(), t->sample_bytes.end());
+      e.labels.insert(e.labels.end(), labels.begin(), labels.end());
+    }
+    if (first == 0 && spec.options.codec == "learned") {
+      Result<std::pair<double, double>> us = MeasureServerTime(features.view(), spec, classify);
+      if (!us.ok()) return us.status().WithContext(SettingLabel(spec) + ": server time");
+      run->server_us[k] = *us;
+    }
     t->predictions.clear();
+    t->sample_bytes.clear();
     run->tallies[k].Merge(*t);
     if (k == 0 && first == 0 && count >= kChanceCheckSamples) {
       // Inputs on the wrong scale give near-chance accuracy: stop before the long sweep.
@@ -635,8 +726,23 @@ void FinishRateReport(int64_t n, RateRun* run, BenchReport* report) {
       report->notes.push_back(run->failed[k]);
       continue;
     }
-    report->rows.push_back(Finish(run->sweep[k], run->tallies[k], report->elements_per_sample,
-                                  report->reference_top1));
+    SettingMetrics m =
+        Finish(run->sweep[k], run->tallies[k], report->elements_per_sample, report->reference_top1);
+    auto us = run->server_us.find(k);
+    if (us != run->server_us.end()) {
+      m.server_us_b1 = us->second.first;
+      m.server_us_b64 = us->second.second;
+    }
+    report->rows.push_back(m);
+    // The early-exit rows right after their always-send row.
+    auto e = run->exits.find(k);
+    if (e != run->exits.end()) {
+      for (const SettingMetrics& x :
+           ExitRows(run->sweep[k], e->second, run->exit_thresholds, report->elements_per_sample,
+                    report->reference_top1)) {
+        report->rows.push_back(x);
+      }
+    }
   }
   for (CloudAnchor& a : run->cloud) {
     if (a.spec.setting == "png") a.tally.correct = reference.correct;  // lossless input
@@ -810,6 +916,8 @@ Status RunBench(const BenchConfig& c) {
   run.cloud = CloudAnchors(samples, features_mode, &report.notes);
   run.classes = static_cast<int>(model.num_classes());
   run.input_scale = m.input_scale;
+  run.exit_thresholds = c.sweep.exit_thresholds;
+  FTC_RETURN_IF_ERROR(LoadExits(&run));
   for (const std::string& note : report.notes) {
     std::fprintf(stderr, "ftcodec bench: note: %s\n", note.c_str());
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -86,6 +87,48 @@ void SettingTally::Merge(const SettingTally& o) {
   squared_error += o.squared_error;
   elements += o.elements;
   predictions.insert(predictions.end(), o.predictions.begin(), o.predictions.end());
+  sample_bytes.insert(sample_bytes.end(), o.sample_bytes.begin(), o.sample_bytes.end());
+}
+
+SettingTally ExitTally(const ExitTrace& e, double tau) {
+  SettingTally t;
+  const size_t n = e.labels.size();
+  t.samples = static_cast<int64_t>(n);
+  for (size_t i = 0; i < n; ++i) {
+    const bool device = static_cast<double>(e.confidence[i]) >= tau;
+    const int answer = device ? e.device_class[i] : e.server_class[i];
+    t.correct += answer == e.labels[i] ? 1 : 0;
+    const uint64_t b = device ? 0 : e.bytes[i];
+    t.bytes += b;
+    t.sample_bytes.push_back(b);
+    t.predictions.push_back(answer);
+  }
+  return t;
+}
+
+std::vector<SettingMetrics> ExitRows(const SettingSpec& learned, const ExitTrace& trace,
+                                     const std::vector<double>& thresholds,
+                                     int64_t elements_per_sample, double reference_top1) {
+  std::vector<SettingMetrics> rows;
+  for (double tau : thresholds) {
+    SettingSpec s = learned;
+    s.codec = "learned-exit";
+    s.series = SettingLabel(learned) + " exit";
+    char name[32];
+    std::snprintf(name, sizeof(name), "t%g", tau);
+    s.setting = name;
+    s.exit_threshold = tau;
+    const SettingTally t = ExitTally(trace, tau);
+    SettingMetrics m = Finish(s, t, elements_per_sample, reference_top1);
+    m.enc_us = m.dec_us = -1;
+    m.rmse = -1;
+    int64_t device = 0;
+    for (uint64_t b : t.sample_bytes) device += b == 0 ? 1 : 0;
+    // A sent stream is never 0 bytes: the count of zeros is the count answered on the device.
+    m.device_share = t.samples > 0 ? 100.0 * static_cast<double>(device) / t.samples : 0;
+    rows.push_back(m);
+  }
+  return rows;
 }
 
 Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vector<int>& labels,
@@ -125,6 +168,7 @@ Result<SettingTally> EvaluateSetting(const TensorView& features, const std::vect
       return Status(StatusCode::kInternal, "decoded sample has the wrong size");
     }
     t.bytes += code->size();
+    t.sample_bytes.push_back(code->size());
     t.encode_seconds += Seconds(t0, t1);
     t.decode_seconds += Seconds(t1, t2);
     float* dst = decoded_batch.data_as<float>() + i * per_sample;
@@ -216,7 +260,7 @@ Status CheckKnownCodecs(const std::vector<std::string>& codecs,
 
 // The anchors, always run whatever --codecs says: uncompressed f32 (row 0), then f16.
 void AddAnchors(std::vector<SettingSpec>* out) {
-  SettingSpec s{"raw", "anchors", "f32", {}, true, false, {}};
+  SettingSpec s{"raw", "anchors", "f32", {}, true, false, {}, {}, -1};
   s.options.codec = "raw";
   s.options.store_dtype = DType::kF32;
   out->push_back(s);
@@ -228,7 +272,7 @@ void AddAnchors(std::vector<SettingSpec>* out) {
 // ans: lossless (not with --quick), then a series per variant with a point per bit depth.
 Status AddAnsSettings(const SweepConfig& c, std::vector<SettingSpec>* out) {
   if (!c.quick) {
-    SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false, {}};
+    SettingSpec s{"ans", "ans lossless", "lossless", {}, false, false, {}, {}, -1};
     s.options.codec = "ans";
     s.options.lossless = true;
     out->push_back(s);
@@ -238,7 +282,7 @@ Status AddAnsSettings(const SweepConfig& c, std::vector<SettingSpec>* out) {
     FTC_ASSIGN_OR_RETURN(AnsVariant v, ParseAnsVariant(variant));
     if (!seen.insert(v.series).second) continue;
     for (int b : c.bits) {
-      SettingSpec s{"ans", v.series, "b" + std::to_string(b), {}, false, false, {}};
+      SettingSpec s{"ans", v.series, "b" + std::to_string(b), {}, false, false, {}, {}, -1};
       s.options.codec = "ans";
       s.options.bits = b;
       s.options.clip = v.clip;
@@ -273,7 +317,7 @@ void AddPictureSeries(const std::string& codec, const std::string& knob,
                       std::vector<SettingSpec>* out) {
   for (const auto& [suffix, clip] : clips) {
     for (int v : values) {
-      SettingSpec s{codec, codec + suffix, knob + std::to_string(v), {}, false, false, {}};
+      SettingSpec s{codec, codec + suffix, knob + std::to_string(v), {}, false, false, {}, {}, -1};
       s.options.codec = codec;
       s.options.clip = clip;
       set(s.options, v);
@@ -304,7 +348,7 @@ Status AddLearnedSettings(const SweepConfig& c, std::vector<std::string>* notes,
     Result<LearnedUnitInfo> u = ProbeLearnedUnit(dir);
     if (!u.ok()) return u.status().WithContext("--units");
     const bool ans = u->inner == "ans";
-    SettingSpec s{"learned", ans ? "learned" : "learned jpeg", "", {}, false, false, {}};
+    SettingSpec s{"learned", ans ? "learned" : "learned jpeg", "", {}, false, false, {}, {}, -1};
     s.setting = std::to_string(u->code_shape[0]) + "x" + std::to_string(u->code_shape[1]) + "x" +
                 std::to_string(u->code_shape[2]) +
                 (ans ? " b" + std::to_string(u->bits) : " q" + std::to_string(u->quality)) +
@@ -312,6 +356,7 @@ Status AddLearnedSettings(const SweepConfig& c, std::vector<std::string>* notes,
     s.options.codec = "learned";
     s.options.unit = dir;
     if (u->has_tail) s.tail = dir + "/tail.pt";
+    if (u->has_exit) s.exit_unit = dir;
     out->push_back(s);
   }
   return Status::Ok();
@@ -335,7 +380,7 @@ Result<std::vector<SettingSpec>> BuildSweep(const SweepConfig& c, std::vector<st
     }
   }
   if (Contains(codecs, "raw") && !c.quick) {
-    SettingSpec s{"raw", "raw", "bf16", {}, false, false, {}};
+    SettingSpec s{"raw", "raw", "bf16", {}, false, false, {}, {}, -1};
     s.options.codec = "raw";
     s.options.store_dtype = DType::kBF16;
     out.push_back(s);

@@ -27,6 +27,11 @@ struct SettingSpec {
   bool cloud_only = false;  // codes the input image instead of the features (no codec run)
   // A tail to run instead of the model's (a learned unit trained with --finetune-tail ships one).
   std::string tail;
+  // Codec learned: the unit folder when it ships an early exit (exit.pt); the bench then adds a
+  // row per exit threshold after this setting's (docs/learned.md, "Early exits").
+  std::string exit_unit;
+  // An early-exit row: the threshold τ (negative: not an exit row).
+  double exit_threshold = -1;
 };
 
 // Raw counts for one setting; Merge() adds the counts of another chunk of samples.
@@ -36,9 +41,10 @@ struct SettingTally {
   uint64_t bytes = 0;         // every byte of every per-sample stream, headers included
   double encode_seconds = 0;  // summed over samples
   double decode_seconds = 0;
-  double squared_error = 0;      // sum over elements of (decoded - original)^2
-  int64_t elements = 0;          // elements compared for squared_error
-  std::vector<int> predictions;  // per sample, in order (kept for the caller's checks)
+  double squared_error = 0;            // sum over elements of (decoded - original)^2
+  int64_t elements = 0;                // elements compared for squared_error
+  std::vector<int> predictions;        // per sample, in order (kept for the caller's checks)
+  std::vector<uint64_t> sample_bytes;  // per sample, in order: the stream's size
 
   void Merge(const SettingTally& other);
 };
@@ -69,7 +75,33 @@ struct SettingMetrics {
   double enc_us = 0;            // per sample; negative when not measured
   double dec_us = 0;
   double rmse = -1;  // feature RMSE after decoding; negative when not applicable
+  // Early-exit rows: percent of samples answered on the device (negative: not an exit row).
+  double device_share = -1;
+  // Codec learned: the server's time per sample (decode + tail) when frames are decoded one at a
+  // time (batch 1: decode and a tail run per frame) and 64 at a time (decode_batch of 64 frames
+  // and one tail run); µs, negative when not measured.
+  double server_us_b1 = -1;
+  double server_us_b64 = -1;
 };
+
+// What the early exit and the server answered for each sample of a learned setting.
+struct ExitTrace {
+  std::vector<int> device_class;
+  std::vector<float> confidence;
+  std::vector<int> server_class;
+  std::vector<uint64_t> bytes;  // the stream each sample sends when it is not answered
+  std::vector<int> labels;
+};
+
+// The tally of a learned setting with an early exit at threshold `tau`: a sample whose
+// confidence is >= tau is answered by the device (its class, 0 bytes), any other by the server
+// (its class, its stream's bytes). Timings are not measured (zero).
+SettingTally ExitTally(const ExitTrace& trace, double tau);
+// The exit rows of a learned setting: one per threshold, codec "learned-exit", series
+// "<the setting's label> exit", setting "t<τ>".
+std::vector<SettingMetrics> ExitRows(const SettingSpec& learned, const ExitTrace& trace,
+                                     const std::vector<double>& thresholds,
+                                     int64_t elements_per_sample, double reference_top1);
 
 // `reference_top1` is the uncompressed accuracy in percent.
 SettingMetrics Finish(const SettingSpec& spec, const SettingTally& tally,
@@ -92,6 +124,8 @@ struct SweepConfig {
   bool quick = false;  // fewer points; HEVC reduced to two QPs
   // Learned unit folders (codec learned): one point each, at the unit's trained inner setting.
   std::vector<std::string> units;
+  // Early-exit thresholds for units that ship an exit (a row each; above 1 exits nothing).
+  std::vector<double> exit_thresholds = {0.5, 0.7, 0.8, 0.9, 0.95, 0.99};
 };
 
 // Anchors first (uncompressed f32 is always row 0, then f16), then every codec's points.

@@ -69,13 +69,16 @@ Status WriteFileAtomically(const std::string& path, const std::string& text) {
 std::string FormatCsv(const BenchReport& r) {
   std::ostringstream o;
   o << "codec,setting,samples,top1,top1_drop,top1_stderr,bytes_per_sample,bits_per_element,"
-       "ratio_vs_f32,enc_us,dec_us,series,anchor,feature_rmse\n";
+       "ratio_vs_f32,enc_us,dec_us,series,anchor,feature_rmse,exit_threshold,device_share,"
+       "server_us_b1,server_us_b64\n";
   for (const SettingMetrics& m : r.rows) {
     o << CsvField(m.spec.codec) << ',' << CsvField(m.spec.setting) << ',' << m.samples << ','
       << Num(m.top1) << ',' << Fmt("%.4g", m.top1_drop) << ',' << Num(m.top1_stderr, 4) << ','
       << Num(m.bytes_per_sample, 8) << ',' << Num(m.bits_per_element) << ',' << Num(m.ratio_vs_f32)
       << ',' << Num(m.enc_us, 4) << ',' << Num(m.dec_us, 4) << ',' << CsvField(m.spec.series) << ','
-      << (m.spec.anchor ? 1 : 0) << ',' << Num(m.rmse, 4) << '\n';
+      << (m.spec.anchor ? 1 : 0) << ',' << Num(m.rmse, 4) << ',' << Num(m.spec.exit_threshold)
+      << ',' << Num(m.device_share) << ',' << Num(m.server_us_b1, 4) << ','
+      << Num(m.server_us_b64, 4) << '\n';
   }
   return o.str();
 }
@@ -106,8 +109,12 @@ std::string FormatJson(const BenchReport& r) {
       << ", \"bits_per_element\": " << JsonNum(m.bits_per_element)
       << ", \"ratio_vs_f32\": " << JsonNum(m.ratio_vs_f32)
       << ", \"enc_us\": " << JsonNum(m.enc_us, 4) << ", \"dec_us\": " << JsonNum(m.dec_us, 4)
-      << ", \"feature_rmse\": " << JsonNum(m.rmse, 4) << "}" << (i + 1 < r.rows.size() ? "," : "")
-      << "\n";
+      << ", \"feature_rmse\": " << JsonNum(m.rmse, 4)
+      << ", \"exit_threshold\": " << JsonNum(m.spec.exit_threshold)
+      << ", \"device_share\": " << JsonNum(m.device_share)
+      << ", \"server_us_b1\": " << JsonNum(m.server_us_b1, 4)
+      << ", \"server_us_b64\": " << JsonNum(m.server_us_b64, 4) << "}"
+      << (i + 1 < r.rows.size() ? "," : "") << "\n";
   }
   o << "  ],\n  \"summary\": [\n";
   bool first = true;
@@ -135,16 +142,35 @@ std::string FormatJson(const BenchReport& r) {
 std::string FormatTable(const BenchReport& r) {
   std::ostringstream o;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-34s %8s %7s %6s %11s %9s %8s %9s %9s\n", "setting",
-                "top-1 %", "drop", "+-se", "bytes/smpl", "bits/elem", "x vs f32", "enc us",
-                "dec us");
-  o << line;
+  // The early-exit and server-time columns only when some row has them.
+  bool exits = false, server = false;
   for (const SettingMetrics& m : r.rows) {
-    std::snprintf(line, sizeof(line), "%-34s %8.2f %7.2f %6.2f %11.1f %9.4g %8.4g %9s %9s\n",
+    exits = exits || m.device_share >= 0;
+    server = server || m.server_us_b1 >= 0 || m.server_us_b64 >= 0;
+  }
+  std::snprintf(line, sizeof(line), "%-34s %8s %7s %6s %11s %9s %8s %9s %9s", "setting", "top-1 %",
+                "drop", "+-se", "bytes/smpl", "bits/elem", "x vs f32", "enc us", "dec us");
+  o << line;
+  if (exits) o << "  device %";
+  if (server) o << "  srv us b1  srv us b64";
+  o << '\n';
+  for (const SettingMetrics& m : r.rows) {
+    std::snprintf(line, sizeof(line), "%-34s %8.2f %7.2f %6.2f %11.1f %9.4g %8.4g %9s %9s",
                   SettingLabel(m.spec).c_str(), m.top1, m.top1_drop, m.top1_stderr,
                   m.bytes_per_sample, m.bits_per_element, m.ratio_vs_f32,
                   Num(m.enc_us, 4, "-").c_str(), Num(m.dec_us, 4, "-").c_str());
     o << line;
+    if (exits) {
+      std::snprintf(line, sizeof(line), " %9s",
+                    m.device_share >= 0 ? Fmt("%.1f", m.device_share).c_str() : "-");
+      o << line;
+    }
+    if (server) {
+      std::snprintf(line, sizeof(line), " %10s %11s", Num(m.server_us_b1, 4, "-").c_str(),
+                    Num(m.server_us_b64, 4, "-").c_str());
+      o << line;
+    }
+    o << '\n';
   }
   return o.str();
 }

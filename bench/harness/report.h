@@ -28,8 +28,10 @@ struct BenchReport {
 };
 
 // CSV columns: codec, setting, samples, top1, top1_drop, top1_stderr, bytes_per_sample,
-// bits_per_element, ratio_vs_f32, enc_us, dec_us, series, anchor, feature_rmse
-// (percent and percentage points; µs per sample; an empty field = not measured).
+// bits_per_element, ratio_vs_f32, enc_us, dec_us, series, anchor, feature_rmse, exit_threshold,
+// device_share, server_us_b1, server_us_b64 (percent and percentage points; µs per sample; an
+// empty field = not measured or not applicable: the exit columns are for early-exit rows, the
+// server columns for codec learned).
 std::string FormatCsv(const BenchReport& r);
 std::string FormatJson(const BenchReport& r);
 // A fixed-width table for the terminal.

@@ -12,6 +12,10 @@ namespace ftc {
 inline constexpr char kReduceFile[] = "reduce.pt";
 inline constexpr char kRestoreFile[] = "restore.pt";
 inline constexpr char kTailFile[] = "tail.pt";
+// The early exit (docs/learned.md, "Early exits"): not part of the unit's hash.
+inline constexpr char kExitFile[] = "exit.pt";
+// The `ftcodec_exit` attribute of exit.pt.
+inline constexpr int kExitVersion = 1;
 inline constexpr char kUnitJsonFile[] = "unit.json";
 // The `ftcodec_unit` attribute of reduce.pt.
 inline constexpr int kUnitVersion = 1;

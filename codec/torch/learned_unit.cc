@@ -8,12 +8,14 @@
 
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -162,6 +164,12 @@ class TorchLearnedUnit final : public LearnedUnitHandle {
   int quality() const override { return quality_; }
   const std::string& dir() const { return dir_; }
   bool has_tail() const { return has_tail_; }
+
+  // The reduction unit on an N×C×H×W f32 batch: N×C'×H'×W' codes clamped to [0,1].
+  Result<at::Tensor> ReduceBatch(const at::Tensor& x) const {
+    FTC_ASSIGN_OR_RETURN(at::Tensor y, RunChecked(reduce_, kReduceFile, x, code_));
+    return y.clamp(0.0, 1.0);
+  }
 
   Status Reduce(const TensorView& sample, Tensor* code) const override {
     return Run(reduce_, kReduceFile, sample, split_, code_, true, code);
@@ -316,7 +324,130 @@ Result<LearnedUnitInfo> ProbeLearnedUnit(const std::string& dir) {
   info.bits = u->bits();
   info.quality = u->quality();
   info.has_tail = u->has_tail();
+  info.has_exit = IsRegularFile(JoinPath(dir, kExitFile));
   return info;
+}
+
+// ---- early exits ----
+
+struct LearnedExit::Impl {
+  std::shared_ptr<TorchLearnedUnit> unit;
+  torch::jit::Module exit;
+  std::string path;
+  int64_t classes = 0;
+};
+
+LearnedExit::LearnedExit(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LearnedExit::LearnedExit(LearnedExit&&) noexcept = default;
+LearnedExit& LearnedExit::operator=(LearnedExit&&) noexcept = default;
+LearnedExit::~LearnedExit() = default;
+const std::string& LearnedExit::path() const { return impl_->path; }
+int64_t LearnedExit::num_classes() const { return impl_->classes; }
+
+Result<LearnedExit> LearnedExit::Load(const std::string& dir) {
+  auto impl = std::make_unique<Impl>();
+  FTC_ASSIGN_OR_RETURN(impl->unit, LoadCached(dir));
+  impl->path = JoinPath(dir, kExitFile);
+  const std::string& path = impl->path;
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    return FTC_INVALID(
+        "%s: the unit has no early exit (train one with `ftcodec train-bottleneck "
+        "--exit-only --unit %s`)",
+        path.c_str(), dir.c_str());
+  }
+  FTC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadModelFile(path));
+  Result<torch::jit::Module> loaded = LoadModuleFromBytes(bytes, path);
+  if (!loaded.ok()) {
+    // Any file that is not a usable TorchScript module is a broken unit folder (bad data).
+    return Status(StatusCode::kCorruptData, loaded.status().message());
+  }
+  impl->exit = std::move(*loaded);
+  const torch::jit::Module& m = impl->exit;
+  const TorchLearnedUnit& u = *impl->unit;
+  return CatchExceptions("early exit", [&]() -> Result<LearnedExit> {
+    if (!m.hasattr("ftcodec_exit")) {
+      return FTC_CORRUPT("%s: no 'ftcodec_exit' attribute (not an ftcodec early exit)",
+                         path.c_str());
+    }
+    FTC_ASSIGN_OR_RETURN(int64_t version, IntAttribute(m, "ftcodec_exit", path));
+    if (version != kExitVersion) {
+      return FTC_UNSUPPORTED("%s: exit version %lld; this ftcodec reads version %d", path.c_str(),
+                             static_cast<long long>(version), kExitVersion);
+    }
+    FTC_ASSIGN_OR_RETURN(SampleShape code, ShapeAttribute(m, "code_shape", path));
+    if (code.c != u.code_shape().c || code.h != u.code_shape().h || code.w != u.code_shape().w) {
+      return FTC_CORRUPT("%s: made for a %s code, but the unit's code is %s", path.c_str(),
+                         SampleShapeString(code).c_str(),
+                         SampleShapeString(u.code_shape()).c_str());
+    }
+    if (!m.hasattr("unit_hash") || !m.attr("unit_hash").isString()) {
+      return FTC_CORRUPT("%s: no string attribute 'unit_hash'", path.c_str());
+    }
+    const std::string want = UnitHashHex(u.hash());
+    if (m.attr("unit_hash").toStringRef() != want) {
+      return FTC_CORRUPT("%s: trained for unit %s, but the folder's unit is %s", path.c_str(),
+                         m.attr("unit_hash").toStringRef().c_str(), want.c_str());
+    }
+    FTC_ASSIGN_OR_RETURN(int64_t classes, IntAttribute(m, "num_classes", path));
+    if (classes < 1 || classes > (int64_t{1} << 20)) {
+      return FTC_CORRUPT("%s: num_classes %lld out of range", path.c_str(),
+                         static_cast<long long>(classes));
+    }
+    impl->classes = classes;
+    // It must run on a zero code and give 1×K logits.
+    Result<at::Tensor> y = Forward(m, path, at::zeros({1, code.c, code.h, code.w}));
+    if (!y.ok()) {
+      return Status(StatusCode::kCorruptData,
+                    path + ": does not run on the unit's code: " + y.status().message());
+    }
+    if (y->dim() != 2 || y->size(0) != 1 || y->size(1) != classes) {
+      return FTC_CORRUPT("%s: output is %s on one code, expected 1×%lld logits", path.c_str(),
+                         ShapeOf(*y).c_str(), static_cast<long long>(classes));
+    }
+    return LearnedExit(std::move(impl));
+  });
+}
+
+Result<ExitAnswers> LearnedExit::Run(const TensorView& features) const {
+  FTC_RETURN_IF_ERROR(features.Validate());
+  const SampleShape split = impl_->unit->split_shape();
+  if (features.rank != 4 || features.shape[1] != split.c || features.shape[2] != split.h ||
+      features.shape[3] != split.w) {
+    return FTC_INVALID("%s: expects N×%s features, got %s", impl_->path.c_str(),
+                       SampleShapeString(split).c_str(),
+                       ShapeToString(features.shape_vector()).c_str());
+  }
+  FTC_ASSIGN_OR_RETURN(at::Tensor all, AsTorch(features));
+  const int64_t n = features.shape[0];
+  ExitAnswers out;
+  out.classes.reserve(static_cast<size_t>(n));
+  out.confidence.reserve(static_cast<size_t>(n));
+  return CatchExceptions("early exit", [&]() -> Result<ExitAnswers> {
+    constexpr int64_t kChunk = 256;
+    for (int64_t s = 0; s < n; s += kChunk) {
+      const at::Tensor x = all.slice(0, s, std::min(n, s + kChunk)).to(at::kFloat).contiguous();
+      FTC_ASSIGN_OR_RETURN(at::Tensor z, impl_->unit->ReduceBatch(x));
+      FTC_ASSIGN_OR_RETURN(at::Tensor logits, Forward(impl_->exit, impl_->path, z));
+      if (logits.dim() != 2 || logits.size(0) != x.size(0) || logits.size(1) != impl_->classes) {
+        return FTC_CORRUPT("%s: output is %s, expected %lld×%lld logits", impl_->path.c_str(),
+                           ShapeOf(logits).c_str(), static_cast<long long>(x.size(0)),
+                           static_cast<long long>(impl_->classes));
+      }
+      const at::Tensor p = at::softmax(logits.to(at::kFloat), 1);
+      const std::tuple<at::Tensor, at::Tensor> best = p.max(1);
+      const at::Tensor conf = std::get<0>(best).contiguous();
+      const at::Tensor cls = std::get<1>(best).to(at::kLong).contiguous();
+      const float* c = conf.data_ptr<float>();
+      const int64_t* k = cls.data_ptr<int64_t>();
+      for (int64_t i = 0; i < x.size(0); ++i) {
+        // A NaN confidence (a broken exit) never exits.
+        out.confidence.push_back(std::isnan(c[i]) ? 0.0f : c[i]);
+        out.classes.push_back(static_cast<int>(k[i]));
+      }
+    }
+    return std::move(out);
+  });
 }
 
 }  // namespace ftc

@@ -13,10 +13,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -61,6 +63,20 @@ def forward(self, z: Tensor) -> Tensor:
     return y * self.in_scale + self.in_mean
 )JIT";
 
+// The early exit (docs/learned.md, "Early exits"): the reduction unit's code, quantized as the
+// ans inner codec does (levels > 1; jpeg units pass it as it is), through two 3×3 convolutions
+// with ReLU, an adaptive average pool to at most 4×4 and a linear layer to K logits.
+constexpr char kExitSource[] = R"JIT(
+def forward(self, z: Tensor) -> Tensor:
+    if self.levels > 1:
+        m = float(self.levels - 1)
+        z = torch.round(torch.clamp(z, 0.0, 1.0) * m) / m
+    y = torch.relu(torch.conv2d(z, self.weight1, self.bias1, [1, 1], [1, 1]))
+    y = torch.relu(torch.conv2d(y, self.weight2, self.bias2, [1, 1], [1, 1]))
+    y = torch.adaptive_avg_pool2d(y, [self.pool_h, self.pool_w])
+    return torch.linear(torch.flatten(y, 1), self.fc_weight, self.fc_bias)
+)JIT";
+
 // PyTorch's default Conv2d initialisation (kaiming_uniform with a = sqrt(5), i.e. weights and
 // bias uniform in ±1/sqrt(fan_in)). GCC's sanitizer build sees a false "may be used
 // uninitialized" in libtorch's optional<Generator> default argument of uniform_().
@@ -73,6 +89,13 @@ void AddConv(torch::jit::Module* m, const std::string& w, const std::string& b, 
   m->register_parameter(w, torch::empty({out, in, 3, 3}).uniform_(-bound, bound).requires_grad_(),
                         false);
   m->register_parameter(b, torch::empty({out}).uniform_(-bound, bound).requires_grad_(), false);
+}
+void AddLinear(torch::jit::Module* m, int64_t out, int64_t in) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  m->register_parameter("fc_weight",
+                        torch::empty({out, in}).uniform_(-bound, bound).requires_grad_(), false);
+  m->register_parameter("fc_bias", torch::empty({out}).uniform_(-bound, bound).requires_grad_(),
+                        false);
 }
 #pragma GCC diagnostic pop
 
@@ -125,10 +148,39 @@ Status CheckOptions(const BottleneckTrainOptions& o) {
   if (!(o.distill_weight >= 0 && o.distill_weight < 1e6)) {
     return FTC_INVALID("distillation weight out of range [0, 1e6)");
   }
+  // The exit's settings, checked before the unit trains for minutes.
+  if (o.train_exit && (o.exit_epochs < 1 || o.exit_epochs > 10000)) {
+    return FTC_INVALID("exit epochs %d out of range 1..10000", o.exit_epochs);
+  }
+  if (o.train_exit && (o.exit_channels < 1 || o.exit_channels > 1024)) {
+    return FTC_INVALID("exit channels %d out of range 1..1024", o.exit_channels);
+  }
   const std::vector<std::string> built = AvailableCodecs();
   if (std::find(built.begin(), built.end(), o.inner) == built.end()) {
     return Status(StatusCode::kNotBuiltIn,
                   "inner codec " + o.inner + " is not built into this ftcodec");
+  }
+  return Status::Ok();
+}
+
+Status CheckExitOptions(const ExitTrainOptions& o) {
+  if (o.unit_dir.empty()) return FTC_INVALID("no unit folder given");
+  if (o.epochs < 1 || o.epochs > 10000)
+    return FTC_INVALID("exit epochs %d out of range 1..10000", o.epochs);
+  if (o.max_steps < 0) return FTC_INVALID("steps must not be negative");
+  if (o.batch_size < 2 || o.batch_size > 4096) {
+    return FTC_INVALID("batch size %d out of range 2..4096", o.batch_size);
+  }
+  if (!(o.learning_rate > 0 && o.learning_rate < 10))
+    return FTC_INVALID("learning rate out of range (0, 10)");
+  if (o.channels < 1 || o.channels > 1024)
+    return FTC_INVALID("exit channels %d out of range 1..1024", o.channels);
+  if (!(o.distill_weight >= 0 && o.distill_weight < 1e6)) {
+    return FTC_INVALID("distillation weight out of range [0, 1e6)");
+  }
+  if (o.validation < 0) return FTC_INVALID("validation count must not be negative");
+  if (!(std::isfinite(o.input_scale) && o.input_scale > 0)) {
+    return FTC_INVALID("input scale %g: expected a finite number > 0", o.input_scale);
   }
   return Status::Ok();
 }
@@ -734,6 +786,238 @@ void FeatureStats(TrainingModules& net, const TrainingSet& data, at::Tensor* mea
   *mean = mean->to(at::kFloat);
 }
 
+// ---- early exits ----
+
+// What the exit is trained for: the unit's reduction unit (frozen) and the server's path
+// (the inner codec, restore, tail) that gives the answer it learns from.
+struct ExitContext {
+  torch::jit::Module* head = nullptr;
+  torch::jit::Module* reduce = nullptr;
+  torch::jit::Module* restore = nullptr;
+  torch::jit::Module* tail = nullptr;  // the server's tail (the unit's tail.pt when it ships one)
+  SampleShape code;
+  std::string inner;
+  int bits = 0;
+  std::string unit_dir, unit_hash;
+};
+
+torch::jit::Module MakeExitModule(const ExitContext& c, int64_t classes, int channels) {
+  torch::jit::Module e("ftcodec_exit");
+  e.register_attribute("training", c10::BoolType::get(), false);
+  e.register_attribute("ftcodec_exit", c10::IntType::get(), static_cast<int64_t>(kExitVersion));
+  e.register_attribute("code_shape", c10::ListType::ofInts(), IntList(c.code));
+  e.register_attribute("unit_hash", c10::StringType::get(), c.unit_hash);
+  e.register_attribute("num_classes", c10::IntType::get(), classes);
+  e.register_attribute("levels", c10::IntType::get(),
+                       static_cast<int64_t>(c.inner == "ans" ? (1 << c.bits) : 0));
+  const int64_t ph = std::min<int64_t>(c.code.h, 4), pw = std::min<int64_t>(c.code.w, 4);
+  e.register_attribute("pool_h", c10::IntType::get(), ph);
+  e.register_attribute("pool_w", c10::IntType::get(), pw);
+  AddConv(&e, "weight1", "bias1", channels, c.code.c);
+  AddConv(&e, "weight2", "bias2", channels, channels);
+  AddLinear(&e, classes, channels * ph * pw);
+  e.define(kExitSource);
+  return e;
+}
+
+// The codes (reduce's output, not quantized: the exit quantizes) and the server's logits for
+// every sample.
+Status ExitInputs(const TrainingSet& data, ExitContext& c, at::Tensor* codes, at::Tensor* server) {
+  // No gradients, but not inference mode: the codes take part in the exit's training.
+  torch::NoGradGuard ng;
+  const int64_t n = data.train_n + data.val;
+  std::vector<at::Tensor> zs, ls;
+  EncoderOptions eo;
+  eo.codec = "learned";
+  eo.unit = c.unit_dir;
+  DecoderOptions dopt;
+  dopt.unit = c.unit_dir;
+  for (int64_t s = 0; s < n; s += 256) {
+    const at::Tensor x = data.x.slice(0, s, std::min(n, s + 256));
+    const at::Tensor f = c.head->forward({x}).toTensor().to(at::kFloat).contiguous();
+    const at::Tensor z = c.reduce->forward({f}).toTensor().clamp(0.0, 1.0);
+    at::Tensor restored;
+    if (c.inner == "ans") {
+      // The ans quantizer on [0,1] (what the codec does; BottleneckModel::CodecForward).
+      const double m = static_cast<double>((1 << c.bits) - 1);
+      restored = c.restore->forward({at::round(z * m) / m}).toTensor();
+    } else {
+      // jpeg: the real codec round trip.
+      FTC_ASSIGN_OR_RETURN(TensorView fv, ViewOf(f));
+      FTC_ASSIGN_OR_RETURN(Bytes code, encode(fv, eo));
+      FTC_ASSIGN_OR_RETURN(Tensor back, decode(code, dopt));
+      restored = ToTorch(std::move(back));
+    }
+    zs.push_back(z.clone());
+    ls.push_back(c.tail->forward({restored}).toTensor().to(at::kFloat).clone());
+  }
+  *codes = at::cat(zs, 0);
+  *server = at::cat(ls, 0);
+  return Status::Ok();
+}
+
+const std::vector<double>& ExitReportThresholds() {
+  static const std::vector<double> t = {0.5, 0.8, 0.9, 0.95, 0.99};
+  return t;
+}
+
+// Trains exit.pt on the unit of `c` and writes it into the unit folder.
+Result<ExitTrainReport> TrainExitImpl(const TrainingSet& data, ExitContext& c,
+                                      const ExitTrainOptions& o, const ExitProgressFn& progress) {
+  const Clock::time_point t0 = Clock::now();
+  ExitTrainReport r;
+  r.train_samples = data.train_n;
+  r.validation_samples = data.val;
+  at::Tensor codes, server;
+  FTC_RETURN_IF_ERROR(ExitInputs(data, c, &codes, &server));
+  if (server.dim() != 2 || server.size(0) != codes.size(0)) {
+    return FTC_INVALID("the tail's output must be N×K logits, got %s", ShapeOf(server).c_str());
+  }
+  const int64_t classes = server.size(1);
+  torch::manual_seed(o.seed);
+  torch::jit::Module e = MakeExitModule(c, classes, o.channels);
+  std::vector<at::Tensor> params;
+  for (const at::Tensor& p : e.parameters()) params.push_back(p);
+  torch::optim::Adam adam(params, torch::optim::AdamOptions(o.learning_rate));
+  const int64_t bs = std::min<int64_t>(o.batch_size, data.train_n);
+  const int64_t per_epoch = std::max<int64_t>(1, data.train_n / bs);
+  int64_t total = per_epoch * o.epochs;
+  if (o.max_steps > 0) total = std::min(total, o.max_steps);
+  std::mt19937_64 rng(o.seed);
+  std::vector<int64_t> order(static_cast<size_t>(data.train_n));
+  int64_t step = 0;
+  double avg = 0;
+  while (step < total) {
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    const at::Tensor perm = torch::tensor(order, torch::kInt64);
+    for (int64_t b = 0; b < per_epoch && step < total; ++b, ++step) {
+      const at::Tensor idx = perm.slice(0, b * bs, (b + 1) * bs);
+      const at::Tensor logits = e.forward({codes.index_select(0, idx)}).toTensor();
+      const at::Tensor teacher = server.index_select(0, idx);
+      at::Tensor loss;
+      if (data.y.defined()) {
+        loss = at::cross_entropy_loss(logits, data.y.index_select(0, idx));
+        if (o.distill_weight > 0) loss = loss + o.distill_weight * Distillation(logits, teacher);
+      } else {
+        loss = Distillation(logits, teacher);
+      }
+      const double lr =
+          0.5 * o.learning_rate *
+          (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total)));
+      static_cast<torch::optim::AdamOptions&>(adam.param_groups()[0].options()).lr(lr);
+      adam.zero_grad();
+      loss.backward();
+      adam.step();
+      const double l = loss.item<double>();
+      if (!std::isfinite(l)) {
+        return FTC_INVALID("training the exit diverged at step %lld; try a smaller --lr",
+                           static_cast<long long>(step + 1));
+      }
+      avg = step == 0 ? l : 0.98 * avg + 0.02 * l;
+      if (progress) progress(step + 1, total, avg);
+    }
+  }
+  r.steps = step;
+
+  // Validation on the held-out samples.
+  {
+    torch::NoGradGuard ng;
+    const int64_t s0 = data.train_n, n = data.val;
+    const at::Tensor logits = e.forward({codes.slice(0, s0, s0 + n)}).toTensor();
+    const std::tuple<at::Tensor, at::Tensor> best = at::softmax(logits, 1).max(1);
+    const at::Tensor conf = std::get<0>(best), pred = std::get<1>(best);
+    const at::Tensor spred = server.slice(0, s0, s0 + n).argmax(1);
+    const at::Tensor want = data.y.defined() ? data.y.slice(0, s0, s0 + n) : spred;
+    const double v = static_cast<double>(n);
+    r.accuracy = pred.eq(want).sum().item<double>() / v;
+    r.agreement = pred.eq(spred).sum().item<double>() / v;
+    r.server_accuracy = spred.eq(want).sum().item<double>() / v;
+    for (double t : ExitReportThresholds()) {
+      const at::Tensor out = conf.ge(t);
+      const at::Tensor answer = at::where(out, pred, spred);
+      r.thresholds.push_back(t);
+      r.share.push_back(out.sum().item<double>() / v);
+      r.top1.push_back(answer.eq(want).sum().item<double>() / v);
+    }
+  }
+
+  // exit.pt, written beside and moved into place.
+  namespace fs = std::filesystem;
+  const fs::path dst = fs::path(c.unit_dir) / kExitFile;
+  const fs::path tmp = fs::path(c.unit_dir) / (std::string(kExitFile) + ".tmp-ftcodec");
+  std::error_code ec;
+  try {
+    e.save(tmp.string());
+  } catch (const std::exception& ex) {
+    fs::remove(tmp, ec);
+    return Status(StatusCode::kIoError, dst.string() + ": cannot write: " + Summarize(ex));
+  }
+  fs::rename(tmp, dst, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return Status(StatusCode::kIoError, dst.string() + ": cannot write (" + ec.message() + ")");
+  }
+  r.seconds = SecondsSince(t0);
+  return r;
+}
+
+// Adds (or replaces) the "exit" entry of the folder's unit.json; a folder without one (a unit
+// written by hand) gets none.
+Status AddExitToUnitJson(const std::string& dir, const ExitTrainOptions& o,
+                         const ExitTrainReport& r) {
+  const std::string path = (std::filesystem::path(dir) / kUnitJsonFile).string();
+  std::ifstream in(path);
+  if (!in) return Status::Ok();
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return FTC_CORRUPT("%s: not JSON; exit.pt was written but not recorded", path.c_str());
+  }
+  nlohmann::ordered_json x;
+  x["file"] = kExitFile;
+  x["channels"] = o.channels;
+  x["epochs"] = o.epochs;
+  x["steps"] = r.steps;
+  x["batch_size"] = o.batch_size;
+  x["learning_rate"] = o.learning_rate;
+  x["distill_weight"] = o.distill_weight;
+  x["seed"] = o.seed;
+  x["train_samples"] = r.train_samples;
+  x["seconds"] = std::round(r.seconds * 10) / 10;
+  nlohmann::ordered_json v;
+  v["samples"] = r.validation_samples;
+  v["accuracy"] = std::round(r.accuracy * 1e6) / 1e6;
+  v["agreement"] = std::round(r.agreement * 1e6) / 1e6;
+  v["server_accuracy"] = std::round(r.server_accuracy * 1e6) / 1e6;
+  nlohmann::ordered_json curve = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < r.thresholds.size(); ++i) {
+    curve.push_back({{"threshold", r.thresholds[i]},
+                     {"device_share", std::round(r.share[i] * 1e6) / 1e6},
+                     {"top1", std::round(r.top1[i] * 1e6) / 1e6}});
+  }
+  v["curve"] = curve;
+  x["validation"] = v;
+  x["command"] = o.command;
+  if (j.contains("exit")) {
+    // Replacing an exit: the whole file rewritten.
+    j["exit"] = x;
+    return WriteTextFile(path, j.dump(2) + "\n");
+  }
+  // Adding one: the entry appended, the rest of the file as it was.
+  std::string out = text.str();
+  out.erase(out.find_last_of('}'));
+  while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+  std::string entry = x.dump(2);
+  for (size_t p = entry.find('\n'); p != std::string::npos; p = entry.find('\n', p + 1)) {
+    entry.insert(p + 1, "  ");
+  }
+  out += ",\n  \"exit\": " + entry + "\n}\n";
+  return WriteTextFile(path, out);
+}
+
 }  // namespace
 
 Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
@@ -797,7 +1081,110 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
   report.seconds = SecondsSince(t0);
   const std::filesystem::path out(o.out_dir);
   FTC_RETURN_IF_ERROR(WriteTextFile((out / kUnitJsonFile).string(), UnitJson(o, report, model)));
+  if (o.train_exit) {
+    ExitTrainOptions eo;
+    eo.unit_dir = o.out_dir;
+    eo.head_path = o.head_path;
+    eo.tail_path = o.tail_path;
+    eo.epochs = o.exit_epochs;
+    eo.max_steps = o.max_steps;
+    eo.batch_size = o.batch_size;
+    eo.learning_rate = o.learning_rate;
+    eo.channels = o.exit_channels;
+    eo.distill_weight = o.distill_weight;
+    eo.validation = data.val;
+    eo.input_scale = o.input_scale;
+    eo.seed = o.seed;
+    eo.threads = o.threads;
+    eo.command = o.command;
+    FTC_RETURN_IF_ERROR(CheckExitOptions(eo));
+    ExitContext ctx{&net.head,   &model.reduce, &model.restore, &net.tail,       model.code,
+                    model.inner, model.bits,    o.out_dir,      report.unit.hash};
+    Result<ExitTrainReport> er =
+        CatchExceptions("training the exit", [&]() -> Result<ExitTrainReport> {
+          try {
+            return TrainExitImpl(data, ctx, eo, nullptr);
+          } catch (const c10::Error& e) {
+            return FTC_INTERNAL("training the exit failed: %s", Summarize(e).c_str());
+          }
+        });
+    if (!er.ok()) return er.status();
+    FTC_RETURN_IF_ERROR(AddExitToUnitJson(o.out_dir, eo, *er));
+    report.has_exit = true;
+    report.exit = *er;
+  }
   return report;
+}
+
+Result<ExitTrainReport> TrainLearnedExit(const TensorView& inputs, const std::vector<int>& labels,
+                                         const ExitTrainOptions& o,
+                                         const ExitProgressFn& progress) {
+  FTC_RETURN_IF_ERROR(CheckExitOptions(o));
+  if (o.head_path.empty() || o.tail_path.empty()) {
+    return FTC_INVALID("a head and a tail are needed");
+  }
+  FTC_RETURN_IF_ERROR(inputs.Validate());
+  const int64_t n = inputs.shape[0];
+  if (!labels.empty() && static_cast<int64_t>(labels.size()) != n) {
+    return FTC_INVALID("%zu labels for %lld samples", labels.size(), static_cast<long long>(n));
+  }
+  TrainingSet data;
+  data.val = o.validation > 0 ? o.validation : std::min<int64_t>(5000, n / 10);
+  data.train_n = n - data.val;
+  if (data.val < 1 || data.train_n < 2) {
+    return FTC_INVALID("%lld samples: too few to train (and hold out %lld for validation)",
+                       static_cast<long long>(n), static_cast<long long>(data.val));
+  }
+  FTC_ASSIGN_OR_RETURN(LearnedUnitInfo info, ProbeLearnedUnit(o.unit_dir));
+  SetTorchThreads(o.threads);
+  const std::filesystem::path dir(o.unit_dir);
+  torch::jit::Module head, reduce, restore, tail;
+  FTC_ASSIGN_OR_RETURN(head, LoadModule(o.head_path));
+  FTC_ASSIGN_OR_RETURN(reduce, LoadModule((dir / kReduceFile).string()));
+  FTC_ASSIGN_OR_RETURN(restore, LoadModule((dir / kRestoreFile).string()));
+  FTC_ASSIGN_OR_RETURN(tail, LoadModule(info.has_tail ? (dir / kTailFile).string() : o.tail_path));
+  FTC_ASSIGN_OR_RETURN(data.x, CopyToTorch(inputs));
+  ExitContext ctx{&head,
+                  &reduce,
+                  &restore,
+                  &tail,
+                  SampleShape{info.code_shape[0], info.code_shape[1], info.code_shape[2]},
+                  info.inner,
+                  info.bits,
+                  o.unit_dir,
+                  info.hash};
+  Result<ExitTrainReport> r =
+      CatchExceptions("training the exit", [&]() -> Result<ExitTrainReport> {
+        try {
+          data.x = data.x.to(at::kFloat);
+          if (o.input_scale != 1.0) data.x = data.x * o.input_scale;
+          if (!labels.empty()) {
+            data.y =
+                torch::tensor(std::vector<int64_t>(labels.begin(), labels.end()), torch::kInt64);
+            torch::NoGradGuard ng;
+            const at::Tensor f = head.forward({data.x.slice(0, 0, 1)}).toTensor();
+            if (f.dim() != 4 || f.size(1) != info.split_shape[0] ||
+                f.size(2) != info.split_shape[1] || f.size(3) != info.split_shape[2]) {
+              return FTC_INVALID("%s gives %s features; the unit %s takes %s", o.head_path.c_str(),
+                                 ShapeOf(f).c_str(), o.unit_dir.c_str(),
+                                 ShapeToString(info.split_shape).c_str());
+            }
+            const at::Tensor l =
+                tail.forward({restore.forward({reduce.forward({f.to(at::kFloat)}).toTensor()})
+                                  .toTensor()})
+                    .toTensor();
+            if (l.dim() == 2) {
+              FTC_RETURN_IF_ERROR(CheckClassLabels(labels, l.size(1)).WithContext("labels"));
+            }
+          }
+          return TrainExitImpl(data, ctx, o, progress);
+        } catch (const c10::Error& e) {
+          return FTC_INTERNAL("training the exit failed: %s", Summarize(e).c_str());
+        }
+      });
+  if (!r.ok()) return r.status();
+  FTC_RETURN_IF_ERROR(AddExitToUnitJson(o.unit_dir, o, *r));
+  return r;
 }
 
 }  // namespace ftc

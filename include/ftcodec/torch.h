@@ -132,8 +132,10 @@ Status CheckAboveChance(double top1_percent, int64_t classes, double input_scale
 //
 // A unit folder holds reduce.pt (features C×H×W -> code C'×H'×W' in [0,1], run on the device),
 // restore.pt (code -> features C×H×W, on the server), unit.json (a description for people and
-// scripts) and, when training fine-tuned the tail, tail.pt. Linking ftcodec_torch adds codec
-// `learned` to the codec table: EncoderOptions{codec = "learned", unit = DIR}.
+// scripts), when training fine-tuned the tail, tail.pt, and when it trained an early exit,
+// exit.pt (a classifier on the code, run on the device; not part of the unit's hash). Linking
+// ftcodec_torch adds codec `learned` to the codec table: EncoderOptions{codec = "learned", unit =
+// DIR}.
 
 struct LearnedUnitInfo {
   std::string dir;
@@ -144,9 +146,80 @@ struct LearnedUnitInfo {
   int bits = 0;       // ans
   int quality = 0;    // jpeg
   bool has_tail = false;  // the folder ships a fine-tuned tail.pt to use instead of the original
+  bool has_exit = false;  // the folder ships exit.pt, an early-exit classifier (LearnedExit)
 };
 // Loads the unit (checking that it is one) and describes it.
 Result<LearnedUnitInfo> ProbeLearnedUnit(const std::string& dir);
+
+// ---- early exits (docs/learned.md, "Early exits") ----
+//
+// exit.pt is a small classifier on a unit's code, run on the device after the reduction unit: a
+// sample whose exit confidence (the largest softmax probability of its logits) is at least a
+// threshold τ is answered on the device and not sent. It takes the reduction unit's output
+// (N×C'×H'×W' in [0,1]) and quantizes it as the inner codec does (ans) before classifying, so
+// the device's answer is the one for the code it would have sent.
+
+struct ExitAnswers {
+  std::vector<int> classes;       // per sample: the exit's arg-max class
+  std::vector<float> confidence;  // per sample: its largest softmax probability, in [0, 1]
+};
+
+// A unit's early exit: its reduction unit and exit.pt. Movable, not copyable; Run may be called
+// from one thread at a time.
+class LearnedExit {
+ public:
+  // Loads DIR/exit.pt and checks it against the unit in DIR (loaded as ProbeLearnedUnit does).
+  // Errors name the file: kInvalidArgument when the folder has no exit.pt; kCorruptData (CLI exit
+  // 2) for a file that is not a TorchScript exit, an exit trained for another unit (its
+  // `unit_hash` attribute), or one whose output on a zero code is not 1×K logits.
+  static Result<LearnedExit> Load(const std::string& unit_dir);
+
+  LearnedExit(LearnedExit&&) noexcept;
+  LearnedExit& operator=(LearnedExit&&) noexcept;
+  ~LearnedExit();
+
+  const std::string& path() const;  // DIR/exit.pt
+  int64_t num_classes() const;      // K
+  // N×C×H×W features of the unit's split shape (f32, f16 or bf16, any strides) -> the reduction
+  // unit and the exit, as one batch.
+  Result<ExitAnswers> Run(const TensorView& features) const;
+
+ private:
+  struct Impl;
+  explicit LearnedExit(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// What training an exit measured on the held-out samples (docs/learned.md, "Early exits").
+struct ExitTrainReport {
+  int64_t steps = 0, train_samples = 0, validation_samples = 0;
+  double seconds = 0;
+  double accuracy = 0;         // the exit's top-1 (against the labels; without, the server's)
+  double agreement = 0;        // fraction of samples where the exit and the server agree
+  double server_accuracy = 0;  // top-1 of the server's answer (the unit's codec path, quantized)
+  // Per threshold τ (0.5, 0.8, 0.9, 0.95, 0.99): the share of samples with confidence >= τ and
+  // the top-1 (against the labels; without, the server's) of device answers for them and server
+  // answers for the rest.
+  std::vector<double> thresholds, share, top1;
+};
+
+struct ExitTrainOptions {
+  std::string unit_dir;              // an existing unit folder; exit.pt is written into it
+  std::string head_path, tail_path;  // the split model (the unit's tail.pt replaces the tail)
+  int epochs = 10;                   // passes over the training samples
+  int64_t max_steps = 0;             // > 0: stop after this many steps
+  int batch_size = 64;
+  double learning_rate = 2e-3;  // Adam, cosine-decayed to 0
+  int channels = 32;            // width of the exit's two convolutions
+  // loss = cross-entropy with the labels + distill_weight·KL(server's answer ‖ exit); without
+  // labels the KL term alone.
+  double distill_weight = 1.0;
+  int64_t validation = 0;  // held-out samples (the last ones); 0 = min(5000, N/10)
+  double input_scale = 1.0;
+  uint64_t seed = 1;
+  int threads = 0;
+  std::string command;  // recorded in unit.json
+};
 
 struct BottleneckTrainOptions {
   std::string head_path, tail_path;  // the split model (any pair with N×C×H×W features)
@@ -177,6 +250,11 @@ struct BottleneckTrainOptions {
   uint64_t seed = 1;
   int threads = 0;      // libtorch threads; 0 = DefaultTorchThreads()
   std::string command;  // recorded in unit.json (how the unit was made)
+  // Also train an early exit on the trained unit (exit.pt; ExitTrainOptions's defaults, with
+  // these seed, threads, validation and distillation settings, max_steps and batch_size).
+  bool train_exit = false;
+  int exit_epochs = 10;
+  int exit_channels = 32;
 };
 
 struct BottleneckTrainProgress {
@@ -209,6 +287,8 @@ struct BottleneckTrainReport {
   // What limits the unit, in words (the quantizer, the unit's capacity, or nothing: within 0.5
   // points), with the option to change; empty without labels.
   std::string limit;
+  bool has_exit = false;  // train_exit: the exit's results
+  ExitTrainReport exit;
 };
 
 // Trains a reduction and a restoration unit between the head and the tail of a split model,
@@ -220,6 +300,14 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
                                               const std::vector<int>& labels,
                                               const BottleneckTrainOptions& options,
                                               const BottleneckProgressFn& progress = nullptr);
+
+// Trains an early exit for an existing unit folder (its reduction unit frozen) and writes
+// exit.pt into it, replacing one that is there, and adds an "exit" entry to its unit.json. The
+// unit's files and hash are unchanged. inputs/labels as for TrainBottleneck.
+using ExitProgressFn = std::function<void(int64_t step, int64_t steps, double loss)>;
+Result<ExitTrainReport> TrainLearnedExit(const TensorView& inputs, const std::vector<int>& labels,
+                                         const ExitTrainOptions& options,
+                                         const ExitProgressFn& progress = nullptr);
 
 }  // namespace ftc
 

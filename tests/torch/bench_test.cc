@@ -119,7 +119,8 @@ TEST(RateAccuracyTest, CountsEveryBytePerSampleWithHeaders) {
       EXPECT_GT(t->bytes, 7u * 10 * 9 * 4);  // payload plus a header per sample
       EXPECT_EQ(t->squared_error, 0);
     }
-    const SettingMetrics m = Finish({codec, codec, "x", o, false, false, {}}, *t, 90, 100.0);
+    const SettingMetrics m =
+        Finish({codec, codec, "x", o, false, false, {}, {}, -1}, *t, 90, 100.0);
     EXPECT_DOUBLE_EQ(m.top1, 500.0 / 7);
     EXPECT_DOUBLE_EQ(m.top1_drop, 100.0 - 500.0 / 7);
     EXPECT_DOUBLE_EQ(m.top1_stderr, 100 * std::sqrt((5.0 / 7) * (2.0 / 7) / 7));
@@ -258,7 +259,7 @@ TEST(ReportTest, CsvHasTheContractColumns) {
   r.feature_shape = {10, 3, 3};
   r.reference_top1 = 80;
   SettingMetrics m;
-  m.spec = {"ans", "ans none", "b2", {}, false, false, {}};
+  m.spec = {"ans", "ans none", "b2", {}, false, false, {}, {}, -1};
   m.samples = 10;
   m.top1 = 70;
   m.top1_drop = 10;
@@ -267,7 +268,8 @@ TEST(ReportTest, CsvHasTheContractColumns) {
   const std::string csv = FormatCsv(r);
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "codec,setting,samples,top1,top1_drop,top1_stderr,bytes_per_sample,bits_per_element,"
-            "ratio_vs_f32,enc_us,dec_us,series,anchor,feature_rmse");
+            "ratio_vs_f32,enc_us,dec_us,series,anchor,feature_rmse,exit_threshold,device_share,"
+            "server_us_b1,server_us_b64");
   EXPECT_NE(csv.find("\nans,b2,10,70,10,"), std::string::npos) << csv;
   const std::string gp = GnuplotScript(r, "a.png", "a.svg");
   EXPECT_NE(gp.find("set logscale x"), std::string::npos);
@@ -287,8 +289,15 @@ BenchReport ReportWithTop1(double top1) {
   const char* const settings[] = {"f32", "b2", "b4"};
   for (int i = 0; i < 3; ++i) {
     SettingMetrics m;
-    m.spec = {
-        i == 0 ? "raw" : "ans", i == 0 ? "raw" : "ans none", settings[i], {}, i == 0, false, {}};
+    m.spec = {i == 0 ? "raw" : "ans",
+              i == 0 ? "raw" : "ans none",
+              settings[i],
+              {},
+              i == 0,
+              false,
+              {},
+              {},
+              -1};
     m.samples = 200;
     m.top1 = i == 1 ? std::max(0.0, top1 - 0.5) : top1;
     m.bytes_per_sample = 400.0 / (i + 1);
@@ -846,4 +855,51 @@ TEST(LossAccuracyTest, LostFractionBookkeeping) {
 }
 
 }  // namespace
+// Early exits: a sample with confidence >= τ is the device's answer and sends nothing.
+TEST(ExitRowsTest, ThresholdsSplitDeviceAndServerAnswers) {
+  ExitTrace e;
+  e.device_class = {0, 1, 2, 3};
+  e.confidence = {0.99f, 0.6f, 0.95f, 0.3f};
+  e.server_class = {0, 0, 2, 3};
+  e.bytes = {100, 120, 140, 160};
+  e.labels = {0, 0, 1, 3};
+  // τ = 0: every sample answered on the device (device classes 0,1,2,3 vs labels: 2 right).
+  SettingTally t = ExitTally(e, 0.0);
+  EXPECT_EQ(t.samples, 4);
+  EXPECT_EQ(t.bytes, 0u);
+  EXPECT_EQ(t.correct, 2);
+  // τ above 1: nothing exits; the server's answers (0,0,2,3: 3 right) and every byte.
+  t = ExitTally(e, 1.01);
+  EXPECT_EQ(t.bytes, 520u);
+  EXPECT_EQ(t.correct, 3);
+  // τ = 0.9: samples 0 and 2 exit (0 right, 2 wrong); 1 and 3 go to the server (both right).
+  t = ExitTally(e, 0.9);
+  EXPECT_EQ(t.bytes, 280u);
+  EXPECT_EQ(t.correct, 3);
+  EXPECT_EQ(t.predictions, (std::vector<int>{0, 0, 2, 3}));
+
+  SettingSpec learned{"learned", "learned", "2x2x2 b2", {}, false, false, {}, "u", -1};
+  const std::vector<SettingMetrics> rows = ExitRows(learned, e, {0.0, 0.9, 1.01}, 100, 75.0);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].spec.codec, "learned-exit");
+  EXPECT_EQ(rows[0].spec.series, "learned 2x2x2 b2 exit");
+  EXPECT_EQ(rows[1].spec.setting, "t0.9");
+  EXPECT_DOUBLE_EQ(rows[0].device_share, 100);
+  EXPECT_DOUBLE_EQ(rows[1].device_share, 50);
+  EXPECT_DOUBLE_EQ(rows[2].device_share, 0);
+  EXPECT_DOUBLE_EQ(rows[1].bytes_per_sample, 70);
+  EXPECT_DOUBLE_EQ(rows[1].top1, 75);
+  EXPECT_DOUBLE_EQ(rows[2].spec.exit_threshold, 1.01);
+  BenchReport r;
+  r.samples = 4;
+  r.elements_per_sample = 100;
+  r.reference_top1 = 75;
+  r.rows = rows;
+  const std::string csv = FormatCsv(r);
+  EXPECT_NE(csv.find("learned-exit,t0.9,4,75,0,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",0.9,50,,\n"), std::string::npos) << csv;
+  EXPECT_NE(FormatJson(r).find("\"device_share\": 50"), std::string::npos);
+  EXPECT_NE(FormatTable(r).find("device %"), std::string::npos);
+}
+
 }  // namespace ftc::bench

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -709,6 +710,293 @@ TEST_F(LearnedTest, BatchedRestorationMatchesThePerStreamDecodeOnTheBundledUnit)
     }
   }
   SetTorchThreads(0);
+}
+
+// ---- early exits ----
+
+// A CSV's rows as column name -> value (empty trailing fields kept).
+std::vector<std::map<std::string, std::string>> CsvTable(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::map<std::string, std::string>> rows;
+  std::vector<std::string> names;
+  std::string line;
+  while (std::getline(f, line)) {
+    std::vector<std::string> cells;
+    size_t start = 0;
+    for (;;) {
+      const size_t comma = line.find(',', start);
+      cells.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (names.empty()) {
+      names = cells;
+      continue;
+    }
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < names.size() && i < cells.size(); ++i) row[names[i]] = cells[i];
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+class ExitTest : public LearnedTest {
+ protected:
+  ExitTrainOptions ExitOptions(const std::string& unit) const {
+    ExitTrainOptions e;
+    e.unit_dir = unit;
+    e.head_path = head_;
+    e.tail_path = tail_;
+    e.max_steps = 8;
+    e.batch_size = 16;
+    e.validation = 16;
+    e.channels = 8;
+    e.threads = 1;
+    return e;
+  }
+  // inputs.npy and labels.npy in dir_ (the data folder bench and train-bottleneck take).
+  void WriteDataFolder() const {
+    test::WriteFileBytes(dir_ + "/inputs.npy", WriteNpy(inputs_.view()).value());
+    test::WriteFileBytes(
+        dir_ + "/labels.npy",
+        test::IntegerNpy("<i8", std::vector<int64_t>(labels_.begin(), labels_.end())));
+  }
+};
+
+// A unit without exit.pt has no exit; training one adds exit.pt without touching the unit (its
+// files and hash), and the exit answers every sample with a class and a confidence.
+TEST_F(ExitTest, ExitClassifierOnAndOff) {
+  const std::string unit = dir_ + "/unit";
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, Options(unit)).ok());
+  LearnedUnitInfo before = ProbeLearnedUnit(unit).value();
+  EXPECT_FALSE(before.has_exit);
+  Result<LearnedExit> none = LearnedExit::Load(unit);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("exit.pt"), std::string::npos);
+  const std::vector<uint8_t> reduce = test::ReadFileBytes(unit + "/reduce.pt");
+  const std::vector<uint8_t> restore = test::ReadFileBytes(unit + "/restore.pt");
+
+  Result<ExitTrainReport> r = TrainLearnedExit(inputs_.view(), labels_, ExitOptions(unit));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->steps, 8);
+  EXPECT_EQ(r->validation_samples, 16);
+  ASSERT_EQ(r->thresholds.size(), 5u);
+  for (size_t i = 0; i + 1 < r->share.size(); ++i) EXPECT_GE(r->share[i], r->share[i + 1]);
+  LearnedUnitInfo after = ProbeLearnedUnit(unit).value();
+  EXPECT_TRUE(after.has_exit);
+  EXPECT_EQ(after.hash, before.hash);
+  EXPECT_EQ(test::ReadFileBytes(unit + "/reduce.pt"), reduce);
+  EXPECT_EQ(test::ReadFileBytes(unit + "/restore.pt"), restore);
+  std::ifstream j(unit + "/unit.json");
+  std::stringstream js;
+  js << j.rdbuf();
+  EXPECT_NE(js.str().find("\"exit\""), std::string::npos) << js.str();
+  EXPECT_NE(js.str().find("\"file\": \"exit.pt\""), std::string::npos) << js.str();
+  EXPECT_NE(js.str().find(before.hash), std::string::npos);
+
+  Result<LearnedExit> e = LearnedExit::Load(unit);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->num_classes(), 6);
+  Tensor f = Features(20);
+  Result<ExitAnswers> a = e->Run(f.view());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->classes.size(), 20u);
+  ASSERT_EQ(a->confidence.size(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_GE(a->classes[i], 0);
+    EXPECT_LT(a->classes[i], 6);
+    EXPECT_GE(a->confidence[i], 1.0f / 6 - 1e-6f);
+    EXPECT_LE(a->confidence[i], 1.0f);
+  }
+  // Features of another shape: a clear error.
+  Tensor x = TinyInputs(2, 3);
+  EXPECT_EQ(e->Run(x.view()).status().code(), StatusCode::kInvalidArgument);
+
+  // The bench: the learned row, then a row per threshold; τ = 0 answers everything on the
+  // device (0 bytes), τ above 1 nothing (the learned row's bytes and top-1).
+  WriteDataFolder();
+  BottleneckTrainOptions plain = Options(dir_ + "/plain");
+  plain.bits = 2;  // a row of its own: "learned 2x2x2 b2"
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, plain).ok());
+  CliRun c = RunCli(dir_,
+                    "bench --head head.pt --tail tail.pt --data . --codecs learned "
+                    "--units unit,plain --exit-thresholds 0,0.5,1.01 --threads 1 --out out -q");
+  ASSERT_EQ(c.code, 0) << c.out;
+  const auto rows = CsvTable(dir_ + "/out/rate_accuracy.csv");
+  std::map<std::string, std::map<std::string, std::string>> by;
+  std::vector<std::string> order;
+  for (const auto& row : rows) {
+    order.push_back(row.at("codec") + " " + row.at("setting"));
+    by[order.back()] = row;
+  }
+  const std::string learned = "learned 2x2x2 b3";
+  ASSERT_TRUE(by.count(learned)) << c.out;
+  const auto& l = by[learned];
+  EXPECT_GT(std::stod(l.at("server_us_b1")), 0);
+  EXPECT_GT(std::stod(l.at("server_us_b64")), 0);
+  EXPECT_EQ(l.at("exit_threshold"), "");
+  const auto it = std::find(order.begin(), order.end(), learned);
+  ASSERT_LE(it + 4, order.end());
+  EXPECT_EQ(*(it + 1), "learned-exit t0");
+  EXPECT_EQ(*(it + 2), "learned-exit t0.5");
+  EXPECT_EQ(*(it + 3), "learned-exit t1.01");
+  const auto& t0 = by["learned-exit t0"];
+  EXPECT_EQ(t0.at("device_share"), "100");
+  EXPECT_EQ(std::stod(t0.at("bytes_per_sample")), 0);
+  EXPECT_EQ(t0.at("server_us_b1"), "");
+  const auto& t1 = by["learned-exit t1.01"];
+  EXPECT_EQ(t1.at("device_share"), "0");
+  EXPECT_EQ(t1.at("bytes_per_sample"), l.at("bytes_per_sample"));
+  EXPECT_EQ(t1.at("top1"), l.at("top1"));
+  EXPECT_EQ(t1.at("samples"), "96");
+  // The unit without an exit: its learned row (with the server columns) and no exit rows.
+  int learned_rows = 0, exit_rows = 0;
+  for (const auto& row : rows) {
+    learned_rows += row.at("codec") == "learned" ? 1 : 0;
+    exit_rows += row.at("codec") == "learned-exit" ? 1 : 0;
+    if (row.at("codec") == "learned") {
+      EXPECT_NE(row.at("server_us_b64"), "");
+    }
+  }
+  EXPECT_EQ(learned_rows, 2);
+  EXPECT_EQ(exit_rows, 3);
+  std::ifstream jf(dir_ + "/out/rate_accuracy.json");
+  std::stringstream jj;
+  jj << jf.rdbuf();
+  EXPECT_NE(jj.str().find("\"device_share\": 100"), std::string::npos);
+  EXPECT_NE(jj.str().find("\"server_us_b64\": "), std::string::npos);
+  EXPECT_NE(c.out.find("device %"), std::string::npos) << c.out;
+}
+
+// train-bottleneck --exit trains the unit and an exit in one run; --exit-only adds one to an
+// existing unit.
+TEST_F(ExitTest, TrainsAnExitWithTheUnitAndForAnExistingUnit) {
+  const std::string unit = dir_ + "/unit";
+  BottleneckTrainOptions o = Options(unit);
+  o.train_exit = true;
+  o.exit_channels = 4;
+  Result<BottleneckTrainReport> r = TrainBottleneck(inputs_.view(), labels_, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->has_exit);
+  EXPECT_EQ(r->exit.steps, 6);
+  EXPECT_TRUE(ProbeLearnedUnit(unit).value().has_exit);
+  EXPECT_TRUE(LearnedExit::Load(unit).ok());
+
+  WriteDataFolder();
+  CliRun c = RunCli(dir_,
+                    "train-bottleneck --head head.pt --tail tail.pt --data . --channels 2 "
+                    "--stride 2 --bits 2 --steps 4 --batch-size 16 --validation 16 --threads 1 "
+                    "--exit --exit-channels 4 --out cli_unit --json");
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("wrote cli_unit/exit.pt"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("\"exit\": {\"steps\": 4"), std::string::npos) << c.out;
+  const std::string hash = ProbeLearnedUnit(dir_ + "/cli_unit").value().hash;
+  c = RunCli(dir_,
+             "train-bottleneck --head head.pt --tail tail.pt --data . --exit-only --unit cli_unit "
+             "--steps 3 --batch-size 16 --validation 16 --threads 1 --exit-channels 4");
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("answered on the device"), std::string::npos) << c.out;
+  EXPECT_EQ(ProbeLearnedUnit(dir_ + "/cli_unit").value().hash, hash);
+  {
+    // The replaced exit's entry: one "exit" in unit.json, the unit's own entries kept.
+    std::ifstream j(dir_ + "/cli_unit/unit.json");
+    std::stringstream js;
+    js << j.rdbuf();
+    const std::string text = js.str();
+    const size_t first = text.find("\"exit\":");
+    ASSERT_NE(first, std::string::npos) << text;
+    EXPECT_EQ(text.find("\"exit\":", first + 1), std::string::npos) << text;
+    EXPECT_NE(text.find("\"steps\": 3"), std::string::npos) << text;
+    EXPECT_NE(text.find("\"code_shape\""), std::string::npos) << text;
+    EXPECT_EQ(text.back(), '\n');
+  }
+  // A jpeg unit's exit: the code before JPEG, the server's answers through the real codec.
+  const std::vector<std::string> built = AvailableCodecs();
+  if (std::find(built.begin(), built.end(), "jpeg") != built.end()) {
+    BottleneckTrainOptions jo = Options(dir_ + "/jpeg_unit");
+    jo.inner = "jpeg";
+    jo.quality = 80;
+    jo.train_exit = true;
+    jo.exit_channels = 4;
+    Result<BottleneckTrainReport> jr = TrainBottleneck(inputs_.view(), labels_, jo);
+    ASSERT_TRUE(jr.ok()) << jr.status().ToString();
+    EXPECT_TRUE(jr->has_exit);
+    // The server's answers the exit learns from are the codec's: the unit's validation top-1.
+    EXPECT_NEAR(jr->exit.server_accuracy, jr->accuracy_unit, 0.07);
+    Result<LearnedExit> je = LearnedExit::Load(dir_ + "/jpeg_unit");
+    ASSERT_TRUE(je.ok()) << je.status().ToString();
+    Tensor f = Features(5);
+    EXPECT_EQ(je->Run(f.view()).value().classes.size(), 5u);
+  }
+  // Usage errors.
+  c = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data . --exit-only");
+  EXPECT_EQ(c.code, 1) << c.out;
+  EXPECT_NE(c.out.find("--unit"), std::string::npos) << c.out;
+  c = RunCli(dir_,
+             "train-bottleneck --head head.pt --tail tail.pt --data . --exit-only --unit cli_unit "
+             "--bits 4");
+  EXPECT_EQ(c.code, 1) << c.out;
+  c = RunCli(dir_, "train-bottleneck --head head.pt --tail tail.pt --data .");
+  EXPECT_EQ(c.code, 1) << c.out;
+  EXPECT_NE(c.out.find("--out"), std::string::npos) << c.out;
+  // A bad exit setting is refused before the unit trains.
+  c = RunCli(dir_,
+             "train-bottleneck --head head.pt --tail tail.pt --data . --steps 2 --exit "
+             "--exit-channels 0 --out never");
+  EXPECT_EQ(c.code, 1) << c.out;
+  EXPECT_NE(c.out.find("exit channels 0"), std::string::npos) << c.out;
+  EXPECT_FALSE(std::ifstream(dir_ + "/never/reduce.pt").good());
+  c = RunCli(dir_,
+             "train-bottleneck --head head.pt --tail tail.pt --data . --exit-only --unit nowhere "
+             "--steps 2");
+  EXPECT_NE(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("nowhere"), std::string::npos) << c.out;
+}
+
+// A corrupt exit.pt, one of another unit, or a TorchScript file that is not an exit: a clear
+// error naming the file (exit 2 in the CLI), never a crash.
+TEST_F(ExitTest, CorruptOrMismatchedExitIsRefused) {
+  const std::string a = dir_ + "/a", b = dir_ + "/b";
+  BottleneckTrainOptions o = Options(a);
+  o.train_exit = true;
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, o).ok());
+  o = Options(b);
+  o.seed = 5;
+  ASSERT_TRUE(TrainBottleneck(inputs_.view(), labels_, o).ok());
+  WriteDataFolder();
+
+  auto expect_refused = [&](const std::string& what) {
+    Result<LearnedExit> e = LearnedExit::Load(b);
+    ASSERT_FALSE(e.ok()) << what;
+    EXPECT_EQ(e.status().code(), StatusCode::kCorruptData) << what << ": " << e.status().ToString();
+    EXPECT_NE(e.status().message().find(b + "/exit.pt"), std::string::npos)
+        << what << ": " << e.status().ToString();
+    CliRun c = RunCli(dir_,
+                      "bench --head head.pt --tail tail.pt --data . --codecs learned --units b "
+                      "--threads 1 --out out -q");
+    EXPECT_EQ(c.code, 2) << what << ": " << c.out;
+    EXPECT_NE(c.out.find("exit.pt"), std::string::npos) << what << ": " << c.out;
+  };
+  // Another unit's exit (same code shape, another hash).
+  test::WriteFileBytes(b + "/exit.pt", test::ReadFileBytes(a + "/exit.pt"));
+  expect_refused("another unit's exit");
+  {
+    Result<LearnedExit> e = LearnedExit::Load(b);
+    EXPECT_NE(e.status().message().find("trained for unit"), std::string::npos)
+        << e.status().ToString();
+  }
+  // Not TorchScript.
+  test::WriteFileBytes(b + "/exit.pt", std::vector<uint8_t>{'n', 'o', 't', ' ', 'a', ' ', 'm'});
+  expect_refused("garbage");
+  // TorchScript, but not an exit.
+  test::WriteFileBytes(b + "/exit.pt", test::ReadFileBytes(tail_));
+  expect_refused("a tail");
+  // Truncated.
+  std::vector<uint8_t> cut = test::ReadFileBytes(a + "/exit.pt");
+  cut.resize(cut.size() / 2);
+  test::WriteFileBytes(b + "/exit.pt", cut);
+  expect_refused("truncated");
 }
 
 }  // namespace
