@@ -153,6 +153,9 @@ int RunBench(BenchArgs& a, const CLI::App& cmd, const std::string& command_line)
     if (c.packet_size < 64 || c.packet_size > 65535) {
       return Usage("--packet-size must be 64..65535", verb);
     }
+    if (c.frame_interleave < 1 || c.frame_interleave > 256) {
+      return Usage("--frame-interleave must be 1..256", verb);
+    }
     if (c.mtu_packet_size != 0 && (c.mtu_packet_size < 64 || c.mtu_packet_size > 65535)) {
       return Usage("--mtu-packet-size must be 0 or 64..65535", verb);
     }
@@ -232,6 +235,10 @@ Command AddBenchCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--mtu-packet-size", c.mtu_packet_size,
                   "with --loss: contrast rows at this packet size (0 = none)")
+      ->capture_default_str();
+  cmd->add_option("--frame-interleave", c.frame_interleave,
+                  "with --loss: send the packets of K samples round robin (a burst of losses "
+                  "spreads over K samples)")
       ->capture_default_str();
   cmd->add_option("--loss-codec", a->loss_codec, "with --loss: ans:BITS[:CLIP[/pc][/dzD]] or raw")
       ->capture_default_str();

@@ -197,10 +197,11 @@ struct LossRun {
 };
 
 // Interleaved packets of `size` bytes, as the loss bench sends them.
-PacketOptions LossPacketOptions(int size) {
+PacketOptions LossPacketOptions(int size, int frame_interleave) {
   PacketOptions p;
   p.interleave = true;
   p.packet_size = size;
+  p.frame_interleave = frame_interleave;
   return p;
 }
 
@@ -219,7 +220,8 @@ Result<LossRun> PlanLossRun(const BenchConfig& c) {
     run.sizes.push_back(c.mtu_packet_size);
   }
   for (int size : run.sizes) {
-    FTC_RETURN_IF_ERROR(LossPacketOptions(size).Validate().WithContext("--packet-size"));
+    FTC_RETURN_IF_ERROR(
+        LossPacketOptions(size, c.frame_interleave).Validate().WithContext("--packet-size"));
   }
   run.losses = c.loss.size();
   run.tallies.resize(run.sizes.size() * run.losses * run.methods.size());
@@ -253,8 +255,9 @@ Status AddLossChunk(const BenchConfig& c, const Samples& samples, const SplitMod
   none.kind = "iid";
   none.label = "none";
   for (size_t si = 0; si < run->sizes.size(); ++si) {
-    FTC_ASSIGN_OR_RETURN(PacketizedBatch batch, PacketizeBatch(features.view(), c.loss_codec,
-                                                               LossPacketOptions(run->sizes[si])));
+    FTC_ASSIGN_OR_RETURN(PacketizedBatch batch,
+                         PacketizeBatch(features.view(), c.loss_codec,
+                                        LossPacketOptions(run->sizes[si], c.frame_interleave)));
     FTC_ASSIGN_OR_RETURN(
         LossTally lf, EvaluateLoss(batch, labels, classify, none, ConcealMethod::kZero, 1, first));
     run->lossfree[si].Merge(lf);
