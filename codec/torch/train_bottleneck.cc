@@ -756,11 +756,14 @@ std::string LimitOf(const BottleneckTrainOptions& o, const BottleneckTrainReport
         o.inner == "ans" ? StrFormat("--bits %d", std::min(8, o.bits + 1)).c_str()
                          : StrFormat("--quality %d", std::min(100, o.quality + 15)).c_str());
   }
-  return StrFormat(
-      "the unit's capacity: %.2f of the %.2f points are lost before quantization; try more "
-      "--channels (%d now)%s, more --epochs%s",
-      capacity, drop, o.channels, o.stride == 2 ? ", --stride 1" : "",
-      o.rate_weight > 0 ? " or a smaller --rate-weight" : "");
+  // (The codec may even gain a little back: then all of the drop is the unit's.)
+  const std::string lost =
+      capacity >= drop ? StrFormat("all %.2f points are lost before quantization", drop)
+                       : StrFormat("%.2f of the %.2f points are lost before quantization",
+                                   capacity, drop);
+  return StrFormat("the unit's capacity: %s; try more --channels (%d now)%s, more --epochs%s",
+                   lost.c_str(), o.channels, o.stride == 2 ? ", --stride 1" : "",
+                   o.rate_weight > 0 ? " or a smaller --rate-weight" : "");
 }
 
 // The features' per-channel mean and standard deviation over up to 2,048 training samples

@@ -223,7 +223,7 @@ def test_packets_round_trip_without_loss(features):
     more = ftcodec.encode_packets(features, codec="ans", bits=4, packet_size=300,
                                   parameter_set_interval=2, frame_interleave=2)
     assert len(more) > len(packets)
-    assert len([p for p in more if p[3] == 0]) == len(data)
+    assert len([p for p in more if p[3] == 1]) > len(packets) - len(data)  # more copies
     d = ftcodec.Decoder()
     for p in more:
         d.push(p)
