@@ -740,6 +740,38 @@ std::vector<EncSymbol> EncSymbolsOf(const ContextModel& model) {
   return enc;
 }
 
+// Passes 1 and 2 of a segment: the tokens, their contexts and the model (all but its lanes,
+// which the caller set) that the encoder chooses for `symbols`.
+struct FittedModel {
+  TokenizedSymbols ts;
+  std::unique_ptr<uint8_t[]> pairs;  // fine (left, top) context pair of every symbol
+  std::vector<BandPos> positions;
+  EncTables tables;
+};
+
+FittedModel FitContextModel(const uint16_t* symbols, uint64_t total,
+                            const std::vector<BandShape>& bands, int alphabet_bits,
+                            ContextModel* model) {
+  // Pass 1: histogram (only needed to choose an escape scheme), tokenize.
+  model->tokens =
+      ChooseTokenConfig(HistogramOfSymbols(symbols, total, alphabet_bits), total, alphabet_bits);
+  const int num_tokens = model->tokens.NumTokens();
+  FittedModel f;
+  f.ts = TokenizeSymbols(symbols, total, alphabet_bits, model->tokens);
+  // Pass 2: fine context histogram, then the precision and the context classes.
+  f.pairs.reset(new uint8_t[total + 1]);
+  std::vector<uint32_t> fine_hist, fine_hist2;
+  FineContextHistogram(f.ts.tokens.get(), bands, num_tokens, f.pairs.get(), &f.positions,
+                       &fine_hist, &fine_hist2);
+  const std::vector<uint64_t> token_counts = TokenCounts(fine_hist, num_tokens);
+  model->precision = BasePrecision(token_counts, total);
+  ContextSearch search(fine_hist, num_tokens);
+  ChooseContextClasses(token_counts, total, &search, model);
+  RaisePrecisionIfSkewed(num_tokens, &search, model);
+  f.tables = BuildEncTables(search.ctx_hist(), f.ts.raw_bit_total, model);
+  return f;
+}
+
 // Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands N*g .. N*g+N-1, step
 // t = 0, 1, ...; in a step, lanes 0..N-1 that have a symbol t decode its token, then the escapes
 // among them their raw bits. Appends the final states, then the words in decoding order.
@@ -841,28 +873,16 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
   if (total > 0 && symbols == nullptr) return FTC_INVALID("symbol segment: null symbols");
   const size_t out_start = out->size();
 
-  // Pass 1: validate, histogram (only needed to choose an escape scheme), tokenize.
+  // Passes 1 and 2: the model.
   FTC_RETURN_IF_ERROR(CheckSymbols(symbols, total, alphabet_bits));
   ContextModel model;
   model.lanes = options.lanes != 0 ? options.lanes : SymbolSegmentLanes(total);
-  model.tokens =
-      ChooseTokenConfig(HistogramOfSymbols(symbols, total, alphabet_bits), total, alphabet_bits);
+  const FittedModel fit = FitContextModel(symbols, total, bands, alphabet_bits, &model);
+  const TokenizedSymbols& ts = fit.ts;
   const TokenConfig& tc = model.tokens;
-  const int num_tokens = tc.NumTokens();
-  const TokenizedSymbols ts = TokenizeSymbols(symbols, total, alphabet_bits, tc);
-
-  // Pass 2: fine context histogram, then the precision and the context classes.
-  std::unique_ptr<uint8_t[]> pairs(new uint8_t[total + 1]);
-  std::vector<BandPos> positions;
-  std::vector<uint32_t> fine_hist, fine_hist2;
-  FineContextHistogram(ts.tokens.get(), bands, num_tokens, pairs.get(), &positions, &fine_hist,
-                       &fine_hist2);
-  const std::vector<uint64_t> token_counts = TokenCounts(fine_hist, num_tokens);
-  model.precision = BasePrecision(token_counts, total);
-  ContextSearch search(fine_hist, num_tokens);
-  ChooseContextClasses(token_counts, total, &search, &model);
-  RaisePrecisionIfSkewed(num_tokens, &search, &model);
-  const EncTables tables = BuildEncTables(search.ctx_hist(), ts.raw_bit_total, &model);
+  const EncTables& tables = fit.tables;
+  const std::unique_ptr<uint8_t[]>& pairs = fit.pairs;
+  const std::vector<BandPos>& positions = fit.positions;
 
   // Model header and tables.
   out->reserve(out->size() + total / 2 + 4096);
@@ -912,21 +932,7 @@ Result<SymbolModel> SymbolModel::Fit(const uint16_t* symbols, const std::vector<
   auto impl = std::make_shared<Impl>();
   ContextModel& model = impl->model;
   model.lanes = 1;
-  model.tokens =
-      ChooseTokenConfig(HistogramOfSymbols(symbols, total, alphabet_bits), total, alphabet_bits);
-  const int num_tokens = model.tokens.NumTokens();
-  const TokenizedSymbols ts = TokenizeSymbols(symbols, total, alphabet_bits, model.tokens);
-  std::unique_ptr<uint8_t[]> pairs(new uint8_t[total + 1]);
-  std::vector<BandPos> positions;
-  std::vector<uint32_t> fine_hist, fine_hist2;
-  FineContextHistogram(ts.tokens.get(), bands, num_tokens, pairs.get(), &positions, &fine_hist,
-                       &fine_hist2);
-  const std::vector<uint64_t> token_counts = TokenCounts(fine_hist, num_tokens);
-  model.precision = BasePrecision(token_counts, total);
-  ContextSearch search(fine_hist, num_tokens);
-  ChooseContextClasses(token_counts, total, &search, &model);
-  RaisePrecisionIfSkewed(num_tokens, &search, &model);
-  (void)BuildEncTables(search.ctx_hist(), ts.raw_bit_total, &model);
+  (void)FitContextModel(symbols, total, bands, alphabet_bits, &model);
   BitWriter bw(&impl->bytes);
   WriteModel(model, &bw);
   bw.Finish();

@@ -758,9 +758,9 @@ std::string LimitOf(const BottleneckTrainOptions& o, const BottleneckTrainReport
   }
   // (The codec may even gain a little back: then all of the drop is the unit's.)
   const std::string lost =
-      capacity >= drop ? StrFormat("all %.2f points are lost before quantization", drop)
-                       : StrFormat("%.2f of the %.2f points are lost before quantization",
-                                   capacity, drop);
+      capacity >= drop
+          ? StrFormat("all %.2f points are lost before quantization", drop)
+          : StrFormat("%.2f of the %.2f points are lost before quantization", capacity, drop);
   return StrFormat("the unit's capacity: %s; try more --channels (%d now)%s, more --epochs%s",
                    lost.c_str(), o.channels, o.stride == 2 ? ", --stride 1" : "",
                    o.rate_weight > 0 ? " or a smaller --rate-weight" : "");
