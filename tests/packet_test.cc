@@ -846,6 +846,8 @@ TEST(PacketTest, FrameInterleaveSpreadsFramesInTheSendingOrder) {
   PacketOptions po;
   po.packet_size = 200;
   po.stream_id = 7;
+  EXPECT_EQ(po.frame_interleave, 8);  // the default
+  po.frame_interleave = 1;
   const std::vector<Bytes> plain = encode_packets(v, AnsOptions(), po).value();
   po.frame_interleave = 3;
   const std::vector<Bytes> spread = encode_packets(v, AnsOptions(), po).value();

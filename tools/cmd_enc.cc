@@ -30,7 +30,7 @@ struct EncArgs {
   std::string unit, inner;
   // Packet mode (a .ftcp output or --packet-size).
   int packet_size = 1200;
-  int parameter_set_interval = 64, parameter_sets = 3, frame_interleave = 1;
+  int parameter_set_interval = 64, parameter_sets = 3, frame_interleave = 8;
   bool interleave = false;  // --interleave: the default layout, said explicitly
   bool contiguous = false;
   // Sample stream (a .ftcs output or --stream).

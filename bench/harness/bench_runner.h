@@ -45,7 +45,7 @@ struct BenchConfig {
   int loss_seeds = 3;
   int packet_size = 200;       // 64×14×14 at ans 4 bits: ~42 packets per sample
   int mtu_packet_size = 1200;  // contrast rows at an MTU-sized packet (0 = none)
-  int frame_interleave = 1;    // PacketOptions::frame_interleave of the loss streams
+  int frame_interleave = 8;    // PacketOptions::frame_interleave of the loss streams
   EncoderOptions loss_codec;   // default set by the CLI: ans 4 bits, 3sigma
 };
 

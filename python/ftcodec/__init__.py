@@ -137,7 +137,7 @@ def probe(data):
 def encode_packets(array, codec=None, bits=None, clip=None, per_channel=None, deadzone=None,
                    lossless=None, threads=1, profile=None, band_rows=None, store_dtype=None,
                    packet_size=1200, interleave=True, stream_id=None, unit=None, inner=None,
-                   parameter_set_interval=64, parameter_sets=3, frame_interleave=1):
+                   parameter_set_interval=64, parameter_sets=3, frame_interleave=8):
     """Encodes a tensor into one stream of packets of at most packet_size bytes (64..65535) for
     a lossy network: a list of bytes in sending order. Codecs "ans", "raw" (and "learned").
     The stream's parameter set (shape, codec, shared tables) comes first and again before every
