@@ -286,19 +286,25 @@ struct Decoder::Impl {
                        what ? what : "set id");
   }
 
-  Status Push(const uint8_t* data, size_t size) {
-    ++pushed;
-    // Every push lands in one count, an exception included (the packet is then dropped).
+  // Runs `accept` on one packet: every packet lands in one count, an exception included (the
+  // packet is then dropped as corrupt); a drop is counted as over a limit where it was, and the
+  // first one is remembered as `what`.
+  template <typename Accept>
+  Status Counted(const Accept& accept, const std::string& what) {
     const uint64_t corrupt_before = corrupt;
-    Status s = CatchExceptions(
-        "packet", [&] { return PushPacket(data, size); }, [&] { ++corrupt; });
+    Status s = CatchExceptions("packet", accept, [&] { ++corrupt; });
     if (corrupt != corrupt_before) {
       if (s.code() == StatusCode::kLimitExceeded) ++over_limit;
-      if (first_rejection.ok()) {
-        first_rejection = s.WithContext(
-            StrFormat("packet %llu was dropped", static_cast<unsigned long long>(pushed)));
-      }
+      if (first_rejection.ok()) first_rejection = s.WithContext(what);
     }
+    return s;
+  }
+
+  Status Push(const uint8_t* data, size_t size) {
+    ++pushed;
+    Status s =
+        Counted([&] { return PushPacket(data, size); },
+                StrFormat("packet %llu was dropped", static_cast<unsigned long long>(pushed)));
     UpdateStats();
     return s;
   }
@@ -371,13 +377,8 @@ struct Decoder::Impl {
       for (const Bytes& b : packets) {
         --waiting;
         waiting_bytes -= b.size();
-        const uint64_t corrupt_before = corrupt;
-        Status s = CatchExceptions(
-            "packet", [&] { return PushData(c, b.data(), b.size()); }, [&] { ++corrupt; });
-        if (corrupt != corrupt_before) {
-          if (s.code() == StatusCode::kLimitExceeded) ++over_limit;
-          if (first_rejection.ok()) first_rejection = s.WithContext("a held packet was dropped");
-        }
+        Counted([&] { return PushData(c, b.data(), b.size()); }, "a held packet was dropped")
+            .IgnoreError();  // counted; the parameter set's own verdict is what push returns
       }
     }
     return Verdict(*c);
