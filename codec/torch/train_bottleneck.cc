@@ -422,6 +422,23 @@ struct TrainingSet {
   int64_t train_n = 0, val = 0;
 };
 
+// The training and held-out counts of `inputs` (the last `validation` samples held out; 0 =
+// min(5000, N/10)), once the labels (if any) match the samples.
+Status SplitTrainingSet(const TensorView& inputs, const std::vector<int>& labels,
+                        int64_t validation, TrainingSet* data) {
+  const int64_t n = inputs.shape[0];
+  if (!labels.empty() && static_cast<int64_t>(labels.size()) != n) {
+    return FTC_INVALID("%zu labels for %lld samples", labels.size(), static_cast<long long>(n));
+  }
+  data->val = validation > 0 ? validation : std::min<int64_t>(5000, n / 10);
+  data->train_n = n - data->val;
+  if (data->val < 1 || data->train_n < 2) {
+    return FTC_INVALID("%lld samples: too few to train (and hold out %lld for validation)",
+                       static_cast<long long>(n), static_cast<long long>(data->val));
+  }
+  return Status::Ok();
+}
+
 // The output folder may be created, or replaced: only a unit folder (or an empty one) with
 // --force, never an arbitrary directory.
 Status CheckOutputFolder(const BottleneckTrainOptions& o) {
@@ -1029,17 +1046,8 @@ Result<BottleneckTrainReport> TrainBottleneck(const TensorView& inputs,
                                               const BottleneckProgressFn& progress) {
   FTC_RETURN_IF_ERROR(CheckOptions(o));
   FTC_RETURN_IF_ERROR(inputs.Validate());
-  const int64_t n = inputs.shape[0];
-  if (!labels.empty() && static_cast<int64_t>(labels.size()) != n) {
-    return FTC_INVALID("%zu labels for %lld samples", labels.size(), static_cast<long long>(n));
-  }
   TrainingSet data;
-  data.val = o.validation > 0 ? o.validation : std::min<int64_t>(5000, n / 10);
-  data.train_n = n - data.val;
-  if (data.val < 1 || data.train_n < 2) {
-    return FTC_INVALID("%lld samples: too few to train (and hold out %lld for validation)",
-                       static_cast<long long>(n), static_cast<long long>(data.val));
-  }
+  FTC_RETURN_IF_ERROR(SplitTrainingSet(inputs, labels, o.validation, &data));
   FTC_RETURN_IF_ERROR(CheckOutputFolder(o));
   SetTorchThreads(o.threads);
   torch::manual_seed(o.seed);
@@ -1127,17 +1135,8 @@ Result<ExitTrainReport> TrainLearnedExit(const TensorView& inputs, const std::ve
     return FTC_INVALID("a head and a tail are needed");
   }
   FTC_RETURN_IF_ERROR(inputs.Validate());
-  const int64_t n = inputs.shape[0];
-  if (!labels.empty() && static_cast<int64_t>(labels.size()) != n) {
-    return FTC_INVALID("%zu labels for %lld samples", labels.size(), static_cast<long long>(n));
-  }
   TrainingSet data;
-  data.val = o.validation > 0 ? o.validation : std::min<int64_t>(5000, n / 10);
-  data.train_n = n - data.val;
-  if (data.val < 1 || data.train_n < 2) {
-    return FTC_INVALID("%lld samples: too few to train (and hold out %lld for validation)",
-                       static_cast<long long>(n), static_cast<long long>(data.val));
-  }
+  FTC_RETURN_IF_ERROR(SplitTrainingSet(inputs, labels, o.validation, &data));
   FTC_ASSIGN_OR_RETURN(LearnedUnitInfo info, ProbeLearnedUnit(o.unit_dir));
   SetTorchThreads(o.threads);
   const std::filesystem::path dir(o.unit_dir);
