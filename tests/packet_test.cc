@@ -870,3 +870,31 @@ TEST(PacketTest, FrameInterleaveSpreadsFramesInTheSendingOrder) {
 
 }  // namespace
 }  // namespace ftc
+
+namespace ftc {
+namespace {
+
+// Data packets whose parameter set never comes are held up to 64 MiB; beyond, they are dropped
+// as over a limit, and finish() says what is missing.
+TEST(PacketTest, HeldPacketsAreBounded) {
+  PacketHeader h;
+  h.stream_id = 9;
+  h.flags = kPacketFlagInterleaved;
+  Bytes p;
+  WritePacket(h, {Section{2, std::vector<uint8_t>(65000, 7)}}, &p);
+  const uint64_t fit = (uint64_t{64} << 20) / p.size();
+  Decoder d;
+  for (uint64_t i = 0; i < fit; ++i) ASSERT_TRUE(d.push(p).ok()) << i;
+  EXPECT_EQ(d.stats().waiting, fit);
+  Status s = d.push(p);
+  EXPECT_EQ(s.code(), StatusCode::kLimitExceeded);
+  EXPECT_NE(s.message().find("wait for their parameter sets"), std::string::npos) << s.message();
+  EXPECT_EQ(d.stats().over_limit, 1u);
+  EXPECT_EQ(d.stats().waiting, fit);
+  Result<DecodedTensor> r = d.finish();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no parameter set arrived"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ftc
