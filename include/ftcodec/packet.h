@@ -266,6 +266,115 @@ class Decoder {
   std::unique_ptr<Impl> impl_;
 };
 
+// ---- live streams --------------------------------------------------------------------------
+// A live stream (docs/format.md, "Live streams") codes samples one at a time as they come, with
+// no sample count: what a device sends a server, e.g. over RTP (docs/rtp.md).
+//
+//   ftc::LivePacketEncoder enc(opts, popts);
+//   for (...) for (const ftc::Bytes& p : *enc.encode(sample)) send(p);
+//
+//   ftc::LiveDecoder dec;
+//   dec.push(p, n).IgnoreError();                 // as Decoder::push
+//   while (auto s = dec.pop()) use(s->tensor);     // samples in order, lost parts concealed
+//   dec.flush();                                    // end of stream: the rest become ready
+
+// Whether the bytes are a packet of this format version whose Kind says parameter set (the
+// header bytes only; the checksum is not checked). What an RTP payloader repeats.
+bool IsParameterSetPacket(const uint8_t* data, size_t size);
+
+class LivePacketEncoder {
+ public:
+  // PacketOptions: packet_size, interleave, auto_band_rows, stream_id and
+  // parameter_set_interval apply (counted over the whole stream); parameter_sets and
+  // frame_interleave do not (a live stream is unbounded and sent sample by sample).
+  LivePacketEncoder(EncoderOptions options, PacketOptions packet_options = {});
+  ~LivePacketEncoder();
+  LivePacketEncoder(LivePacketEncoder&&) noexcept;
+  LivePacketEncoder& operator=(LivePacketEncoder&&) noexcept;
+
+  // Codes one sample (rank 1 to 3, or rank 4 with N = 1): its data packets in Packet_Index
+  // order, preceded by the parameter set where it is due (always before the first sample's).
+  // The first call fixes the dtype, sample shape and stream id; a sample of another dtype or
+  // shape is kInvalidArgument, as are options encode_packets refuses. Nothing changes on error.
+  Result<std::vector<Bytes>> encode(const TensorView& sample);
+  int64_t samples() const;     // samples coded so far
+  uint32_t stream_id() const;  // 0 before the first sample
+  // The current parameter set (empty before the first sample), for a transport that repeats it
+  // on its own schedule.
+  const Bytes& parameter_set() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One sample of a live stream, as LiveDecoder gives it out.
+struct LiveSample {
+  uint32_t frame_index = 0;
+  Tensor tensor;  // the stream's sample shape; dtype as PacketDecoderOptions::dtype or the stream's
+  LossMask mask;  // over the sample (learned: over its code)
+  uint32_t packets_expected = 0;  // Packet_Count (0 when no packet arrived)
+  uint32_t packets_received = 0;
+  bool lost = false;  // no packet arrived: the previous sample given out (zero: zeros)
+};
+
+struct LiveDecoderOptions {
+  // Stream choice, limits, output dtype, concealment options and learned unit, as for Decoder.
+  PacketDecoderOptions decoder;
+  ConcealMethod conceal = ConcealMethod::kLinear;
+  // A sample is ready when all its packets arrived, or once a packet of a sample this many
+  // samples later arrived (1..65536; 1 suits a transport that delivers in order, such as a
+  // jitter buffer), or after flush().
+  int reorder = 1;
+  // Samples held at most: beyond, the oldest is ready (bounds memory on hostile frame indices).
+  int max_pending = 64;
+  // At most this many wholly lost samples are given out between two received ones; a longer
+  // gap (a sender that restarted, or a hostile index) skips to the next received sample.
+  int max_lost_run = 64;
+};
+
+struct LiveStats {
+  PacketStats packets;             // as Decoder::stats() (frame counts unused)
+  uint64_t late = 0;               // packets of samples already given out; dropped
+  uint64_t samples = 0;            // given out
+  uint64_t samples_complete = 0;   // of those: every packet arrived
+  uint64_t samples_partial = 0;    // some packets arrived, the rest concealed
+  uint64_t samples_lost = 0;       // no packet arrived
+  uint64_t samples_skipped = 0;    // beyond max_lost_run: never given out
+  uint64_t conceal_failures = 0;   // samples whose concealment failed (a limit): given out as lost
+  uint64_t packets_expected = 0;   // over the samples given out with packets
+  uint64_t packets_missing = 0;
+};
+
+// Receives a live stream's packets (in any order) and gives out its samples in Frame_Index
+// order. Not thread-safe; one per stream. Memory: the packets of at most max_pending samples.
+class LiveDecoder {
+ public:
+  explicit LiveDecoder(const LiveDecoderOptions& options = {});
+  ~LiveDecoder();
+  LiveDecoder(LiveDecoder&&) noexcept;
+  LiveDecoder& operator=(LiveDecoder&&) noexcept;
+
+  // As Decoder::push; also kOutOfRange for a late packet (counted in LiveStats::late), and
+  // kInvalidArgument for a packet of a stream that is not live (Frame_Count > 0).
+  Status push(const uint8_t* data, size_t size);
+  Status push(const Bytes& packet) { return push(packet.data(), packet.size()); }
+  // The next sample if it is ready, else nullopt. Never fails: a sample that cannot be
+  // concealed within the limits is given out as lost (LiveStats::conceal_failures).
+  std::optional<LiveSample> pop();
+  // Makes every sample that has packets ready (and the lost ones between): end of stream.
+  void flush();
+  // Makes the samples before `frame_index` ready (a loss the transport reported).
+  void flush_before(uint32_t frame_index);
+  // The Frame_Index of the next sample pop() gives out, once known.
+  std::optional<uint32_t> next_frame() const;
+  const LiveStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // ---- packet stream files (.ftcp) -------------------------------------------------------------
 
 // True if the bytes look like a .ftcp file rather than a .ftc (docs/format.md).
