@@ -184,6 +184,11 @@ Status CheckPacketEnvelope(const uint8_t* data, size_t size) {
   uint32_t stored_crc = 0;
   for (int i = 3; i >= 0; --i) stored_crc = (stored_crc << 8) | data[body + i];
   if (Crc32c(data, body) != stored_crc) return FTC_CORRUPT("packet checksum mismatch");
+  if (data[2] < kPacketVersion) {
+    return FTC_UNSUPPORTED(
+        "packet format version %u: an earlier development format (this build reads version %u)",
+        data[2], kPacketVersion);
+  }
   if (data[2] != kPacketVersion) return FTC_UNSUPPORTED("packet format version %u", data[2]);
   if (data[kPacketKindOffset] != kDataPacketKind && data[kPacketKindOffset] != kParameterSetKind) {
     return FTC_CORRUPT("packet: invalid kind %u", data[kPacketKindOffset]);
@@ -236,7 +241,10 @@ Status ReadStreamFields(ByteReader* r, PacketHeader* h) {
     return FTC_CORRUPT("parameter set: truncated or invalid field");
   }
   const uint64_t frames = h->shape.size() == 4 ? static_cast<uint64_t>(h->shape[0]) : 1;
-  if (h->frame_count != frames) {
+  if (h->frame_count == 0 && h->shape.size() == 4) {
+    return FTC_CORRUPT("parameter set: a live stream (frame count 0) of rank 4");
+  }
+  if (h->frame_count != frames && h->frame_count != 0) {
     return FTC_CORRUPT("parameter set: frame count %u does not match the shape", h->frame_count);
   }
   uint64_t params_size;
@@ -303,7 +311,7 @@ Status ReadDataFields(ByteReader* r, PacketHeader* h) {
       !ReadU32Varint(r, &h->packet_count)) {
     return FTC_CORRUPT("packet: truncated or invalid header field");
   }
-  if (h->frame_index >= h->frame_count) {
+  if (!h->live() && h->frame_index >= h->frame_count) {
     return FTC_CORRUPT("packet: frame index %u of %u", h->frame_index, h->frame_count);
   }
   if (!h->interleaved() && !ReadU32Varint(r, &h->first_band)) {

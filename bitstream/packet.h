@@ -20,7 +20,7 @@ namespace ftc {
 constexpr uint8_t kPacketMagic[2] = {0x89, 'P'};
 // Packet versions 1 and 2 (refused as an earlier development format) began with these bytes.
 constexpr uint8_t kOldPacketMagic[4] = {0x89, 'F', 'T', 'P'};
-constexpr uint8_t kPacketVersion = 3;  // 3: parameter sets and data packets
+constexpr uint8_t kPacketVersion = 4;  // 3: parameter sets and data packets; 4: live streams
 constexpr uint8_t kDataPacketKind = 0;
 constexpr uint8_t kParameterSetKind = 1;
 constexpr uint8_t kPacketFlagInterleaved = 0x01;
@@ -39,7 +39,7 @@ struct PacketHeader {
   Shape shape;
   uint8_t codec_id = 0;
   uint32_t frame_index = 0;
-  uint32_t frame_count = 1;
+  uint32_t frame_count = 1;  // 0: a live stream (docs/format.md, "Live streams")
   uint32_t packet_index = 0;
   uint32_t packet_count = 1;
   uint32_t band_rows = 0;   // 0 = whole channels
@@ -49,6 +49,7 @@ struct PacketHeader {
   std::vector<uint8_t> shared_model;  // the parameter set's Symbol_Model (empty: none)
 
   bool interleaved() const { return flags & kPacketFlagInterleaved; }
+  bool live() const { return frame_count == 0; }
 };
 
 // Band geometry of a sample cut into bands of `band_rows` rows (0 = whole channels).

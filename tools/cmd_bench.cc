@@ -186,6 +186,9 @@ Command AddBenchCommand(CLI::App& app) {
   cmd->add_option("--split", c.split, "IDX data split: test | train (not used with inputs.npy)")
       ->capture_default_str();
   cmd->add_option("--features", c.features, "features computed elsewhere: N×C×H×W .npy");
+  cmd->add_option("--save-features", c.save_features,
+                  "instead of a sweep: write the head's features of the samples and their "
+                  "labels to DIR/features.npy and DIR/labels.npy (what a device would send)");
   cmd->add_option("--labels", c.labels,
                   "labels for --features: N class indices (.npy of uint8, int32, int64 or any "
                   "integer dtype, or whole floats)");

@@ -31,6 +31,8 @@ struct EncArgs {
   // Packet mode (a .ftcp output or --packet-size).
   int packet_size = 1200;
   int parameter_set_interval = 64, parameter_sets = 3, frame_interleave = 8;
+  bool live = false;
+  uint32_t stream_id = 0;
   bool interleave = false;  // --interleave: the default layout, said explicitly
   bool contiguous = false;
   // Sample stream (a .ftcs output or --stream).
@@ -191,6 +193,29 @@ int MakeEncoderOptions(const EncArgs& a, const CLI::App& cmd, const std::optiona
   return 0;
 }
 
+// A live stream (docs/format.md, "Live streams"): the samples of an N-first tensor one by one, as
+// a device would send them.
+Result<std::vector<Bytes>> EncodeLiveStream(const TensorView& view, const EncoderOptions& o,
+                                            const PacketOptions& po) {
+  LivePacketEncoder live(o, po);
+  std::vector<Bytes> all;
+  const int64_t n = view.rank == 4 ? view.shape[0] : 1;
+  for (int64_t i = 0; i < n; ++i) {
+    TensorView sample = view;
+    if (view.rank == 4) {  // sample i as a tensor of one sample
+      sample.shape[0] = 1;
+      sample.data = static_cast<const uint8_t*>(view.data) +
+                    i * view.strides[0] * static_cast<int64_t>(DTypeSize(view.dtype));
+    }
+    Result<std::vector<Bytes>> packets = live.encode(sample);
+    if (!packets.ok()) {
+      return n > 1 ? packets.status().WithContext("sample " + std::to_string(i)) : packets.status();
+    }
+    for (Bytes& p : *packets) all.push_back(std::move(p));
+  }
+  return all;
+}
+
 // Packet mode: codes the tensor into a .ftcp packet stream; the library refuses a codec that
 // cannot be packetized.
 int EncodePacketStream(const EncArgs& a, const CLI::App& cmd, const TensorView& view,
@@ -202,7 +227,9 @@ int EncodePacketStream(const EncArgs& a, const CLI::App& cmd, const TensorView& 
   po.parameter_set_interval = a.parameter_set_interval;
   po.parameter_sets = a.parameter_sets;
   po.frame_interleave = a.frame_interleave;
-  Result<std::vector<Bytes>> packets = encode_packets(view, o, po);
+  if (cmd.count("--stream-id")) po.stream_id = a.stream_id;
+  Result<std::vector<Bytes>> packets =
+      a.live ? EncodeLiveStream(view, o, po) : encode_packets(view, o, po);
   if (!packets.ok()) return Fail(packets.status(), verb);
   Result<Bytes> file = WritePacketStream(*packets);
   if (!file.ok()) return Fail(file.status(), verb);
@@ -301,7 +328,8 @@ int RunEnc(const EncArgs& args, const CLI::App& cmd) {
                      " applies to packet mode only (a .ftcp output or --packet-size)",
                  verb);
   }
-  for (const char* flag : {"--parameter-set-interval", "--parameter-sets", "--frame-interleave"}) {
+  for (const char* flag : {"--parameter-set-interval", "--parameter-sets", "--frame-interleave",
+                           "--live", "--stream-id"}) {
     if (cmd.count(flag) && !packet_mode) {
       return Usage(std::string(flag) +
                        " applies to packet mode only (a .ftcp output or "
@@ -386,6 +414,12 @@ Command AddEncCommand(CLI::App& app) {
                   "packet mode: send the packets of K samples round robin, so a burst of losses "
                   "spreads over K samples (the sender holds K samples), 1..256")
       ->capture_default_str();
+  cmd->add_flag("--live", a->live,
+                "packet mode: a live stream (docs/format.md): the samples coded one by one as a "
+                "device sends them, with no sample count (--parameter-sets and "
+                "--frame-interleave do not apply)");
+  cmd->add_option("--stream-id", a->stream_id,
+                  "packet mode: the packets' Stream_Id (default: a checksum of the stream)");
   cmd->add_flag("--contiguous", a->contiguous,
                 "packet mode: the contiguous layout instead: runs of whole bands (a few % "
                 "smaller; a lost packet takes whole channels)");

@@ -66,9 +66,13 @@ int RunPacketInfo(const std::string& path, const std::vector<uint8_t>& bytes, bo
     if (valid > 0) {
       for (const PacketInfo& p : packets) {
         if (!p.valid) continue;
-        std::printf("tensor: %s %s, codec %s, stream %08x, %u frame%s%s\n", DTypeName(p.dtype),
-                    ShapeToString(p.shape).c_str(), p.codec.c_str(), p.stream_id, p.frame_count,
-                    p.frame_count == 1 ? "" : "s", p.interleaved ? ", interleaved" : "");
+        const std::string frames =
+            p.frame_count == 0
+                ? "live stream of samples"
+                : std::to_string(p.frame_count) + (p.frame_count == 1 ? " frame" : " frames");
+        std::printf("tensor: %s %s, codec %s, stream %08x, %s%s\n", DTypeName(p.dtype),
+                    ShapeToString(p.shape).c_str(), p.codec.c_str(), p.stream_id, frames.c_str(),
+                    p.interleaved ? ", interleaved" : "");
         if (!p.unit.empty()) {
           std::printf("learned: unit %s, inner %s, code %s (the bands are the code's)\n",
                       p.unit.c_str(), p.inner.c_str(), ShapeToString(p.code_shape).c_str());

@@ -885,6 +885,43 @@ std::vector<std::string> FindBundledUnits(const ModelFiles& model) {
   return out;
 }
 
+// --save-features DIR: the head's features of every sample and the labels, as .npy files.
+Status SaveFeatures(const BenchConfig& c, const Samples& samples, const SplitModel& model,
+                    bool features_mode) {
+  const int64_t n = samples.count();
+  Tensor all;
+  for (int64_t first = 0; first < n; first += c.chunk) {
+    const int64_t count = std::min<int64_t>(c.chunk, n - first);
+    FTC_ASSIGN_OR_RETURN(Tensor f, ChunkFeatures(samples, model, features_mode, first, count));
+    if (f.dtype() != DType::kF32) f = f.ConvertTo(DType::kF32);
+    if (first == 0) {
+      Shape shape = f.shape();
+      shape[0] = n;
+      FTC_ASSIGN_OR_RETURN(all, Tensor::Create(DType::kF32, shape));
+    }
+    std::memcpy(all.data() + static_cast<size_t>(first) * (f.size_bytes() / count), f.data(),
+                f.size_bytes());
+  }
+  // Labels as u8 when they fit (class indices), else as whole f32 values.
+  const bool small = std::all_of(samples.labels.begin(), samples.labels.end(),
+                                 [](int l) { return l >= 0 && l < 256; });
+  std::vector<uint8_t> u8(samples.labels.begin(), samples.labels.end());
+  std::vector<float> f32(samples.labels.begin(), samples.labels.end());
+  std::error_code ec;
+  std::filesystem::create_directories(c.save_features, ec);
+  FTC_ASSIGN_OR_RETURN(Bytes fnpy, WriteNpy(all.view()));
+  FTC_ASSIGN_OR_RETURN(Bytes lnpy,
+                       WriteNpy(small ? TensorView::Contiguous(u8.data(), DType::kU8, {n})
+                                      : TensorView::Contiguous(f32.data(), DType::kF32, {n})));
+  FTC_RETURN_IF_ERROR(WriteFileAtomically(c.save_features + "/features.npy",
+                                          std::string(fnpy.begin(), fnpy.end())));
+  FTC_RETURN_IF_ERROR(
+      WriteFileAtomically(c.save_features + "/labels.npy", std::string(lnpy.begin(), lnpy.end())));
+  std::fprintf(stderr, "ftcodec bench: wrote %s/features.npy (%s) and labels.npy\n",
+               c.save_features.c_str(), ShapeToString(all.shape()).c_str());
+  return Status::Ok();
+}
+
 Status RunBench(const BenchConfig& c) {
   const Clock::time_point start = Clock::now();
   const bool features_mode = !c.features.empty();
@@ -908,6 +945,7 @@ Status RunBench(const BenchConfig& c) {
   report.data = samples.description;
   report.samples = n;
   FTC_RETURN_IF_ERROR(CheckTailClasses(samples, model, features_mode));
+  if (!c.save_features.empty()) return SaveFeatures(c, samples, model, features_mode);
   if (!c.loss.empty()) {
     return RunLossBench(c, samples, model, features_mode, report.model, start);
   }

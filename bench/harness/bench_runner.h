@@ -27,6 +27,10 @@ struct BenchConfig {
   // ... or features computed elsewhere (N×C×H×W .npy) with their labels (N integers, .npy).
   std::string features, labels;
   std::string out_dir = "ftcodec-bench";
+  // Instead of a sweep: write the head's features of the samples and their labels as
+  // `save_features`/features.npy (N×C×H×W f32) and labels.npy (N int32), the inputs a sender
+  // codes (e.g. over RTP: docs/rtp.md) and `--features`/`--labels` read back.
+  std::string save_features;
   int64_t limit = 0;  // samples (0 = all)
   int threads = 0;    // libtorch threads (0 = hardware concurrency)
   int chunk = 500;    // samples per head/tail batch

@@ -79,8 +79,25 @@ struct Candidate {
   uint64_t accepted = 0, duplicates = 0, inconsistent = 0;
   uint64_t parameter_sets = 0;  // copies of the parameter set
   uint64_t bytes = 0;           // of the accepted data packets
+  bool restore_open = false;  // OpenRestore done (a live stream's samples are restored one by one)
 
   uint64_t total() const { return accepted + duplicates + inconsistent + parameter_sets; }
+
+  // The frames a tensor of the stream holds: all Frame_Count of them, or for a live stream
+  // (Frame_Count 0) those from the first to the last that has packets.
+  uint32_t FirstFrame() const {
+    return stream.live() && !frames.empty() ? frames.begin()->first : 0;
+  }
+  int64_t FrameCount() const {
+    if (!stream.live()) return stream.frame_count;
+    return frames.empty() ? 0 : int64_t{frames.rbegin()->first} - frames.begin()->first + 1;
+  }
+  // The tensor's shape: the stream's, or N × the sample's of a live stream.
+  Shape TensorShape() const {
+    Shape s = stream.shape;
+    if (stream.live()) s.insert(s.begin(), FrameCount());
+    return s;
+  }
 
   // Takes the stream-wide fields of the parameter set and opens the codec's decoder half.
   Status Adopt(const ParsedParameterSet& p) {
@@ -219,6 +236,14 @@ struct Decoder::Impl {
   std::map<std::pair<uint32_t, uint8_t>, std::vector<Bytes>> held;
   uint64_t waiting = 0, waiting_bytes = 0;
   PacketStats stats;
+  // A LiveDecoder's (docs/format.md, "Live streams"); `live` false for a Decoder.
+  bool live = false;
+  LiveDecoderOptions live_options;
+  LiveStats live_stats;
+  std::optional<uint32_t> next;  // the Frame_Index pop() gives out next, once known
+  uint64_t flush_to = 0;         // samples before this are ready
+  uint64_t newest_taken = 0;     // one past the last sample given out with packets
+  Tensor last_out;               // the last sample given out (what a lost one repeats)
 
   void Init(const PacketDecoderOptions& o) {
     options = o;
@@ -249,6 +274,19 @@ struct Decoder::Impl {
     stats.parameter_sets = leader->parameter_sets;
     stats.duplicates = leader->duplicates;
     stats.inconsistent = leader->inconsistent + (same_id - leader->total());
+    if (live) {  // a live stream is every parameter set of its Stream_Id
+      stats.accepted = stats.parameter_sets = stats.duplicates = stats.inconsistent = 0;
+      uint64_t total = 0;
+      for (const std::unique_ptr<Candidate>& c : candidates) {
+        if (c->stream.stream_id != leader->stream.stream_id) continue;
+        stats.accepted += c->accepted;
+        stats.parameter_sets += c->parameter_sets;
+        stats.duplicates += c->duplicates;
+        stats.inconsistent += c->inconsistent;
+        total += c->total();
+      }
+      stats.inconsistent += same_id - total;
+    }
     stats.foreign = foreign_unkept + (all_total - same_id);
     stats.stream_id = leader->stream.stream_id;
   }
@@ -274,7 +312,9 @@ struct Decoder::Impl {
 
   // The status push() returns for a packet kept by `c`: Ok if `c` is the stream decoded.
   Status Verdict(const Candidate& c) const {
-    if (&c == leader) return Status::Ok();
+    if (&c == leader || (live && c.stream.stream_id == leader->stream.stream_id)) {
+      return Status::Ok();
+    }
     if (c.stream.stream_id != leader->stream.stream_id) {
       return FTC_INVALID(
           "packet from a different stream (id %08x; the stream with the most "
@@ -353,6 +393,13 @@ struct Decoder::Impl {
       return parsed.status();
     }
     const PacketHeader& h = parsed->header;
+    if (live && !h.live()) {
+      ++corrupt;
+      return FTC_INVALID(
+          "parameter set of a stream of %u samples, not a live stream (decode it with "
+          "ftc::Decoder)",
+          h.frame_count);
+    }
     Candidate* c = FindCandidate(h);
     if (c == nullptr) {
       auto fresh = std::make_unique<Candidate>();
@@ -393,6 +440,7 @@ struct Decoder::Impl {
     const ParsedPacket& p = *parsed;
     const PacketHeader& h = p.header;
     const uint32_t checksum = PacketChecksum(data, size);
+    if (live) FTC_RETURN_IF_ERROR(CheckLive(*c, h));
     bool duplicate = false;
     Status st = c->CheckFrame(p, checksum, size, &duplicate);
     if (!st.ok() || duplicate) {
@@ -441,8 +489,247 @@ struct Decoder::Impl {
     stored_units = units;
     accepted_bytes += size;
     if (!leader || Leads(*c, *leader)) leader = c;
+    if (live) TrimOtherStreams();
     return Verdict(*c);
   }
+
+  // ---- live streams (LiveDecoder; docs/format.md, "Live streams") ----
+
+  bool OfLeadingStream(const Candidate& c) const {
+    return leader != nullptr && c.stream.stream_id == leader->stream.stream_id;
+  }
+
+  // A live data packet: late (its sample was given out), a restarted sender (far behind: the
+  // samples waiting are dropped and the stream starts again from this one), or a frame begun
+  // under another parameter set of the stream.
+  Status CheckLive(Candidate& c, const PacketHeader& h) {
+    if (OfLeadingStream(c) && next && h.frame_index < *next) {
+      const uint64_t behind = *next - h.frame_index;
+      const uint64_t restart = static_cast<uint64_t>(live_options.max_lost_run) +
+                               static_cast<uint64_t>(live_options.max_pending) +
+                               static_cast<uint64_t>(live_options.reorder);
+      if (behind <= restart) {
+        ++live_stats.late;
+        return FTC_INVALID("packet of sample %u, which was given out already (late)",
+                           h.frame_index);
+      }
+      Restart();
+    }
+    for (const std::unique_ptr<Candidate>& o : candidates) {
+      if (o.get() != &c && o->stream.stream_id == h.stream_id && o->frames.count(h.frame_index)) {
+        ++all_total;
+        ++id_total[h.stream_id];
+        ++c.inconsistent;
+        return FTC_CORRUPT("packet: sample %u was begun under another parameter set",
+                           h.frame_index);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Forgets what a frame's packets hold (memory and expansion bookkeeping).
+  void Forget(Candidate& c, std::map<uint32_t, FrameState>::iterator frame) {
+    for (const auto& [k, r] : frame->second.packets) {
+      const uint64_t units = r.bands.size() + r.values.size();
+      stored_units -= std::min(stored_units, units);
+      accepted_bytes -= std::min<uint64_t>(accepted_bytes, r.size);
+    }
+    c.frames.erase(frame);
+  }
+
+  // A sender that started again: every waiting sample of the stream is dropped.
+  void Restart() {
+    for (const std::unique_ptr<Candidate>& c : candidates) {
+      if (!OfLeadingStream(*c)) continue;
+      live_stats.samples_skipped += c->frames.size();
+      while (!c->frames.empty()) Forget(*c, c->frames.begin());
+    }
+    next.reset();
+    flush_to = 0;
+    newest_taken = 0;
+  }
+
+  // Streams other than the one decoded keep at most max_pending samples each.
+  void TrimOtherStreams() {
+    for (const std::unique_ptr<Candidate>& c : candidates) {
+      if (OfLeadingStream(*c)) continue;
+      while (c->frames.size() > static_cast<size_t>(live_options.max_pending)) {
+        Forget(*c, c->frames.begin());
+      }
+    }
+  }
+
+  // The samples of the stream decoded that have packets, with the parameter set of each.
+  std::map<uint32_t, Candidate*> Pending() const {
+    std::map<uint32_t, Candidate*> m;
+    for (const std::unique_ptr<Candidate>& c : candidates) {
+      if (!OfLeadingStream(*c)) continue;
+      for (const auto& [index, f] : c->frames) m.emplace(index, c.get());
+    }
+    return m;
+  }
+
+  // Whether sample `index` is ready to give out (docs/format.md, "Live streams").
+  bool Ready(uint64_t index, const Candidate* c,
+             const std::map<uint32_t, Candidate*>& pending) const {
+    if (c != nullptr) {
+      const FrameState& f = c->frames.at(static_cast<uint32_t>(index));
+      if (f.packets.size() == f.packet_count) return true;
+    }
+    const uint64_t newest =
+        std::max<uint64_t>(pending.empty() ? 0 : pending.rbegin()->first + 1, newest_taken);
+    return newest >= index + 1 + static_cast<uint64_t>(live_options.reorder) || flush_to > index ||
+           pending.size() > static_cast<size_t>(live_options.max_pending);
+  }
+
+  // The concealed (learned: restored) sample of a frame that has packets; nullopt if it cannot
+  // be concealed or restored within the limits.
+  std::optional<LiveSample> TakeFrame(Candidate& c, uint32_t index) {
+    auto it = c.frames.find(index);
+    const FrameState& f = it->second;
+    const size_t E = static_cast<size_t>(c.sample.elements());
+    LiveSample out;
+    out.frame_index = index;
+    out.packets_expected = f.packet_count;
+    out.packets_received = static_cast<uint32_t>(f.packets.size());
+    std::vector<float> x(E, 0.0f);
+    out.mask.lost.assign(E, 1);
+    for (const auto& [k, r] : f.packets) {
+      size_t pos = 0;
+      for (uint32_t b : r.bands) {
+        const size_t off = static_cast<size_t>(c.layout.offset(b));
+        const size_t m = static_cast<size_t>(c.layout.elements(b));
+        std::memcpy(x.data() + off, r.values.data() + pos, m * sizeof(float));
+        std::fill(out.mask.lost.begin() + off, out.mask.lost.begin() + off + m, 0);
+        pos += m;
+      }
+    }
+    Forget(c, it);
+    out.mask.shape = {c.sample.c, c.sample.h, c.sample.w};
+    out.mask.lost_count = std::count(out.mask.lost.begin(), out.mask.lost.end(), 1);
+    const DType want = options.dtype.value_or(c.stream.dtype);
+    Status st = Status::Ok();
+    if (out.mask.lost_count > 0) {
+      st = ConcealPartial(c, {0}, live_options.conceal, x.data(), out.mask.lost.data());
+    }
+    Tensor t;
+    if (st.ok() && c.bands->Restores()) {
+      if (!c.restore_open) st = c.bands->OpenRestore(options.unit);
+      c.restore_open = st.ok();
+      if (st.ok()) {
+        st = c.bands->Restore(
+            TensorView::Contiguous(x.data(), DType::kF32, {c.sample.c, c.sample.h, c.sample.w}),
+            &t);
+      }
+    } else if (st.ok()) {
+      Result<Tensor> r = Tensor::Create(DType::kF32, c.stream.shape);
+      if (r.ok()) {
+        t = std::move(*r);
+        std::memcpy(t.data(), x.data(), E * sizeof(float));
+      } else {
+        st = r.status();
+      }
+    }
+    if (!st.ok()) {
+      if (first_rejection.ok()) first_rejection = st.WithContext(StrFormat("sample %u", index));
+      return std::nullopt;
+    }
+    out.tensor = want == DType::kF32 ? std::move(t) : t.ConvertTo(want);
+    if (!c.bands->Restores()) out.mask.shape = c.stream.shape;
+    return out;
+  }
+
+  // A sample none of whose packets arrived (or that could not be concealed): the previous sample
+  // given out, or zeros (zero fill, or no previous sample of the shape).
+  LiveSample LostSample(uint32_t index, const Candidate& c) {
+    LiveSample out;
+    out.frame_index = index;
+    out.lost = true;
+    const DType want = options.dtype.value_or(c.stream.dtype);
+    if (live_options.conceal != ConcealMethod::kZero && last_out.dtype() == want &&
+        last_out.shape() == c.stream.shape) {
+      out.tensor = last_out;
+    } else {
+      Result<Tensor> zeros = Tensor::Create(want, c.stream.shape);
+      if (zeros.ok()) out.tensor = std::move(*zeros);
+    }
+    out.mask.shape =
+        c.bands->Restores() ? Shape{c.sample.c, c.sample.h, c.sample.w} : c.stream.shape;
+    out.mask.lost.assign(static_cast<size_t>(c.sample.elements()), 1);
+    out.mask.lost_count = c.sample.elements();
+    return out;
+  }
+
+  void Given(const LiveSample& s) {
+    LiveStats& ls = live_stats;
+    ++ls.samples;
+    if (s.lost) {
+      ++ls.samples_lost;
+    } else if (s.mask.lost_count > 0) {
+      ++ls.samples_partial;
+    } else {
+      ++ls.samples_complete;
+    }
+    if (s.packets_expected > 0) {
+      ls.packets_expected += s.packets_expected;
+      ls.packets_missing += s.packets_expected - s.packets_received;
+    }
+    if (!s.lost) last_out = s.tensor;
+    next = s.frame_index + 1;  // wraps to 0 after 2^32 − 1: a new stream follows
+  }
+
+  std::optional<LiveSample> Pop() {
+    for (;;) {
+      const std::map<uint32_t, Candidate*> pending = Pending();
+      if (!next) {
+        if (pending.empty()) return std::nullopt;
+        if (!Ready(pending.begin()->first, pending.begin()->second, pending)) return std::nullopt;
+        next = pending.begin()->first;
+      }
+      const uint32_t index = *next;
+      auto it = pending.find(index);
+      if (it != pending.end()) {
+        if (!Ready(index, it->second, pending)) return std::nullopt;
+        Candidate& c = *it->second;
+        newest_taken = std::max<uint64_t>(newest_taken, uint64_t{index} + 1);
+        std::optional<LiveSample> s = TakeFrame(c, index);
+        if (!s) {
+          ++live_stats.conceal_failures;
+          s = LostSample(index, c);
+          s->packets_expected = 0;
+        }
+        Given(*s);
+        return s;
+      }
+      // No packet of the sample arrived.
+      if (!Ready(index, nullptr, pending)) return std::nullopt;
+      auto after = pending.lower_bound(index);
+      const uint64_t until = after != pending.end() ? after->first : flush_to;
+      if (until <= index) return std::nullopt;
+      if (until - index > static_cast<uint64_t>(live_options.max_lost_run)) {
+        live_stats.samples_skipped += until - index;
+        if (after == pending.end()) {
+          next.reset();  // nothing to skip to: the next packet starts again
+          return std::nullopt;
+        }
+        next = after->first;
+        continue;
+      }
+      const Candidate* shape_of = after != pending.end() ? after->second : leader;
+      if (shape_of == nullptr) return std::nullopt;
+      LiveSample s = LostSample(index, *shape_of);
+      Given(s);
+      return s;
+    }
+  }
+
+  void FlushBefore(uint64_t index) { flush_to = std::max(flush_to, index); }
+  void Flush() {
+    const std::map<uint32_t, Candidate*> pending = Pending();
+    if (!pending.empty()) FlushBefore(uint64_t{pending.rbegin()->first} + 1);
+  }
+
+  void SyncLiveStats() { live_stats.packets = stats; }
 
   // No stream: why (every packet beyond a limit is that error).
   Status NothingArrived() const {
@@ -479,7 +766,7 @@ struct Decoder::Impl {
   // tensor (a code's stream: the codes, then the restored samples) fits the caps.
   Status CheckFinishLimits(const Candidate& c, DType want) const {
     const int64_t e = c.sample.elements();
-    const int64_t n = c.stream.frame_count;
+    const int64_t n = c.FrameCount();
     const int64_t total = n * e;  // n < 2^32, e <= 2^28: no overflow
     if (total > ExpansionAllowance(limits, c.bytes)) {
       return FTC_LIMIT(
@@ -504,11 +791,12 @@ struct Decoder::Impl {
                             std::vector<size_t>* partial) {
     const BandLayout& layout = c.layout;
     const size_t E = static_cast<size_t>(c.sample.elements());
-    st->frames = c.stream.frame_count;
+    st->frames = static_cast<uint32_t>(c.FrameCount());
     st->frames_complete = st->frames_partial = 0;
     st->packets_expected = st->packets_missing = 0;
+    const uint32_t first = c.FirstFrame();
     for (const auto& [index, f] : c.frames) {
-      const size_t i = index;
+      const size_t i = index - first;
       float* xi = x + i * E;
       uint8_t* lost = lost_mask + i * E;
       for (const auto& [k, r] : f.packets) {
@@ -573,18 +861,19 @@ struct Decoder::Impl {
   // fill: zeros).
   static void FillLostFrames(const Candidate& c, ConcealMethod method, float* x) {
     const size_t E = static_cast<size_t>(c.sample.elements());
-    const size_t N = c.stream.frame_count;
+    const size_t N = static_cast<size_t>(c.FrameCount());
+    const uint32_t first = c.FirstFrame();
     std::vector<double> mean(E, 0.0);
     const size_t have = c.frames.size();
     if (method != ConcealMethod::kZero && have > 0) {
       for (const auto& [index, f] : c.frames) {
-        const float* xi = x + size_t{index} * E;
+        const float* xi = x + size_t{index - first} * E;
         for (size_t j = 0; j < E; ++j) mean[j] += xi[j];
       }
       for (double& v : mean) v /= static_cast<double>(have);
     }
     for (size_t i = 0; i < N; ++i) {
-      if (c.frames.count(static_cast<uint32_t>(i))) continue;
+      if (c.frames.count(static_cast<uint32_t>(first + i))) continue;
       for (size_t j = 0; j < E; ++j) x[i * E + j] = static_cast<float>(mean[j]);
     }
   }
@@ -608,8 +897,8 @@ struct Decoder::Impl {
   static Result<Tensor> RestoreSamples(const Candidate& c, const float* x) {
     const SampleShape& s = c.sample;
     const size_t E = static_cast<size_t>(s.elements());
-    const size_t N = c.stream.frame_count;
-    FTC_ASSIGN_OR_RETURN(Tensor features, Tensor::Create(DType::kF32, c.stream.shape));
+    const size_t N = static_cast<size_t>(c.FrameCount());
+    FTC_ASSIGN_OR_RETURN(Tensor features, Tensor::Create(DType::kF32, c.TensorShape()));
     const size_t F = static_cast<size_t>(c.original.elements());
     for (size_t i = 0; i < N; ++i) {
       const TensorView code = TensorView::Contiguous(x + i * E, DType::kF32, {s.c, s.h, s.w});
@@ -638,13 +927,15 @@ struct Decoder::Impl {
     PacketStats& st = out.stats;
     // The values the bands carry: the tensor, or the codes (N×C'×H'×W', or C'×H'×W' for a
     // tensor of rank 1 to 3).
-    Shape coded_shape = c.stream.shape;
+    Shape coded_shape = c.TensorShape();
     if (restores) {
-      coded_shape = {c.sample.c, c.sample.h, c.sample.w};
-      if (c.stream.shape.size() == 4) coded_shape.insert(coded_shape.begin(), c.stream.shape[0]);
+      const size_t outer = c.stream.shape.size() == 4 || c.stream.live() ? 1 : 0;
+      coded_shape.erase(coded_shape.begin() + static_cast<std::ptrdiff_t>(outer),
+                        coded_shape.end());
+      coded_shape.insert(coded_shape.end(), {c.sample.c, c.sample.h, c.sample.w});
     }
     FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(DType::kF32, coded_shape));
-    const int64_t total = int64_t{c.stream.frame_count} * c.sample.elements();
+    const int64_t total = c.FrameCount() * c.sample.elements();
     out.mask.shape = coded_shape;
     out.mask.lost.assign(static_cast<size_t>(total), 1);
     float* x = t.data_as<float>();
@@ -676,5 +967,57 @@ Result<DecodedTensor> Decoder::finish(ConcealMethod method) const {
 }
 
 const PacketStats& Decoder::stats() const { return impl_->stats; }
+
+Status LiveDecoderOptionsValid(const LiveDecoderOptions& o) {
+  if (o.reorder < 1 || o.reorder > 65536) {
+    return FTC_INVALID("reorder depth %d out of range 1..65536 samples", o.reorder);
+  }
+  if (o.max_pending < 1 || o.max_pending > 65536) {
+    return FTC_INVALID("max_pending %d out of range 1..65536 samples", o.max_pending);
+  }
+  if (o.max_lost_run < 0 || o.max_lost_run > 65536) {
+    return FTC_INVALID("max_lost_run %d out of range 0..65536 samples", o.max_lost_run);
+  }
+  return Status::Ok();
+}
+
+struct LiveDecoder::Impl {
+  Decoder::Impl d;
+};
+
+LiveDecoder::LiveDecoder(const LiveDecoderOptions& options) : impl_(new Impl) {
+  impl_->d.Init(options.decoder);
+  impl_->d.live = true;
+  impl_->d.live_options = options;
+  if (impl_->d.options_status.ok()) impl_->d.options_status = LiveDecoderOptionsValid(options);
+  impl_->d.SyncLiveStats();
+}
+LiveDecoder::~LiveDecoder() = default;
+LiveDecoder::LiveDecoder(LiveDecoder&&) noexcept = default;
+LiveDecoder& LiveDecoder::operator=(LiveDecoder&&) noexcept = default;
+
+Status LiveDecoder::push(const uint8_t* data, size_t size) {
+  Status s = impl_->d.Push(data, size);
+  impl_->d.SyncLiveStats();
+  return s;
+}
+
+std::optional<LiveSample> LiveDecoder::pop() {
+  if (!impl_->d.options_status.ok()) return std::nullopt;
+  std::optional<LiveSample> s;
+  Status st = CatchExceptions("LiveDecoder::pop", [&] {
+    s = impl_->d.Pop();
+    return Status::Ok();
+  });
+  impl_->d.UpdateStats();
+  impl_->d.SyncLiveStats();
+  if (!st.ok()) return std::nullopt;
+  return s;
+}
+
+void LiveDecoder::flush() { impl_->d.Flush(); }
+void LiveDecoder::flush_before(uint32_t frame_index) { impl_->d.FlushBefore(frame_index); }
+std::optional<uint32_t> LiveDecoder::next_frame() const { return impl_->d.next; }
+const LiveStats& LiveDecoder::stats() const { return impl_->d.live_stats; }
 
 }  // namespace ftc

@@ -248,6 +248,14 @@ class TensorPacketizer {
     base_.frame_count = static_cast<uint32_t>(n_);
   }
 
+  // A live stream's sample (docs/format.md, "Live streams"): Frame_Count 0, the frame index
+  // and parameter set given.
+  void SetLive(uint32_t frame_index, uint8_t set_id) {
+    base_.frame_count = 0;
+    base_.set_id = set_id;
+    frame_offset_ = frame_index;
+  }
+
   Status PrepareSamples() {
     sources_.resize(static_cast<size_t>(n_));
     return ParallelFor(n_, options_.threads, [&](int64_t i) -> Status {
@@ -332,6 +340,21 @@ class TensorPacketizer {
     return FTC_INTERNAL("no band rows chosen");
   }
 
+  // Whether every band of every sample fits a packet alone with `band_rows` (no shared model).
+  Status AllBandsFit(uint32_t band_rows, bool* all_fit) const {
+    const BandLayout layout = BandLayout::Of(sample_, band_rows);
+    *all_fit = true;
+    for (int64_t i = 0; i < n_ && *all_fit; ++i) {
+      PacketHeader h;
+      FTC_RETURN_IF_ERROR(HeaderFor(i, band_rows, &h));
+      uint32_t bad_band = 0;
+      size_t bad_size = 0;
+      FTC_RETURN_IF_ERROR(EveryBandFits(*sources_[static_cast<size_t>(i)], h, layout, nullptr,
+                                        limit_, all_fit, &bad_band, &bad_size));
+    }
+    return Status::Ok();
+  }
+
   // The stream's parameter set (Stream_Id 0): every sample's codec parameters must agree.
   Status ParameterSet(uint32_t band_rows, const SymbolModel* model, Bytes* out) const {
     PacketHeader first;
@@ -392,7 +415,7 @@ class TensorPacketizer {
  private:
   Status HeaderFor(int64_t i, uint32_t band_rows, PacketHeader* h) const {
     *h = base_;
-    h->frame_index = static_cast<uint32_t>(i);
+    h->frame_index = frame_offset_ + static_cast<uint32_t>(i);
     h->band_rows = band_rows;
     return sources_[static_cast<size_t>(i)]->WriteParams(band_rows, &h->params);
   }
@@ -405,6 +428,7 @@ class TensorPacketizer {
   int64_t n_ = 1;
   size_t limit_ = 0;
   PacketHeader base_;
+  uint32_t frame_offset_ = 0;  // a live stream: the sample's Frame_Index
   std::vector<std::unique_ptr<BandSample>> sources_;
 };
 
@@ -495,7 +519,139 @@ Result<std::vector<Bytes>> EncodePackets(const TensorView& tensor, const Encoder
   return best;
 }
 
+// Checksums excluded: what the default stream id is computed over.
+uint32_t ExtendStreamCrc(uint32_t crc, const Bytes& packet) {
+  return Crc32cExtend(crc, packet.data(), packet.size() - 4);
+}
+
 }  // namespace
+
+// ---- live streams ----------------------------------------------------------------------------
+
+bool IsParameterSetPacket(const uint8_t* data, size_t size) {
+  return size > kPacketKindOffset && std::memcmp(data, kPacketMagic, 2) == 0 &&
+         data[2] == kPacketVersion && data[kPacketKindOffset] == kParameterSetKind;
+}
+
+struct LivePacketEncoder::Impl {
+  EncoderOptions options;
+  PacketOptions popts;
+  const CodecEncoder* codec = nullptr;
+  std::unique_ptr<BandEncoder> encoder;
+  DType dtype = DType::kF32;
+  Shape shape;
+  int64_t samples = 0;
+  uint64_t data_sent = 0;  // data packets so far
+  uint32_t band_rows = 0;
+  uint8_t set_id = 0;
+  Bytes set_unstamped;  // the current parameter set, Stream_Id 0
+  Bytes set;            // as sent
+  uint32_t stream_id = 0;
+
+  Result<std::vector<Bytes>> Encode(const TensorView& in) {
+    FTC_RETURN_IF_ERROR(in.Validate());
+    TensorView v = in;
+    if (v.rank == 4) {
+      if (v.shape[0] != 1) {
+        return FTC_INVALID("a live stream codes one sample at a time: got %lld samples",
+                           static_cast<long long>(v.shape[0]));
+      }
+      v = SampleView(in, 0);
+    }
+    FTC_RETURN_IF_ERROR(CheckTensorLimits(v));
+    if (samples == 0) {
+      FTC_RETURN_IF_ERROR(options.Validate());
+      FTC_RETURN_IF_ERROR(popts.Validate());
+      FTC_ASSIGN_OR_RETURN(encoder, OpenBandEncoder(options, v.dtype, &codec));
+      dtype = v.dtype;
+      shape = v.shape_vector();
+    } else if (v.dtype != dtype || v.shape_vector() != shape) {
+      return FTC_INVALID("sample %lld is %s %s; the live stream's samples are %s %s",
+                         static_cast<long long>(samples), DTypeName(v.dtype),
+                         ShapeToString(v.shape_vector()).c_str(), DTypeName(dtype),
+                         ShapeToString(shape).c_str());
+    }
+    if (samples > int64_t{UINT32_MAX}) {
+      return FTC_LIMIT("a live stream holds at most 2^32 samples: start another stream");
+    }
+    const uint32_t frame = static_cast<uint32_t>(samples);
+    TensorPacketizer pk(v, options, popts, *codec, *encoder);
+    pk.SetLive(frame, set_id);
+    FTC_RETURN_IF_ERROR(pk.PrepareSamples());
+    // The current parameter set while its band rows fit and its parameters are the sample's;
+    // else a new one (Set_Id + 1) with band rows chosen on this sample.
+    bool keep = false;
+    Bytes ps;
+    uint32_t rows = band_rows;
+    if (samples > 0) {
+      FTC_RETURN_IF_ERROR(pk.AllBandsFit(band_rows, &keep));
+      if (keep) {
+        FTC_RETURN_IF_ERROR(pk.ParameterSet(band_rows, nullptr, &ps));
+        keep = ps == set_unstamped;
+      }
+    }
+    uint8_t next_set = set_id;
+    if (!keep) {
+      std::optional<SymbolModel> none;
+      FTC_RETURN_IF_ERROR(pk.ChooseBandRows(false, &rows, &none));
+      if (samples > 0) {
+        next_set = static_cast<uint8_t>(set_id + 1);
+        pk.SetLive(frame, next_set);
+      }
+      FTC_RETURN_IF_ERROR(pk.ParameterSet(rows, nullptr, &ps));
+    }
+    std::vector<std::vector<Bytes>> packets;
+    FTC_RETURN_IF_ERROR(pk.GroupBands(rows, nullptr, &packets));
+    std::vector<Bytes> out;
+    const uint64_t interval = static_cast<uint64_t>(popts.parameter_set_interval);
+    uint64_t sent = data_sent;
+    for (size_t k = 0; k < packets[0].size(); ++k) {
+      if ((k == 0 && !keep) || sent % interval == 0) out.push_back(ps);
+      out.push_back(std::move(packets[0][k]));
+      ++sent;
+    }
+    uint32_t id = stream_id;
+    if (samples == 0) {
+      if (popts.stream_id) {
+        id = *popts.stream_id;
+      } else {
+        id = ExtendStreamCrc(0, ps);
+        for (const Bytes& p : out) {
+          if (p[kPacketKindOffset] == kDataPacketKind) id = ExtendStreamCrc(id, p);
+        }
+      }
+    }
+    for (Bytes& p : out) SetPacketStreamId(id, &p);
+    // Commit.
+    stream_id = id;
+    band_rows = rows;
+    set_id = next_set;
+    if (!keep) {
+      set_unstamped = ps;
+      set = ps;
+      SetPacketStreamId(id, &set);
+    }
+    data_sent = sent;
+    ++samples;
+    return out;
+  }
+};
+
+LivePacketEncoder::LivePacketEncoder(EncoderOptions options, PacketOptions packet_options)
+    : impl_(new Impl) {
+  impl_->options = std::move(options);
+  impl_->popts = packet_options;
+}
+LivePacketEncoder::~LivePacketEncoder() = default;
+LivePacketEncoder::LivePacketEncoder(LivePacketEncoder&&) noexcept = default;
+LivePacketEncoder& LivePacketEncoder::operator=(LivePacketEncoder&&) noexcept = default;
+
+Result<std::vector<Bytes>> LivePacketEncoder::encode(const TensorView& sample) {
+  return CatchExceptions("LivePacketEncoder::encode", [&] { return impl_->Encode(sample); });
+}
+int64_t LivePacketEncoder::samples() const { return impl_->samples; }
+uint32_t LivePacketEncoder::stream_id() const { return impl_->stream_id; }
+const Bytes& LivePacketEncoder::parameter_set() const { return impl_->set; }
 
 Result<std::vector<Bytes>> encode_packets(const TensorView& tensor, const EncoderOptions& options,
                                           const PacketOptions& packet_options) {

@@ -262,6 +262,7 @@ class Decoder {
   const PacketStats& stats() const;
 
  private:
+  friend class LiveDecoder;  // a live stream's receiver is this decoder's machinery
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -334,15 +335,15 @@ struct LiveDecoderOptions {
 };
 
 struct LiveStats {
-  PacketStats packets;             // as Decoder::stats() (frame counts unused)
-  uint64_t late = 0;               // packets of samples already given out; dropped
-  uint64_t samples = 0;            // given out
-  uint64_t samples_complete = 0;   // of those: every packet arrived
-  uint64_t samples_partial = 0;    // some packets arrived, the rest concealed
-  uint64_t samples_lost = 0;       // no packet arrived
-  uint64_t samples_skipped = 0;    // beyond max_lost_run: never given out
-  uint64_t conceal_failures = 0;   // samples whose concealment failed (a limit): given out as lost
-  uint64_t packets_expected = 0;   // over the samples given out with packets
+  PacketStats packets;            // as Decoder::stats() (frame counts unused)
+  uint64_t late = 0;              // packets of samples already given out; dropped
+  uint64_t samples = 0;           // given out
+  uint64_t samples_complete = 0;  // of those: every packet arrived
+  uint64_t samples_partial = 0;   // some packets arrived, the rest concealed
+  uint64_t samples_lost = 0;      // no packet arrived
+  uint64_t samples_skipped = 0;   // beyond max_lost_run: never given out
+  uint64_t conceal_failures = 0;  // samples whose concealment failed (a limit): given out as lost
+  uint64_t packets_expected = 0;  // over the samples given out with packets
   uint64_t packets_missing = 0;
 };
 
@@ -355,8 +356,11 @@ class LiveDecoder {
   LiveDecoder(LiveDecoder&&) noexcept;
   LiveDecoder& operator=(LiveDecoder&&) noexcept;
 
-  // As Decoder::push; also kOutOfRange for a late packet (counted in LiveStats::late), and
-  // kInvalidArgument for a packet of a stream that is not live (Frame_Count > 0).
+  // As Decoder::push; also kInvalidArgument for a late packet (counted in LiveStats::late) and
+  // for a parameter set of a stream that is not live (Frame_Count > 0). A packet far behind the
+  // next sample (more than max_lost_run + max_pending + reorder samples) is a sender that
+  // started again: the samples waiting are dropped (LiveStats::samples_skipped) and the stream
+  // goes on from that packet's sample.
   Status push(const uint8_t* data, size_t size);
   Status push(const Bytes& packet) { return push(packet.data(), packet.size()); }
   // The next sample if it is ready, else nullopt. Never fails: a sample that cannot be

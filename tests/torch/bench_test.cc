@@ -456,6 +456,33 @@ TEST_F(BenchCliTest, RunsOnFeaturesAndLabels) {
   EXPECT_EQ(ReadCsv(out + "/rate_accuracy.csv")[1][3], "100");  // the first 12 are right
 }
 
+TEST_F(BenchCliTest, SavesTheHeadsFeaturesAndLabelsThatBenchReadsBack) {
+  const std::string saved = dir_ + "/saved";
+  CliRun r =
+      RunCli(dir_, "bench --head '" + head_ + "' --tail '" + tail_ + "' --data '" + data_ +
+                       "' --limit 12 --batch 5 --threads 1 --save-features '" + saved + "' -q");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::vector<uint8_t> fbytes = test::ReadFileBytes(saved + "/features.npy");
+  const std::vector<uint8_t> lbytes = test::ReadFileBytes(saved + "/labels.npy");
+  Result<NpyArray> f = ReadNpy(fbytes.data(), fbytes.size());
+  Result<NpyArray> l = ReadNpy(lbytes.data(), lbytes.size());
+  ASSERT_TRUE(f.ok() && l.ok());
+  ASSERT_EQ(f->tensor.rank(), 4);
+  EXPECT_EQ(f->tensor.shape()[0], 12);  // in three batches of at most 5
+  EXPECT_EQ(l->tensor.dtype(), DType::kU8);
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(l->tensor.data_as<uint8_t>()[i], i % 10);
+  // The saved features give the head's own accuracy (the f32 row of a run on the images).
+  r = RunCli(dir_, "bench --head '" + head_ + "' --tail '" + tail_ + "' --data '" + data_ +
+                       "' --limit 12 --codecs raw --threads 1 --out '" + dir_ + "/a' -q");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = RunCli(dir_, "bench --tail '" + tail_ + "' --features '" + saved +
+                       "/features.npy' --labels '" + saved + "/labels.npy' --codecs raw --out '" +
+                       dir_ + "/b' -q");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(ReadCsv(dir_ + "/a/rate_accuracy.csv")[1][3],
+            ReadCsv(dir_ + "/b/rate_accuracy.csv")[1][3]);
+}
+
 // N samples of C×3×3 whose channel hot[i] is hot (the sum tail predicts it).
 Tensor HotFeatures(const std::vector<int>& hot, int c) {
   const int n = static_cast<int>(hot.size());
