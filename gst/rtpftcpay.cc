@@ -98,6 +98,9 @@ GstFlowReturn HandleBuffer(GstRTPBasePayload* pay, GstBuffer* buffer) {
     return GST_FLOW_ERROR;
   }
   const GstClockTime now = GST_BUFFER_PTS(buffer);
+  GST_OBJECT_LOCK(pay);
+  const guint interval = s->config_interval;
+  GST_OBJECT_UNLOCK(pay);
   GstFlowReturn ret = GST_FLOW_OK;
   if (map.size < ftc::rtp::kMinFtcPayload || map.size > ftc::rtp::kMaxFtcPayload) {
     GST_ELEMENT_WARNING(
@@ -114,9 +117,9 @@ GstFlowReturn HandleBuffer(GstRTPBasePayload* pay, GstBuffer* buffer) {
                      GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_MARKER), buffer);
   } else {
     auto it = s->streams.find(StreamIdOf(map.data, map.size));
-    if (s->config_interval > 0 && it != s->streams.end() && GST_CLOCK_TIME_IS_VALID(now) &&
+    if (interval > 0 && it != s->streams.end() && GST_CLOCK_TIME_IS_VALID(now) &&
         GST_CLOCK_TIME_IS_VALID(it->second.last_sent) &&
-        now >= it->second.last_sent + s->config_interval * GST_SECOND) {
+        now >= it->second.last_sent + interval * GST_SECOND) {
       GST_DEBUG_OBJECT(pay, "parameter set of stream %08x again", it->first);
       it->second.last_sent = now;
       ret = PushPacket(pay, it->second.parameter_set.data(), it->second.parameter_set.size(), false,

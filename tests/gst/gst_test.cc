@@ -445,6 +445,87 @@ TEST_F(GstRtp, HostileRtpIsDroppedAndCounted) {
   for (GstElement* e : {src, sink, depay, dec}) gst_object_unref(e);
 }
 
+// Pushes the samples of `t` (N × sample, f32) with PTS i · period into appsrc "in" of `p`
+// (not live) and returns every buffer appsink "out" gets until EOS.
+std::vector<GstBuffer*> PushAndCollect(GstElement* p, const Tensor& t, GstClockTime period) {
+  GstElement* src = gst_bin_get_by_name(GST_BIN(p), "in");
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(p), "out");
+  std::vector<GstBuffer*> out;
+  if (!Play(p)) return out;
+  const size_t bytes = t.size_bytes() / static_cast<size_t>(t.shape()[0]);
+  for (int64_t i = 0; i < t.shape()[0]; ++i) {
+    GstBuffer* b = gst_buffer_new_allocate(nullptr, bytes, nullptr);
+    gst_buffer_fill(b, 0, t.data() + static_cast<size_t>(i) * bytes, bytes);
+    GST_BUFFER_PTS(b) = static_cast<GstClockTime>(i) * period;
+    GST_BUFFER_DURATION(b) = period;
+    gst_app_src_push_buffer(GST_APP_SRC(src), b);
+  }
+  gst_app_src_end_of_stream(GST_APP_SRC(src));
+  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 10 * GST_SECOND)) {
+    out.push_back(gst_buffer_ref(gst_sample_get_buffer(s)));
+    gst_sample_unref(s);
+  }
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  return out;
+}
+
+Bytes BufferBytes(GstBuffer* b) {
+  Bytes v(gst_buffer_get_size(b));
+  gst_buffer_extract(b, 0, v.data(), v.size());
+  return v;
+}
+
+// NNStreamer's other/tensors (dimensions innermost first) code the same packets as the
+// C:H:W sample they describe.
+TEST_F(GstRtp, EncoderTakesNnstreamerTensors) {
+  const Tensor a = ReluFeatures(3, 16, 8, 6, 7);
+  GstElement* p = Make(
+      "appsrc name=in format=time caps=\"other/tensors,format=static,num_tensors=1,"
+      "types=float32,dimensions=6:8:16:1,framerate=30/1\" ! ftcenc stream-id=9 ! appsink "
+      "name=out sync=false");
+  ASSERT_TRUE(p);
+  std::vector<GstBuffer*> got = PushAndCollect(p, a, GST_SECOND / 30);
+  const std::vector<Bytes> want = Flatten(LiveEncode(a, Ans4(), Popts(9)));
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(BufferBytes(got[i]), want[i]) << i;
+  for (GstBuffer* b : got) gst_buffer_unref(b);
+}
+
+// rtpftcpay sends the stream's parameter set again once config-interval seconds of stream time
+// passed (here 3 s of samples at 10/s: at 0 s from the encoder, then at 1 s and 2 s), and never
+// with config-interval=0; the marker bit ends each sample; RTP timestamps are 90 kHz.
+TEST_F(GstRtp, PayloaderRepeatsTheParameterSetEveryConfigInterval) {
+  const Tensor a = ReluFeatures(30, 4, 4, 4, 8);  // one data packet per sample
+  for (int interval : {1, 0}) {
+    GstElement* p = Make(
+        "appsrc name=in format=time caps=\"application/x-ftc-tensor,type=float32,dims=4:4:4\" "
+        "! ftcenc ! rtpftcpay config-interval=" +
+        std::to_string(interval) + " ! appsink name=out sync=false");
+    ASSERT_TRUE(p);
+    std::vector<GstBuffer*> got = PushAndCollect(p, a, GST_SECOND / 10);
+    int parameter_sets = 0, markers = 0;
+    std::vector<uint32_t> data_ts;
+    for (GstBuffer* b : got) {
+      const Bytes bytes = BufferBytes(b);
+      Result<rtp::RtpPacket> r = rtp::ParseRtpPacket(bytes.data(), bytes.size());
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->payload_type, 96);
+      if (IsParameterSetPacket(r->payload, r->payload_size)) {
+        ++parameter_sets;
+      } else {
+        data_ts.push_back(r->timestamp);
+      }
+      markers += r->marker;
+      gst_buffer_unref(b);
+    }
+    EXPECT_EQ(parameter_sets, interval == 1 ? 3 : 1) << "config-interval=" << interval;
+    EXPECT_EQ(markers, 30);
+    ASSERT_EQ(data_ts.size(), 30u);
+    for (size_t i = 1; i < data_ts.size(); ++i) EXPECT_EQ(data_ts[i] - data_ts[i - 1], 9000u);
+  }
+}
+
 // Options the library refuses stop the pipeline with the library's message.
 TEST_F(GstRtp, BadEncoderOptionsAreAnErrorWithTheLibrarysMessage) {
   const Tensor a = ReluFeatures(2, 4, 4, 4, 6);
