@@ -24,7 +24,15 @@ GST_DEBUG_CATEGORY_STATIC(ftc_dec_debug);
 
 namespace {
 
-enum { PROP_0, PROP_CONCEAL, PROP_REORDER, PROP_UNIT, PROP_STATS_INTERVAL, PROP_STATS };
+enum {
+  PROP_0,
+  PROP_CONCEAL,
+  PROP_REORDER,
+  PROP_UNIT,
+  PROP_STATS_INTERVAL,
+  PROP_STATS,
+  PROP_STREAM_ID
+};
 
 constexpr size_t kMaxRememberedFrames = 4096;  // PTS of frames not yet given out
 
@@ -34,6 +42,7 @@ struct State {
   int reorder = 1;
   std::string unit;
   guint stats_interval = 100;
+  guint stream_id = 0;  // 0: the stream most packets belong to
 
   std::optional<ftc::LiveDecoder> decoder;
   std::optional<ftc::gst::SampleFormat> format;  // of the caps sent downstream
@@ -136,6 +145,14 @@ GstFlowReturn PushReady(FtcDec* self) {
     std::optional<ftc::LiveSample> sample = s->decoder->pop();
     if (!sample) break;
     ++s->samples_since_stats;
+    if (s->last_index && sample->frame_index <= *s->last_index) {
+      // The sender started again (LiveDecoder goes on from its new frame index): forget the
+      // old numbering's frames that were never given out.
+      s->pts.erase(s->pts.upper_bound(*s->last_index), s->pts.end());
+      s->newest.reset();
+      if (!s->pts.empty()) s->newest = s->pts.rbegin()->first;
+      s->last_index.reset();
+    }
     GstClockTime pts = GST_CLOCK_TIME_NONE;
     auto it = s->pts.find(sample->frame_index);
     if (it != s->pts.end()) {
@@ -193,6 +210,7 @@ bool MakeDecoder(FtcDec* self) {
   ftc::Result<ftc::ConcealMethod> m = ftc::ParseConcealMethod(s->conceal);
   o.reorder = s->reorder;
   o.decoder.unit = s->unit;
+  if (s->stream_id != 0) o.decoder.stream_id = s->stream_id;
   g_mutex_unlock(&s->lock);
   if (!m.ok()) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("ftcdec: %s", m.status().ToString().c_str()),
@@ -218,7 +236,8 @@ GstFlowReturn Chain(GstPad*, GstObject* parent, GstBuffer* in) {
     ftc::Status st = s->decoder->push(map.data, map.size);
     if (st.ok()) {
       if (std::optional<uint32_t> f = DataPacketFrameIndex(map.data, map.size)) {
-        if (GST_BUFFER_PTS_IS_VALID(in) && s->pts.size() < kMaxRememberedFrames) {
+        if (GST_BUFFER_PTS_IS_VALID(in)) {
+          if (s->pts.size() >= kMaxRememberedFrames) s->pts.erase(s->pts.begin());
           s->pts.emplace(*f, GST_BUFFER_PTS(in));
         }
         if (!s->newest || *f > *s->newest) s->newest = *f;
@@ -302,6 +321,9 @@ void SetProperty(GObject* obj, guint id, const GValue* v, GParamSpec* pspec) {
     case PROP_STATS_INTERVAL:
       s->stats_interval = g_value_get_uint(v);
       break;
+    case PROP_STREAM_ID:
+      s->stream_id = g_value_get_uint(v);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
   }
@@ -323,6 +345,9 @@ void GetProperty(GObject* obj, guint id, GValue* v, GParamSpec* pspec) {
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_uint(v, s->stats_interval);
+      break;
+    case PROP_STREAM_ID:
+      g_value_set_uint(v, s->stream_id);
       break;
     case PROP_STATS:
       if (s->stats) {
@@ -411,6 +436,11 @@ static void ftc_dec_class_init(FtcDecClass* klass) {
                         "EOS); 0: only at EOS",
                         0, G_MAXUINT, 100,
                         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      oc, PROP_STREAM_ID,
+      g_param_spec_uint("stream-id", "Stream id",
+                        "Decode only this Stream_Id; 0: the stream most packets belong to", 0,
+                        G_MAXUINT32, 0, flags));
   g_object_class_install_property(
       oc, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",

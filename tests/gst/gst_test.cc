@@ -526,6 +526,82 @@ TEST_F(GstRtp, PayloaderRepeatsTheParameterSetEveryConfigInterval) {
   }
 }
 
+// A sender that starts again (a new LivePacketEncoder, frame indices from 0, long after the
+// old ones) is followed: its samples come out with their own timestamps after the old ones.
+// With stream-id set, another stream's packets are foreign and nothing of it comes out.
+TEST_F(GstRtp, DecoderFollowsASenderThatStartedAgain) {
+  const Tensor a = ReluFeatures(200, 2, 4, 4, 9);
+  const Tensor b = ReluFeatures(10, 2, 4, 4, 10);
+  const std::vector<Bytes> first = Flatten(LiveEncode(a, Ans4(), Popts(5)));
+  const std::vector<Bytes> again = Flatten(LiveEncode(b, Ans4(), Popts(5)));
+  const std::vector<Bytes> other = Flatten(LiveEncode(b, Ans4(), Popts(6)));
+  GstElement* p = Make(
+      "appsrc name=in format=time caps=application/x-ftc-packets ! ftcdec name=dec stream-id=5 "
+      "stats-interval=0 ! appsink name=out sync=false");
+  ASSERT_TRUE(p);
+  GstElement* src = gst_bin_get_by_name(GST_BIN(p), "in");
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(p), "out");
+  ASSERT_TRUE(Play(p));
+  const auto push = [&](const std::vector<Bytes>& packets, GstClockTime t0) {
+    GstClockTime pts = t0;
+    for (const Bytes& q : packets) {
+      GstBuffer* buf = gst_buffer_new_allocate(nullptr, q.size(), nullptr);
+      gst_buffer_fill(buf, 0, q.data(), q.size());
+      GST_BUFFER_PTS(buf) = pts;
+      if (!IsParameterSetPacket(q.data(), q.size())) pts += GST_SECOND / 10;  // one per sample
+      gst_app_src_push_buffer(GST_APP_SRC(src), buf);
+    }
+  };
+  push(first, 0);
+  push(other, 0);  // foreign: dropped
+  push(again, 100 * GST_SECOND);
+  gst_app_src_end_of_stream(GST_APP_SRC(src));
+  std::vector<GstClockTime> pts;
+  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 10 * GST_SECOND)) {
+    pts.push_back(GST_BUFFER_PTS(gst_sample_get_buffer(s)));
+    gst_sample_unref(s);
+  }
+  ASSERT_EQ(first.size() - 4, 200u) << "one data packet per sample (and 4 parameter sets)";
+  ASSERT_EQ(pts.size(), 210u);
+  for (size_t i = 0; i < 200; ++i) EXPECT_EQ(pts[i], i * (GST_SECOND / 10)) << i;
+  for (size_t i = 0; i < 10; ++i) EXPECT_EQ(pts[200 + i], 100 * GST_SECOND + i * (GST_SECOND / 10));
+  GstElement* dec = gst_bin_get_by_name(GST_BIN(p), "dec");
+  GstStructure* st = nullptr;
+  g_object_get(dec, "stats", &st, nullptr);
+  guint64 foreign = 0;
+  gst_structure_get_uint64(st, "packets-foreign", &foreign);
+  EXPECT_EQ(foreign, other.size());
+  gst_structure_free(st);
+  for (GstElement* e : {src, sink, dec}) gst_object_unref(e);
+}
+
+// ftcnpysrc ! ftcnpysink copies an .npy sample by sample, in its dtype (f32, f16, u8);
+// ftcnpysink writes at EOS when num-samples is 0.
+TEST_F(GstRtp, NpySourceToNpySinkKeepsEveryDtype) {
+  const Tensor f32 = ReluFeatures(5, 3, 4, 2, 11);
+  for (DType t : {DType::kF32, DType::kF16, DType::kU8}) {
+    const Tensor in = t == DType::kF32 ? f32 : f32.ConvertTo(t);
+    const std::string name = dir_ + "/in_" + DTypeName(t) + ".npy";
+    const std::string out = dir_ + "/out_" + DTypeName(t) + ".npy";
+    WriteNpyFile(name, in);
+    GstElement* p = Make("ftcnpysrc location=" + name + " rate=1000 ! ftcnpysink location=" + out);
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(Play(p));
+    std::vector<int> eos;
+    std::string error;
+    ASSERT_TRUE(RunPipelines(
+        {p}, [&] { return !eos.empty() && eos[0] > 0; }, Clock::now() + std::chrono::seconds(10),
+        &error, &eos))
+        << error;
+    const Tensor back = ReadNpyFile(out);
+    EXPECT_EQ(back.dtype(), t);
+    EXPECT_EQ(back.shape(), in.shape());
+    EXPECT_EQ(back.size_bytes(), in.size_bytes());
+    EXPECT_EQ(std::memcmp(back.data(), in.data(), std::min(back.size_bytes(), in.size_bytes())), 0)
+        << DTypeName(t);
+  }
+}
+
 // Options the library refuses stop the pipeline with the library's message.
 TEST_F(GstRtp, BadEncoderOptionsAreAnErrorWithTheLibrarysMessage) {
   const Tensor a = ReluFeatures(2, 4, 4, 4, 6);
