@@ -272,6 +272,8 @@ gboolean SinkEvent(GstPad* pad, GstObject* parent, GstEvent* event) {
         GstClockTime ts, dur;
         gst_event_parse_gap(event, &ts, &dur);
         auto it = s->pts.find(*s->newest);
+        GST_DEBUG_OBJECT(self, "gap at %" GST_TIME_FORMAT ", newest sample %u", GST_TIME_ARGS(ts),
+                         *s->newest);
         if (it != s->pts.end() && GST_CLOCK_TIME_IS_VALID(ts) && ts > it->second) {
           s->decoder->flush();  // the loss lies after the newest sample: it is complete
         } else {

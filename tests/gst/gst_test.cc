@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -193,6 +194,21 @@ TEST_F(GstRtp, LossUnderNetsimIsConcealedAndCounted) {
                         " ! rtpftcpay ! udpsink host=127.0.0.1 port=" + std::to_string(port));
   ASSERT_TRUE(rx && tx);
   GstElement* sink = gst_bin_get_by_name(GST_BIN(rx), "out");
+  // The losses the jitter buffer reports reach ftcdec as GAP events (through rtpftcdepay).
+  std::atomic<int> gaps{0};
+  GstElement* dec_element = gst_bin_get_by_name(GST_BIN(rx), "dec");
+  GstPad* dec_sink = gst_element_get_static_pad(dec_element, "sink");
+  gst_pad_add_probe(
+      dec_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      [](GstPad*, GstPadProbeInfo* info, gpointer n) {
+        if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_GAP) {
+          ++*static_cast<std::atomic<int>*>(n);
+        }
+        return GST_PAD_PROBE_OK;
+      },
+      &gaps, nullptr);
+  gst_object_unref(dec_sink);
+  gst_object_unref(dec_element);
   ASSERT_TRUE(Play(rx));
   ASSERT_TRUE(Play(tx));
   const size_t sample_bytes = 16 * 8 * 8 * sizeof(float);
@@ -265,6 +281,7 @@ TEST_F(GstRtp, LossUnderNetsimIsConcealedAndCounted) {
   EXPECT_EQ(given, static_cast<guint64>(samples));
   EXPECT_GT(missing, 0u);
   EXPECT_GT(partial, 0u);
+  EXPECT_GT(gaps.load(), 0);
   EXPECT_EQ(static_cast<guint64>(concealed), partial);  // flagged GST_BUFFER_FLAG_CORRUPTED
   EXPECT_GE(stats_messages, samples);                   // one per sample, and one at EOS
   const Tensor lossless =
