@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/status_macros.h"
+#include "bitstream/enc_rans_simd.h"
 #include "bitstream/rans_common.h"
 #include "bitstream/symbol_coder.h"
 
@@ -772,12 +773,71 @@ FittedModel FitContextModel(const uint16_t* symbols, uint64_t total,
   return f;
 }
 
+// The SIMD kernel's entries of the encoder's symbols (zero for an absent token).
+std::vector<rans::EncEntry> EncEntriesOf(const EncSymbol* es, size_t count, int precision) {
+  std::vector<rans::EncEntry> entries(count, rans::EncEntry{0, 0});
+  const uint32_t total = uint32_t{1} << precision;
+  for (size_t k = 0; k < count; ++k) {
+    if (es[k].x_max_m1 == 0) continue;
+    const uint32_t freq = total - es[k].cmpl_freq;
+    const uint32_t start = freq == 1 ? es[k].bias - (total - 1) : es[k].bias;
+    entries[k] = rans::MakeEncEntry(start, freq, precision);
+  }
+  return entries;
+}
+
+// Steps this many at a time: the kernel's inputs of a chunk (12 bytes per symbol) stay in L1.
+constexpr uint64_t kChunkSteps = 64;
+
+// A group of 4, 8, 16 or 32 bands of one shape (`steps` symbols each) by the SIMD kernel: chunk by
+// chunk from the end, first the kernel's inputs in lane-major order (the entry of every symbol's
+// context and token, and an escape's raw bits), then the rANS steps.
+void EncodeGroupSimd(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
+                     const BandPos* bp, int lanes, uint64_t steps, const ContextModel& model,
+                     const rans::EncEntry* entries, const uint16_t* ctx_of_pair, uint32_t* state,
+                     uint8_t** wp) {
+  const TokenConfig& tc = model.tokens;
+  const bool direct = tc.direct_bits == tc.alphabet_bits;
+  const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
+  const size_t n = static_cast<size_t>(lanes);
+  uint32_t magic[kChunkSteps * rans::kMaxLanes];
+  uint32_t packed[kChunkSteps * rans::kMaxLanes];
+  uint32_t raw[kChunkSteps * rans::kMaxLanes];
+  for (uint64_t end = steps; end > 0;) {
+    const uint64_t begin = end > kChunkSteps ? end - kChunkSteps : 0;
+    const size_t count = static_cast<size_t>(end - begin);
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t o = bp[i].offset + begin;
+      const uint8_t* const p = pr + o;
+      const uint8_t* const k = tk + o;
+      for (size_t s = 0; s < count; ++s) {
+        const rans::EncEntry& e = entries[ctx_of_pair[p[s]] + k[s]];
+        magic[s * n + i] = e.magic;
+        packed[s * n + i] = e.packed;
+      }
+      if (direct) continue;
+      for (size_t s = 0; s < count; ++s) {
+        uint32_t r = 0;
+        if (k[s] >= direct_limit) {
+          const uint32_t v = symbols[o + s];
+          const int nraw = rans::FloorLog2(v) - tc.msb_bits;
+          r = (v & ((uint32_t{1} << nraw) - 1)) | static_cast<uint32_t>(nraw) << 16;
+        }
+        raw[s * n + i] = r;
+      }
+    }
+    rans::EncodeStepsSimd({magic, packed, raw, count, lanes, model.precision, !direct}, state, wp);
+    end = begin;
+  }
+}
+
 // Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands N*g .. N*g+N-1, step
 // t = 0, 1, ...; in a step, lanes 0..N-1 that have a symbol t decode its token, then the escapes
 // among them their raw bits. Appends the final states, then the words in decoding order.
+// `reference`: the scalar code only (which the SIMD kernel must match byte for byte).
 void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
                  const std::vector<BandPos>& positions, const ContextModel& model,
-                 const EncSymbol* es, uint64_t total, std::vector<uint8_t>* out) {
+                 const EncSymbol* es, uint64_t total, bool reference, std::vector<uint8_t>* out) {
   const TokenConfig& tc = model.tokens;
   const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
   const bool direct = tc.direct_bits == tc.alphabet_bits;
@@ -787,14 +847,17 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
   const int lanes = static_cast<int>(std::min(num_lanes, positions.size()));
   uint32_t state[rans::kMaxLanes];
   for (uint32_t& x : state) x = rans::kStateLow;
-  // Every symbol emits at most two words (token, raw bits); 2 bytes of slack below the start.
-  const size_t buf_size = 4 * total + 4;
+  // Every symbol emits at most two words (token, raw bits); slack below the start for the
+  // unconditional stores (2 bytes in the scalar code, a vector of words in the kernel's).
+  constexpr size_t kSlack = 64;
+  const size_t buf_size = 4 * total + kSlack;
   std::unique_ptr<uint8_t[]> buf(new uint8_t[buf_size]);
   uint8_t* const buf_end = buf.get() + buf_size;
   uint8_t* wp = buf_end;
   auto put = [&](uint32_t* x, uint64_t idx) {
     EncodePut(x, es[ctx_of_pair[pr[idx]] + tk[idx]], &wp);
   };
+  std::vector<rans::EncEntry> entries;  // for the SIMD kernel, made on first use
   const size_t groups = (positions.size() + num_lanes - 1) / num_lanes;
   for (size_t g = groups; g-- > 0;) {
     const size_t first = g * num_lanes;
@@ -805,6 +868,18 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
     for (int i = 0; i < in_group; ++i) {
       steps = std::max(steps, bp[i].size);
       uniform = uniform && bp[i].size == bp[0].size;
+    }
+    // The SIMD kernel: 8 or more lanes, or 4 with escapes (four lanes without escapes are as fast
+    // in scalar registers).
+    if (!reference && uniform && steps > 0 &&
+        (in_group == 8 || in_group == 16 || in_group == 32 || (in_group == 4 && !direct))) {
+      if (entries.empty()) {
+        entries = EncEntriesOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
+                               model.precision);
+      }
+      EncodeGroupSimd(symbols, tk, pr, bp, in_group, steps, model, entries.data(), ctx_of_pair,
+                      state, &wp);
+      continue;
     }
     if (uniform && direct && in_group == 4) {  // the common small case: states in registers
       uint32_t x0 = state[0], x1 = state[1], x2 = state[2], x3 = state[3];
@@ -860,9 +935,11 @@ int SymbolSegmentLanes(uint64_t total_symbols) {
   return total_symbols < kLanes16Symbols ? 4 : total_symbols < kLanes32Symbols ? 16 : 32;
 }
 
-Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
-                           int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
-                           const SymbolSegmentOptions& options) {
+namespace {
+
+Status EncodeSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                     int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
+                     const SymbolSegmentOptions& options, bool reference) {
   if (out == nullptr) return FTC_INVALID("symbol segment: null output");
   if (options.lanes != 0 && options.lanes != 1 && options.lanes != 4 && options.lanes != 8 &&
       options.lanes != 16 && options.lanes != 32) {
@@ -893,7 +970,7 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
 
   // Pass 3: the rANS data.
   EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, tables.enc.data(), total,
-              out);
+              reference, out);
 
   if (stats != nullptr) {
     stats->symbols = total;
@@ -910,6 +987,20 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
     stats->lanes = model.lanes;
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                           int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
+                           const SymbolSegmentOptions& options) {
+  return EncodeSegment(symbols, bands, alphabet_bits, out, stats, options, false);
+}
+
+Status EncodeSymbolSegmentReference(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                                    int alphabet_bits, std::vector<uint8_t>* out,
+                                    const SymbolSegmentOptions& options) {
+  return EncodeSegment(symbols, bands, alphabet_bits, out, nullptr, options, true);
 }
 
 Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
@@ -967,7 +1058,8 @@ Status EncodeHeadlessSegment(const uint16_t* symbols, const std::vector<BandShap
                          static_cast<unsigned long long>(i), symbols[i]);
     }
   }
-  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, es.data(), total, out);
+  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, es.data(), total, false,
+              out);
   return Status::Ok();
 }
 

@@ -1,0 +1,49 @@
+// The SIMD kernel of the symbol segment encoder (bitstream/enc_rans.cc hands it the groups it
+// applies to): 4, 8, 16 or 32 lanes over bands of one shape, any alphabet, escapes included.
+// Highway, dynamic dispatch; byte-identical with the scalar encoder on every target
+// (tests/rans_test.cc). The format: docs/format.md, "Symbol segment".
+#ifndef FTCODEC_BITSTREAM_ENC_RANS_SIMD_H_
+#define FTCODEC_BITSTREAM_ENC_RANS_SIMD_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ftc::rans {
+
+// One token of one context as the SIMD encoder wants it. The rANS step x -> (x / f) * 2^P +
+// x % f + start is computed as x + bias + q * (2^P - f) with q = floor(x / f) by multiplication
+// (Granlund and Montgomery, "Division by invariant integers using multiplication", fig. 4.1):
+//   t = (x * magic) >> 32,  q = (t + ((x - t) >> 1)) >> shift,
+// exact for every 32-bit x; f = 1 uses magic = 2^32 - 1 (q = x - 1) and bias = start + 2^P - 1.
+struct EncEntry {
+  uint32_t magic;
+  uint32_t packed;  // f (bits 0..11, <= 2^11), bias (12..23, < 2^12), shift (24..27, <= 10)
+};
+
+EncEntry MakeEncEntry(uint32_t start, uint32_t freq, int precision);
+
+// `steps` steps of a group of `lanes` lanes (4, 8, 16 or 32), encoded in reverse
+// (step steps - 1 first; in a step, the escapes' raw bits of lanes lanes - 1 .. 0, then their
+// tokens, as the scalar encoder does). Per step s and lane i, at [s * lanes + i]:
+//   magic, packed: the fields of the token's EncEntry;
+//   raw: the escape's raw bits | (their count << 16), 0 for a symbol without raw bits (only read
+//        if `escapes`).
+// states[0 .. lanes) are updated; words are written downwards from *wp (which moves), up to 32
+// bytes below the last word written may be overwritten (the buffer must have that slack).
+struct SimdEncodeSteps {
+  const uint32_t* magic;
+  const uint32_t* packed;
+  const uint32_t* raw;
+  size_t steps;
+  int lanes;
+  int precision;
+  bool escapes;
+};
+void EncodeStepsSimd(const SimdEncodeSteps& job, uint32_t* states, uint8_t** wp);
+
+// HWY_TARGET of the kernel that dynamic dispatch picks (tests force each target in turn).
+int64_t EncodeStepsSimdTargetForTest();
+
+}  // namespace ftc::rans
+
+#endif  // FTCODEC_BITSTREAM_ENC_RANS_SIMD_H_
