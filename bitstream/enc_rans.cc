@@ -81,9 +81,37 @@ TokenConfig ChooseTokenConfig(const SymbolHistogram& h, uint64_t total, int alph
   best.direct_bits = 4;
   best.msb_bits = 0;
   if (total == 0) return best;
-  uint64_t best_cost = ~uint64_t{0};
-  std::vector<uint32_t> tokens;
   const uint32_t log_total = Log2Q16(static_cast<uint32_t>(total));
+  // Q16 cost of a token that occurs n times: its code length and its share of the tables.
+  auto token_cost = [&](uint64_t n) -> uint64_t {
+    return n == 0 ? 0
+                  : n * (log_total - Log2Q16(static_cast<uint32_t>(n))) + (kTokenTableCost << 16);
+  };
+  // The symbols >= 1 by exponent e and the 3 bits below the leading one (zero-padded for e < 3):
+  // an escape token of any scheme (m <= 3) is a union of these buckets.
+  uint64_t bucket[16][8] = {};
+  for (uint32_t v = 1; v < 256 && v <= h.max_symbol; ++v) {
+    const int e = rans::FloorLog2(v);
+    const uint32_t k = e >= 3 ? (v >> (e - 3)) & 7 : (v << (3 - e)) & 7;
+    bucket[e][k] += h.small[v];
+  }
+  for (int e = 8; e < 16; ++e) {
+    for (int k = 0; k < 8; ++k) bucket[e][k] += h.large[e][k];
+  }
+  uint64_t per_exponent[16] = {};
+  for (int e = 0; e < 16; ++e) {
+    for (int k = 0; k < 8; ++k) per_exponent[e] += bucket[e][k];
+  }
+  // direct[d]: cost of the literal tokens 0 .. 2^d - 1 (symbols below 256 only: d <= 8).
+  uint64_t direct[rans::kMaxDirectBits + 1] = {};
+  direct[0] = token_cost(h.small[0]);
+  for (int d = 1; d <= rans::kMaxDirectBits; ++d) {
+    direct[d] = direct[d - 1];
+    for (uint32_t v = uint32_t{1} << (d - 1); v < (uint32_t{1} << d); ++v) {
+      direct[d] += token_cost(h.small[v]);
+    }
+  }
+  uint64_t best_cost = ~uint64_t{0};
   for (int d = 0; d <= std::min(alphabet_bits, rans::kMaxDirectBits); ++d) {
     for (int m = 0; m <= std::min(d, rans::kMaxMsbBits); ++m) {
       TokenConfig c;
@@ -92,31 +120,18 @@ TokenConfig ChooseTokenConfig(const SymbolHistogram& h, uint64_t total, int alph
       c.msb_bits = d < alphabet_bits ? m : 0;
       if (d == alphabet_bits && m > 0) continue;
       if (!c.Valid()) continue;
-      tokens.assign(c.NumTokens(), 0);
-      uint64_t raw_bits = 0;
-      for (uint32_t s = 0; s < 256 && s <= h.max_symbol; ++s) {
-        if (h.small[s] == 0) continue;
-        uint32_t raw;
-        int nraw;
-        tokens[rans::Tokenize(s, c, &raw, &nraw)] += h.small[s];
-        raw_bits += uint64_t{h.small[s]} * nraw;
-      }
-      for (int e = 8; e < 16; ++e) {
-        for (int k = 0; k < 8; ++k) {
-          const uint32_t n = h.large[e][k];
-          if (n == 0) continue;
-          uint32_t raw;
-          int nraw;
-          // Any symbol of this bucket has the same token when m <= 3.
-          tokens[rans::Tokenize((8u | k) << (e - 3), c, &raw, &nraw)] += n;
-          raw_bits += uint64_t{n} * nraw;
+      uint64_t raw_bits = 0, cost = direct[d];
+      const int mb = c.msb_bits;
+      for (int e = d; e < alphabet_bits; ++e) {
+        raw_bits += per_exponent[e] * static_cast<uint64_t>(e - mb);
+        const int group = 8 >> mb;  // buckets per token
+        for (int j = 0; j < (1 << mb); ++j) {
+          uint64_t n = 0;
+          for (int k = 0; k < group; ++k) n += bucket[e][j * group + k];
+          cost += token_cost(n);
         }
       }
-      uint64_t cost = raw_bits << 16;
-      for (uint32_t n : tokens) {
-        if (n == 0) continue;
-        cost += uint64_t{n} * (log_total - Log2Q16(n)) + (kTokenTableCost << 16);
-      }
+      cost += raw_bits << 16;
       if (cost < best_cost) {
         best_cost = cost;
         best = c;
@@ -519,16 +534,35 @@ Status CheckSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits) 
 // Pass 1, histogram: only needed to choose an escape scheme (alphabets of more than 4 bits).
 SymbolHistogram HistogramOfSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits) {
   SymbolHistogram sh;
-  if (alphabet_bits > 4) {
-    for (uint64_t i = 0; i < total; ++i) {
-      const uint32_t s = symbols[i];
-      sh.max_symbol = std::max(sh.max_symbol, s);
-      if (s < 256) {
-        ++sh.small[s];
-      } else {
-        const int e = rans::FloorLog2(s);
-        ++sh.large[e][(s >> (e - 3)) & 7];
-      }
+  if (alphabet_bits <= 4) return sh;
+  if (alphabet_bits <= 8) {
+    // Four histograms, so that runs of one symbol (zeros, mostly) do not chain every increment
+    // on the previous one through memory.
+    uint32_t h[4][256] = {};
+    uint32_t all = 0;
+    uint64_t i = 0;
+    for (; i + 4 <= total; i += 4) {
+      ++h[0][symbols[i]];
+      ++h[1][symbols[i + 1]];
+      ++h[2][symbols[i + 2]];
+      ++h[3][symbols[i + 3]];
+    }
+    for (; i < total; ++i) ++h[0][symbols[i]];
+    for (int v = 0; v < 256; ++v) {
+      sh.small[v] = h[0][v] + h[1][v] + h[2][v] + h[3][v];
+      if (sh.small[v] != 0) all = static_cast<uint32_t>(v);
+    }
+    sh.max_symbol = all;
+    return sh;
+  }
+  for (uint64_t i = 0; i < total; ++i) {
+    const uint32_t s = symbols[i];
+    sh.max_symbol = std::max(sh.max_symbol, s);
+    if (s < 256) {
+      ++sh.small[s];
+    } else {
+      const int e = rans::FloorLog2(s);
+      ++sh.large[e][(s >> (e - 3)) & 7];
     }
   }
   return sh;
@@ -537,30 +571,63 @@ SymbolHistogram HistogramOfSymbols(const uint16_t* symbols, uint64_t total, int 
 // The symbols as tokens of an escape scheme, and what the escapes cost.
 struct TokenizedSymbols {
   std::unique_ptr<uint8_t[]> tokens;  // total + 1 entries
-  uint64_t escaped = 0;               // symbols coded through an escape token
-  uint64_t raw_bit_total = 0;         // raw bits that follow their escape tokens
+  // With escapes: an escape's raw bits | (their count << 16), 0 for other symbols (as the SIMD
+  // kernel wants them); null without escapes.
+  std::unique_ptr<uint32_t[]> raw;
+  uint64_t escaped = 0;        // symbols coded through an escape token
+  uint64_t raw_bit_total = 0;  // raw bits that follow their escape tokens
 };
 
-// Pass 1, tokenization.
+// Pass 1, tokenization (rans::Tokenize without branches: escapes are frequent at 8 bits and more).
 TokenizedSymbols TokenizeSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits,
                                  const TokenConfig& tc) {
   TokenizedSymbols ts;
   ts.tokens.reset(new uint8_t[total + 1]);
   uint8_t* const tokens = ts.tokens.get();
-  const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
   if (tc.direct_bits == alphabet_bits) {
     for (uint64_t i = 0; i < total; ++i) tokens[i] = static_cast<uint8_t>(symbols[i]);
-  } else {
-    for (uint64_t i = 0; i < total; ++i) {
-      uint32_t raw;
-      int nraw;
-      tokens[i] = static_cast<uint8_t>(rans::Tokenize(symbols[i], tc, &raw, &nraw));
-      if (symbols[i] >= direct_limit) {
-        ++ts.escaped;
-        ts.raw_bit_total += nraw;
-      }
-    }
+    return ts;
   }
+  ts.raw.reset(new uint32_t[total + 1]);
+  uint32_t* const raw = ts.raw.get();
+  const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
+  if (alphabet_bits <= 8) {  // by table
+    uint8_t token_of[256];
+    uint32_t raw_of[256];
+    for (uint32_t v = 0; v < 256; ++v) {
+      int nraw;
+      uint32_t bits;
+      token_of[v] = static_cast<uint8_t>(rans::Tokenize(v, tc, &bits, &nraw));
+      raw_of[v] = bits | static_cast<uint32_t>(nraw) << 16;
+    }
+    uint64_t escaped = 0, raw_bits = 0;
+    for (uint64_t i = 0; i < total; ++i) {
+      const uint32_t v = symbols[i];
+      tokens[i] = token_of[v];
+      raw[i] = raw_of[v];
+      escaped += v >= direct_limit;
+      raw_bits += raw_of[v] >> 16;
+    }
+    ts.escaped = escaped;
+    ts.raw_bit_total = raw_bits;
+    return ts;
+  }
+  const uint32_t d = static_cast<uint32_t>(tc.direct_bits), m = static_cast<uint32_t>(tc.msb_bits);
+  const uint32_t msb_mask = (uint32_t{1} << m) - 1;
+  uint64_t escaped = 0, raw_bits = 0;
+  for (uint64_t i = 0; i < total; ++i) {
+    const uint32_t v = symbols[i];
+    const uint32_t escape = 0u - static_cast<uint32_t>(v >= direct_limit);  // all ones or 0
+    const uint32_t e = static_cast<uint32_t>(rans::FloorLog2(v | 1));
+    const uint32_t n = (e - m) & escape;  // e >= d >= m for an escape
+    const uint32_t token = direct_limit + ((e - d) << m) + ((v >> n) & msb_mask);
+    tokens[i] = static_cast<uint8_t>(v ^ ((v ^ token) & escape));
+    raw[i] = (v & ((uint32_t{1} << n) - 1)) | n << 16;
+    escaped += escape & 1;
+    raw_bits += n;
+  }
+  ts.escaped = escaped;
+  ts.raw_bit_total = raw_bits;
   return ts;
 }
 
@@ -773,15 +840,17 @@ FittedModel FitContextModel(const uint16_t* symbols, uint64_t total,
   return f;
 }
 
-// The SIMD kernel's entries of the encoder's symbols (zero for an absent token).
-std::vector<rans::EncEntry> EncEntriesOf(const EncSymbol* es, size_t count, int precision) {
-  std::vector<rans::EncEntry> entries(count, rans::EncEntry{0, 0});
+// The SIMD kernel's entries of the encoder's symbols, magic | packed << 32 (zero for an absent
+// token).
+std::vector<uint64_t> EncEntriesOf(const EncSymbol* es, size_t count, int precision) {
+  std::vector<uint64_t> entries(count, 0);
   const uint32_t total = uint32_t{1} << precision;
   for (size_t k = 0; k < count; ++k) {
     if (es[k].x_max_m1 == 0) continue;
     const uint32_t freq = total - es[k].cmpl_freq;
     const uint32_t start = freq == 1 ? es[k].bias - (total - 1) : es[k].bias;
-    entries[k] = rans::MakeEncEntry(start, freq, precision);
+    const rans::EncEntry e = rans::MakeEncEntry(start, freq, precision);
+    entries[k] = e.magic | uint64_t{e.packed} << 32;
   }
   return entries;
 }
@@ -791,42 +860,32 @@ constexpr uint64_t kChunkSteps = 64;
 
 // A group of 4, 8, 16 or 32 bands of one shape (`steps` symbols each) by the SIMD kernel: chunk by
 // chunk from the end, first the kernel's inputs in lane-major order (the entry of every symbol's
-// context and token, and an escape's raw bits), then the rANS steps.
-void EncodeGroupSimd(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
-                     const BandPos* bp, int lanes, uint64_t steps, const ContextModel& model,
-                     const rans::EncEntry* entries, const uint16_t* ctx_of_pair, uint32_t* state,
+// context and token, and an escape's raw bits), then the rANS steps. index[j] = context * T +
+// token of symbol j; raw: TokenizedSymbols::raw (null without escapes).
+void EncodeGroupSimd(const uint16_t* index, const uint32_t* raw, const BandPos* bp, int lanes,
+                     uint64_t steps, int precision, const uint64_t* entries, uint32_t* state,
                      uint8_t** wp) {
-  const TokenConfig& tc = model.tokens;
-  const bool direct = tc.direct_bits == tc.alphabet_bits;
-  const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
   const size_t n = static_cast<size_t>(lanes);
-  uint32_t magic[kChunkSteps * rans::kMaxLanes];
-  uint32_t packed[kChunkSteps * rans::kMaxLanes];
-  uint32_t raw[kChunkSteps * rans::kMaxLanes];
+  uint64_t ent[kChunkSteps * rans::kMaxLanes];
+  uint32_t raw_lm[kChunkSteps * rans::kMaxLanes];
+  const uint16_t* idx[rans::kMaxLanes];
+  const uint32_t* raws[rans::kMaxLanes];
   for (uint64_t end = steps; end > 0;) {
     const uint64_t begin = end > kChunkSteps ? end - kChunkSteps : 0;
     const size_t count = static_cast<size_t>(end - begin);
-    for (size_t i = 0; i < n; ++i) {
-      const uint64_t o = bp[i].offset + begin;
-      const uint8_t* const p = pr + o;
-      const uint8_t* const k = tk + o;
+    for (size_t i = 0; i < n; ++i) idx[i] = index + bp[i].offset + begin;
+    uint64_t* e = ent;
+    for (size_t s = 0; s < count; ++s) {
+      for (size_t i = 0; i < n; ++i) *e++ = entries[idx[i][s]];
+    }
+    if (raw != nullptr) {
+      for (size_t i = 0; i < n; ++i) raws[i] = raw + bp[i].offset + begin;
+      uint32_t* r = raw_lm;
       for (size_t s = 0; s < count; ++s) {
-        const rans::EncEntry& e = entries[ctx_of_pair[p[s]] + k[s]];
-        magic[s * n + i] = e.magic;
-        packed[s * n + i] = e.packed;
-      }
-      if (direct) continue;
-      for (size_t s = 0; s < count; ++s) {
-        uint32_t r = 0;
-        if (k[s] >= direct_limit) {
-          const uint32_t v = symbols[o + s];
-          const int nraw = rans::FloorLog2(v) - tc.msb_bits;
-          r = (v & ((uint32_t{1} << nraw) - 1)) | static_cast<uint32_t>(nraw) << 16;
-        }
-        raw[s * n + i] = r;
+        for (size_t i = 0; i < n; ++i) *r++ = raws[i][s];
       }
     }
-    rans::EncodeStepsSimd({magic, packed, raw, count, lanes, model.precision, !direct}, state, wp);
+    rans::EncodeStepsSimd({ent, raw_lm, count, lanes, precision, raw != nullptr}, state, wp);
     end = begin;
   }
 }
@@ -835,7 +894,7 @@ void EncodeGroupSimd(const uint16_t* symbols, const uint8_t* tk, const uint8_t* 
 // t = 0, 1, ...; in a step, lanes 0..N-1 that have a symbol t decode its token, then the escapes
 // among them their raw bits. Appends the final states, then the words in decoding order.
 // `reference`: the scalar code only (which the SIMD kernel must match byte for byte).
-void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
+void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, const uint32_t* raw,
                  const std::vector<BandPos>& positions, const ContextModel& model,
                  const EncSymbol* es, uint64_t total, bool reference, std::vector<uint8_t>* out) {
   const TokenConfig& tc = model.tokens;
@@ -857,7 +916,9 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
   auto put = [&](uint32_t* x, uint64_t idx) {
     EncodePut(x, es[ctx_of_pair[pr[idx]] + tk[idx]], &wp);
   };
-  std::vector<rans::EncEntry> entries;  // for the SIMD kernel, made on first use
+  // For the SIMD kernel, made on first use: its entries, and every symbol's context * T + token.
+  std::vector<uint64_t> entries;
+  std::unique_ptr<uint16_t[]> index;
   const size_t groups = (positions.size() + num_lanes - 1) / num_lanes;
   for (size_t g = groups; g-- > 0;) {
     const size_t first = g * num_lanes;
@@ -876,9 +937,11 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
       if (entries.empty()) {
         entries = EncEntriesOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
                                model.precision);
+        index.reset(new uint16_t[total]);
+        for (uint64_t j = 0; j < total; ++j) index[j] = ctx_of_pair[pr[j]] + tk[j];
       }
-      EncodeGroupSimd(symbols, tk, pr, bp, in_group, steps, model, entries.data(), ctx_of_pair,
-                      state, &wp);
+      EncodeGroupSimd(index.get(), direct ? nullptr : raw, bp, in_group, steps, model.precision,
+                      entries.data(), state, &wp);
       continue;
     }
     if (uniform && direct && in_group == 4) {  // the common small case: states in registers
@@ -969,8 +1032,8 @@ Status EncodeSegment(const uint16_t* symbols, const std::vector<BandShape>& band
   bw.Finish();
 
   // Pass 3: the rANS data.
-  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, tables.enc.data(), total,
-              reference, out);
+  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), ts.raw.get(), positions, model,
+              tables.enc.data(), total, reference, out);
 
   if (stats != nullptr) {
     stats->symbols = total;
@@ -1058,8 +1121,8 @@ Status EncodeHeadlessSegment(const uint16_t* symbols, const std::vector<BandShap
                          static_cast<unsigned long long>(i), symbols[i]);
     }
   }
-  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, es.data(), total, false,
-              out);
+  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), ts.raw.get(), positions, model, es.data(),
+              total, false, out);
   return Status::Ok();
 }
 

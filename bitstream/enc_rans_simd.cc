@@ -131,6 +131,22 @@ HWY_INLINE void PutWords(D d, hn::Mask<D> emit, hn::Vec<D> x, uint8_t*& wp) {
   wp -= 2 * hn::CountTrue(d, emit);
 }
 
+// The kL entries at e (magic | packed << 32) as a vector of magics and one of packed fields.
+template <class D>
+HWY_INLINE void LoadEntries(D d, const uint64_t* HWY_RESTRICT e, hn::Vec<D>* magic,
+                            hn::Vec<D>* packed) {
+#if HWY_TARGET == HWY_SCALAR
+  *magic = hn::Set(d, static_cast<uint32_t>(e[0]));
+  *packed = hn::Set(d, static_cast<uint32_t>(e[0] >> 32));
+#else
+  constexpr size_t kL = hn::MaxLanes(D());
+  const uint32_t* p = reinterpret_cast<const uint32_t*>(e);
+  const hn::Vec<D> lo = hn::LoadU(d, p), hi = hn::LoadU(d, p + kL);
+  *magic = hn::ConcatEven(d, hi, lo);
+  *packed = hn::ConcatOdd(d, hi, lo);
+#endif
+}
+
 template <class D, size_t kVectors, bool kEscapes>
 void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
   const D d;
@@ -163,8 +179,8 @@ void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
       }
     }
     for (size_t v = kVectors; v-- > 0;) {
-      const V magic = hn::LoadU(d, job.magic + base + v * kL);
-      const V packed = hn::LoadU(d, job.packed + base + v * kL);
+      V magic, packed;
+      LoadEntries(d, job.entries + base + v * kL, &magic, &packed);
       const V freq = hn::And(packed, low12);
       const V bias = hn::And(hn::ShiftRight<12>(packed), low12);
       const V shift = hn::ShiftRight<24>(packed);

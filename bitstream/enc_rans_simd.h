@@ -25,14 +25,13 @@ EncEntry MakeEncEntry(uint32_t start, uint32_t freq, int precision);
 // `steps` steps of a group of `lanes` lanes (4, 8, 16 or 32), encoded in reverse
 // (step steps - 1 first; in a step, the escapes' raw bits of lanes lanes - 1 .. 0, then their
 // tokens, as the scalar encoder does). Per step s and lane i, at [s * lanes + i]:
-//   magic, packed: the fields of the token's EncEntry;
+//   entries: the token's EncEntry as magic | packed << 32;
 //   raw: the escape's raw bits | (their count << 16), 0 for a symbol without raw bits (only read
 //        if `escapes`).
 // states[0 .. lanes) are updated; words are written downwards from *wp (which moves), up to 32
 // bytes below the last word written may be overwritten (the buffer must have that slack).
 struct SimdEncodeSteps {
-  const uint32_t* magic;
-  const uint32_t* packed;
+  const uint64_t* entries;
   const uint32_t* raw;
   size_t steps;
   int lanes;
