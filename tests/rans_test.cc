@@ -477,18 +477,44 @@ TEST(RansTest, EveryLaneCountRoundTrips) {
   }
 }
 
-// Segments that take the SIMD kernel (8+ lanes over equal bands, at most 16 tokens), decoded on
-// every compiled target: identical to the scalar reference, corrupt ones included.
+// Segments that take the SIMD kernel (8+ lanes over equal bands; up to 16 tokens, more, and
+// escapes), decoded on every compiled target: identical to the scalar reference, corrupt ones
+// included.
 TEST(RansTest, SimdKernelMatchesTheReferenceOnEveryTarget) {
   const auto bands = Planes(64, 14, 14);
   std::vector<std::vector<uint8_t>> segs;
   std::vector<int> seg_bits;
-  for (int bits : {1, 2, 3, 4}) {
+  std::vector<std::vector<uint16_t>> seg_symbols;
+  std::mt19937 noise_rng(9);
+  int with_escapes = 0, wide = 0;
+  for (int bits : {1, 2, 3, 4, 5, 8, 12, 16}) {
     for (int lanes : {8, 16, 32}) {
-      segs.push_back(EncodeOrDie(FeatureLike(bands, bits, 40 + bits), bands, bits, nullptr, lanes));
-      seg_bits.push_back(bits);
+      // Feature-like planes, and (from 5 bits on: more than 16 tokens or escapes) noise with
+      // escapes of every raw bit count.
+      std::vector<std::vector<uint16_t>> inputs = {FeatureLike(bands, bits, 40 + bits)};
+      if (bits >= 5) {
+        std::vector<uint16_t> noise(Total(bands));
+        for (auto& v : noise) {
+          const int e = static_cast<int>(noise_rng() % (bits + 1));
+          v = e == 0
+                  ? 0
+                  : static_cast<uint16_t>((1u << (e - 1)) | (noise_rng() & ((1u << (e - 1)) - 1)));
+        }
+        inputs.push_back(noise);
+      }
+      for (const auto& in : inputs) {
+        SymbolSegmentStats st;
+        segs.push_back(EncodeOrDie(in, bands, bits, &st, lanes));
+        seg_bits.push_back(bits);
+        seg_symbols.push_back(in);
+        with_escapes += st.escaped_symbols > 0;
+        wide += rans::TokenConfig{bits, st.direct_bits, st.msb_bits}.NumTokens() > 16;
+      }
     }
   }
+  // Both kinds of the kernel's general case occur.
+  EXPECT_GT(with_escapes, 3);
+  EXPECT_GT(wide, 3);
   std::mt19937 rng(8);
   int targets = 0;
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
@@ -499,7 +525,7 @@ TEST(RansTest, SimdKernelMatchesTheReferenceOnEveryTarget) {
     for (size_t i = 0; i < segs.size(); ++i) {
       std::vector<uint16_t> out;
       EXPECT_TRUE(DecodeBoth(segs[i], segs[i].size(), bands, seg_bits[i], &out).ok());
-      EXPECT_TRUE(out == FeatureLike(bands, seg_bits[i], 40 + seg_bits[i]));
+      EXPECT_TRUE(out == seg_symbols[i]);
       // Corruptions: flipped bits anywhere, truncations.
       for (int k = 0; k < 40; ++k) {
         std::vector<uint8_t> bad = segs[i];
