@@ -840,54 +840,25 @@ FittedModel FitContextModel(const uint16_t* symbols, uint64_t total,
   return f;
 }
 
-// The SIMD kernel's entries of the encoder's symbols, magic | packed << 32 (zero for an absent
-// token).
-std::vector<uint64_t> EncEntriesOf(const EncSymbol* es, size_t count, int precision) {
-  std::vector<uint64_t> entries(count, 0);
+// The SIMD kernel's tables: the fields of the EncEntry of every context * T + token (zero for
+// an absent token).
+struct KernelTables {
+  std::vector<uint32_t> magic, packed;
+};
+KernelTables KernelTablesOf(const EncSymbol* es, size_t count, int precision) {
+  KernelTables t;
+  t.magic.assign(count, 0);
+  t.packed.assign(count, 0);
   const uint32_t total = uint32_t{1} << precision;
   for (size_t k = 0; k < count; ++k) {
     if (es[k].x_max_m1 == 0) continue;
     const uint32_t freq = total - es[k].cmpl_freq;
     const uint32_t start = freq == 1 ? es[k].bias - (total - 1) : es[k].bias;
     const rans::EncEntry e = rans::MakeEncEntry(start, freq, precision);
-    entries[k] = e.magic | uint64_t{e.packed} << 32;
+    t.magic[k] = e.magic;
+    t.packed[k] = e.packed;
   }
-  return entries;
-}
-
-// Steps this many at a time: the kernel's inputs of a chunk (12 bytes per symbol) stay in L1.
-constexpr uint64_t kChunkSteps = 64;
-
-// A group of 4, 8, 16 or 32 bands of one shape (`steps` symbols each) by the SIMD kernel: chunk by
-// chunk from the end, first the kernel's inputs in lane-major order (the entry of every symbol's
-// context and token, and an escape's raw bits), then the rANS steps. index[j] = context * T +
-// token of symbol j; raw: TokenizedSymbols::raw (null without escapes).
-void EncodeGroupSimd(const uint16_t* index, const uint32_t* raw, const BandPos* bp, int lanes,
-                     uint64_t steps, int precision, const uint64_t* entries, uint32_t* state,
-                     uint8_t** wp) {
-  const size_t n = static_cast<size_t>(lanes);
-  uint64_t ent[kChunkSteps * rans::kMaxLanes];
-  uint32_t raw_lm[kChunkSteps * rans::kMaxLanes];
-  const uint16_t* idx[rans::kMaxLanes];
-  const uint32_t* raws[rans::kMaxLanes];
-  for (uint64_t end = steps; end > 0;) {
-    const uint64_t begin = end > kChunkSteps ? end - kChunkSteps : 0;
-    const size_t count = static_cast<size_t>(end - begin);
-    for (size_t i = 0; i < n; ++i) idx[i] = index + bp[i].offset + begin;
-    uint64_t* e = ent;
-    for (size_t s = 0; s < count; ++s) {
-      for (size_t i = 0; i < n; ++i) *e++ = entries[idx[i][s]];
-    }
-    if (raw != nullptr) {
-      for (size_t i = 0; i < n; ++i) raws[i] = raw + bp[i].offset + begin;
-      uint32_t* r = raw_lm;
-      for (size_t s = 0; s < count; ++s) {
-        for (size_t i = 0; i < n; ++i) *r++ = raws[i][s];
-      }
-    }
-    rans::EncodeStepsSimd({ent, raw_lm, count, lanes, precision, raw != nullptr}, state, wp);
-    end = begin;
-  }
+  return t;
 }
 
 // Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands N*g .. N*g+N-1, step
@@ -916,9 +887,9 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
   auto put = [&](uint32_t* x, uint64_t idx) {
     EncodePut(x, es[ctx_of_pair[pr[idx]] + tk[idx]], &wp);
   };
-  // For the SIMD kernel, made on first use: its entries, and every symbol's context * T + token.
-  std::vector<uint64_t> entries;
-  std::unique_ptr<uint16_t[]> index;
+  // For the SIMD kernel, made on first use: its tables, and every symbol's context * T + token.
+  KernelTables kernel;
+  std::unique_ptr<uint32_t[]> index;
   const size_t groups = (positions.size() + num_lanes - 1) / num_lanes;
   for (size_t g = groups; g-- > 0;) {
     const size_t first = g * num_lanes;
@@ -932,16 +903,25 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
     }
     // The SIMD kernel: 8 or more lanes, or 4 with escapes (four lanes without escapes are as fast
     // in scalar registers).
-    if (!reference && uniform && steps > 0 &&
+    if (!reference && uniform && steps > 0 && steps * in_group < (uint64_t{1} << 31) &&
         (in_group == 8 || in_group == 16 || in_group == 32 || (in_group == 4 && !direct))) {
-      if (entries.empty()) {
-        entries = EncEntriesOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
-                               model.precision);
-        index.reset(new uint16_t[total]);
-        for (uint64_t j = 0; j < total; ++j) index[j] = ctx_of_pair[pr[j]] + tk[j];
+      if (!index) {
+        kernel = KernelTablesOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
+                                model.precision);
+        uint8_t cls_left[kFine], cls_top[kFine], left_x_top[kFine];
+        rans::BuildClassTable(model.left_thresholds, kFine, cls_left);
+        rans::BuildClassTable(model.top_thresholds, kFine, cls_top);
+        for (int f = 0; f < kFine; ++f) {
+          left_x_top[f] = static_cast<uint8_t>(cls_left[f] * model.top_classes());
+        }
+        index.reset(new uint32_t[total]);
+        rans::ContextTokenIndex(pr, tk, total, left_x_top, cls_top,
+                                static_cast<uint32_t>(tc.NumTokens()), index.get());
       }
-      EncodeGroupSimd(index.get(), direct ? nullptr : raw, bp, in_group, steps, model.precision,
-                      entries.data(), state, &wp);
+      const uint64_t o = bp[0].offset;
+      rans::EncodeStepsSimd({index.get() + o, kernel.magic.data(), kernel.packed.data(),
+                             direct ? nullptr : raw + o, steps, in_group, model.precision, !direct},
+                            state, &wp);
       continue;
     }
     if (uniform && direct && in_group == 4) {  // the common small case: states in registers

@@ -131,29 +131,12 @@ HWY_INLINE void PutWords(D d, hn::Mask<D> emit, hn::Vec<D> x, uint8_t*& wp) {
   wp -= 2 * hn::CountTrue(d, emit);
 }
 
-// The kL entries at e (magic | packed << 32) as a vector of magics and one of packed fields.
-template <class D>
-HWY_INLINE void LoadEntries(D d, const uint64_t* HWY_RESTRICT e, hn::Vec<D>* magic,
-                            hn::Vec<D>* packed) {
-#if HWY_TARGET == HWY_SCALAR
-  *magic = hn::Set(d, static_cast<uint32_t>(e[0]));
-  *packed = hn::Set(d, static_cast<uint32_t>(e[0] >> 32));
-#else
-  constexpr size_t kL = hn::MaxLanes(D());
-  const uint32_t* p = reinterpret_cast<const uint32_t*>(e);
-  const hn::Vec<D> lo = hn::LoadU(d, p), hi = hn::LoadU(d, p + kL);
-  *magic = hn::ConcatEven(d, hi, lo);
-  *packed = hn::ConcatOdd(d, hi, lo);
-#endif
-}
-
 template <class D, size_t kVectors, bool kEscapes>
 void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
   const D d;
   const hn::RebindToSigned<D> di;
   using V = hn::Vec<D>;
   constexpr size_t kL = hn::MaxLanes(D());
-  const size_t lanes = static_cast<size_t>(job.lanes);
   const int precision = job.precision;
   const V one = hn::Set(d, 1u);
   const V low12 = hn::Set(d, 0xFFFu);
@@ -161,14 +144,19 @@ void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
   const V sixteen = hn::Set(d, 16u);
   const V total = hn::Set(d, uint32_t{1} << precision);
   V x[kVectors];
-  for (size_t v = 0; v < kVectors; ++v) x[v] = hn::LoadU(d, states + v * kL);
+  hn::Vec<decltype(di)> first[kVectors];  // element of the lanes' symbol 0
+  const auto lane = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(job.steps)));
+  for (size_t v = 0; v < kVectors; ++v) {
+    x[v] = hn::LoadU(d, states + v * kL);
+    first[v] = hn::Add(lane, hn::Set(di, static_cast<int32_t>(v * kL * job.steps)));
+  }
   uint8_t* wp = *pwp;
   for (size_t s = job.steps; s-- > 0;) {
-    const size_t base = s * lanes;
+    const auto step = hn::Set(di, static_cast<int32_t>(s));
     if (kEscapes) {
       for (size_t v = kVectors; v-- > 0;) {
         // x = (x << n) | bits, after emitting 16 bits if x >= 2^(32 - n) (never for n = 0).
-        const V r = hn::LoadU(d, job.raw + base + v * kL);
+        const V r = hn::GatherIndex(d, job.raw, hn::Add(first[v], step));
         const V n = hn::ShiftRight<16>(r);
         const V limit_m1 = hn::Sub(one << hn::Sub(sixteen, n), one);
         const V hi = hn::ShiftRight<16>(x[v]);
@@ -179,8 +167,9 @@ void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
       }
     }
     for (size_t v = kVectors; v-- > 0;) {
-      V magic, packed;
-      LoadEntries(d, job.entries + base + v * kL, &magic, &packed);
+      const auto index = hn::BitCast(di, hn::GatherIndex(d, job.index, hn::Add(first[v], step)));
+      const V magic = hn::GatherIndex(d, job.magic, index);
+      const V packed = hn::GatherIndex(d, job.packed, index);
       const V freq = hn::And(packed, low12);
       const V bias = hn::And(hn::ShiftRight<12>(packed), low12);
       const V shift = hn::ShiftRight<24>(packed);
@@ -232,6 +221,38 @@ void EncodeStepsSimdKernel(const SimdEncodeSteps& job, uint32_t* states, uint8_t
                      : EncodeStepsOf<D4, false>(job, states, wp);
 }
 
+void ContextTokenIndexKernel(const uint8_t* HWY_RESTRICT pairs, const uint8_t* HWY_RESTRICT tokens,
+                             size_t count, const uint8_t* left_x_top, const uint8_t* top_class,
+                             uint32_t num_tokens, uint32_t* HWY_RESTRICT index) {
+  size_t j = 0;
+#if HWY_TARGET != HWY_SCALAR
+  // As the decoder's kernel: a byte shuffle per class lookup, the index in the low byte of a u32
+  // lane (the other bytes look up entry 0 and are masked off).
+  using D = hn::CappedTag<uint32_t, 8>;
+  const D d;
+  const hn::Rebind<uint8_t, D> d8;
+  const hn::Repartition<uint8_t, D> dbytes;
+  constexpr size_t kL = hn::MaxLanes(D());
+  const auto left = hn::BitCast(d, hn::LoadDup128(dbytes, left_x_top));
+  const auto top = hn::BitCast(d, hn::LoadDup128(dbytes, top_class));
+  const auto low4 = hn::Set(d, 15u);
+  const auto low8 = hn::Set(d, 0xFFu);
+  const auto t = hn::Set(d, num_tokens);
+  for (; j + kL <= count; j += kL) {
+    const auto pair = hn::PromoteTo(d, hn::LoadU(d8, pairs + j));
+    const auto ctx = hn::And(hn::Add(hn::TableLookupBytes(left, hn::ShiftRight<4>(pair)),
+                                     hn::TableLookupBytes(top, hn::And(pair, low4))),
+                             low8);
+    const auto token = hn::PromoteTo(d, hn::LoadU(d8, tokens + j));
+    hn::StoreU(hn::Add(hn::Mul(ctx, t), token), d, index + j);
+  }
+#endif
+  for (; j < count; ++j) {
+    index[j] =
+        (uint32_t{left_x_top[pairs[j] >> 4]} + top_class[pairs[j] & 15]) * num_tokens + tokens[j];
+  }
+}
+
 int64_t EncodeStepsSimdTargetKernel() { return HWY_TARGET; }
 
 }  // namespace ftc::rans::HWY_NAMESPACE
@@ -242,6 +263,14 @@ namespace ftc::rans {
 
 HWY_EXPORT(EncodeStepsSimdKernel);
 HWY_EXPORT(EncodeStepsSimdTargetKernel);
+HWY_EXPORT(ContextTokenIndexKernel);
+
+void ContextTokenIndex(const uint8_t* pairs, const uint8_t* tokens, size_t count,
+                       const uint8_t* left_x_top, const uint8_t* top_class, uint32_t num_tokens,
+                       uint32_t* index) {
+  HWY_DYNAMIC_DISPATCH(ContextTokenIndexKernel)
+  (pairs, tokens, count, left_x_top, top_class, num_tokens, index);
+}
 
 void EncodeStepsSimd(const SimdEncodeSteps& job, uint32_t* states, uint8_t** wp) {
   HWY_DYNAMIC_DISPATCH(EncodeStepsSimdKernel)(job, states, wp);

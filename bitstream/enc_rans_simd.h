@@ -22,16 +22,27 @@ struct EncEntry {
 
 EncEntry MakeEncEntry(uint32_t start, uint32_t freq, int precision);
 
-// `steps` steps of a group of `lanes` lanes (4, 8, 16 or 32), encoded in reverse
-// (step steps - 1 first; in a step, the escapes' raw bits of lanes lanes - 1 .. 0, then their
-// tokens, as the scalar encoder does). Per step s and lane i, at [s * lanes + i]:
-//   entries: the token's EncEntry as magic | packed << 32;
-//   raw: the escape's raw bits | (their count << 16), 0 for a symbol without raw bits (only read
+// index[j] = context * T + token of symbol j, for `count` symbols with fine context pairs
+// pairs[j] = 16 * left + top (see enc_rans.cc): context = left_x_top[left] + top_class[top]
+// (16 bytes each: class(left) × top classes, class(top)), T = num_tokens.
+void ContextTokenIndex(const uint8_t* pairs, const uint8_t* tokens, size_t count,
+                       const uint8_t* left_x_top, const uint8_t* top_class, uint32_t num_tokens,
+                       uint32_t* index);
+
+// `steps` steps of a group of `lanes` bands (4, 8, 16 or 32) of `steps` symbols each, encoded in
+// reverse (step steps - 1 first; in a step, the escapes' raw bits of lanes lanes - 1 .. 0, then
+// their tokens, as the scalar encoder does). Lane i's symbol s is element i * steps + s of:
+//   index: its context * T + token, which selects magic[index] and packed[index], the fields of
+//          its EncEntry;
+//   raw: an escape's raw bits | (their count << 16), 0 for a symbol without raw bits (only read
 //        if `escapes`).
-// states[0 .. lanes) are updated; words are written downwards from *wp (which moves), up to 32
-// bytes below the last word written may be overwritten (the buffer must have that slack).
+// lanes * steps < 2^31. states[0 .. lanes) are updated; words are written downwards from *wp
+// (which moves); up to 32 bytes below the last word written may be overwritten (the buffer must
+// have that slack).
 struct SimdEncodeSteps {
-  const uint64_t* entries;
+  const uint32_t* index;
+  const uint32_t* magic;
+  const uint32_t* packed;
   const uint32_t* raw;
   size_t steps;
   int lanes;
