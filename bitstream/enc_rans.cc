@@ -840,23 +840,17 @@ FittedModel FitContextModel(const uint16_t* symbols, uint64_t total,
   return f;
 }
 
-// The SIMD kernel's tables: the fields of the EncEntry of every context * T + token (zero for
-// an absent token).
-struct KernelTables {
-  std::vector<uint32_t> magic, packed;
-};
-KernelTables KernelTablesOf(const EncSymbol* es, size_t count, int precision) {
-  KernelTables t;
-  t.magic.assign(count, 0);
-  t.packed.assign(count, 0);
+// The SIMD kernel's table: the EncEntry of every context * T + token as magic | packed << 32 (zero
+// for an absent token).
+std::vector<uint64_t> KernelTableOf(const EncSymbol* es, size_t count, int precision) {
+  std::vector<uint64_t> t(count, 0);
   const uint32_t total = uint32_t{1} << precision;
   for (size_t k = 0; k < count; ++k) {
     if (es[k].x_max_m1 == 0) continue;
     const uint32_t freq = total - es[k].cmpl_freq;
     const uint32_t start = freq == 1 ? es[k].bias - (total - 1) : es[k].bias;
     const rans::EncEntry e = rans::MakeEncEntry(start, freq, precision);
-    t.magic[k] = e.magic;
-    t.packed[k] = e.packed;
+    t[k] = e.magic | uint64_t{e.packed} << 32;
   }
   return t;
 }
@@ -888,7 +882,7 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
     EncodePut(x, es[ctx_of_pair[pr[idx]] + tk[idx]], &wp);
   };
   // For the SIMD kernel, made on first use: its tables, and every symbol's context * T + token.
-  KernelTables kernel;
+  std::vector<uint64_t> kernel;
   std::unique_ptr<uint32_t[]> index;
   const size_t groups = (positions.size() + num_lanes - 1) / num_lanes;
   for (size_t g = groups; g-- > 0;) {
@@ -906,8 +900,8 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
     if (!reference && uniform && steps > 0 && steps * in_group < (uint64_t{1} << 31) &&
         (in_group == 8 || in_group == 16 || in_group == 32 || (in_group == 4 && !direct))) {
       if (!index) {
-        kernel = KernelTablesOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
-                                model.precision);
+        kernel = KernelTableOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
+                               model.precision);
         uint8_t cls_left[kFine], cls_top[kFine], left_x_top[kFine];
         rans::BuildClassTable(model.left_thresholds, kFine, cls_left);
         rans::BuildClassTable(model.top_thresholds, kFine, cls_top);
@@ -919,8 +913,8 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
                                 static_cast<uint32_t>(tc.NumTokens()), index.get());
       }
       const uint64_t o = bp[0].offset;
-      rans::EncodeStepsSimd({index.get() + o, kernel.magic.data(), kernel.packed.data(),
-                             direct ? nullptr : raw + o, steps, in_group, model.precision, !direct},
+      rans::EncodeStepsSimd({index.get() + o, kernel.data(), direct ? nullptr : raw + o, steps,
+                             in_group, model.precision, !direct},
                             state, &wp);
       continue;
     }

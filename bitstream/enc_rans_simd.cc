@@ -131,6 +131,27 @@ HWY_INLINE void PutWords(D d, hn::Mask<D> emit, hn::Vec<D> x, uint8_t*& wp) {
   wp -= 2 * hn::CountTrue(d, emit);
 }
 
+// The entries (magic | packed << 32) of the lanes' indices: two gathers of half a vector of u64.
+template <class D>
+HWY_INLINE void GatherEntries(D d, const uint64_t* HWY_RESTRICT entries,
+                              hn::Vec<hn::RebindToSigned<D>> index, hn::Vec<D>* magic,
+                              hn::Vec<D>* packed) {
+#if HWY_TARGET == HWY_SCALAR
+  const uint64_t e = entries[hn::GetLane(index)];
+  *magic = hn::Set(d, static_cast<uint32_t>(e));
+  *packed = hn::Set(d, static_cast<uint32_t>(e >> 32));
+#else
+  const hn::RebindToSigned<D> di;
+  const hn::Half<decltype(di)> dh;
+  const hn::Repartition<uint64_t, D> d64;
+  const hn::Rebind<int64_t, decltype(dh)> di64;
+  const auto lo = hn::GatherIndex(d64, entries, hn::PromoteTo(di64, hn::LowerHalf(dh, index)));
+  const auto hi = hn::GatherIndex(d64, entries, hn::PromoteTo(di64, hn::UpperHalf(dh, index)));
+  *magic = hn::ConcatEven(d, hn::BitCast(d, hi), hn::BitCast(d, lo));
+  *packed = hn::ConcatOdd(d, hn::BitCast(d, hi), hn::BitCast(d, lo));
+#endif
+}
+
 template <class D, size_t kVectors, bool kEscapes>
 void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
   const D d;
@@ -168,8 +189,8 @@ void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
     }
     for (size_t v = kVectors; v-- > 0;) {
       const auto index = hn::BitCast(di, hn::GatherIndex(d, job.index, hn::Add(first[v], step)));
-      const V magic = hn::GatherIndex(d, job.magic, index);
-      const V packed = hn::GatherIndex(d, job.packed, index);
+      V magic, packed;
+      GatherEntries(d, job.entries, index, &magic, &packed);
       const V freq = hn::And(packed, low12);
       const V bias = hn::And(hn::ShiftRight<12>(packed), low12);
       const V shift = hn::ShiftRight<24>(packed);

@@ -32,8 +32,8 @@ void ContextTokenIndex(const uint8_t* pairs, const uint8_t* tokens, size_t count
 // `steps` steps of a group of `lanes` bands (4, 8, 16 or 32) of `steps` symbols each, encoded in
 // reverse (step steps - 1 first; in a step, the escapes' raw bits of lanes lanes - 1 .. 0, then
 // their tokens, as the scalar encoder does). Lane i's symbol s is element i * steps + s of:
-//   index: its context * T + token, which selects magic[index] and packed[index], the fields of
-//          its EncEntry;
+//   index: its context * T + token, which selects entries[index], its EncEntry as
+//          magic | packed << 32;
 //   raw: an escape's raw bits | (their count << 16), 0 for a symbol without raw bits (only read
 //        if `escapes`).
 // lanes * steps < 2^31. states[0 .. lanes) are updated; words are written downwards from *wp
@@ -41,8 +41,7 @@ void ContextTokenIndex(const uint8_t* pairs, const uint8_t* tokens, size_t count
 // have that slack).
 struct SimdEncodeSteps {
   const uint32_t* index;
-  const uint32_t* magic;
-  const uint32_t* packed;
+  const uint64_t* entries;
   const uint32_t* raw;
   size_t steps;
   int lanes;
