@@ -884,6 +884,7 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
   // For the SIMD kernel, made on first use: its tables, and every symbol's context * T + token.
   std::vector<uint64_t> kernel;
   std::unique_ptr<uint32_t[]> index;
+  std::vector<uint64_t> band_major, lane_major;
   const size_t groups = (positions.size() + num_lanes - 1) / num_lanes;
   for (size_t g = groups; g-- > 0;) {
     const size_t first = g * num_lanes;
@@ -912,9 +913,16 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
         rans::ContextTokenIndex(pr, tk, total, left_x_top, cls_top,
                                 static_cast<uint32_t>(tc.NumTokens()), index.get());
       }
+      // The entries of the group's symbols, band-major, then in the kernel's lane order.
       const uint64_t o = bp[0].offset;
-      rans::EncodeStepsSimd({index.get() + o, kernel.data(), direct ? nullptr : raw + o, steps,
-                             in_group, model.precision, !direct},
+      const size_t count = static_cast<size_t>(steps) * in_group;
+      band_major.resize(std::max(band_major.size(), count));
+      lane_major.resize(std::max(lane_major.size(), count));
+      const uint32_t* const idx = index.get() + o;
+      for (size_t j = 0; j < count; ++j) band_major[j] = kernel[idx[j]];
+      rans::LaneMajor(band_major.data(), steps, in_group, lane_major.data());
+      rans::EncodeStepsSimd({lane_major.data(), direct ? nullptr : raw + o, steps, in_group,
+                             model.precision, !direct},
                             state, &wp);
       continue;
     }

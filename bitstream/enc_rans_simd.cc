@@ -131,24 +131,19 @@ HWY_INLINE void PutWords(D d, hn::Mask<D> emit, hn::Vec<D> x, uint8_t*& wp) {
   wp -= 2 * hn::CountTrue(d, emit);
 }
 
-// The entries (magic | packed << 32) of the lanes' indices: two gathers of half a vector of u64.
+// The kL entries at e (magic | packed << 32) as a vector of magics and one of packed fields.
 template <class D>
-HWY_INLINE void GatherEntries(D d, const uint64_t* HWY_RESTRICT entries,
-                              hn::Vec<hn::RebindToSigned<D>> index, hn::Vec<D>* magic,
-                              hn::Vec<D>* packed) {
+HWY_INLINE void LoadEntries(D d, const uint64_t* HWY_RESTRICT e, hn::Vec<D>* magic,
+                            hn::Vec<D>* packed) {
 #if HWY_TARGET == HWY_SCALAR
-  const uint64_t e = entries[hn::GetLane(index)];
-  *magic = hn::Set(d, static_cast<uint32_t>(e));
-  *packed = hn::Set(d, static_cast<uint32_t>(e >> 32));
+  *magic = hn::Set(d, static_cast<uint32_t>(e[0]));
+  *packed = hn::Set(d, static_cast<uint32_t>(e[0] >> 32));
 #else
-  const hn::RebindToSigned<D> di;
-  const hn::Half<decltype(di)> dh;
-  const hn::Repartition<uint64_t, D> d64;
-  const hn::Rebind<int64_t, decltype(dh)> di64;
-  const auto lo = hn::GatherIndex(d64, entries, hn::PromoteTo(di64, hn::LowerHalf(dh, index)));
-  const auto hi = hn::GatherIndex(d64, entries, hn::PromoteTo(di64, hn::UpperHalf(dh, index)));
-  *magic = hn::ConcatEven(d, hn::BitCast(d, hi), hn::BitCast(d, lo));
-  *packed = hn::ConcatOdd(d, hn::BitCast(d, hi), hn::BitCast(d, lo));
+  constexpr size_t kL = hn::MaxLanes(D());
+  const uint32_t* p = reinterpret_cast<const uint32_t*>(e);
+  const hn::Vec<D> lo = hn::LoadU(d, p), hi = hn::LoadU(d, p + kL);
+  *magic = hn::ConcatEven(d, hi, lo);
+  *packed = hn::ConcatOdd(d, hi, lo);
 #endif
 }
 
@@ -158,6 +153,7 @@ void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
   const hn::RebindToSigned<D> di;
   using V = hn::Vec<D>;
   constexpr size_t kL = hn::MaxLanes(D());
+  const size_t lanes = static_cast<size_t>(job.lanes);
   const int precision = job.precision;
   const V one = hn::Set(d, 1u);
   const V low12 = hn::Set(d, 0xFFFu);
@@ -188,9 +184,8 @@ void EncodeSteps(const SimdEncodeSteps& job, uint32_t* states, uint8_t** pwp) {
       }
     }
     for (size_t v = kVectors; v-- > 0;) {
-      const auto index = hn::BitCast(di, hn::GatherIndex(d, job.index, hn::Add(first[v], step)));
       V magic, packed;
-      GatherEntries(d, job.entries, index, &magic, &packed);
+      LoadEntries(d, job.entries + s * lanes + v * kL, &magic, &packed);
       const V freq = hn::And(packed, low12);
       const V bias = hn::And(hn::ShiftRight<12>(packed), low12);
       const V shift = hn::ShiftRight<24>(packed);
@@ -274,6 +269,46 @@ void ContextTokenIndexKernel(const uint8_t* HWY_RESTRICT pairs, const uint8_t* H
   }
 }
 
+// out[s * lanes + i] = in[i * steps + s]: blocks of 4 (or 2) lanes × steps transposed in
+// registers.
+void LaneMajorKernel(const uint64_t* HWY_RESTRICT in, size_t steps, int lanes,
+                     uint64_t* HWY_RESTRICT out) {
+  const size_t n = static_cast<size_t>(lanes);
+  size_t s = 0;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::CappedTag<uint64_t, 4> d;
+  constexpr size_t kL = hn::MaxLanes(d);
+  if constexpr (kL == 4) {
+    for (; s + 4 <= steps; s += 4) {
+      for (size_t i0 = 0; i0 < n; i0 += 4) {
+        const uint64_t* src = in + i0 * steps + s;
+        const auto r0 = hn::LoadU(d, src), r1 = hn::LoadU(d, src + steps);
+        const auto r2 = hn::LoadU(d, src + 2 * steps), r3 = hn::LoadU(d, src + 3 * steps);
+        const auto t0 = hn::InterleaveLower(d, r0, r1), t1 = hn::InterleaveUpper(d, r0, r1);
+        const auto t2 = hn::InterleaveLower(d, r2, r3), t3 = hn::InterleaveUpper(d, r2, r3);
+        uint64_t* dst = out + s * n + i0;
+        hn::StoreU(hn::ConcatLowerLower(d, t2, t0), d, dst);
+        hn::StoreU(hn::ConcatLowerLower(d, t3, t1), d, dst + n);
+        hn::StoreU(hn::ConcatUpperUpper(d, t2, t0), d, dst + 2 * n);
+        hn::StoreU(hn::ConcatUpperUpper(d, t3, t1), d, dst + 3 * n);
+      }
+    }
+  } else if constexpr (kL == 2) {
+    for (; s + 2 <= steps; s += 2) {
+      for (size_t i0 = 0; i0 < n; i0 += 2) {
+        const uint64_t* src = in + i0 * steps + s;
+        const auto r0 = hn::LoadU(d, src), r1 = hn::LoadU(d, src + steps);
+        hn::StoreU(hn::InterleaveLower(d, r0, r1), d, out + s * n + i0);
+        hn::StoreU(hn::InterleaveUpper(d, r0, r1), d, out + (s + 1) * n + i0);
+      }
+    }
+  }
+#endif
+  for (; s < steps; ++s) {
+    for (size_t i = 0; i < n; ++i) out[s * n + i] = in[i * steps + s];
+  }
+}
+
 int64_t EncodeStepsSimdTargetKernel() { return HWY_TARGET; }
 
 }  // namespace ftc::rans::HWY_NAMESPACE
@@ -285,6 +320,11 @@ namespace ftc::rans {
 HWY_EXPORT(EncodeStepsSimdKernel);
 HWY_EXPORT(EncodeStepsSimdTargetKernel);
 HWY_EXPORT(ContextTokenIndexKernel);
+HWY_EXPORT(LaneMajorKernel);
+
+void LaneMajor(const uint64_t* in, size_t steps, int lanes, uint64_t* out) {
+  HWY_DYNAMIC_DISPATCH(LaneMajorKernel)(in, steps, lanes, out);
+}
 
 void ContextTokenIndex(const uint8_t* pairs, const uint8_t* tokens, size_t count,
                        const uint8_t* left_x_top, const uint8_t* top_class, uint32_t num_tokens,

@@ -29,18 +29,20 @@ void ContextTokenIndex(const uint8_t* pairs, const uint8_t* tokens, size_t count
                        const uint8_t* left_x_top, const uint8_t* top_class, uint32_t num_tokens,
                        uint32_t* index);
 
+// out[s * lanes + i] = in[i * steps + s] for s < steps, i < lanes (4, 8, 16 or 32): a group's
+// band-major values in the kernel's lane-major order.
+void LaneMajor(const uint64_t* in, size_t steps, int lanes, uint64_t* out);
+
 // `steps` steps of a group of `lanes` bands (4, 8, 16 or 32) of `steps` symbols each, encoded in
 // reverse (step steps - 1 first; in a step, the escapes' raw bits of lanes lanes - 1 .. 0, then
-// their tokens, as the scalar encoder does). Lane i's symbol s is element i * steps + s of:
-//   index: its context * T + token, which selects entries[index], its EncEntry as
-//          magic | packed << 32;
-//   raw: an escape's raw bits | (their count << 16), 0 for a symbol without raw bits (only read
-//        if `escapes`).
+// their tokens, as the scalar encoder does). For lane i's symbol s:
+//   entries[s * lanes + i]: its token's EncEntry (in its context) as magic | packed << 32;
+//   raw[i * steps + s]: an escape's raw bits | (their count << 16), 0 for a symbol without raw
+//        bits (only read if `escapes`).
 // lanes * steps < 2^31. states[0 .. lanes) are updated; words are written downwards from *wp
 // (which moves); up to 32 bytes below the last word written may be overwritten (the buffer must
 // have that slack).
 struct SimdEncodeSteps {
-  const uint32_t* index;
   const uint64_t* entries;
   const uint32_t* raw;
   size_t steps;
