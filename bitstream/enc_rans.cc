@@ -6,7 +6,10 @@
 //     then choose the context classes without touching the symbols again: candidate threshold
 //     sets come from quantiles of the token histogram, each priced as exact table bits plus the
 //     conditional entropy, from a summed-area table of the fine histogram;
-//  3. code the tokens in reverse decoding order, N lanes at a time.
+//  3. code the tokens in reverse decoding order, N lanes at a time: groups of 4 (with escapes),
+//     8, 16 or 32 bands of one shape by the Highway kernel of enc_rans_simd.cc, states in
+//     vectors, the rest (and EncodeSymbolSegmentReference) by the scalar code here, which the
+//     kernel matches byte for byte.
 // Every choice uses integer arithmetic, so the same input gives the same bytes everywhere (the
 // only floating point, std::log2 for SymbolSegmentStats, never influences the output).
 #include <algorithm>
@@ -896,10 +899,10 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
       steps = std::max(steps, bp[i].size);
       uniform = uniform && bp[i].size == bp[0].size;
     }
-    // The SIMD kernel: 8 or more lanes, or 4 with escapes (four lanes without escapes are as fast
-    // in scalar registers).
+    // The SIMD kernel: groups of 4, 8, 16 or 32 equal bands (the raw bits' gather indexes a
+    // group's symbols by 32-bit offsets).
     if (!reference && uniform && steps > 0 && steps * in_group < (uint64_t{1} << 31) &&
-        (in_group == 8 || in_group == 16 || in_group == 32 || (in_group == 4 && !direct))) {
+        (in_group == 4 || in_group == 8 || in_group == 16 || in_group == 32)) {
       if (!index) {
         kernel = KernelTableOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
                                model.precision);
@@ -926,7 +929,7 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
                             state, &wp);
       continue;
     }
-    if (uniform && direct && in_group == 4) {  // the common small case: states in registers
+    if (uniform && direct && in_group == 4) {  // the reference's small case: states in registers
       uint32_t x0 = state[0], x1 = state[1], x2 = state[2], x3 = state[3];
       const uint64_t o0 = bp[0].offset, o1 = bp[1].offset, o2 = bp[2].offset, o3 = bp[3].offset;
       for (uint64_t t = steps; t-- > 0;) {

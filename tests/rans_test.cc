@@ -545,7 +545,7 @@ TEST(RansTest, SimdKernelMatchesTheReferenceOnEveryTarget) {
 }
 
 // The SIMD encoder on every compiled target writes the bytes of the scalar reference encoder:
-// every lane count (4 lanes only take the kernel with escapes), alphabets of 1 to 16 bits with
+// every lane count, alphabets of 1 to 16 bits with
 // and without escapes, raw bits of every length, bands of one shape and mixed (the scalar path).
 TEST(RansTest, SimdEncoderMatchesTheReferenceOnEveryTarget) {
   struct Case {
