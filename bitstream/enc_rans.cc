@@ -884,9 +884,10 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
   auto put = [&](uint32_t* x, uint64_t idx) {
     EncodePut(x, es[ctx_of_pair[pr[idx]] + tk[idx]], &wp);
   };
-  // For the SIMD kernel, made on first use: its tables, and every symbol's context * T + token.
+  // For the SIMD kernel, made on first use: its table and the class lookups of the fine pairs;
+  // a group's entries band-major and lane-major.
   std::vector<uint64_t> kernel;
-  std::unique_ptr<uint32_t[]> index;
+  uint8_t left_x_top[kFine], top_class[kFine];
   std::vector<uint64_t> band_major, lane_major;
   const size_t groups = (positions.size() + num_lanes - 1) / num_lanes;
   for (size_t g = groups; g-- > 0;) {
@@ -903,26 +904,25 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, 
     // group's symbols by 32-bit offsets).
     if (!reference && uniform && steps > 0 && steps * in_group < (uint64_t{1} << 31) &&
         (in_group == 4 || in_group == 8 || in_group == 16 || in_group == 32)) {
-      if (!index) {
+      if (kernel.empty()) {
         kernel = KernelTableOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
                                model.precision);
-        uint8_t cls_left[kFine], cls_top[kFine], left_x_top[kFine];
+        uint8_t cls_left[kFine], cls_top[kFine];
         rans::BuildClassTable(model.left_thresholds, kFine, cls_left);
         rans::BuildClassTable(model.top_thresholds, kFine, cls_top);
         for (int f = 0; f < kFine; ++f) {
           left_x_top[f] = static_cast<uint8_t>(cls_left[f] * model.top_classes());
+          top_class[f] = cls_top[f];
         }
-        index.reset(new uint32_t[total]);
-        rans::ContextTokenIndex(pr, tk, total, left_x_top, cls_top,
-                                static_cast<uint32_t>(tc.NumTokens()), index.get());
       }
       // The entries of the group's symbols, band-major, then in the kernel's lane order.
       const uint64_t o = bp[0].offset;
       const size_t count = static_cast<size_t>(steps) * in_group;
       band_major.resize(std::max(band_major.size(), count));
       lane_major.resize(std::max(lane_major.size(), count));
-      const uint32_t* const idx = index.get() + o;
-      for (size_t j = 0; j < count; ++j) band_major[j] = kernel[idx[j]];
+      rans::ContextTokenEntries(pr + o, tk + o, count, left_x_top, top_class,
+                                static_cast<uint32_t>(tc.NumTokens()), kernel.data(),
+                                band_major.data());
       rans::LaneMajor(band_major.data(), steps, in_group, lane_major.data());
       rans::EncodeStepsSimd({lane_major.data(), direct ? nullptr : raw + o, steps, in_group,
                              model.precision, !direct},

@@ -237,9 +237,11 @@ void EncodeStepsSimdKernel(const SimdEncodeSteps& job, uint32_t* states, uint8_t
                      : EncodeStepsOf<D4, false>(job, states, wp);
 }
 
-void ContextTokenIndexKernel(const uint8_t* HWY_RESTRICT pairs, const uint8_t* HWY_RESTRICT tokens,
-                             size_t count, const uint8_t* left_x_top, const uint8_t* top_class,
-                             uint32_t num_tokens, uint32_t* HWY_RESTRICT index) {
+void ContextTokenEntriesKernel(const uint8_t* HWY_RESTRICT pairs,
+                               const uint8_t* HWY_RESTRICT tokens, size_t count,
+                               const uint8_t* left_x_top, const uint8_t* top_class,
+                               uint32_t num_tokens, const uint64_t* HWY_RESTRICT table,
+                               uint64_t* HWY_RESTRICT entries) {
   size_t j = 0;
 #if HWY_TARGET != HWY_SCALAR
   // As the decoder's kernel: a byte shuffle per class lookup, the index in the low byte of a u32
@@ -254,18 +256,21 @@ void ContextTokenIndexKernel(const uint8_t* HWY_RESTRICT pairs, const uint8_t* H
   const auto low4 = hn::Set(d, 15u);
   const auto low8 = hn::Set(d, 0xFFu);
   const auto t = hn::Set(d, num_tokens);
+  HWY_ALIGN uint32_t index[kL];
   for (; j + kL <= count; j += kL) {
     const auto pair = hn::PromoteTo(d, hn::LoadU(d8, pairs + j));
     const auto ctx = hn::And(hn::Add(hn::TableLookupBytes(left, hn::ShiftRight<4>(pair)),
                                      hn::TableLookupBytes(top, hn::And(pair, low4))),
                              low8);
     const auto token = hn::PromoteTo(d, hn::LoadU(d8, tokens + j));
-    hn::StoreU(hn::Add(hn::Mul(ctx, t), token), d, index + j);
+    hn::Store(hn::Add(hn::Mul(ctx, t), token), d, index);
+    for (size_t k = 0; k < kL; ++k) entries[j + k] = table[index[k]];
   }
 #endif
   for (; j < count; ++j) {
-    index[j] =
-        (uint32_t{left_x_top[pairs[j] >> 4]} + top_class[pairs[j] & 15]) * num_tokens + tokens[j];
+    entries[j] =
+        table[(uint32_t{left_x_top[pairs[j] >> 4]} + top_class[pairs[j] & 15]) * num_tokens +
+              tokens[j]];
   }
 }
 
@@ -319,18 +324,18 @@ namespace ftc::rans {
 
 HWY_EXPORT(EncodeStepsSimdKernel);
 HWY_EXPORT(EncodeStepsSimdTargetKernel);
-HWY_EXPORT(ContextTokenIndexKernel);
+HWY_EXPORT(ContextTokenEntriesKernel);
 HWY_EXPORT(LaneMajorKernel);
 
 void LaneMajor(const uint64_t* in, size_t steps, int lanes, uint64_t* out) {
   HWY_DYNAMIC_DISPATCH(LaneMajorKernel)(in, steps, lanes, out);
 }
 
-void ContextTokenIndex(const uint8_t* pairs, const uint8_t* tokens, size_t count,
-                       const uint8_t* left_x_top, const uint8_t* top_class, uint32_t num_tokens,
-                       uint32_t* index) {
-  HWY_DYNAMIC_DISPATCH(ContextTokenIndexKernel)
-  (pairs, tokens, count, left_x_top, top_class, num_tokens, index);
+void ContextTokenEntries(const uint8_t* pairs, const uint8_t* tokens, size_t count,
+                         const uint8_t* left_x_top, const uint8_t* top_class, uint32_t num_tokens,
+                         const uint64_t* table, uint64_t* entries) {
+  HWY_DYNAMIC_DISPATCH(ContextTokenEntriesKernel)
+  (pairs, tokens, count, left_x_top, top_class, num_tokens, table, entries);
 }
 
 void EncodeStepsSimd(const SimdEncodeSteps& job, uint32_t* states, uint8_t** wp) {

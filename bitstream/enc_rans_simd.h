@@ -22,12 +22,12 @@ struct EncEntry {
 
 EncEntry MakeEncEntry(uint32_t start, uint32_t freq, int precision);
 
-// index[j] = context * T + token of symbol j, for `count` symbols with fine context pairs
+// entries[j] = table[context * T + token] for symbol j of `count` with fine context pair
 // pairs[j] = 16 * left + top (see enc_rans.cc): context = left_x_top[left] + top_class[top]
 // (16 bytes each: class(left) × top classes, class(top)), T = num_tokens.
-void ContextTokenIndex(const uint8_t* pairs, const uint8_t* tokens, size_t count,
-                       const uint8_t* left_x_top, const uint8_t* top_class, uint32_t num_tokens,
-                       uint32_t* index);
+void ContextTokenEntries(const uint8_t* pairs, const uint8_t* tokens, size_t count,
+                         const uint8_t* left_x_top, const uint8_t* top_class, uint32_t num_tokens,
+                         const uint64_t* table, uint64_t* entries);
 
 // out[s * lanes + i] = in[i * steps + s] for s < steps, i < lanes (4, 8, 16 or 32): a group's
 // band-major values in the kernel's lane-major order.
