@@ -52,7 +52,9 @@ const Config kConfigs[] = {
     {"fmnist_s1_relu", 8, false, "s1_relu/8bit_minmax"},
     {"fmnist_s2_relu", 2, true, "s2_relu/2bit_3sigma"},
     {"fmnist_s2_relu", 4, false, "s2_relu/4bit_minmax"},
+    {"fmnist_s1_bn", 2, true, "s1_bn/2bit_3sigma"},
     {"fmnist_s1_bn", 4, false, "s1_bn/4bit_minmax"},
+    {"fmnist_s1_bn", 8, false, "s1_bn/8bit_minmax"},
 };
 
 // The project's quantizer definition (scalar): range per sample; L = 2^bits;

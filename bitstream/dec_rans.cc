@@ -11,8 +11,8 @@
 // that lands there decodes harmlessly and is reported at the end instead of branching per symbol.
 //
 // Paths, for a group of N bands (N lanes):
-//  * N >= 8 bands of one shape, at most 16 tokens, no escapes (every 1-4 bit plane of a feature
-//    tensor): the Highway kernel of dec_rans_simd.cc, a vector of lanes per instruction;
+//  * N >= 8 bands of one shape: the Highway kernel of dec_rans_simd.cc, a vector of lanes per
+//    instruction (with escapes and more than 16 tokens too);
 //  * N = 4, the same conditions: DecodeRowsDirect, four lanes in scalar registers;
 //  * bands of one shape otherwise: DecodeGroupUniform, row by row, with unchecked reads where the
 //    row surely fits;
@@ -171,10 +171,12 @@ struct DecoderScratch {
   ScratchBuffer<uint32_t> entries;  // DecodeTables::entries
   ScratchBuffer<uint8_t> words;     // the rANS words with zero padding (CopyWords)
   ScratchBuffer<uint8_t> tokens;    // the fast paths' lane-major tokens
+  ScratchBuffer<uint16_t> symbols;  // the SIMD kernel's lane-major symbols (with escapes)
   void Trim() {
     entries.ReleaseIfAbove(kKeptScratchBytes);
     words.ReleaseIfAbove(kKeptScratchBytes);
     tokens.ReleaseIfAbove(kKeptScratchBytes);
+    symbols.ReleaseIfAbove(kKeptScratchBytes);
   }
 };
 
@@ -198,6 +200,8 @@ struct DecodeTables {
   // For the SIMD kernel, with at most 16 tokens: class(left) * top classes and class(top).
   alignas(16) uint8_t cls_left_x_top[16] = {};
   alignas(16) uint8_t cls_top[16] = {};
+  // The same with more tokens, for every token < 256 (empty otherwise).
+  std::vector<uint32_t> wide_left, wide_top;
 };
 
 constexpr int kSmallTokens = 16;
@@ -262,6 +266,14 @@ Status BuildTables(const ContextModel& m, DecoderScratch* scratch, DecodeTables*
     for (int t = 0; t < num_tokens && t < kSmallTokens; ++t) {
       d->cls_left_x_top[t] = static_cast<uint8_t>(cls_left[t] * top_classes);
       d->cls_top[t] = cls_top[t];
+    }
+  }
+  if (!d->small_tokens && m.lanes >= 8) {  // the SIMD kernel
+    d->wide_left.assign(rans::kMaxTokens, 0);
+    d->wide_top.assign(rans::kMaxTokens, 0);
+    for (int t = 0; t < num_tokens; ++t) {
+      d->wide_left[t] = static_cast<uint32_t>(cls_left[t] * top_classes);
+      d->wide_top[t] = cls_top[t];
     }
   }
   if (d->small_tokens && m.lanes == 4) {  // only the four-lane fast path uses it
@@ -538,14 +550,20 @@ void DecodeRowsScalar(const DecodeTables& t, Lane* lanes, int n, uint32_t y0, ui
 // N bands of the same shape: the SIMD kernel or the four-lane fast path where they apply, then
 // (for what they leave: the last rows, when the words might not suffice) the scalar rows.
 void DecodeGroupUniform(DecodeTables* t, Lane* lanes, int n, uint32_t rows, uint32_t width,
-                        bool direct, ScratchBuffer<uint8_t>* tmp, WordStream* ws) {
+                        bool direct, DecoderScratch* scratch, WordStream* ws) {
   uint32_t y = 0;
   const bool small = direct && t->small_tokens;
-  if (small && (n == 8 || n == 16 || n == 32)) {
-    uint8_t* const tokens = tmp->Get(size_t{rows} * width * n);
+  if ((t->small_tokens || !t->wide_left.empty()) && (n == 8 || n == 16 || n == 32)) {
+    uint8_t* const tokens = scratch->tokens.Get(size_t{rows} * width * n);
+    uint16_t* const symbols = direct ? nullptr : scratch->symbols.Get(size_t{rows} * width * n);
     rans::SimdGroup g{t->entries + (size_t{2} << t->precision),
                       t->cls_left_x_top,
                       t->cls_top,
+                      t->small_tokens ? nullptr : t->wide_left.data(),
+                      t->small_tokens ? nullptr : t->wide_top.data(),
+                      symbols,
+                      t->tokens.direct_bits,
+                      t->tokens.msb_bits,
                       t->precision,
                       n,
                       width,
@@ -555,9 +573,22 @@ void DecodeGroupUniform(DecodeTables* t, Lane* lanes, int n, uint32_t rows, uint
     y = rans::DecodeRowsSimd(g, 0, states, tokens, &ws->p, ws->end, &ws->flags);
     for (int i = 0; i < n; ++i) lanes[i].x = states[i];
     if (ws->p > ws->end) ws->overrun = true;
-    DeinterleaveRows(tokens, 0, y, width, n, lanes);
+    if (direct) {
+      DeinterleaveRows(tokens, 0, y, width, n, lanes);
+    } else {
+      uint16_t* out[kMaxLanes];
+      for (int i = 0; i < n; ++i) out[i] = lanes[i].out;
+      rans::DeinterleaveSymbols(symbols, size_t{y} * width, n, out);
+      // The scalar rows that follow find the tokens above in the lanes' row buffers.
+      if (y > 0 && y < rows) {
+        const uint8_t* above = tokens + size_t{y - 1} * width * n;
+        for (int i = 0; i < n; ++i) {
+          for (uint32_t col = 0; col < width; ++col) lanes[i].row[col] = above[col * n + i];
+        }
+      }
+    }
   } else if (small && n == 4 && !t->small_lut.empty()) {
-    uint8_t* const tokens = tmp->Get(size_t{rows} * width * 4);
+    uint8_t* const tokens = scratch->tokens.Get(size_t{rows} * width * 4);
     y = t->precision == 9 ? DecodeRowsDirect<9>(*t, lanes, 0, rows, width, tokens, ws)
                           : DecodeRowsDirect<0>(*t, lanes, 0, rows, width, tokens, ws);
   }
@@ -582,9 +613,9 @@ Status ReadLaneStates(const uint8_t* data, size_t size, int lanes_used, size_t* 
 }
 
 // Each symbol reads at most two words: more bytes than that can only be left over. The words
-// are copied with zero padding of one row of every fast path (two bytes per lane and column, and
-// a vector's look-ahead), so those paths need no bounds checks inside a row (they check for reads
-// into the padding after each row).
+// are copied with zero padding of one row of every fast path (up to four bytes per lane and
+// column with escapes, and a vector's look-ahead), so those paths need no bounds checks inside a
+// row (they check for reads into the padding after each row).
 Status CopyWords(const uint8_t* data, size_t size, uint64_t total, int num_lanes,
                  const std::vector<BandShape>& bands, ScratchBuffer<uint8_t>* scratch,
                  uint8_t** words, size_t* padded_size) {
@@ -596,7 +627,7 @@ Status CopyWords(const uint8_t* data, size_t size, uint64_t total, int num_lanes
   for (const BandShape& b : bands) {
     if (b.rows != 0) widest = std::max<uint64_t>(widest, b.width);
   }
-  const size_t padding = 2 * widest * static_cast<size_t>(num_lanes) + 64;
+  const size_t padding = 4 * widest * static_cast<size_t>(num_lanes) + 64;
   *padded_size = size + padding;
   *words = scratch->Get(*padded_size);
   if (size > 0) std::memcpy(*words, data, size);
@@ -628,7 +659,7 @@ void SetUpLanes(const std::vector<BandShape>& bands, int num_lanes, const uint32
 // Decodes the bands into `symbols`, a group of N (one per lane) at a time. `reference`: the
 // literal algorithm only.
 Status DecodeBands(DecodeTables* tables, const std::vector<BandShape>& bands, int num_lanes,
-                   bool direct, bool reference, ScratchBuffer<uint8_t>* tmp, uint16_t* symbols,
+                   bool direct, bool reference, DecoderScratch* scratch, uint16_t* symbols,
                    Lane* lanes, WordStream* ws) {
   uint64_t offset = 0;
   for (size_t first = 0; first < bands.size(); first += num_lanes) {
@@ -644,7 +675,8 @@ Status DecodeBands(DecodeTables* tables, const std::vector<BandShape>& bands, in
       uniform = uniform && b.rows == bands[first].rows && b.width == bands[first].width;
     }
     if (uniform && lanes[0].size > 0) {
-      DecodeGroupUniform(tables, lanes, n, bands[first].rows, bands[first].width, direct, tmp, ws);
+      DecodeGroupUniform(tables, lanes, n, bands[first].rows, bands[first].width, direct, scratch,
+                         ws);
     } else {
       DecodeGroupGeneric(*tables, lanes, n, direct, 0, ws);
     }
@@ -702,8 +734,8 @@ Status DecodeWithModel(const uint8_t* data, size_t size, size_t pos, const Conte
   Lane lanes[kMaxLanes];
   SetUpLanes(bands, model.lanes, initial, &rows_storage, lanes);
   const bool direct = model.tokens.direct_bits == alphabet_bits;
-  FTC_RETURN_IF_ERROR(DecodeBands(&tables, bands, model.lanes, direct, reference, &scratch.tokens,
-                                  symbols, lanes, &ws));
+  FTC_RETURN_IF_ERROR(
+      DecodeBands(&tables, bands, model.lanes, direct, reference, &scratch, symbols, lanes, &ws));
   return CheckSegmentEnd(lanes, lanes_used, ws);
 }
 

@@ -6,7 +6,10 @@
 //     then choose the context classes without touching the symbols again: candidate threshold
 //     sets come from quantiles of the token histogram, each priced as exact table bits plus the
 //     conditional entropy, from a summed-area table of the fine histogram;
-//  3. code the tokens in reverse decoding order, N lanes at a time.
+//  3. code the tokens in reverse decoding order, N lanes at a time: groups of 4 (with escapes),
+//     8, 16 or 32 bands of one shape by the Highway kernel of enc_rans_simd.cc, states in
+//     vectors, the rest (and EncodeSymbolSegmentReference) by the scalar code here, which the
+//     kernel matches byte for byte.
 // Every choice uses integer arithmetic, so the same input gives the same bytes everywhere (the
 // only floating point, std::log2 for SymbolSegmentStats, never influences the output).
 #include <algorithm>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "base/status_macros.h"
+#include "bitstream/enc_rans_simd.h"
 #include "bitstream/rans_common.h"
 #include "bitstream/symbol_coder.h"
 
@@ -80,9 +84,37 @@ TokenConfig ChooseTokenConfig(const SymbolHistogram& h, uint64_t total, int alph
   best.direct_bits = 4;
   best.msb_bits = 0;
   if (total == 0) return best;
-  uint64_t best_cost = ~uint64_t{0};
-  std::vector<uint32_t> tokens;
   const uint32_t log_total = Log2Q16(static_cast<uint32_t>(total));
+  // Q16 cost of a token that occurs n times: its code length and its share of the tables.
+  auto token_cost = [&](uint64_t n) -> uint64_t {
+    return n == 0 ? 0
+                  : n * (log_total - Log2Q16(static_cast<uint32_t>(n))) + (kTokenTableCost << 16);
+  };
+  // The symbols >= 1 by exponent e and the 3 bits below the leading one (zero-padded for e < 3):
+  // an escape token of any scheme (m <= 3) is a union of these buckets.
+  uint64_t bucket[16][8] = {};
+  for (uint32_t v = 1; v < 256 && v <= h.max_symbol; ++v) {
+    const int e = rans::FloorLog2(v);
+    const uint32_t k = e >= 3 ? (v >> (e - 3)) & 7 : (v << (3 - e)) & 7;
+    bucket[e][k] += h.small[v];
+  }
+  for (int e = 8; e < 16; ++e) {
+    for (int k = 0; k < 8; ++k) bucket[e][k] += h.large[e][k];
+  }
+  uint64_t per_exponent[16] = {};
+  for (int e = 0; e < 16; ++e) {
+    for (int k = 0; k < 8; ++k) per_exponent[e] += bucket[e][k];
+  }
+  // direct[d]: cost of the literal tokens 0 .. 2^d - 1 (symbols below 256 only: d <= 8).
+  uint64_t direct[rans::kMaxDirectBits + 1] = {};
+  direct[0] = token_cost(h.small[0]);
+  for (int d = 1; d <= rans::kMaxDirectBits; ++d) {
+    direct[d] = direct[d - 1];
+    for (uint32_t v = uint32_t{1} << (d - 1); v < (uint32_t{1} << d); ++v) {
+      direct[d] += token_cost(h.small[v]);
+    }
+  }
+  uint64_t best_cost = ~uint64_t{0};
   for (int d = 0; d <= std::min(alphabet_bits, rans::kMaxDirectBits); ++d) {
     for (int m = 0; m <= std::min(d, rans::kMaxMsbBits); ++m) {
       TokenConfig c;
@@ -91,31 +123,18 @@ TokenConfig ChooseTokenConfig(const SymbolHistogram& h, uint64_t total, int alph
       c.msb_bits = d < alphabet_bits ? m : 0;
       if (d == alphabet_bits && m > 0) continue;
       if (!c.Valid()) continue;
-      tokens.assign(c.NumTokens(), 0);
-      uint64_t raw_bits = 0;
-      for (uint32_t s = 0; s < 256 && s <= h.max_symbol; ++s) {
-        if (h.small[s] == 0) continue;
-        uint32_t raw;
-        int nraw;
-        tokens[rans::Tokenize(s, c, &raw, &nraw)] += h.small[s];
-        raw_bits += uint64_t{h.small[s]} * nraw;
-      }
-      for (int e = 8; e < 16; ++e) {
-        for (int k = 0; k < 8; ++k) {
-          const uint32_t n = h.large[e][k];
-          if (n == 0) continue;
-          uint32_t raw;
-          int nraw;
-          // Any symbol of this bucket has the same token when m <= 3.
-          tokens[rans::Tokenize((8u | k) << (e - 3), c, &raw, &nraw)] += n;
-          raw_bits += uint64_t{n} * nraw;
+      uint64_t raw_bits = 0, cost = direct[d];
+      const int mb = c.msb_bits;
+      for (int e = d; e < alphabet_bits; ++e) {
+        raw_bits += per_exponent[e] * static_cast<uint64_t>(e - mb);
+        const int group = 8 >> mb;  // buckets per token
+        for (int j = 0; j < (1 << mb); ++j) {
+          uint64_t n = 0;
+          for (int k = 0; k < group; ++k) n += bucket[e][j * group + k];
+          cost += token_cost(n);
         }
       }
-      uint64_t cost = raw_bits << 16;
-      for (uint32_t n : tokens) {
-        if (n == 0) continue;
-        cost += uint64_t{n} * (log_total - Log2Q16(n)) + (kTokenTableCost << 16);
-      }
+      cost += raw_bits << 16;
       if (cost < best_cost) {
         best_cost = cost;
         best = c;
@@ -518,16 +537,35 @@ Status CheckSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits) 
 // Pass 1, histogram: only needed to choose an escape scheme (alphabets of more than 4 bits).
 SymbolHistogram HistogramOfSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits) {
   SymbolHistogram sh;
-  if (alphabet_bits > 4) {
-    for (uint64_t i = 0; i < total; ++i) {
-      const uint32_t s = symbols[i];
-      sh.max_symbol = std::max(sh.max_symbol, s);
-      if (s < 256) {
-        ++sh.small[s];
-      } else {
-        const int e = rans::FloorLog2(s);
-        ++sh.large[e][(s >> (e - 3)) & 7];
-      }
+  if (alphabet_bits <= 4) return sh;
+  if (alphabet_bits <= 8) {
+    // Four histograms, so that runs of one symbol (zeros, mostly) do not chain every increment
+    // on the previous one through memory.
+    uint32_t h[4][256] = {};
+    uint32_t all = 0;
+    uint64_t i = 0;
+    for (; i + 4 <= total; i += 4) {
+      ++h[0][symbols[i]];
+      ++h[1][symbols[i + 1]];
+      ++h[2][symbols[i + 2]];
+      ++h[3][symbols[i + 3]];
+    }
+    for (; i < total; ++i) ++h[0][symbols[i]];
+    for (int v = 0; v < 256; ++v) {
+      sh.small[v] = h[0][v] + h[1][v] + h[2][v] + h[3][v];
+      if (sh.small[v] != 0) all = static_cast<uint32_t>(v);
+    }
+    sh.max_symbol = all;
+    return sh;
+  }
+  for (uint64_t i = 0; i < total; ++i) {
+    const uint32_t s = symbols[i];
+    sh.max_symbol = std::max(sh.max_symbol, s);
+    if (s < 256) {
+      ++sh.small[s];
+    } else {
+      const int e = rans::FloorLog2(s);
+      ++sh.large[e][(s >> (e - 3)) & 7];
     }
   }
   return sh;
@@ -536,30 +574,63 @@ SymbolHistogram HistogramOfSymbols(const uint16_t* symbols, uint64_t total, int 
 // The symbols as tokens of an escape scheme, and what the escapes cost.
 struct TokenizedSymbols {
   std::unique_ptr<uint8_t[]> tokens;  // total + 1 entries
-  uint64_t escaped = 0;               // symbols coded through an escape token
-  uint64_t raw_bit_total = 0;         // raw bits that follow their escape tokens
+  // With escapes: an escape's raw bits | (their count << 16), 0 for other symbols (as the SIMD
+  // kernel wants them); null without escapes.
+  std::unique_ptr<uint32_t[]> raw;
+  uint64_t escaped = 0;        // symbols coded through an escape token
+  uint64_t raw_bit_total = 0;  // raw bits that follow their escape tokens
 };
 
-// Pass 1, tokenization.
+// Pass 1, tokenization (rans::Tokenize without branches: escapes are frequent at 8 bits and more).
 TokenizedSymbols TokenizeSymbols(const uint16_t* symbols, uint64_t total, int alphabet_bits,
                                  const TokenConfig& tc) {
   TokenizedSymbols ts;
   ts.tokens.reset(new uint8_t[total + 1]);
   uint8_t* const tokens = ts.tokens.get();
-  const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
   if (tc.direct_bits == alphabet_bits) {
     for (uint64_t i = 0; i < total; ++i) tokens[i] = static_cast<uint8_t>(symbols[i]);
-  } else {
-    for (uint64_t i = 0; i < total; ++i) {
-      uint32_t raw;
-      int nraw;
-      tokens[i] = static_cast<uint8_t>(rans::Tokenize(symbols[i], tc, &raw, &nraw));
-      if (symbols[i] >= direct_limit) {
-        ++ts.escaped;
-        ts.raw_bit_total += nraw;
-      }
-    }
+    return ts;
   }
+  ts.raw.reset(new uint32_t[total + 1]);
+  uint32_t* const raw = ts.raw.get();
+  const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
+  if (alphabet_bits <= 8) {  // by table
+    uint8_t token_of[256];
+    uint32_t raw_of[256];
+    for (uint32_t v = 0; v < 256; ++v) {
+      int nraw;
+      uint32_t bits;
+      token_of[v] = static_cast<uint8_t>(rans::Tokenize(v, tc, &bits, &nraw));
+      raw_of[v] = bits | static_cast<uint32_t>(nraw) << 16;
+    }
+    uint64_t escaped = 0, raw_bits = 0;
+    for (uint64_t i = 0; i < total; ++i) {
+      const uint32_t v = symbols[i];
+      tokens[i] = token_of[v];
+      raw[i] = raw_of[v];
+      escaped += v >= direct_limit;
+      raw_bits += raw_of[v] >> 16;
+    }
+    ts.escaped = escaped;
+    ts.raw_bit_total = raw_bits;
+    return ts;
+  }
+  const uint32_t d = static_cast<uint32_t>(tc.direct_bits), m = static_cast<uint32_t>(tc.msb_bits);
+  const uint32_t msb_mask = (uint32_t{1} << m) - 1;
+  uint64_t escaped = 0, raw_bits = 0;
+  for (uint64_t i = 0; i < total; ++i) {
+    const uint32_t v = symbols[i];
+    const uint32_t escape = 0u - static_cast<uint32_t>(v >= direct_limit);  // all ones or 0
+    const uint32_t e = static_cast<uint32_t>(rans::FloorLog2(v | 1));
+    const uint32_t n = (e - m) & escape;  // e >= d >= m for an escape
+    const uint32_t token = direct_limit + ((e - d) << m) + ((v >> n) & msb_mask);
+    tokens[i] = static_cast<uint8_t>(v ^ ((v ^ token) & escape));
+    raw[i] = (v & ((uint32_t{1} << n) - 1)) | n << 16;
+    escaped += escape & 1;
+    raw_bits += n;
+  }
+  ts.escaped = escaped;
+  ts.raw_bit_total = raw_bits;
   return ts;
 }
 
@@ -772,12 +843,28 @@ FittedModel FitContextModel(const uint16_t* symbols, uint64_t total,
   return f;
 }
 
+// The SIMD kernel's table: the EncEntry of every context * T + token as magic | packed << 32 (zero
+// for an absent token).
+std::vector<uint64_t> KernelTableOf(const EncSymbol* es, size_t count, int precision) {
+  std::vector<uint64_t> t(count, 0);
+  const uint32_t total = uint32_t{1} << precision;
+  for (size_t k = 0; k < count; ++k) {
+    if (es[k].x_max_m1 == 0) continue;
+    const uint32_t freq = total - es[k].cmpl_freq;
+    const uint32_t start = freq == 1 ? es[k].bias - (total - 1) : es[k].bias;
+    const rans::EncEntry e = rans::MakeEncEntry(start, freq, precision);
+    t[k] = e.magic | uint64_t{e.packed} << 32;
+  }
+  return t;
+}
+
 // Pass 3: rANS, in reverse decoding order. Decoding order: group g of bands N*g .. N*g+N-1, step
 // t = 0, 1, ...; in a step, lanes 0..N-1 that have a symbol t decode its token, then the escapes
 // among them their raw bits. Appends the final states, then the words in decoding order.
-void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
+// `reference`: the scalar code only (which the SIMD kernel must match byte for byte).
+void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr, const uint32_t* raw,
                  const std::vector<BandPos>& positions, const ContextModel& model,
-                 const EncSymbol* es, uint64_t total, std::vector<uint8_t>* out) {
+                 const EncSymbol* es, uint64_t total, bool reference, std::vector<uint8_t>* out) {
   const TokenConfig& tc = model.tokens;
   const uint32_t direct_limit = uint32_t{1} << tc.direct_bits;
   const bool direct = tc.direct_bits == tc.alphabet_bits;
@@ -787,14 +874,21 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
   const int lanes = static_cast<int>(std::min(num_lanes, positions.size()));
   uint32_t state[rans::kMaxLanes];
   for (uint32_t& x : state) x = rans::kStateLow;
-  // Every symbol emits at most two words (token, raw bits); 2 bytes of slack below the start.
-  const size_t buf_size = 4 * total + 4;
+  // Every symbol emits at most two words (token, raw bits); slack below the start for the
+  // unconditional stores (2 bytes in the scalar code, a vector of words in the kernel's).
+  constexpr size_t kSlack = 64;
+  const size_t buf_size = 4 * total + kSlack;
   std::unique_ptr<uint8_t[]> buf(new uint8_t[buf_size]);
   uint8_t* const buf_end = buf.get() + buf_size;
   uint8_t* wp = buf_end;
   auto put = [&](uint32_t* x, uint64_t idx) {
     EncodePut(x, es[ctx_of_pair[pr[idx]] + tk[idx]], &wp);
   };
+  // For the SIMD kernel, made on first use: its table and the class lookups of the fine pairs;
+  // a group's entries band-major and lane-major.
+  std::vector<uint64_t> kernel;
+  uint8_t left_x_top[kFine], top_class[kFine];
+  std::vector<uint64_t> band_major, lane_major;
   const size_t groups = (positions.size() + num_lanes - 1) / num_lanes;
   for (size_t g = groups; g-- > 0;) {
     const size_t first = g * num_lanes;
@@ -806,7 +900,36 @@ void EncodeLanes(const uint16_t* symbols, const uint8_t* tk, const uint8_t* pr,
       steps = std::max(steps, bp[i].size);
       uniform = uniform && bp[i].size == bp[0].size;
     }
-    if (uniform && direct && in_group == 4) {  // the common small case: states in registers
+    // The SIMD kernel: groups of 4, 8, 16 or 32 equal bands (the raw bits' gather indexes a
+    // group's symbols by 32-bit offsets).
+    if (!reference && uniform && steps > 0 && steps * in_group < (uint64_t{1} << 31) &&
+        (in_group == 4 || in_group == 8 || in_group == 16 || in_group == 32)) {
+      if (kernel.empty()) {
+        kernel = KernelTableOf(es, static_cast<size_t>(model.num_contexts()) * tc.NumTokens(),
+                               model.precision);
+        uint8_t cls_left[kFine], cls_top[kFine];
+        rans::BuildClassTable(model.left_thresholds, kFine, cls_left);
+        rans::BuildClassTable(model.top_thresholds, kFine, cls_top);
+        for (int f = 0; f < kFine; ++f) {
+          left_x_top[f] = static_cast<uint8_t>(cls_left[f] * model.top_classes());
+          top_class[f] = cls_top[f];
+        }
+      }
+      // The entries of the group's symbols, band-major, then in the kernel's lane order.
+      const uint64_t o = bp[0].offset;
+      const size_t count = static_cast<size_t>(steps) * in_group;
+      band_major.resize(std::max(band_major.size(), count));
+      lane_major.resize(std::max(lane_major.size(), count));
+      rans::ContextTokenEntries(pr + o, tk + o, count, left_x_top, top_class,
+                                static_cast<uint32_t>(tc.NumTokens()), kernel.data(),
+                                band_major.data());
+      rans::LaneMajor(band_major.data(), steps, in_group, lane_major.data());
+      rans::EncodeStepsSimd({lane_major.data(), direct ? nullptr : raw + o, steps, in_group,
+                             model.precision, !direct},
+                            state, &wp);
+      continue;
+    }
+    if (uniform && direct && in_group == 4) {  // the reference's small case: states in registers
       uint32_t x0 = state[0], x1 = state[1], x2 = state[2], x3 = state[3];
       const uint64_t o0 = bp[0].offset, o1 = bp[1].offset, o2 = bp[2].offset, o3 = bp[3].offset;
       for (uint64_t t = steps; t-- > 0;) {
@@ -860,9 +983,11 @@ int SymbolSegmentLanes(uint64_t total_symbols) {
   return total_symbols < kLanes16Symbols ? 4 : total_symbols < kLanes32Symbols ? 16 : 32;
 }
 
-Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
-                           int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
-                           const SymbolSegmentOptions& options) {
+namespace {
+
+Status EncodeSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                     int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
+                     const SymbolSegmentOptions& options, bool reference) {
   if (out == nullptr) return FTC_INVALID("symbol segment: null output");
   if (options.lanes != 0 && options.lanes != 1 && options.lanes != 4 && options.lanes != 8 &&
       options.lanes != 16 && options.lanes != 32) {
@@ -892,8 +1017,8 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
   bw.Finish();
 
   // Pass 3: the rANS data.
-  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, tables.enc.data(), total,
-              out);
+  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), ts.raw.get(), positions, model,
+              tables.enc.data(), total, reference, out);
 
   if (stats != nullptr) {
     stats->symbols = total;
@@ -910,6 +1035,20 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
     stats->lanes = model.lanes;
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                           int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
+                           const SymbolSegmentOptions& options) {
+  return EncodeSegment(symbols, bands, alphabet_bits, out, stats, options, false);
+}
+
+Status EncodeSymbolSegmentReference(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                                    int alphabet_bits, std::vector<uint8_t>* out,
+                                    const SymbolSegmentOptions& options) {
+  return EncodeSegment(symbols, bands, alphabet_bits, out, nullptr, options, true);
 }
 
 Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>& bands,
@@ -967,7 +1106,8 @@ Status EncodeHeadlessSegment(const uint16_t* symbols, const std::vector<BandShap
                          static_cast<unsigned long long>(i), symbols[i]);
     }
   }
-  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), positions, model, es.data(), total, out);
+  EncodeLanes(symbols, ts.tokens.get(), pairs.get(), ts.raw.get(), positions, model, es.data(),
+              total, false, out);
   return Status::Ok();
 }
 

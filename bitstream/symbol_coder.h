@@ -63,6 +63,12 @@ Status EncodeSymbolSegment(const uint16_t* symbols, const std::vector<BandShape>
                            int alphabet_bits, std::vector<uint8_t>* out, SymbolSegmentStats* stats,
                            const SymbolSegmentOptions& options);
 
+// The same bytes by the scalar reference encoder (no SIMD kernel); tests compare the two on every
+// SIMD target.
+Status EncodeSymbolSegmentReference(const uint16_t* symbols, const std::vector<BandShape>& bands,
+                                    int alphabet_bits, std::vector<uint8_t>* out,
+                                    const SymbolSegmentOptions& options);
+
 // The lane count the encoder chooses for a segment of `total_symbols` symbols.
 int SymbolSegmentLanes(uint64_t total_symbols);
 

@@ -490,6 +490,116 @@ class PyDecoder {
   bool finished_ = false;
 };
 
+// A live stream's sender (docs/format.md, "Live streams").
+class PyLivePacketEncoder {
+ public:
+  PyLivePacketEncoder(const py::dict& kw, const py::object& profile, int packet_size,
+                      bool interleave, const py::object& stream_id, int parameter_set_interval)
+      : encoder_(Options(kw, profile),
+                 PacketOptionsOf(kw, packet_size, interleave, stream_id, parameter_set_interval)) {}
+
+  py::list Encode(const py::array& array, bool bf16) {
+    const ftc::TensorView view = ViewOf(array, bf16);
+    ftc::Result<std::vector<ftc::Bytes>> r = ftc::Status(ftc::StatusCode::kInternal, "not run");
+    {
+      py::gil_scoped_release nogil;
+      r = encoder_.encode(view);
+    }
+    py::list out;
+    for (const ftc::Bytes& p : ValueOrThrow(std::move(r))) {
+      out.append(py::bytes(reinterpret_cast<const char*>(p.data()), p.size()));
+    }
+    return out;
+  }
+  int64_t Samples() const { return encoder_.samples(); }
+  uint32_t StreamId() const { return encoder_.stream_id(); }
+
+ private:
+  static ftc::EncoderOptions Options(const py::dict& kw, const py::object& profile) {
+    ftc::EncoderOptions o = EncoderOptionsOf(kw, profile);
+    ThrowIfError(o.Validate());
+    return o;
+  }
+  static ftc::PacketOptions PacketOptionsOf(const py::dict& kw, int packet_size, bool interleave,
+                                            const py::object& stream_id, int interval) {
+    ftc::PacketOptions p;
+    p.packet_size = packet_size;
+    p.interleave = interleave;
+    p.auto_band_rows = !kw.contains("band_rows");
+    p.parameter_set_interval = interval;
+    if (!stream_id.is_none()) p.stream_id = stream_id.cast<uint32_t>();
+    ThrowIfError(p.Validate());
+    return p;
+  }
+  ftc::LivePacketEncoder encoder_;
+};
+
+// A live stream's receiver.
+class PyLiveDecoder {
+ public:
+  PyLiveDecoder(const std::string& conceal, int reorder, const py::object& dtype,
+                const py::object& stream_id, const std::string& unit, const py::object& profile) {
+    ftc::LiveDecoderOptions o;
+    o.conceal = ValueOrThrow(ftc::ParseConcealMethod(conceal));
+    o.reorder = reorder;
+    if (!profile.is_none()) {
+      o.decoder.conceal.predictor = profile.cast<ProfilePtr>()->conceal_predictor;
+    }
+    o.decoder.dtype = DTypeArg(dtype);
+    if (!stream_id.is_none()) o.decoder.stream_id = stream_id.cast<uint32_t>();
+    o.decoder.unit = unit;
+    decoder_ = ftc::LiveDecoder(o);
+  }
+
+  void Push(const py::buffer& packet) {
+    const py::buffer_info info = BytesOf(packet);
+    ftc::Status s;
+    {
+      py::gil_scoped_release nogil;
+      s = decoder_.push(static_cast<const uint8_t*>(info.ptr), ByteSize(info));
+    }
+    ThrowIfError(s);
+  }
+
+  // None, or (sample, loss mask, info dict).
+  py::object Pop() {
+    std::optional<ftc::LiveSample> s;
+    {
+      py::gil_scoped_release nogil;
+      s = decoder_.pop();
+    }
+    if (!s) return py::none();
+    py::dict info;
+    info["frame_index"] = s->frame_index;
+    info["lost"] = s->lost;
+    info["packets_expected"] = s->packets_expected;
+    info["packets_received"] = s->packets_received;
+    py::array mask = MaskArray(s->mask);
+    return py::make_tuple(ToNumpy(std::move(s->tensor)), mask, info);
+  }
+
+  void Flush() { decoder_.flush(); }
+  void FlushBefore(uint32_t frame) { decoder_.flush_before(frame); }
+
+  py::dict Stats() const {
+    const ftc::LiveStats& s = decoder_.stats();
+    py::dict d = StatsDict(s.packets);
+    d["late"] = s.late;
+    d["samples"] = s.samples;
+    d["samples_complete"] = s.samples_complete;
+    d["samples_partial"] = s.samples_partial;
+    d["samples_lost"] = s.samples_lost;
+    d["samples_skipped"] = s.samples_skipped;
+    d["conceal_failures"] = s.conceal_failures;
+    d["packets_expected"] = s.packets_expected;
+    d["packets_missing"] = s.packets_missing;
+    return d;
+  }
+
+ private:
+  ftc::LiveDecoder decoder_;
+};
+
 py::array SimulateLoss(size_t count, const std::string& model, double rate, double burst,
                        const py::object& trace, uint64_t seed) {
   ftc::LossModel m;
@@ -607,6 +717,23 @@ PYBIND11_MODULE(_ftcodec, m) {
     const py::buffer_info info = BytesOf(data);
     return ftc::IsSampleStream(static_cast<const uint8_t*>(info.ptr), ByteSize(info));
   });
+  py::class_<PyLivePacketEncoder>(m, "LivePacketEncoder")
+      .def(py::init<const py::dict&, const py::object&, int, bool, const py::object&, int>(),
+           py::arg("options"), py::arg("profile"), py::arg("packet_size"), py::arg("interleave"),
+           py::arg("stream_id"), py::arg("parameter_set_interval"))
+      .def("encode", &PyLivePacketEncoder::Encode, py::arg("sample"), py::arg("bf16"))
+      .def_property_readonly("samples", &PyLivePacketEncoder::Samples)
+      .def_property_readonly("stream_id", &PyLivePacketEncoder::StreamId);
+  py::class_<PyLiveDecoder>(m, "LiveDecoder")
+      .def(py::init<const std::string&, int, const py::object&, const py::object&,
+                    const std::string&, const py::object&>(),
+           py::arg("conceal"), py::arg("reorder"), py::arg("dtype"), py::arg("stream_id"),
+           py::arg("unit"), py::arg("profile"))
+      .def("push", &PyLiveDecoder::Push, py::arg("packet"))
+      .def("pop", &PyLiveDecoder::Pop)
+      .def("flush", &PyLiveDecoder::Flush)
+      .def("flush_before", &PyLiveDecoder::FlushBefore, py::arg("frame_index"))
+      .def_property_readonly("stats", &PyLiveDecoder::Stats);
   py::class_<PyDecoder>(m, "Decoder")
       .def(py::init<const py::object&, const py::object&, int64_t, const std::string&,
                     const py::object&>(),

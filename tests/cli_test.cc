@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -433,6 +434,42 @@ TEST_F(CliTest, InfoDescribesPacketStreams) {
 
 namespace ftc {
 namespace {
+
+// A live stream (`enc --live`): the samples of an N-first tensor of any rank 2 to 4 one by one;
+// `dec` gives the N samples back, equal to the frame decode of each.
+TEST_F(CliTest, LiveStreamOfAnNFirstTensor) {
+  Tensor t = Tensor::Create(DType::kF32, {4, 9, 16}).value();  // N × T × D, as a transformer's
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    t.data_as<float>()[i] = static_cast<float>((i * 37) % 11) * 0.25f;
+  }
+  test::WriteFileBytes(Path("t.npy"), WriteNpy(t.view()).value());
+  RunResult e = Run("enc '" + Path("t.npy") + "' '" + Path("t.ftcp") +
+                    "' --codec ans --bits 4 --packet-size 100 --live --stream-id 77");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.err.find("per sample"), std::string::npos) << e.err;
+  RunResult i = Run("info '" + Path("t.ftcp") + "'");
+  EXPECT_NE(i.out.find("f32 9x16, codec ans, stream 0000004d, live stream"), std::string::npos)
+      << i.out;
+  RunResult d = Run("dec '" + Path("t.ftcp") + "' '" + Path("r.npy") + "'");
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  const std::vector<uint8_t> bytes = test::ReadFileBytes(Path("r.npy"));
+  NpyArray r = ReadNpy(bytes.data(), bytes.size()).value();
+  ASSERT_EQ(r.tensor.shape(), (Shape{4, 9, 16}));
+  for (int n = 0; n < 4; ++n) {
+    const TensorView sample =
+        TensorView::Contiguous(t.data_as<float>() + n * 144, DType::kF32, {9, 16});
+    EncoderOptions o;
+    o.codec = "ans";
+    o.bits = 4;
+    Tensor ref = decode(encode(sample, o).value()).value();
+    EXPECT_EQ(std::memcmp(ref.data(), r.tensor.data_as<float>() + n * 144, 144 * sizeof(float)), 0)
+        << "sample " << n;
+  }
+  // --live is packet mode only.
+  RunResult bad = Run("enc '" + Path("t.npy") + "' '" + Path("t.ftc") + "' --live");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--live"), std::string::npos) << bad.err;
+}
 
 // Sample streams: `enc --stream` (or a .ftcs output) writes one, `dec` and `info` recognise it
 // by its bytes; a corrupt record exits 2 naming it and writes nothing; --stream excludes packet

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bitstream/dec_rans_simd.h"
+#include "bitstream/enc_rans_simd.h"
 #include "bitstream/rans_common.h"
 #include "bitstream/symbol_coder.h"
 
@@ -476,18 +477,44 @@ TEST(RansTest, EveryLaneCountRoundTrips) {
   }
 }
 
-// Segments that take the SIMD kernel (8+ lanes over equal bands, at most 16 tokens), decoded on
-// every compiled target: identical to the scalar reference, corrupt ones included.
+// Segments that take the SIMD kernel (8+ lanes over equal bands; up to 16 tokens, more, and
+// escapes), decoded on every compiled target: identical to the scalar reference, corrupt ones
+// included.
 TEST(RansTest, SimdKernelMatchesTheReferenceOnEveryTarget) {
   const auto bands = Planes(64, 14, 14);
   std::vector<std::vector<uint8_t>> segs;
   std::vector<int> seg_bits;
-  for (int bits : {1, 2, 3, 4}) {
+  std::vector<std::vector<uint16_t>> seg_symbols;
+  std::mt19937 noise_rng(9);
+  int with_escapes = 0, wide = 0;
+  for (int bits : {1, 2, 3, 4, 5, 8, 12, 16}) {
     for (int lanes : {8, 16, 32}) {
-      segs.push_back(EncodeOrDie(FeatureLike(bands, bits, 40 + bits), bands, bits, nullptr, lanes));
-      seg_bits.push_back(bits);
+      // Feature-like planes, and (from 5 bits on: more than 16 tokens or escapes) noise with
+      // escapes of every raw bit count.
+      std::vector<std::vector<uint16_t>> inputs = {FeatureLike(bands, bits, 40 + bits)};
+      if (bits >= 5) {
+        std::vector<uint16_t> noise(Total(bands));
+        for (auto& v : noise) {
+          const int e = static_cast<int>(noise_rng() % (bits + 1));
+          v = e == 0
+                  ? 0
+                  : static_cast<uint16_t>((1u << (e - 1)) | (noise_rng() & ((1u << (e - 1)) - 1)));
+        }
+        inputs.push_back(noise);
+      }
+      for (const auto& in : inputs) {
+        SymbolSegmentStats st;
+        segs.push_back(EncodeOrDie(in, bands, bits, &st, lanes));
+        seg_bits.push_back(bits);
+        seg_symbols.push_back(in);
+        with_escapes += st.escaped_symbols > 0;
+        wide += rans::TokenConfig{bits, st.direct_bits, st.msb_bits}.NumTokens() > 16;
+      }
     }
   }
+  // Both kinds of the kernel's general case occur.
+  EXPECT_GT(with_escapes, 3);
+  EXPECT_GT(wide, 3);
   std::mt19937 rng(8);
   int targets = 0;
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
@@ -498,7 +525,7 @@ TEST(RansTest, SimdKernelMatchesTheReferenceOnEveryTarget) {
     for (size_t i = 0; i < segs.size(); ++i) {
       std::vector<uint16_t> out;
       EXPECT_TRUE(DecodeBoth(segs[i], segs[i].size(), bands, seg_bits[i], &out).ok());
-      EXPECT_TRUE(out == FeatureLike(bands, seg_bits[i], 40 + seg_bits[i]));
+      EXPECT_TRUE(out == seg_symbols[i]);
       // Corruptions: flipped bits anywhere, truncations.
       for (int k = 0; k < 40; ++k) {
         std::vector<uint8_t> bad = segs[i];
@@ -515,6 +542,96 @@ TEST(RansTest, SimdKernelMatchesTheReferenceOnEveryTarget) {
   }
   hwy::SetSupportedTargetsForTest(0);
   EXPECT_GE(targets, 1);
+}
+
+// The SIMD encoder on every compiled target writes the bytes of the scalar reference encoder:
+// every lane count, alphabets of 1 to 16 bits with
+// and without escapes, raw bits of every length, bands of one shape and mixed (the scalar path).
+TEST(RansTest, SimdEncoderMatchesTheReferenceOnEveryTarget) {
+  struct Case {
+    std::vector<BandShape> bands;
+    std::vector<uint16_t> symbols;
+    int bits;
+  };
+  std::vector<Case> cases;
+  std::mt19937 rng(77);
+  const std::vector<std::vector<BandShape>> shapes = {
+      Planes(64, 14, 14),
+      Planes(40, 7, 7),
+      Planes(36, 1, 300),
+      Planes(9, 3, 5),
+      {{14, 14}, {14, 14}, {7, 28}, {14, 14}, {0, 3}, {1, 1}, {20, 10}, {14, 14}, {14, 14}}};
+  for (const auto& bands : shapes) {
+    for (int bits : {1, 2, 4, 5, 8, 12, 16}) {
+      cases.push_back({bands, FeatureLike(bands, bits, static_cast<uint32_t>(bits * 7 + 1)), bits});
+      std::vector<uint16_t> noise(Total(bands));
+      for (auto& v : noise) {
+        const int e = static_cast<int>(rng() % (bits + 1));  // every exponent class
+        v = e == 0 ? 0 : static_cast<uint16_t>((1u << (e - 1)) | (rng() & ((1u << (e - 1)) - 1)));
+      }
+      cases.push_back({bands, noise, bits});
+    }
+  }
+  // The extremes of the division: one token of frequency 2^P, tokens of frequency 1.
+  const auto skewed_bands = Planes(16, 40, 40);
+  std::vector<uint16_t> skewed(Total(skewed_bands), 0);
+  for (size_t i = 0; i < skewed.size(); i += 613) skewed[i] = static_cast<uint16_t>(1 + i % 3);
+  cases.push_back({skewed_bands, skewed, 2});
+  cases.push_back({skewed_bands, std::vector<uint16_t>(Total(skewed_bands), 3), 2});
+  int targets = 0;
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    SCOPED_TRACE(hwy::TargetName(target));
+    hwy::SetSupportedTargetsForTest(target);
+    ASSERT_EQ(rans::EncodeStepsSimdTargetForTest(), target);
+    ++targets;
+    for (size_t c = 0; c < cases.size(); ++c) {
+      for (int lanes : {4, 8, 16, 32}) {
+        SCOPED_TRACE(testing::Message() << "case " << c << " lanes " << lanes);
+        SymbolSegmentOptions options;
+        options.lanes = lanes;
+        std::vector<uint8_t> fast, reference;
+        ASSERT_TRUE(EncodeSymbolSegment(cases[c].symbols.data(), cases[c].bands, cases[c].bits,
+                                        &fast, nullptr, options)
+                        .ok());
+        ASSERT_TRUE(EncodeSymbolSegmentReference(cases[c].symbols.data(), cases[c].bands,
+                                                 cases[c].bits, &reference, options)
+                        .ok());
+        ASSERT_EQ(fast, reference);
+        std::vector<uint16_t> out(cases[c].symbols.size());
+        ASSERT_TRUE(
+            DecodeSymbolSegment(fast.data(), fast.size(), cases[c].bands, cases[c].bits, out.data())
+                .ok());
+        EXPECT_EQ(out, cases[c].symbols);
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  EXPECT_GE(targets, 1);
+}
+
+// The kernel's division: q = floor(x / f) for every frequency of every precision, x at the ends
+// and across the range of a state.
+TEST(RansTest, EncEntryDividesExactly) {
+  std::mt19937 rng(3);
+  for (int precision = rans::kMinPrecision; precision <= rans::kMaxPrecision; ++precision) {
+    for (uint32_t f = 1; f <= (uint32_t{1} << precision); ++f) {
+      const rans::EncEntry e = rans::MakeEncEntry(0, f, precision);
+      ASSERT_EQ(e.packed & 0xFFF, f);
+      const uint32_t bias = (e.packed >> 12) & 0xFFF, shift = e.packed >> 24;
+      std::vector<uint32_t> xs = {1,           2,           f - 1 + (f == 1), f,
+                                  f + 1,       0xFFFFu,     0x10000u,         0xFFFFFFFFu,
+                                  0xFFFFFFFEu, 0x80000000u, 0x7FFFFFFFu};
+      for (int k = 0; k < 64; ++k) xs.push_back(static_cast<uint32_t>(rng()) | 1u);
+      for (uint32_t x : xs) {
+        const uint32_t t = static_cast<uint32_t>((uint64_t{x} * e.magic) >> 32);
+        const uint32_t q = (t + ((x - t) >> 1)) >> shift;
+        // C(x) = (x / f) * 2^P + x % f + start, start = 0.
+        const uint64_t want = uint64_t{x / f} * (uint64_t{1} << precision) + x % f;
+        const uint64_t got = uint64_t{x} + bias + uint64_t{q} * ((uint32_t{1} << precision) - f);
+        ASSERT_EQ(got, want) << "f " << f << " P " << precision << " x " << x;
+      }
+    }
+  }
 }
 
 // Truncations and flips of a segment the SIMD kernel decodes.

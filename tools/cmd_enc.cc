@@ -199,11 +199,16 @@ Result<std::vector<Bytes>> EncodeLiveStream(const TensorView& view, const Encode
                                             const PacketOptions& po) {
   LivePacketEncoder live(o, po);
   std::vector<Bytes> all;
-  const int64_t n = view.rank == 4 ? view.shape[0] : 1;
+  // N-first (rank 2 to 4), as a sample stream: sample i is the view without its first axis.
+  const int64_t n = view.rank >= 2 ? view.shape[0] : 1;
   for (int64_t i = 0; i < n; ++i) {
     TensorView sample = view;
-    if (view.rank == 4) {  // sample i as a tensor of one sample
-      sample.shape[0] = 1;
+    if (view.rank >= 2) {
+      sample.rank = view.rank - 1;
+      for (int d = 0; d < sample.rank; ++d) {
+        sample.shape[d] = view.shape[d + 1];
+        sample.strides[d] = view.strides[d + 1];
+      }
       sample.data = static_cast<const uint8_t*>(view.data) +
                     i * view.strides[0] * static_cast<int64_t>(DTypeSize(view.dtype));
     }
@@ -239,7 +244,7 @@ int EncodePacketStream(const EncArgs& a, const CLI::App& cmd, const TensorView& 
     payload += p.size();
     largest = std::max(largest, p.size());
   }
-  const int64_t samples = view.rank == 4 ? view.shape[0] : 1;
+  const int64_t samples = view.rank == 4 || (a.live && view.rank >= 2) ? view.shape[0] : 1;
   if (Quiet()) return 0;
   std::fprintf(stderr,
                "ftcodec enc: %s packets (%.3g per sample, largest %s of %d bytes), %s bytes of "
@@ -415,9 +420,9 @@ Command AddEncCommand(CLI::App& app) {
                   "spreads over K samples (the sender holds K samples), 1..256")
       ->capture_default_str();
   cmd->add_flag("--live", a->live,
-                "packet mode: a live stream (docs/format.md): the samples coded one by one as a "
-                "device sends them, with no sample count (--parameter-sets and "
-                "--frame-interleave do not apply)");
+                "packet mode: a live stream (docs/format.md): the samples of the N-first tensor "
+                "(rank 2 to 4) coded one by one as a device sends them, with no sample count "
+                "(--parameter-sets and --frame-interleave do not apply)");
   cmd->add_option("--stream-id", a->stream_id,
                   "packet mode: the packets' Stream_Id (default: a checksum of the stream)");
   cmd->add_flag("--contiguous", a->contiguous,

@@ -528,11 +528,6 @@ uint32_t ExtendStreamCrc(uint32_t crc, const Bytes& packet) {
 
 // ---- live streams ----------------------------------------------------------------------------
 
-bool IsParameterSetPacket(const uint8_t* data, size_t size) {
-  return size > kPacketKindOffset && std::memcmp(data, kPacketMagic, 2) == 0 &&
-         data[2] == kPacketVersion && data[kPacketKindOffset] == kParameterSetKind;
-}
-
 struct LivePacketEncoder::Impl {
   EncoderOptions options;
   PacketOptions popts;

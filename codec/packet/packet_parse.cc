@@ -1,12 +1,19 @@
 #include "codec/packet/packet_parse.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "base/status_macros.h"
 #include "bitstream/decoder_limits.h"
 #include "codec/core/codec.h"
+#include "ftcodec/packet.h"
 
 namespace ftc {
+
+bool IsParameterSetPacket(const uint8_t* data, size_t size) {
+  return size > kPacketKindOffset && std::memcmp(data, kPacketMagic, 2) == 0 &&
+         data[2] == kPacketVersion && data[kPacketKindOffset] == kParameterSetKind;
+}
 
 Result<ParsedParameterSet> ParseCodecParameterSet(const uint8_t* data, size_t size,
                                                   const DecoderLimits& limits) {

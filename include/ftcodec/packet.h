@@ -348,7 +348,8 @@ struct LiveStats {
 };
 
 // Receives a live stream's packets (in any order) and gives out its samples in Frame_Index
-// order. Not thread-safe; one per stream. Memory: the packets of at most max_pending samples.
+// order. Not thread-safe; one per stream. Memory: the packets of about max_pending samples of
+// the stream, and as many of any other stream, when pop() is called after every push().
 class LiveDecoder {
  public:
   explicit LiveDecoder(const LiveDecoderOptions& options = {});

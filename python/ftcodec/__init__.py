@@ -20,6 +20,7 @@ __all__ = [
     "decode_after_loss", "read_packet_stream", "write_packet_stream", "is_packet_stream",
     "load_profile", "parse_profile", "SampleStreamEncoder", "SampleStreamDecoder",
     "encode_stream", "is_sample_stream", "available_codecs", "conceal_methods", "__version__",
+    "LivePacketEncoder", "LiveDecoder",
 ]
 
 
@@ -150,6 +151,81 @@ def encode_packets(array, codec=None, bits=None, clip=None, per_channel=None, de
     opts = _options(locals())
     return _ftcodec.encode_packets(a, bf16, opts, profile, packet_size, interleave, stream_id,
                                    parameter_set_interval, parameter_sets, frame_interleave)
+
+
+class LivePacketEncoder:
+    """A live stream (docs/format.md, "Live streams"): samples coded one at a time as they come,
+    as packets of at most packet_size bytes, e.g. one per RTP packet (docs/rtp.md). The options
+    are those of encode_packets(); the parameter set goes first and again before every
+    parameter_set_interval-th data packet of the stream.
+
+        enc = ftcodec.LivePacketEncoder(codec="ans", bits=4)
+        for x in samples:                 # each C×H×W (rank 1..3)
+            for p in enc.encode(x):
+                send(p)
+    """
+
+    def __init__(self, codec=None, bits=None, clip=None, per_channel=None, deadzone=None,
+                 lossless=None, profile=None, band_rows=None, store_dtype=None, unit=None,
+                 inner=None, packet_size=1200, interleave=True, stream_id=None,
+                 parameter_set_interval=64):
+        opts = _options(locals())
+        self._e = _ftcodec.LivePacketEncoder(opts, profile, packet_size, interleave, stream_id,
+                                             parameter_set_interval)
+
+    def encode(self, sample):
+        """The packets of one sample (a list of bytes, in sending order). Raises Error
+        (invalid_argument) for a sample of another dtype or shape than the first."""
+        a, bf16 = _as_array(sample)
+        return self._e.encode(a, bf16)
+
+    @property
+    def samples(self):
+        return self._e.samples
+
+    @property
+    def stream_id(self):
+        return self._e.stream_id
+
+
+class LiveDecoder:
+    """The receiver of a live stream: push() packets as they arrive, pop() samples in order.
+
+        d = ftcodec.LiveDecoder(conceal="linear")
+        for p in received:
+            try:
+                d.push(p)
+            except ftcodec.Error:
+                pass                       # corrupt, foreign or late: dropped, counted
+            while (s := d.pop()) is not None:
+                sample, lost, info = s     # info: frame_index, lost, packets_expected/received
+        d.flush()                          # end of stream: the rest is ready
+
+    A sample is ready when all its packets arrived, once a packet of a sample `reorder` later
+    arrived, or after flush(); a sample none of whose packets arrived repeats the previous one
+    ("zero": zeros)."""
+
+    def __init__(self, conceal="linear", reorder=1, dtype=None, stream_id=None, unit=None,
+                 profile=None):
+        self._d = _ftcodec.LiveDecoder(conceal, reorder, _dtype_name(dtype), stream_id,
+                                       unit or "", profile)
+
+    def push(self, packet):
+        self._d.push(packet)
+
+    def pop(self):
+        """None, or (sample, loss_mask, info) of the next sample in order."""
+        return self._d.pop()
+
+    def flush(self):
+        self._d.flush()
+
+    def flush_before(self, frame_index):
+        self._d.flush_before(frame_index)
+
+    @property
+    def stats(self):
+        return self._d.stats
 
 
 class SampleStreamEncoder:

@@ -493,3 +493,35 @@ def test_altec_uses_the_profiles_predictor(features):
         for q in kept:
             plain2.push(q)
         plain2.finish(conceal="altec")
+
+
+def test_live_stream_round_trip_in_order_with_a_lost_sample():
+    x = np.load(FEATURES)[:5]
+    enc = ftcodec.LivePacketEncoder(codec="ans", bits=4, packet_size=400, stream_id=9)
+    per_sample = [enc.encode(x[i]) for i in range(5)]
+    assert enc.samples == 5 and enc.stream_id == 9
+    assert all(len(p) >= 2 for p in per_sample)  # several packets per sample
+    d = ftcodec.LiveDecoder()
+    got = []
+    for i, packets in enumerate(per_sample):
+        for p in packets:
+            if i == 2 and p[3] == 0:  # every data packet of sample 2 is lost
+                continue
+            d.push(p)
+        while (s := d.pop()) is not None:
+            got.append(s)
+    d.flush()
+    while (s := d.pop()) is not None:
+        got.append(s)
+    assert [info["frame_index"] for _, _, info in got] == [0, 1, 2, 3, 4]
+    ref = ftcodec.decode(ftcodec.encode(x[3], codec="ans", bits=4))
+    np.testing.assert_array_equal(got[3][0], ref)
+    assert got[2][2]["lost"] and got[2][1].all()
+    np.testing.assert_array_equal(got[2][0], got[1][0])  # a lost sample repeats the previous
+    st = d.stats
+    assert st["samples"] == 5 and st["samples_lost"] == 1 and st["samples_complete"] == 4
+    with pytest.raises(ftcodec.Error) as e:
+        d.push(per_sample[0][1])  # sample 0 was given out: late
+    assert e.value.code == "invalid_argument" and "late" in e.value.message
+    with pytest.raises(ftcodec.Error):
+        enc.encode(x[0][:, :5])  # another shape

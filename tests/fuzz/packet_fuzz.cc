@@ -1,4 +1,5 @@
-// Fuzz target: packet parsing and the packet receiver (ftc::Decoder) with concealment. The input
+// Fuzz target: packet parsing and the packet receivers (ftc::Decoder, and ftc::LiveDecoder for
+// live streams) with concealment. The input
 // is a .ftcp packet stream, or one packet if it starts with the packet magic (a parameter set
 // alone, or a data packet that waits for one). Any input must give
 // a tensor or an error — never a crash, a hang or an allocation beyond the decoder's limits —
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "bitstream/packet.h"
@@ -50,6 +52,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         ftc::ParseCodecParameterSet(p.data(), p.size(), o.limits);
     learned = learned || (ps.ok() && ps->header.codec_id == ftc::learned::kCodecId);
     d.push(p).IgnoreError();
+  }
+  // The same packets through a live stream's receiver (docs/format.md, "Live streams"), popping
+  // after every packet as a server does: samples come out with consistent shapes and counts.
+  ftc::LiveDecoderOptions lo;
+  lo.decoder = o;
+  lo.conceal = static_cast<ftc::ConcealMethod>(size % 6);
+  lo.reorder = 1 + static_cast<int>(size % 3);
+  ftc::LiveDecoder live(lo);
+  uint64_t popped = 0;
+  auto pop_all = [&] {
+    while (std::optional<ftc::LiveSample> x = live.pop()) {
+      ++popped;
+      int64_t n = 1;
+      for (int64_t dim : x->mask.shape) n *= dim;
+      if (static_cast<int64_t>(x->mask.lost.size()) != n || x->mask.lost_count > n) std::abort();
+      if (x->lost && x->mask.lost_count != n) std::abort();
+      if (x->packets_received > x->packets_expected) std::abort();
+    }
+  };
+  for (const ftc::Bytes& p : packets) {
+    live.push(p).IgnoreError();
+    pop_all();
+  }
+  live.flush();
+  pop_all();
+  const ftc::LiveStats& ls = live.stats();
+  if (ls.samples != popped ||
+      ls.samples != ls.samples_complete + ls.samples_partial + ls.samples_lost) {
+    std::abort();
   }
   const ftc::PacketStats& s = d.stats();
   if (s.accepted + s.duplicates + s.corrupt + s.foreign + s.inconsistent + s.parameter_sets +
