@@ -342,6 +342,48 @@ TEST(LiveStreamTest, LiveDecoderOptionsAreChecked) {
   EXPECT_FALSE(d.pop());
 }
 
+TEST(LiveStreamTest, ASampleWhoseBandsNoLongerFitStartsANewParameterSet) {
+  // Contiguous layout: whole channels fit the smooth first sample; the noisy second needs
+  // smaller bands, so it goes under Set_Id 1 with its own band rows.
+  constexpr int c = 2, h = 8, w = 32;
+  std::vector<float> smooth(c * h * w), noisy(c * h * w);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (size_t i = 0; i < smooth.size(); ++i) {
+    smooth[i] = (i % w) < 2 ? 1.0f : 0.0f;
+    noisy[i] = u(rng);
+  }
+  EncoderOptions o = Ans4();
+  o.bits = 8;
+  PacketOptions p = Small(200);
+  p.interleave = false;
+  LivePacketEncoder e(o, p);
+  LiveDecoder d;
+  std::vector<LiveSample> got;
+  std::vector<uint8_t> set_ids;
+  for (const std::vector<float>* x : {&smooth, &noisy, &noisy}) {
+    Result<std::vector<Bytes>> r = e.encode(View(*x, c, h, w));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const Bytes& q : *r) {
+      Result<PacketHead> head = ParsePacketHead(q.data(), q.size());
+      ASSERT_TRUE(head.ok());
+      set_ids.push_back(head->set_id);
+      ASSERT_TRUE(d.push(q).ok());
+    }
+    for (LiveSample& s : PopAll(&d)) got.push_back(std::move(s));
+  }
+  EXPECT_EQ(set_ids.front(), 0);
+  EXPECT_EQ(set_ids.back(), 1);
+  ASSERT_EQ(got.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<float>& x = i == 0 ? smooth : noisy;
+    Tensor ref = decode(encode(View(x, c, h, w), o).value()).value();
+    EXPECT_EQ(Values(got[i]),
+              std::vector<float>(ref.data_as<float>(), ref.data_as<float>() + ref.num_elements()))
+        << "sample " << i;
+  }
+}
+
 TEST(LiveStreamTest, PacketsOfVersion3AreAnEarlierDevelopmentFormat) {
   const auto packets = EncodeLive(1, Ans4(), Small());
   Bytes p = packets[0][0];

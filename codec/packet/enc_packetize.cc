@@ -115,7 +115,8 @@ Status PlanContiguous(SamplePacketizer* pk, const BandLayout& layout,
     const uint32_t left = layout.total - b;
     bool fits = false;
     FTC_RETURN_IF_ERROR(pk->Trial(Range(b, 1), &fits, &good_sections));
-    if (!fits) return FTC_INTERNAL("a single band does not fit after the band check");
+    // Caught by the band check of a tensor; a live stream's later samples skip that check.
+    if (!fits) return FTC_LIMIT("band %u alone does not fit a packet", b);
     uint32_t good = 1, bad = 0;
     while (good < left) {
       const uint32_t m = std::min<uint32_t>(2 * good, left);
@@ -178,7 +179,7 @@ Status PlanInterleaved(SamplePacketizer* pk, const BandLayout& layout, size_t li
     hi = static_cast<uint32_t>(std::min<uint64_t>(p0 + step, layout.total));
     FTC_RETURN_IF_ERROR(TryInterleaved(pk, layout, hi, &fits, plan));
     if (fits) break;
-    if (hi == layout.total) return FTC_INTERNAL("one band per packet does not fit");
+    if (hi == layout.total) return FTC_LIMIT("a band alone does not fit a packet");
     lo = hi;
   }
   std::vector<PlannedPacket> trial;
@@ -338,21 +339,6 @@ class TensorPacketizer {
       }
     }
     return FTC_INTERNAL("no band rows chosen");
-  }
-
-  // Whether every band of every sample fits a packet alone with `band_rows` (no shared model).
-  Status AllBandsFit(uint32_t band_rows, bool* all_fit) const {
-    const BandLayout layout = BandLayout::Of(sample_, band_rows);
-    *all_fit = true;
-    for (int64_t i = 0; i < n_ && *all_fit; ++i) {
-      PacketHeader h;
-      FTC_RETURN_IF_ERROR(HeaderFor(i, band_rows, &h));
-      uint32_t bad_band = 0;
-      size_t bad_size = 0;
-      FTC_RETURN_IF_ERROR(EveryBandFits(*sources_[static_cast<size_t>(i)], h, layout, nullptr,
-                                        limit_, all_fit, &bad_band, &bad_size));
-    }
-    return Status::Ok();
   }
 
   // The stream's parameter set (Stream_Id 0): every sample's codec parameters must agree.
@@ -573,16 +559,23 @@ struct LivePacketEncoder::Impl {
     TensorPacketizer pk(v, options, popts, *codec, *encoder);
     pk.SetLive(frame, set_id);
     FTC_RETURN_IF_ERROR(pk.PrepareSamples());
-    // The current parameter set while its band rows fit and its parameters are the sample's;
-    // else a new one (Set_Id + 1) with band rows chosen on this sample.
+    // The current parameter set while its parameters are the sample's and every band fits a
+    // packet alone (the grouping finds a band that does not: kLimitExceeded); else a new one
+    // (Set_Id + 1) with band rows chosen on this sample.
     bool keep = false;
     Bytes ps;
     uint32_t rows = band_rows;
+    std::vector<std::vector<Bytes>> packets;
     if (samples > 0) {
-      FTC_RETURN_IF_ERROR(pk.AllBandsFit(band_rows, &keep));
+      FTC_RETURN_IF_ERROR(pk.ParameterSet(band_rows, nullptr, &ps));
+      keep = ps == set_unstamped;
       if (keep) {
-        FTC_RETURN_IF_ERROR(pk.ParameterSet(band_rows, nullptr, &ps));
-        keep = ps == set_unstamped;
+        Status grouped = pk.GroupBands(rows, nullptr, &packets);
+        if (grouped.code() == StatusCode::kLimitExceeded) {
+          keep = false;
+        } else {
+          FTC_RETURN_IF_ERROR(grouped);
+        }
       }
     }
     uint8_t next_set = set_id;
@@ -594,9 +587,8 @@ struct LivePacketEncoder::Impl {
         pk.SetLive(frame, next_set);
       }
       FTC_RETURN_IF_ERROR(pk.ParameterSet(rows, nullptr, &ps));
+      FTC_RETURN_IF_ERROR(pk.GroupBands(rows, nullptr, &packets));
     }
-    std::vector<std::vector<Bytes>> packets;
-    FTC_RETURN_IF_ERROR(pk.GroupBands(rows, nullptr, &packets));
     std::vector<Bytes> out;
     const uint64_t interval = static_cast<uint64_t>(popts.parameter_set_interval);
     uint64_t sent = data_sent;
