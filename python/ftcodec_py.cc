@@ -440,6 +440,19 @@ py::array MaskArray(const ftc::LossMask& m) {
   return std::move(out);
 }
 
+// Pushes one packet into a packet receiver (Decoder, LiveDecoder) without the GIL; raises the
+// receiver's error for a packet it dropped.
+template <typename Receiver>
+void PushPacket(Receiver* receiver, const py::buffer& packet) {
+  const py::buffer_info info = BytesOf(packet);
+  ftc::Status s;
+  {
+    py::gil_scoped_release nogil;
+    s = receiver->push(static_cast<const uint8_t*>(info.ptr), ByteSize(info));
+  }
+  ThrowIfError(s);
+}
+
 // The receiver of packet mode.
 class PyDecoder {
  public:
@@ -458,15 +471,7 @@ class PyDecoder {
     decoder_ = ftc::Decoder(o);
   }
 
-  void Push(const py::buffer& packet) {
-    const py::buffer_info info = BytesOf(packet);
-    ftc::Status s;
-    {
-      py::gil_scoped_release nogil;
-      s = decoder_.push(static_cast<const uint8_t*>(info.ptr), ByteSize(info));
-    }
-    ThrowIfError(s);
-  }
+  void Push(const py::buffer& packet) { PushPacket(&decoder_, packet); }
 
   py::tuple Finish(const std::string& conceal) {
     const ftc::ConcealMethod method = ValueOrThrow(ftc::ParseConcealMethod(conceal));
@@ -551,15 +556,7 @@ class PyLiveDecoder {
     decoder_ = ftc::LiveDecoder(o);
   }
 
-  void Push(const py::buffer& packet) {
-    const py::buffer_info info = BytesOf(packet);
-    ftc::Status s;
-    {
-      py::gil_scoped_release nogil;
-      s = decoder_.push(static_cast<const uint8_t*>(info.ptr), ByteSize(info));
-    }
-    ThrowIfError(s);
-  }
+  void Push(const py::buffer& packet) { PushPacket(&decoder_, packet); }
 
   // None, or (sample, loss mask, info dict).
   py::object Pop() {
