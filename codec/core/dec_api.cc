@@ -102,8 +102,19 @@ Result<Tensor> Decode(const uint8_t* data, size_t size, const DecoderOptions& in
   int64_t total = 1;
   for (int64_t d : h.shape) total *= d;  // at most 2^40 (ParseFrame)
   FTC_RETURN_IF_ERROR(CheckOutputSize(options.limits, total, DTypeSize(out_type), "the tensor"));
-  FTC_ASSIGN_OR_RETURN(Tensor out, Tensor::Create(out_type, h.shape));
   const int64_t e = frames[0].sample.elements();
+  if (frames.size() == 1) {
+    // One frame holds the whole tensor (ParseStream counted its samples): the codec's result
+    // is the output, without a second tensor and a copy (what a server decoding many one-sample
+    // streams pays per sample).
+    Tensor sample;
+    FTC_RETURN_IF_ERROR(codec->decode(frames[0], options, &sample).WithContext("frame 0"));
+    if (sample.num_elements() != total) return FTC_INTERNAL("codec decoded a wrong-sized sample");
+    if (sample.dtype() != out_type) sample = sample.ConvertTo(out_type);
+    FTC_RETURN_IF_ERROR(sample.Reshape(h.shape));
+    return sample;
+  }
+  FTC_ASSIGN_OR_RETURN(Tensor out, Tensor::Create(out_type, h.shape));
   const size_t sample_bytes = static_cast<size_t>(e) * DTypeSize(out_type);
   FTC_RETURN_IF_ERROR(
       ParallelFor(static_cast<int64_t>(frames.size()), options.threads, [&](int64_t i) -> Status {
