@@ -5,6 +5,24 @@
 
 #include <gst/gst.h>
 
+#ifdef __cplusplus
+#include <string>
+
+namespace ftc::gst {
+
+// A string property's value, or `fallback` when it was set to NULL.
+inline std::string StringProperty(const GValue* v, const char* fallback) {
+  const char* s = g_value_get_string(v);
+  return s ? s : fallback;
+}
+
+// The flags of the elements' properties: readable, writable, set before the element runs.
+constexpr GParamFlags kPropertyFlags =
+    static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+}  // namespace ftc::gst
+#endif
+
 G_BEGIN_DECLS
 
 GType ftc_npy_src_get_type(void);

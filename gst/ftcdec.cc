@@ -312,13 +312,13 @@ void SetProperty(GObject* obj, guint id, const GValue* v, GParamSpec* pspec) {
   g_mutex_lock(&s->lock);
   switch (id) {
     case PROP_CONCEAL:
-      s->conceal = g_value_get_string(v) ? g_value_get_string(v) : "linear";
+      s->conceal = ftc::gst::StringProperty(v, "linear");
       break;
     case PROP_REORDER:
       s->reorder = g_value_get_int(v);
       break;
     case PROP_UNIT:
-      s->unit = g_value_get_string(v) ? g_value_get_string(v) : "";
+      s->unit = ftc::gst::StringProperty(v, "");
       break;
     case PROP_STATS_INTERVAL:
       s->stats_interval = g_value_get_uint(v);
@@ -413,8 +413,7 @@ static void ftc_dec_class_init(FtcDecClass* klass) {
   oc->set_property = SetProperty;
   oc->get_property = GetProperty;
   oc->finalize = Finalize;
-  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                              GST_PARAM_MUTABLE_READY);
+  const GParamFlags flags = ftc::gst::kPropertyFlags;
   g_object_class_install_property(
       oc, PROP_CONCEAL,
       g_param_spec_string("conceal", "Conceal",

@@ -119,19 +119,19 @@ void SetProperty(GObject* obj, guint id, const GValue* v, GParamSpec* pspec) {
   g_mutex_lock(&s->lock);
   switch (id) {
     case PROP_CODEC:
-      s->codec = g_value_get_string(v) ? g_value_get_string(v) : "";
+      s->codec = ftc::gst::StringProperty(v, "");
       break;
     case PROP_BITS:
       s->bits = g_value_get_int(v);
       break;
     case PROP_CLIP:
-      s->clip = g_value_get_string(v) ? g_value_get_string(v) : "none";
+      s->clip = ftc::gst::StringProperty(v, "none");
       break;
     case PROP_PACKET_SIZE:
       s->packet_size = g_value_get_int(v);
       break;
     case PROP_PROFILE:
-      s->profile = g_value_get_string(v) ? g_value_get_string(v) : "";
+      s->profile = ftc::gst::StringProperty(v, "");
       break;
     case PROP_STREAM_ID:
       s->stream_id = g_value_get_uint(v);
@@ -337,8 +337,7 @@ static void ftc_enc_class_init(FtcEncClass* klass) {
   oc->set_property = SetProperty;
   oc->get_property = GetProperty;
   oc->finalize = Finalize;
-  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                              GST_PARAM_MUTABLE_READY);
+  const GParamFlags flags = ftc::gst::kPropertyFlags;
   g_object_class_install_property(
       oc, PROP_CODEC,
       g_param_spec_string("codec", "Codec", "Codec of the packets: ans, raw or learned", "ans",

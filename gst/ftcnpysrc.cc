@@ -59,7 +59,7 @@ void SetProperty(GObject* obj, guint id, const GValue* v, GParamSpec* pspec) {
   State* s = St(obj);
   switch (id) {
     case PROP_LOCATION:
-      s->location = g_value_get_string(v) ? g_value_get_string(v) : "";
+      s->location = ftc::gst::StringProperty(v, "");
       break;
     case PROP_RATE:
       s->rate = g_value_get_int(v);
@@ -216,8 +216,7 @@ static void ftc_npy_src_class_init(FtcNpySrcClass* klass) {
   oc->set_property = SetProperty;
   oc->get_property = GetProperty;
   oc->finalize = Finalize;
-  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                              GST_PARAM_MUTABLE_READY);
+  const GParamFlags flags = ftc::gst::kPropertyFlags;
   g_object_class_install_property(
       oc, PROP_LOCATION,
       g_param_spec_string(
