@@ -9,6 +9,7 @@
 
 #include "base/crc32c.h"
 #include "bitstream/packet.h"
+#include "codec/packet/packet_parse.h"
 #include "ftcodec/ftcodec.h"
 #include "ftcodec/packet.h"
 #include "tests/packet_test_util.h"
@@ -382,6 +383,30 @@ TEST(LiveStreamTest, ASampleWhoseBandsNoLongerFitStartsANewParameterSet) {
               std::vector<float>(ref.data_as<float>(), ref.data_as<float>() + ref.num_elements()))
         << "sample " << i;
   }
+}
+
+TEST(LiveStreamTest, ALiveParameterSetOfRankFourIsCorrupt) {
+  // Frame_Count 0 describes one sample (rank 1 to 3); a rank-4 shape with it is malformed.
+  PacketHeader h;
+  h.shape = {2, 4, 8, 8};
+  h.frame_count = 0;
+  h.params = {0};  // raw, f32
+  Bytes b;
+  WriteParameterSet(h, &b);
+  Result<ParsedParameterSet> r = ParseCodecParameterSet(b.data(), b.size(), DecoderLimits());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(r.status().message().find("live stream (frame count 0) of rank 4"), std::string::npos)
+      << r.status().ToString();
+  // The same sample shape at rank 3 is a valid live parameter set.
+  h.shape = {4, 8, 8};
+  b.clear();
+  WriteParameterSet(h, &b);
+  r = ParseCodecParameterSet(b.data(), b.size(), DecoderLimits());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->header.live());
+  LiveDecoder d;
+  EXPECT_TRUE(d.push(b).ok());
 }
 
 TEST(LiveStreamTest, PacketsOfVersion3AreAnEarlierDevelopmentFormat) {
